@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// SwiftPDE: PDE and inverse-problem suite. Layering (arrows point down only):
+//   Apps (pde-solve, pde-bench, AppSupport) -> PDE -> CLibs (system-library shims)
+// No unsafeFlags anywhere: other packages must be able to depend on this one.
+
+let clibs: [Target] = [
+    .systemLibrary(name: "CFFTW", path: "Sources/CLibs/CFFTW", pkgConfig: "fftw3",
+                   providers: [.apt(["libfftw3-dev"])]),
+    .systemLibrary(name: "CBLAS", path: "Sources/CLibs/CBLAS", pkgConfig: "openblas",
+                   providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CLapacke", path: "Sources/CLibs/CLapacke", pkgConfig: "lapacke",
+                   providers: [.apt(["liblapacke-dev"])]),
+    .systemLibrary(name: "CCholmod", path: "Sources/CLibs/CCholmod",
+                   providers: [.apt(["libsuitesparse-dev"])]),
+    .systemLibrary(name: "CHDF5", path: "Sources/CLibs/CHDF5", pkgConfig: "hdf5",
+                   providers: [.apt(["libhdf5-dev"])]),
+    .systemLibrary(name: "CPNG", path: "Sources/CLibs/CPNG", pkgConfig: "libpng",
+                   providers: [.apt(["libpng-dev"])]),
+]
+
+let package = Package(
+    name: "SwiftPDE",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "PDE", targets: ["PDE"]),
+        .executable(name: "pde-solve", targets: ["pde-solve"]),
+        .executable(name: "pde-bench", targets: ["pde-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: clibs + [
+        .target(
+            name: "PDE",
+            dependencies: ["CFFTW", "CBLAS", "CLapacke", "CCholmod", "CHDF5", "CPNG"],
+            path: "Sources/PDE"),
+        .target(
+            name: "AppSupport",
+            dependencies: ["PDE", .product(name: "Yams", package: "Yams")],
+            path: "Sources/Apps/AppSupport"),
+        .executableTarget(
+            name: "pde-solve",
+            dependencies: ["AppSupport", "PDE",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Apps/pde-solve"),
+        .executableTarget(
+            name: "pde-bench",
+            dependencies: ["AppSupport", "PDE",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Apps/pde-bench"),
+        .testTarget(name: "PDETests", dependencies: ["PDE"], path: "Tests/PDETests"),
+        .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE"],
+                    path: "Tests/AppSupportTests"),
+    ],
+    // Swift 5 language mode: the numerical kernels hand unsafe buffer pointers to
+    // DispatchQueue.concurrentPerform, which strict Swift 6 concurrency checking rejects.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,188 @@
+import Foundation
+
+/// A sparse matrix in compressed sparse row form: `Double` values, `Int32` column indices
+/// (half the index bandwidth of `Int`), `Int` row pointers. Columns within a row are sorted
+/// and unique when the matrix comes from `COOBuilder`, `MatrixMarket` or the assemblers.
+public struct CSRMatrix: Sendable, Equatable {
+    public let rows: Int
+    public let columns: Int
+    public var rowPointers: [Int]
+    public var columnIndices: [Int32]
+    public var values: [Double]
+
+    public var nonzeroCount: Int { values.count }
+
+    /// Builds a matrix from raw CSR arrays, checking that they are consistent.
+    public init(rows: Int, columns: Int, rowPointers: [Int], columnIndices: [Int32], values: [Double]) throws {
+        guard rows >= 0, columns >= 0 else {
+            throw PDEError.invalidValue(key: "matrix size", value: "\(rows)×\(columns)", expected: "non-negative dimensions")
+        }
+        guard columns <= Int(Int32.max) else {
+            throw PDEError.invalidValue(key: "columns", value: "\(columns)", expected: "at most \(Int32.max) (Int32 column indices)")
+        }
+        guard rowPointers.count == rows + 1 else {
+            throw PDEError.shapeMismatch(what: "CSR row pointers", expected: "\(rows + 1) entries", got: "\(rowPointers.count)")
+        }
+        guard columnIndices.count == values.count else {
+            throw PDEError.shapeMismatch(what: "CSR arrays", expected: "as many column indices as values (\(values.count))", got: "\(columnIndices.count)")
+        }
+        guard rowPointers.first == 0, rowPointers.last == values.count else {
+            throw PDEError.invalidValue(key: "row pointers", value: "\(rowPointers.first ?? -1)…\(rowPointers.last ?? -1)", expected: "0…\(values.count)")
+        }
+        for r in 0..<rows where rowPointers[r] > rowPointers[r + 1] {
+            throw PDEError.invalidValue(key: "row pointers[\(r + 1)]", value: "\(rowPointers[r + 1])", expected: "non-decreasing row pointers")
+        }
+        for c in columnIndices where c < 0 || Int(c) >= columns {
+            throw PDEError.invalidValue(key: "column index", value: "\(c)", expected: "0..<\(columns)")
+        }
+        self.init(unchecked: rows, columns: columns, rowPointers: rowPointers, columnIndices: columnIndices, values: values)
+    }
+
+    /// Builds a matrix from arrays already known to be consistent (used by the assemblers).
+    public init(unchecked rows: Int, columns: Int, rowPointers: [Int], columnIndices: [Int32], values: [Double]) {
+        self.rows = rows
+        self.columns = columns
+        self.rowPointers = rowPointers
+        self.columnIndices = columnIndices
+        self.values = values
+    }
+
+    /// The n×n identity.
+    public static func identity(_ n: Int) -> CSRMatrix {
+        CSRMatrix(unchecked: n, columns: n, rowPointers: Array(0...n),
+                  columnIndices: (0..<n).map { Int32($0) }, values: [Double](repeating: 1, count: n))
+    }
+
+    /// Entry (i, j), zero when not stored. O(log row length).
+    public subscript(i: Int, j: Int) -> Double {
+        var lo = rowPointers[i], hi = rowPointers[i + 1]
+        let target = Int32(j)
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            let c = columnIndices[mid]
+            if c == target { return values[mid] }
+            if c < target { lo = mid + 1 } else { hi = mid }
+        }
+        return 0
+    }
+
+    /// The main diagonal (zeros where not stored).
+    public func diagonal() -> [Double] {
+        let n = min(rows, columns)
+        var d = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            for k in rowPointers[i]..<rowPointers[i + 1] where Int(columnIndices[k]) == i {
+                d[i] += values[k]
+            }
+        }
+        return d
+    }
+
+    /// The transpose, with sorted columns.
+    public func transposed() -> CSRMatrix {
+        var counts = [Int](repeating: 0, count: columns + 1)
+        for c in columnIndices { counts[Int(c) + 1] += 1 }
+        for j in 0..<columns { counts[j + 1] += counts[j] }
+        var next = counts
+        var cols = [Int32](repeating: 0, count: nonzeroCount)
+        var vals = [Double](repeating: 0, count: nonzeroCount)
+        for i in 0..<rows {
+            for k in rowPointers[i]..<rowPointers[i + 1] {
+                let j = Int(columnIndices[k])
+                let dst = next[j]
+                cols[dst] = Int32(i)
+                vals[dst] = values[k]
+                next[j] += 1
+            }
+        }
+        return CSRMatrix(unchecked: columns, columns: rows, rowPointers: counts, columnIndices: cols, values: vals)
+    }
+
+    /// True when the matrix is square and |a_ij − a_ji| ≤ tolerance · max|a| for all entries.
+    public func isSymmetric(tolerance: Double = 1e-12) -> Bool {
+        guard rows == columns else { return false }
+        let t = transposed()
+        let scale = values.reduce(0) { max($0, abs($1)) }
+        let tol = tolerance * scale
+        for i in 0..<rows {
+            // Compare rows i of A and Aᵀ as sorted sparse vectors (explicit zeros allowed).
+            var a = rowPointers[i], b = t.rowPointers[i]
+            let ae = rowPointers[i + 1], be = t.rowPointers[i + 1]
+            while a < ae || b < be {
+                let ca = a < ae ? columnIndices[a] : Int32.max
+                let cb = b < be ? t.columnIndices[b] : Int32.max
+                if ca == cb {
+                    if abs(values[a] - t.values[b]) > tol { return false }
+                    a += 1; b += 1
+                } else if ca < cb {
+                    if abs(values[a]) > tol { return false }
+                    a += 1
+                } else {
+                    if abs(t.values[b]) > tol { return false }
+                    b += 1
+                }
+            }
+        }
+        return true
+    }
+
+    /// y = A x (allocating form).
+    public func multiply(_ x: [Double]) throws -> [Double] {
+        guard x.count == columns else {
+            throw PDEError.shapeMismatch(what: "matrix-vector product", expected: "vector of length \(columns)", got: "\(x.count)")
+        }
+        var y = [Double](repeating: 0, count: rows)
+        apply(x, into: &y)
+        return y
+    }
+
+    /// y = A x into a preallocated `y` (sizes are the caller's responsibility: `x.count ==
+    /// columns`, `y.count == rows`). Threaded over row blocks for large matrices.
+    public func apply(_ x: [Double], into y: inout [Double]) {
+        precondition(x.count == columns && y.count == rows, "CSRMatrix.apply: size mismatch")
+        let n = rows
+        rowPointers.withUnsafeBufferPointer { rp in
+            columnIndices.withUnsafeBufferPointer { ci in
+                values.withUnsafeBufferPointer { va in
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            let yBase = yp.baseAddress!
+                            // ~1 ms chunks: tens of thousands of nonzeros each.
+                            Parallel.forChunks(n, minimumPerChunk: 16384) { start, end in
+                                CSRMatrix.spmvKernel(rp, ci, va, xp, yBase, start, end)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func spmvKernel(_ rp: UnsafeBufferPointer<Int>, _ ci: UnsafeBufferPointer<Int32>,
+                           _ va: UnsafeBufferPointer<Double>, _ x: UnsafeBufferPointer<Double>,
+                           _ y: UnsafeMutablePointer<Double>, _ start: Int, _ end: Int) {
+        let rpp = rp.baseAddress!, cip = ci.baseAddress!, vap = va.baseAddress!, xp = x.baseAddress!
+        var i = start
+        while i < end {
+            var k = rpp[i]
+            let ke = rpp[i &+ 1]
+            var s = 0.0
+            while k < ke {
+                s += vap[k] * xp[Int(truncatingIfNeeded: cip[k])]
+                k &+= 1
+            }
+            y[i] = s
+            i &+= 1
+        }
+    }
+
+    /// A dense copy, row-major (for small matrices in tests and diagnostics).
+    public func dense() -> [[Double]] {
+        var d = [[Double]](repeating: [Double](repeating: 0, count: columns), count: rows)
+        for i in 0..<rows {
+            for k in rowPointers[i]..<rowPointers[i + 1] { d[i][Int(columnIndices[k])] += values[k] }
+        }
+        return d
+    }
+}

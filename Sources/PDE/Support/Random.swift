@@ -1,0 +1,43 @@
+import Foundation
+
+/// The suite's one seeded random generator (xoshiro256**, seeded through SplitMix64).
+/// Every app and test that draws random numbers takes a seed and uses this type, so runs
+/// are reproducible across machines.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+
+    public init(seed: UInt64) {
+        var z = seed
+        func splitmix(_ x: inout UInt64) -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var r = x
+            r = (r ^ (r >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            r = (r ^ (r >> 27)) &* 0x94D0_49BB_1331_11EB
+            return r ^ (r >> 31)
+        }
+        s0 = splitmix(&z); s1 = splitmix(&z); s2 = splitmix(&z); s3 = splitmix(&z)
+    }
+
+    public mutating func next() -> UInt64 {
+        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
+        let t = s1 << 17
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+        s2 ^= t
+        s3 = (s3 << 45) | (s3 >> 19)
+        return result
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func uniform() -> Double {
+        Double(next() >> 11) * 0x1.0p-53
+    }
+
+    /// Standard normal by the Box–Muller transform.
+    public mutating func normal() -> Double {
+        var u1 = uniform()
+        while u1 <= 0 { u1 = uniform() }
+        let u2 = uniform()
+        return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+    }
+}
+
