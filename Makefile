@@ -1,0 +1,30 @@
+# SwiftPDE — every target installs the system packages first (scripts/install-deps).
+SWIFT ?= swift
+FLAGSHIP ?= data/configs/flagship.yaml
+
+.PHONY: deps build run test bench clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(SWIFT) build -c release
+
+# Builds in release and solves the flagship problem (2-D variable-coefficient diffusion,
+# 513² nodes); outputs go to out/flagship.{vti,npy,png}.
+run: deps
+	$(SWIFT) build -c release --product pde-solve
+	.build/release/pde-solve $(FLAGSHIP)
+
+# The whole test suite (debug build).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Benchmarks (release); see BENCHMARKS.md for the peer scripts run alongside.
+bench: deps
+	$(SWIFT) build -c release --product pde-bench
+	.build/release/pde-bench core
+
+clean:
+	rm -rf .build out

@@ -1,0 +1,98 @@
+/// Values at the nodes of a grid (or, through `MeshField`, the vertices of a mesh), with
+/// the discrete norms used to measure errors.
+///
+/// Norms on grids use the trapezoidal rule, i.e. every node carries the volume of its
+/// cell of the dual grid (half a cell on faces, a quarter at 2-D corners, …):
+/// - `l2Norm`:  (Σ wᵢ uᵢ²)^½, the discrete L²(Ω) norm;
+/// - `maxNorm`: max |uᵢ|;
+/// - `h1Seminorm`: (Σ over grid edges of (Δu/h)² · h · w⊥)^½, the L² norm of the gradient of
+///   the piecewise-linear interpolant along each axis.
+public struct GridField: Sendable, Equatable {
+    public let grid: Grid
+    public var values: [Double]
+
+    public init(grid: Grid, values: [Double]) throws {
+        guard values.count == grid.nodeCount else {
+            throw PDEError.shapeMismatch(what: "grid field", expected: "\(grid.nodeCount) values (\(grid.counts.map(String.init).joined(separator: "×")))",
+                                         got: "\(values.count)")
+        }
+        self.grid = grid
+        self.values = values
+    }
+
+    /// Samples `f` at every node.
+    public init(grid: Grid, sampling f: ([Double]) -> Double) {
+        self.grid = grid
+        values = grid.sample(f)
+    }
+
+    /// Trapezoidal weight of each node (the node's share of the domain volume).
+    public static func trapezoidWeights(_ grid: Grid) -> [Double] {
+        var perAxis: [[Double]] = []
+        for d in 0..<grid.dimension {
+            var w = [Double](repeating: grid.spacing[d], count: grid.counts[d])
+            w[0] *= 0.5
+            w[w.count - 1] *= 0.5
+            perAxis.append(w)
+        }
+        var w = [Double](repeating: 1, count: grid.nodeCount)
+        for l in 0..<grid.nodeCount {
+            let idx = grid.multiIndex(l)
+            var v = 1.0
+            for d in 0..<grid.dimension { v *= perAxis[d][idx[d]] }
+            w[l] = v
+        }
+        return w
+    }
+
+    public func l2Norm() -> Double {
+        let w = GridField.trapezoidWeights(grid)
+        var s = 0.0
+        for i in 0..<values.count { s += w[i] * values[i] * values[i] }
+        return s.squareRoot()
+    }
+
+    public func maxNorm() -> Double { Vectors.maxAbs(values) }
+
+    public func h1Seminorm() -> Double {
+        let strides = grid.strides
+        var total = 0.0
+        for d in 0..<grid.dimension {
+            // Weight of an edge along axis d: h_d times the trapezoid weights of the other axes.
+            for l in 0..<grid.nodeCount {
+                let idx = grid.multiIndex(l)
+                if idx[d] == grid.counts[d] - 1 { continue }
+                var w = grid.spacing[d]
+                for e in 0..<grid.dimension where e != d {
+                    let onFace = idx[e] == 0 || idx[e] == grid.counts[e] - 1
+                    w *= onFace ? 0.5 * grid.spacing[e] : grid.spacing[e]
+                }
+                let g = (values[l + strides[d]] - values[l]) / grid.spacing[d]
+                total += w * g * g
+            }
+        }
+        return total.squareRoot()
+    }
+
+    /// The field minus `other` (same grid).
+    public func subtracting(_ other: GridField) throws -> GridField {
+        guard other.grid == grid else {
+            throw PDEError.shapeMismatch(what: "field difference", expected: "fields on the same grid", got: "\(grid) and \(other.grid)")
+        }
+        return try GridField(grid: grid, values: zip(values, other.values).map { $0 - $1 })
+    }
+
+    /// Errors against an exact solution sampled at the nodes: (L², max, H¹-seminorm).
+    public func errors(against exact: ([Double]) -> Double) -> (l2: Double, max: Double, h1: Double) {
+        let e = GridField(grid: grid, values: zip(values, grid.sample(exact)).map { $0 - $1 }, unchecked: ())
+        return (e.l2Norm(), e.maxNorm(), e.h1Seminorm())
+    }
+
+    init(grid: Grid, values: [Double], unchecked: Void) {
+        self.grid = grid
+        self.values = values
+    }
+
+    /// numpy shape of the values in C order: `[nz, ny, nx]` (x fastest).
+    public var numpyShape: [Int] { grid.counts.reversed() }
+}

@@ -1,0 +1,216 @@
+/// Zero-fill incomplete Cholesky, IC(0): A ≈ L Lᵀ with L restricted to the pattern of
+/// tril(A). When a pivot is not positive (possible for SPD matrices that are not
+/// M-matrices), the factorization restarts on A + α·diag(A) with α = 10⁻³, 10⁻², …, and
+/// the shift is reported in `notes`.
+public final class IncompleteCholeskyPreconditioner: Preconditioner {
+    public let name = "ic0"
+    public private(set) var notes: [String] = []
+    /// The diagonal shift α finally used (0 when none was needed).
+    public private(set) var shift: Double = 0
+
+    private let n: Int
+    // Strictly lower part of L by rows, strictly upper part of Lᵀ by rows, and 1/L_ii.
+    private var lRowPointers: [Int] = [], lColumns: [Int32] = [], lValues: [Double] = []
+    private var uRowPointers: [Int] = [], uColumns: [Int32] = [], uValues: [Double] = []
+    private var inverseDiagonal: [Double] = []
+    private var work: [Double]
+
+    public init(_ a: CSRMatrix, maxShiftAttempts: Int = 8) throws {
+        guard a.rows == a.columns else {
+            throw PDEError.shapeMismatch(what: "IC(0)", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")
+        }
+        n = a.rows
+        work = [Double](repeating: 0, count: n)
+        let diag = a.diagonal()
+        for (i, d) in diag.enumerated() where !(d > 0) || !d.isFinite {
+            throw PDEError.notPositiveDefinite(column: i, reason: "IC(0) needs positive diagonal entries; a[\(i),\(i)] = \(d)")
+        }
+        var alpha = 0.0
+        for attempt in 0...maxShiftAttempts {
+            if let failed = factor(a, diag: diag, shift: alpha) {
+                let next = attempt == 0 ? 1e-3 : alpha * 10
+                notes.append("IC(0) pivot ≤ 0 at row \(failed) with shift \(alpha); retrying with diagonal shift \(next)")
+                alpha = next
+                continue
+            }
+            shift = alpha
+            if alpha > 0 { notes.append("IC(0) used diagonal shift α = \(alpha) (A + α·diag(A))") }
+            return
+        }
+        throw PDEError.notPositiveDefinite(column: 0, reason: "IC(0) failed even with diagonal shift \(alpha)")
+    }
+
+    /// Returns the failing row, or nil on success.
+    private func factor(_ a: CSRMatrix, diag: [Double], shift: Double) -> Int? {
+        // Pattern of tril(A), strictly lower part.
+        var rp = [Int](repeating: 0, count: n + 1)
+        var cols: [Int32] = []
+        var vals: [Double] = []
+        cols.reserveCapacity(a.nonzeroCount / 2)
+        vals.reserveCapacity(a.nonzeroCount / 2)
+        for i in 0..<n {
+            for k in a.rowPointers[i]..<a.rowPointers[i + 1] where Int(a.columnIndices[k]) < i {
+                cols.append(a.columnIndices[k])
+                vals.append(a.values[k])
+            }
+            rp[i + 1] = cols.count
+        }
+        var dl = [Double](repeating: 0, count: n)  // L_ii
+        let failed: Int? = cols.withUnsafeBufferPointer { cp in
+            vals.withUnsafeMutableBufferPointer { vp in
+                rp.withUnsafeBufferPointer { rpp in
+                    dl.withUnsafeMutableBufferPointer { dp in
+                        for i in 0..<n {
+                            let s = rpp[i], e = rpp[i &+ 1]
+                            var sumSquares = 0.0
+                            var p = s
+                            while p < e {
+                                let k = Int(cp[p])
+                                // L_ik = (A_ik − Σ_{j<k} L_ij L_kj) / L_kk, merging rows i and k.
+                                var t = vp[p]
+                                var pi = s, pk = rpp[k]
+                                let ek = rpp[k &+ 1]
+                                while pi < p && pk < ek {
+                                    let ci = cp[pi], ck = cp[pk]
+                                    if ci == ck { t -= vp[pi] * vp[pk]; pi &+= 1; pk &+= 1 }
+                                    else if ci < ck { pi &+= 1 } else { pk &+= 1 }
+                                }
+                                let lik = t / dp[k]
+                                vp[p] = lik
+                                sumSquares += lik * lik
+                                p &+= 1
+                            }
+                            let pivot = diag[i] * (1 + shift) - sumSquares
+                            if !(pivot > 0) || !pivot.isFinite { return i }
+                            dp[i] = pivot.squareRoot()
+                        }
+                        return nil
+                    }
+                }
+            }
+        }
+        if let failed { return failed }
+        lRowPointers = rp
+        lColumns = cols
+        lValues = vals
+        inverseDiagonal = dl.map { 1 / $0 }
+        // Lᵀ by rows = L by columns.
+        let l = CSRMatrix(unchecked: n, columns: n, rowPointers: rp, columnIndices: cols, values: vals)
+        let u = l.transposed()
+        uRowPointers = u.rowPointers
+        uColumns = u.columnIndices
+        uValues = u.values
+        return nil
+    }
+
+    /// z = (L Lᵀ)⁻¹ r by a forward and a backward substitution; returns r · z.
+    public func apply(_ r: [Double], into z: inout [Double]) -> Double {
+        let n = self.n
+        lRowPointers.withUnsafeBufferPointer { lrp in
+        lColumns.withUnsafeBufferPointer { lc in
+        lValues.withUnsafeBufferPointer { lv in
+        uRowPointers.withUnsafeBufferPointer { urp in
+        uColumns.withUnsafeBufferPointer { uc in
+        uValues.withUnsafeBufferPointer { uv in
+        inverseDiagonal.withUnsafeBufferPointer { dinv in
+        r.withUnsafeBufferPointer { rp in
+        work.withUnsafeMutableBufferPointer { yp in
+        z.withUnsafeMutableBufferPointer { zp in
+            let y = yp.baseAddress!, zz = zp.baseAddress!
+            // L y = r
+            var i = 0
+            while i < n {
+                var t = rp[i]
+                var k = lrp[i]
+                let e = lrp[i &+ 1]
+                while k < e { t -= lv[k] * y[Int(truncatingIfNeeded: lc[k])]; k &+= 1 }
+                y[i] = t * dinv[i]
+                i &+= 1
+            }
+            // Lᵀ z = y
+            i = n &- 1
+            while i >= 0 {
+                var t = y[i]
+                var k = urp[i]
+                let e = urp[i &+ 1]
+                while k < e { t -= uv[k] * zz[Int(truncatingIfNeeded: uc[k])]; k &+= 1 }
+                zz[i] = t * dinv[i]
+                i &-= 1
+            }
+        }}}}}}}}}}
+        return VectorKernels.dot(r, z)
+    }
+}
+
+/// Symmetric successive over-relaxation (symmetric Gauss–Seidel for ω = 1):
+/// M = ω/(2−ω) · (D/ω + L) (D/ω)⁻¹ (D/ω + U), SPD for SPD A and 0 < ω < 2.
+public final class SSORPreconditioner: Preconditioner {
+    public let name = "ssor"
+    public let omega: Double
+    private let a: CSRMatrix
+    private let diagonal: [Double]
+    private var work: [Double]
+
+    public init(_ a: CSRMatrix, omega: Double = 1) throws {
+        guard a.rows == a.columns else {
+            throw PDEError.shapeMismatch(what: "SSOR", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")
+        }
+        guard omega > 0, omega < 2 else {
+            throw PDEError.invalidValue(key: "omega", value: "\(omega)", expected: "a relaxation factor in (0, 2)")
+        }
+        let d = a.diagonal()
+        for (i, v) in d.enumerated() where !(v > 0) || !v.isFinite {
+            throw PDEError.notPositiveDefinite(column: i, reason: "SSOR needs positive diagonal entries; a[\(i),\(i)] = \(v)")
+        }
+        self.a = a
+        self.omega = omega
+        diagonal = d
+        work = [Double](repeating: 0, count: a.rows)
+    }
+
+    public func apply(_ r: [Double], into z: inout [Double]) -> Double {
+        let n = a.rows
+        let w = omega
+        let scale = (2 - w) / w
+        a.rowPointers.withUnsafeBufferPointer { rpp in
+        a.columnIndices.withUnsafeBufferPointer { cp in
+        a.values.withUnsafeBufferPointer { vp in
+        diagonal.withUnsafeBufferPointer { dp in
+        r.withUnsafeBufferPointer { rp in
+        work.withUnsafeMutableBufferPointer { yp in
+        z.withUnsafeMutableBufferPointer { zp in
+            let y = yp.baseAddress!, zz = zp.baseAddress!
+            // (D/ω + L) y = r
+            var i = 0
+            while i < n {
+                var t = rp[i]
+                var k = rpp[i]
+                let e = rpp[i &+ 1]
+                while k < e {
+                    let j = Int(truncatingIfNeeded: cp[k])
+                    if j < i { t -= vp[k] * y[j] }
+                    k &+= 1
+                }
+                y[i] = t * w / dp[i]
+                i &+= 1
+            }
+            // (D/ω + U) z = (D/ω) y, then scale by (2 − ω)/ω
+            i = n &- 1
+            while i >= 0 {
+                var t = dp[i] / w * y[i]
+                var k = rpp[i]
+                let e = rpp[i &+ 1]
+                while k < e {
+                    let j = Int(truncatingIfNeeded: cp[k])
+                    if j > i { t -= vp[k] * zz[j] }
+                    k &+= 1
+                }
+                zz[i] = t * w / dp[i]
+                i &-= 1
+            }
+            i = 0
+            while i < n { zz[i] *= scale; i &+= 1 }
+        }}}}}}}
+        return VectorKernels.dot(r, z)
+    }
+}

@@ -1,0 +1,56 @@
+/// Why an iterative solver stopped.
+public enum ConvergenceReason: String, Sendable, Equatable {
+    /// ‖r‖ ≤ relativeTolerance · ‖b‖.
+    case convergedRelative
+    /// ‖r‖ ≤ absoluteTolerance.
+    case convergedAbsolute
+    /// maxIterations reached first.
+    case divergedIterations
+    /// pᵀAp ≤ 0: the matrix is not positive definite (on the Krylov space).
+    case breakdown
+    /// rᵀM⁻¹r < 0: the preconditioner is not positive definite.
+    case indefinitePreconditioner
+    /// NaN or Inf appeared (in b, in A, or from the preconditioner).
+    case notANumber
+
+    public var converged: Bool { self == .convergedRelative || self == .convergedAbsolute }
+
+    /// PETSc-style text, as printed by `--converged-reason`.
+    public var petscName: String {
+        switch self {
+        case .convergedRelative: return "CONVERGED_RTOL"
+        case .convergedAbsolute: return "CONVERGED_ATOL"
+        case .divergedIterations: return "DIVERGED_ITS"
+        case .breakdown: return "DIVERGED_INDEFINITE_MAT"
+        case .indefinitePreconditioner: return "DIVERGED_INDEFINITE_PC"
+        case .notANumber: return "DIVERGED_NANORINF"
+        }
+    }
+}
+
+/// What a solve did: the Krylov.jl "stats" / PETSc KSP summary.
+public struct SolverReport: Sendable {
+    public var reason: ConvergenceReason
+    public var iterations: Int
+    /// Residual norm (of the configured norm type) at iteration 0, 1, …, when history is on.
+    public var residualHistory: [Double]
+    /// ‖b − A x‖₂ / ‖b‖₂ recomputed from the returned x (not the recursive residual).
+    public var trueRelativeResidual: Double
+    /// Seconds spent in the preconditioner's setup (0 when it was set up before).
+    public var setupSeconds: Double
+    /// Seconds spent iterating.
+    public var solveSeconds: Double
+    /// Notes from the solver or preconditioner (e.g. an IC(0) diagonal shift and retry).
+    public var notes: [String]
+
+    public init(reason: ConvergenceReason, iterations: Int, residualHistory: [Double] = [],
+                trueRelativeResidual: Double, setupSeconds: Double = 0, solveSeconds: Double = 0, notes: [String] = []) {
+        self.reason = reason
+        self.iterations = iterations
+        self.residualHistory = residualHistory
+        self.trueRelativeResidual = trueRelativeResidual
+        self.setupSeconds = setupSeconds
+        self.solveSeconds = solveSeconds
+        self.notes = notes
+    }
+}
