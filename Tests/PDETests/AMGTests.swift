@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import PDE
+
+@Suite struct AMGTests {
+    func poisson2D(_ n: Int) -> CSRMatrix {
+        var b = COOBuilder(rows: n * n, columns: n * n)
+        for j in 0..<n { for i in 0..<n {
+            let r = i + n * j
+            b.add(r, r, 4)
+            if i > 0 { b.add(r, r - 1, -1) }
+            if i + 1 < n { b.add(r, r + 1, -1) }
+            if j > 0 { b.add(r, r - n, -1) }
+            if j + 1 < n { b.add(r, r + n, -1) }
+        } }
+        return b.build()
+    }
+
+    @Test func sparseProductsMatchDense() throws {
+        var g = SeededGenerator(seed: 11)
+        func random(_ m: Int, _ n: Int) -> CSRMatrix {
+            var b = COOBuilder(rows: m, columns: n)
+            for _ in 0..<(m * n / 3) { b.add(Int(g.next() % UInt64(m)), Int(g.next() % UInt64(n)), g.normal()) }
+            return b.build()
+        }
+        let a = random(7, 9), c = random(9, 5)
+        let p = try a.multiplied(by: c).dense()
+        let da = a.dense(), dc = c.dense()
+        for i in 0..<7 { for j in 0..<5 {
+            let ref = (0..<9).reduce(0.0) { $0 + da[i][$1] * dc[$1][j] }
+            #expect(abs(p[i][j] - ref) < 1e-12)
+        } }
+        #expect(throws: PDEError.self) { _ = try a.multiplied(by: a) }
+        let s = poisson2D(4)
+        let galerkin = try s.galerkinProduct(prolongator: random(16, 3))
+        #expect(galerkin.isSymmetric(tolerance: 1e-12))
+    }
+
+    @Test func amgPCGIterationsAreBoundedUnderRefinement() throws {
+        var counts: [Int] = []
+        for n in [32, 64, 128] {
+            let a = poisson2D(n)
+            var g = SeededGenerator(seed: UInt64(n))
+            let b = (0..<a.rows).map { _ in g.normal() }
+            let amg = try SmoothedAggregationAMG(a, options: { var o = SmoothedAggregationAMG.Options(); o.coarseSize = 50; return o }())
+            #expect(amg.levelSizes.count >= 3)
+            #expect(amg.operatorComplexity < 2)
+            let (x, rep) = try ConjugateGradient(relativeTolerance: 1e-8).solve(a, b, preconditioner: amg)
+            #expect(rep.reason == .convergedRelative)
+            #expect(try Vectors.relativeResidual(a, x, b) <= 1.0000001e-8)
+            counts.append(rep.iterations)
+        }
+        // h-independence: iteration counts stay small and do not grow like 1/h.
+        #expect(counts.max()! <= 16, "\(counts)")
+        #expect(counts.last! <= counts.first! + 4, "\(counts)")
+    }
+
+    @Test func amgAsStandaloneSolver() throws {
+        let a = poisson2D(40)
+        let b = [Double](repeating: 1, count: a.rows)
+        let amg = try SmoothedAggregationAMG(a)
+        let (x, rep) = amg.solve(b, relativeTolerance: 1e-10)
+        #expect(rep.reason == .convergedRelative)
+        #expect(rep.iterations < 60)
+        let direct = try CholmodFactorization(matrix: a).solve(b)
+        #expect(Vectors.distance(x, direct) / Vectors.norm2(direct) < 1e-8)
+    }
+
+    @Test func amgRejectsBadInput() {
+        var b = COOBuilder(rows: 600, columns: 600)
+        for i in 0..<600 { b.add(i, i, i == 300 ? -1 : 2) }
+        #expect(throws: PDEError.self) { _ = try SmoothedAggregationAMG(b.build()) }
+        #expect(throws: PDEError.self) { _ = try SmoothedAggregationAMG(COOBuilder(rows: 2, columns: 3).build()) }
+    }
+}
