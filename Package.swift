@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "PDE", targets: ["PDE"]),
         .executable(name: "pde-solve", targets: ["pde-solve"]),
         .executable(name: "pde-bench", targets: ["pde-bench"]),
+        .executable(name: "linsolve", targets: ["linsolve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,6 +47,11 @@ let package = Package(
             dependencies: ["AppSupport", "PDE",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Apps/pde-solve"),
+        .executableTarget(
+            name: "linsolve",
+            dependencies: ["AppSupport", "PDE",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Apps/linsolve"),
         .executableTarget(
             name: "pde-bench",
             dependencies: ["AppSupport", "PDE",
