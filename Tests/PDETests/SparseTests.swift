@@ -65,6 +65,7 @@ import Testing
         #expect(throws: PDEError.self) { try CSRMatrix(rows: 2, columns: 2, rowPointers: [0, 1], columnIndices: [0], values: [1]) }
         #expect(throws: PDEError.self) { try CSRMatrix(rows: 1, columns: 2, rowPointers: [0, 1], columnIndices: [5], values: [1]) }
         #expect(throws: PDEError.self) { try CSRMatrix(rows: 2, columns: 2, rowPointers: [0, 2, 1], columnIndices: [0], values: [1]) }
+        #expect(throws: PDEError.self) { try CSRMatrix(rows: 1, columns: 3, rowPointers: [0, 2], columnIndices: [2, 1], values: [1, 1]) }
     }
 
     @Test func matrixMarketRoundTripGeneralAndSymmetric() throws {

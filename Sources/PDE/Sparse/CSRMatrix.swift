@@ -1,8 +1,9 @@
 import Foundation
 
 /// A sparse matrix in compressed sparse row form: `Double` values, `Int32` column indices
-/// (half the index bandwidth of `Int`), `Int` row pointers. Columns within a row are sorted
-/// and unique when the matrix comes from `COOBuilder`, `MatrixMarket` or the assemblers.
+/// (half the index bandwidth of `Int`), `Int` row pointers. Columns within a row are
+/// sorted and unique (checked by the validating initializer; guaranteed by `COOBuilder`,
+/// `MatrixMarket` and the assemblers).
 public struct CSRMatrix: Sendable, Equatable {
     public let rows: Int
     public let columns: Int
@@ -34,6 +35,12 @@ public struct CSRMatrix: Sendable, Equatable {
         }
         for c in columnIndices where c < 0 || Int(c) >= columns {
             throw PDEError.invalidValue(key: "column index", value: "\(c)", expected: "0..<\(columns)")
+        }
+        for r in 0..<rows where rowPointers[r] + 1 < rowPointers[r + 1] {
+            for k in (rowPointers[r] + 1)..<rowPointers[r + 1] where columnIndices[k] <= columnIndices[k - 1] {
+                throw PDEError.invalidValue(key: "column indices of row \(r)", value: "\(columnIndices[k - 1]), \(columnIndices[k])",
+                                            expected: "strictly increasing columns within a row (use COOBuilder for unsorted or duplicate entries)")
+            }
         }
         self.init(unchecked: rows, columns: columns, rowPointers: rowPointers, columnIndices: columnIndices, values: values)
     }
@@ -98,32 +105,42 @@ public struct CSRMatrix: Sendable, Equatable {
         return CSRMatrix(unchecked: columns, columns: rows, rowPointers: counts, columnIndices: cols, values: vals)
     }
 
-    /// True when the matrix is square and |a_ij − a_ji| ≤ tolerance · max|a| for all entries.
+    /// True when the matrix is square and |a_ij − a_ji| ≤ tolerance · max|a| for all entries
+    /// (an entry stored on one side only must be within the tolerance of zero).
+    /// O(nnz · log(row length)), no allocation: every entry looks up its mirror by binary
+    /// search in the (sorted) mirror row.
     public func isSymmetric(tolerance: Double = 1e-12) -> Bool {
         guard rows == columns else { return false }
-        let t = transposed()
-        let scale = values.reduce(0) { max($0, abs($1)) }
+        var scale = 0.0
+        for v in values { scale = max(scale, abs(v)) }
         let tol = tolerance * scale
-        for i in 0..<rows {
-            // Compare rows i of A and Aᵀ as sorted sparse vectors (explicit zeros allowed).
-            var a = rowPointers[i], b = t.rowPointers[i]
-            let ae = rowPointers[i + 1], be = t.rowPointers[i + 1]
-            while a < ae || b < be {
-                let ca = a < ae ? columnIndices[a] : Int32.max
-                let cb = b < be ? t.columnIndices[b] : Int32.max
-                if ca == cb {
-                    if abs(values[a] - t.values[b]) > tol { return false }
-                    a += 1; b += 1
-                } else if ca < cb {
-                    if abs(values[a]) > tol { return false }
-                    a += 1
-                } else {
-                    if abs(t.values[b]) > tol { return false }
-                    b += 1
+        return rowPointers.withUnsafeBufferPointer { rp in
+            columnIndices.withUnsafeBufferPointer { ci in
+                values.withUnsafeBufferPointer { va in
+                    for i in 0..<rows {
+                        var k = rp[i]
+                        while k < rp[i &+ 1] {
+                            let j = Int(truncatingIfNeeded: ci[k])
+                            if j != i {
+                                // Mirror entry (j, i), or zero when absent.
+                                var lo = rp[j], hi = rp[j &+ 1]
+                                let target = Int32(truncatingIfNeeded: i)
+                                var mirror = 0.0
+                                while lo < hi {
+                                    let mid = (lo &+ hi) >> 1
+                                    let c = ci[mid]
+                                    if c == target { mirror = va[mid]; break }
+                                    if c < target { lo = mid &+ 1 } else { hi = mid }
+                                }
+                                if !(abs(va[k] - mirror) <= tol) { return false }
+                            }
+                            k &+= 1
+                        }
+                    }
+                    return true
                 }
             }
         }
-        return true
     }
 
     /// y = A x (allocating form).
