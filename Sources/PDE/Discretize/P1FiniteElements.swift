@@ -1,0 +1,310 @@
+/// Quadrature on the reference triangle: barycentric points and weights summing to 1.
+enum TriangleQuadrature {
+    /// Dunavant's 6-point rule, exact for polynomials of degree 4.
+    static let degree4: [(SIMD3<Double>, Double)] = {
+        let a = 0.445948490915965, b = 0.108103018168070, wa = 0.223381589678011
+        let c = 0.091576213509771, d = 0.816847572980459, wc = 0.109951743655322
+        return [(SIMD3(b, a, a), wa), (SIMD3(a, b, a), wa), (SIMD3(a, a, b), wa),
+                (SIMD3(d, c, c), wc), (SIMD3(c, d, c), wc), (SIMD3(c, c, d), wc)]
+    }()
+    /// Edge midpoints, exact for degree 2.
+    static let midpoints: [(SIMD3<Double>, Double)] = [
+        (SIMD3(0.5, 0.5, 0), 1.0 / 3), (SIMD3(0, 0.5, 0.5), 1.0 / 3), (SIMD3(0.5, 0, 0.5), 1.0 / 3),
+    ]
+    /// 3-point Gauss–Legendre on [0, 1] (degree 5) for boundary edges: (t, weight).
+    static let gauss3: [(Double, Double)] = {
+        let s = (0.6).squareRoot() / 2
+        return [(0.5 - s, 5.0 / 18), (0.5, 8.0 / 18), (0.5 + s, 5.0 / 18)]
+    }()
+}
+
+/// −∇·(a∇u) + c·u = f on a triangle mesh with continuous piecewise-linear elements.
+public struct P1Problem: Sendable {
+    public var mesh: TriangleMesh
+    public var coefficient: @Sendable ([Double]) -> Double
+    public var reaction: @Sendable ([Double]) -> Double
+    public var source: @Sendable ([Double]) -> Double
+    /// Boundary condition per boundary tag; tags not listed get `defaultBoundary`.
+    public var boundary: [Int: BoundaryCondition]
+    public var defaultBoundary: BoundaryCondition
+    /// Optional per-vertex values replacing `coefficient` / `source` (e.g. from NPY); the
+    /// P1 interpolant of the values is then integrated.
+    public var coefficientValues: [Double]?
+    public var sourceValues: [Double]?
+
+    public init(mesh: TriangleMesh, coefficient: @escaping @Sendable ([Double]) -> Double = { _ in 1 },
+                reaction: @escaping @Sendable ([Double]) -> Double = { _ in 0 },
+                source: @escaping @Sendable ([Double]) -> Double,
+                boundary: [Int: BoundaryCondition] = [:], defaultBoundary: BoundaryCondition = .dirichlet(value: 0)) {
+        self.mesh = mesh
+        self.coefficient = coefficient
+        self.reaction = reaction
+        self.source = source
+        self.boundary = boundary
+        self.defaultBoundary = defaultBoundary
+    }
+
+    /// The problem of an analytic solution on `mesh`: Dirichlet data u everywhere, except
+    /// tags listed in `neumannTags`, which get the flux a∇u·n of the exact solution.
+    public init(mesh: TriangleMesh, analytic p: AnalyticProblem, neumannTags: Set<Int> = []) throws {
+        guard p.dimension == 2 else {
+            throw PDEError.shapeMismatch(what: "problem '\(p.name)'", expected: "a 2-D problem for a triangle mesh", got: "\(p.dimension)-D")
+        }
+        let c = p.reaction
+        self.init(mesh: mesh, coefficient: p.coefficient, reaction: { _ in c }, source: p.source,
+                  boundary: [:], defaultBoundary: .dirichlet(p.solution))
+        for tag in neumannTags { boundary[tag] = .neumann(P1Problem.normalFlux(p)) }
+    }
+
+    /// Marker closure for Neumann data computed from an analytic gradient: the assembler
+    /// calls it with the point and appends the outward normal as x[2], x[3].
+    static func normalFlux(_ p: AnalyticProblem) -> @Sendable ([Double]) -> Double {
+        { x in x.count >= 4 ? p.flux([x[0], x[1]], normal: [x[2], x[3]]) : 0 }
+    }
+
+    public func assemble() throws -> P1System { try P1System(self) }
+}
+
+/// The assembled P1 system: SPD `matrix` over the free (non-Dirichlet) vertices.
+///
+/// Stiffness ∫ a∇φᵢ·∇φⱼ uses a at the three edge midpoints of each triangle (exact for
+/// quadratic a); mass ∫ c φᵢφⱼ and load ∫ f φᵢ use Dunavant's degree-4 rule; Neumann data
+/// ∫_Γ g φᵢ ds the 3-point Gauss rule on each edge (g receives the point and the outward
+/// unit normal as [x, y, nx, ny]). Dirichlet vertices are eliminated into the right-hand
+/// side, which keeps the matrix symmetric.
+///
+/// Null space: with no Dirichlet edge and c ≡ 0 the load is projected (its sum removed in
+/// proportion to the lumped mass), vertex 0 is pinned (identity row and column), and
+/// `fullSolution` shifts to zero mean ∫u = 0.
+public struct P1System: Sendable {
+    public let mesh: TriangleMesh
+    public let matrix: CSRMatrix
+    public let rhs: [Double]
+    /// Free vertex of each unknown, and unknown of each vertex (−1 for Dirichlet vertices).
+    public let vertexOfUnknown: [Int32]
+    public let unknownOfVertex: [Int32]
+    public let isPinned: Bool
+    private let dirichletValues: [Double]
+    private let lumpedMass: [Double]
+
+    init(_ p: P1Problem) throws {
+        let mesh = p.mesh
+        let nv = mesh.vertexCount
+        if let v = p.coefficientValues, v.count != nv {
+            throw PDEError.shapeMismatch(what: "coefficient values", expected: "\(nv) (one per vertex)", got: "\(v.count)")
+        }
+        if let v = p.sourceValues, v.count != nv {
+            throw PDEError.shapeMismatch(what: "source values", expected: "\(nv) (one per vertex)", got: "\(v.count)")
+        }
+        // Dirichlet vertices and their values.
+        var isDirichlet = [Bool](repeating: false, count: nv)
+        var dirichlet = [Double](repeating: 0, count: nv)
+        var neumannEdges: [(TriangleMesh.BoundaryEdge, @Sendable ([Double]) -> Double)] = []
+        for e in mesh.boundaryEdges {
+            switch p.boundary[e.tag] ?? p.defaultBoundary {
+            case .dirichlet(let g):
+                for v in [e.v0, e.v1] where !isDirichlet[v] {
+                    isDirichlet[v] = true
+                    dirichlet[v] = g([mesh.vertices[v].x, mesh.vertices[v].y])
+                }
+            case .neumann(let g): neumannEdges.append((e, g))
+            case .periodic:
+                throw PDEError.invalidValue(key: "boundary tag \(e.tag)", value: "periodic", expected: "dirichlet or neumann on a triangle mesh")
+            }
+        }
+        var unknownOf = [Int32](repeating: -1, count: nv)
+        var vertexOf: [Int32] = []
+        for v in 0..<nv where !isDirichlet[v] {
+            unknownOf[v] = Int32(vertexOf.count)
+            vertexOf.append(Int32(v))
+        }
+        let n = vertexOf.count
+        guard n > 0 else { throw PDEError.invalidMesh(reason: "every vertex is a Dirichlet vertex: nothing to solve for") }
+
+        var builder = COOBuilder(rows: n, columns: n, reserve: 9 * mesh.triangleCount)
+        var rhs = [Double](repeating: 0, count: n)
+        var lumped = [Double](repeating: 0, count: nv)
+        var anyReaction = false
+        for (t, tri) in mesh.triangles.enumerated() {
+            let ids = [Int(tri[0]), Int(tri[1]), Int(tri[2])]
+            let p0 = mesh.vertices[ids[0]], p1 = mesh.vertices[ids[1]], p2 = mesh.vertices[ids[2]]
+            let area = TriangleMesh.signedArea(p0, p1, p2)
+            // ∇φ_k = perp(opposite edge) / (2 area).
+            let grads = [SIMD2(p1.y - p2.y, p2.x - p1.x), SIMD2(p2.y - p0.y, p0.x - p2.x), SIMD2(p0.y - p1.y, p1.x - p0.x)]
+                .map { $0 / (2 * area) }
+            func point(_ l: SIMD3<Double>) -> [Double] {
+                let q = l[0] * p0 + l[1] * p1 + l[2] * p2
+                return [q.x, q.y]
+            }
+            // ∫_T a  (midpoint rule, degree 2), or the P1 interpolant of the given values.
+            var aInt = 0.0
+            for (l, w) in TriangleQuadrature.midpoints {
+                let a: Double
+                if let av = p.coefficientValues { a = l[0] * av[ids[0]] + l[1] * av[ids[1]] + l[2] * av[ids[2]] }
+                else { a = p.coefficient(point(l)) }
+                guard a > 0, a.isFinite else {
+                    throw PDEError.invalidValue(key: "coefficient in triangle \(t) at \(point(l))", value: "\(a)", expected: "a positive finite diffusion coefficient")
+                }
+                aInt += w * a
+            }
+            aInt *= area
+            var local = [[Double]](repeating: [0, 0, 0], count: 3)
+            var load = [0.0, 0.0, 0.0]
+            for i in 0..<3 { for j in 0..<3 { local[i][j] = aInt * (grads[i] * grads[j]).sum() } }
+            for (l, w) in TriangleQuadrature.degree4 {
+                let x = point(l)
+                let c = p.reaction(x)
+                guard c >= 0, c.isFinite else {
+                    throw PDEError.invalidValue(key: "reaction in triangle \(t) at \(x)", value: "\(c)", expected: "a finite c ≥ 0")
+                }
+                if c != 0 { anyReaction = true }
+                let f: Double
+                if let sv = p.sourceValues { f = l[0] * sv[ids[0]] + l[1] * sv[ids[1]] + l[2] * sv[ids[2]] } else { f = p.source(x) }
+                for i in 0..<3 {
+                    load[i] += w * area * f * l[i]
+                    if c != 0 { for j in 0..<3 { local[i][j] += w * area * c * l[i] * l[j] } }
+                }
+            }
+            for i in 0..<3 {
+                lumped[ids[i]] += area / 3
+                let ui = unknownOf[ids[i]]
+                guard ui >= 0 else { continue }
+                rhs[Int(ui)] += load[i]
+                for j in 0..<3 {
+                    let uj = unknownOf[ids[j]]
+                    if uj >= 0 { builder.add(Int(ui), Int(uj), local[i][j]) } else { rhs[Int(ui)] -= local[i][j] * dirichlet[ids[j]] }
+                }
+            }
+        }
+        // Neumann edges: ∫ g φ ds, 3-point Gauss; g gets [x, y, nx, ny] (outward normal).
+        let centroidOfMesh = mesh.vertices.reduce(SIMD2<Double>(0, 0), +) / Double(nv)
+        var edgeOwner: [UInt64: Int] = [:]
+        if !neumannEdges.isEmpty {
+            for (t, tri) in mesh.triangles.enumerated() {
+                for k in 0..<3 {
+                    let a = Int(tri[k]), b = Int(tri[(k + 1) % 3])
+                    edgeOwner[UInt64(min(a, b)) << 32 | UInt64(max(a, b))] = t
+                }
+            }
+        }
+        for (e, g) in neumannEdges {
+            let a = mesh.vertices[e.v0], b = mesh.vertices[e.v1]
+            let d = b - a
+            let length = (d * d).sum().squareRoot()
+            var normal = SIMD2(d.y, -d.x) / length
+            // Outward: away from the owning triangle's centroid.
+            let key = UInt64(min(e.v0, e.v1)) << 32 | UInt64(max(e.v0, e.v1))
+            let inside: SIMD2<Double>
+            if let t = edgeOwner[key] {
+                let tri = mesh.triangles[t]
+                inside = (mesh.vertices[Int(tri[0])] + mesh.vertices[Int(tri[1])] + mesh.vertices[Int(tri[2])]) / 3
+            } else { inside = centroidOfMesh }
+            if ((0.5 * (a + b) - inside) * normal).sum() < 0 { normal = -normal }
+            for (s, w) in TriangleQuadrature.gauss3 {
+                let x = a + s * d
+                let gv = g([x.x, x.y, normal.x, normal.y])
+                if unknownOf[e.v0] >= 0 { rhs[Int(unknownOf[e.v0])] += w * length * gv * (1 - s) }
+                if unknownOf[e.v1] >= 0 { rhs[Int(unknownOf[e.v1])] += w * length * gv * s }
+            }
+        }
+        var matrix = builder.build()
+        let singular = !anyReaction && !isDirichlet.contains(true)
+        if singular {
+            let total = rhs.reduce(0, +), mass = lumped.reduce(0, +)
+            for u in 0..<n { rhs[u] -= total * lumped[Int(vertexOf[u])] / mass }
+            rhs[0] = 0
+            for i in 0..<n {
+                for k in matrix.rowPointers[i]..<matrix.rowPointers[i + 1] {
+                    let j = Int(matrix.columnIndices[k])
+                    if i == 0 || j == 0 { matrix.values[k] = (i == j) ? 1 : 0 }
+                }
+            }
+        }
+        self.mesh = mesh
+        self.matrix = matrix
+        self.rhs = rhs
+        self.vertexOfUnknown = vertexOf
+        self.unknownOfVertex = unknownOf
+        self.isPinned = singular
+        self.dirichletValues = dirichlet
+        self.lumpedMass = lumped
+    }
+
+    /// Vertex values of the solution: unknowns, then Dirichlet values; shifted to zero mean
+    /// when the operator was singular.
+    public func fullSolution(_ x: [Double]) throws -> MeshField {
+        guard x.count == vertexOfUnknown.count else {
+            throw PDEError.shapeMismatch(what: "solution vector", expected: "\(vertexOfUnknown.count) unknowns", got: "\(x.count)")
+        }
+        var values = dirichletValues
+        for (u, v) in vertexOfUnknown.enumerated() { values[Int(v)] = x[u] }
+        var field = try MeshField(mesh: mesh, values: values)
+        if isPinned {
+            let mean = field.integral() / field.mesh.areas.reduce(0, +)
+            for i in 0..<values.count { field.values[i] -= mean }
+        }
+        return field
+    }
+}
+
+/// A P1 (piecewise-linear) function on a triangle mesh, with exact norms and
+/// high-order-quadrature errors against analytic functions.
+public struct MeshField: Sendable {
+    public let mesh: TriangleMesh
+    public var values: [Double]
+
+    public init(mesh: TriangleMesh, values: [Double]) throws {
+        guard values.count == mesh.vertexCount else {
+            throw PDEError.shapeMismatch(what: "mesh field", expected: "\(mesh.vertexCount) values (one per vertex)", got: "\(values.count)")
+        }
+        self.mesh = mesh
+        self.values = values
+    }
+
+    public init(mesh: TriangleMesh, sampling f: ([Double]) -> Double) {
+        self.mesh = mesh
+        values = mesh.vertices.map { f([$0.x, $0.y]) }
+    }
+
+    /// ∫ u.
+    public func integral() -> Double {
+        var s = 0.0
+        for (t, a) in zip(mesh.triangles, mesh.areas) {
+            s += a / 3 * (values[Int(t[0])] + values[Int(t[1])] + values[Int(t[2])])
+        }
+        return s
+    }
+
+    public func maxNorm() -> Double { Vectors.maxAbs(values) }
+
+    /// (∫ u²)^½, exact for P1.
+    public func l2Norm() -> Double { errors(against: { _ in 0 }, gradient: { _ in [0, 0] }).l2 }
+
+    /// (∫ |∇u|²)^½, exact for P1.
+    public func h1Seminorm() -> Double { errors(against: { _ in 0 }, gradient: { _ in [0, 0] }).h1 }
+
+    /// ‖u_h − u‖ in L² and the H¹ seminorm by Dunavant's degree-4 rule on every triangle
+    /// (not by vertex sampling), and the max error at the vertices.
+    public func errors(against exact: ([Double]) -> Double, gradient: ([Double]) -> [Double]) -> (l2: Double, h1: Double, max: Double) {
+        var l2 = 0.0, h1 = 0.0, mx = 0.0
+        for t in mesh.triangles {
+            let ids = [Int(t[0]), Int(t[1]), Int(t[2])]
+            let p0 = mesh.vertices[ids[0]], p1 = mesh.vertices[ids[1]], p2 = mesh.vertices[ids[2]]
+            let area = TriangleMesh.signedArea(p0, p1, p2)
+            let g = [SIMD2(p1.y - p2.y, p2.x - p1.x), SIMD2(p2.y - p0.y, p0.x - p2.x), SIMD2(p0.y - p1.y, p1.x - p0.x)].map { $0 / (2 * area) }
+            let grad = values[ids[0]] * g[0] + values[ids[1]] * g[1] + values[ids[2]] * g[2]
+            for (l, w) in TriangleQuadrature.degree4 {
+                let q = l[0] * p0 + l[1] * p1 + l[2] * p2
+                let x = [q.x, q.y]
+                let uh = l[0] * values[ids[0]] + l[1] * values[ids[1]] + l[2] * values[ids[2]]
+                let e = uh - exact(x)
+                l2 += w * area * e * e
+                let ge = gradient(x)
+                let dx = grad.x - ge[0], dy = grad.y - ge[1]
+                h1 += w * area * (dx * dx + dy * dy)
+            }
+        }
+        for (v, p) in mesh.vertices.enumerated() { mx = max(mx, abs(values[v] - exact([p.x, p.y]))) }
+        return (l2.squareRoot(), h1.squareRoot(), mx)
+    }
+}
