@@ -78,7 +78,7 @@ public struct RGBImage {
 /// so the picture shows y increasing upwards as on a plot.
 public enum HeatMap {
     /// Writes a heat map. `scale` enlarges each value to scale×scale pixels (default: chosen
-    /// so the map is at least ~400 pixels wide). NaN values are drawn gray.
+    /// so the map is at least ~400 pixels wide). NaN values (and points outside a mesh) are drawn light gray.
     public static func write(values: [Double], width: Int, height: Int, to path: String, title: String? = nil,
                              range: ClosedRange<Double>? = nil, scale: Int? = nil, colormap: Colormap = .viridis) throws {
         guard width >= 1, height >= 1, values.count == width * height else {
@@ -113,7 +113,7 @@ public enum HeatMap {
             for px in 0..<(mapW / s) {
                 let i = min(width - 1, px * stride)
                 let v = values[j * width + i]
-                let c = v.isFinite ? colormap.rgb((v - lo) / (hi - lo)) : (128, 128, 128)
+                let c = v.isFinite ? colormap.rgb((v - lo) / (hi - lo)) : (215, 215, 215)
                 img.fillRect(x: margin + px * s, y: top + py * s, width: s, height: s, c)
             }
         }
@@ -149,15 +149,15 @@ public enum HeatMap {
         try write(values: field.values, width: field.grid.counts[0], height: field.grid.counts[1], to: path, title: title, range: range)
     }
 
-    /// About five round tick values covering [lo, hi], always including both ends.
+    /// About five or six round tick values covering [lo, hi], always including both ends.
     static func tickValues(_ lo: Double, _ hi: Double) -> [Double] {
-        let raw = (hi - lo) / 4
+        let raw = (hi - lo) / 5
         let mag = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
         var ticks = [lo]
         var v = (lo / step).rounded(.up) * step
-        while v < hi - 0.3 * step {
-            if v > lo + 0.3 * step { ticks.append(v) }
+        while v < hi - 0.25 * step {
+            if v > lo + 0.25 * step { ticks.append(abs(v) < 1e-9 * step ? 0 : v) }
             v += step
         }
         ticks.append(hi)

@@ -1,0 +1,324 @@
+import Foundation
+import PDE
+
+/// What `pde-solve` measured.
+public struct SolveSummary: Sendable {
+    public var unknowns = 0
+    public var nonzeros = 0
+    public var assembleSeconds = 0.0
+    public var analyzeSeconds = 0.0
+    public var factorizeSeconds = 0.0
+    public var solveSeconds = 0.0
+    public var relativeResidual = 0.0
+    /// Errors against the analytic solution (nil when the config changed its data).
+    public var l2Error: Double?
+    public var maxError: Double?
+    public var h1Error: Double?
+    public var outputs: [String] = []
+}
+
+/// Runs a `SolveConfig`: builds the domain and the equation, assembles, solves with
+/// CHOLMOD, measures errors against the analytic solution, writes outputs. Holds no
+/// numerics of its own: everything is a library call.
+public struct SolveRunner {
+    public let config: SolveConfig
+    public let configPath: String
+    public let log: (String) -> Void
+
+    public init(config: SolveConfig, configPath: String, log: @escaping (String) -> Void = { print($0) }) {
+        self.config = config
+        self.configPath = configPath
+        self.log = log
+    }
+
+    func fail(_ key: String, _ value: String, _ expected: String) -> ConfigError {
+        ConfigError(file: configPath, keyPath: key, value: value, expected: expected)
+    }
+
+    /// Paths in the config are relative to the working directory, as on the command line.
+    func loadNPY(_ path: String, key: String, count: Int, shape: [Int]) throws -> [Double] {
+        let a: NPYArray
+        do { a = try NPY.read(path) } catch let e as PDEError { throw fail(key, "'\(path)': \(e.description)", "a readable .npy file") }
+        guard a.count == count, a.shape == shape || a.shape == [count] else {
+            throw fail(key, "'\(path)' has shape \(a.shape)", "shape \(shape) (\(count) values, one per node/vertex)")
+        }
+        return a.doubles
+    }
+
+    public func run() throws -> SolveSummary {
+        let problem: AnalyticProblem?
+        if let name = config.problem {
+            do { problem = try ProblemCatalogue.named(name) } catch let PDEError.invalidValue(_, _, expected) {
+                throw fail("problem", "'\(name)'", expected)
+            }
+        } else {
+            problem = nil
+        }
+        // Errors are meaningful only when every datum comes from the analytic problem.
+        let boundaryEntries = Array(config.boundary.faces.values) + Array(config.boundary.tags.values) + [config.boundary.defaultCondition]
+        let explicitBoundaryValues = boundaryEntries.contains {
+            switch $0 { case .dirichlet(let v), .neumann(let v): return v != nil; case .periodic: return false }
+        }
+        let exact = (problem != nil && !config.equation.overridesProblem && !explicitBoundaryValues) ? problem : nil
+        if let p = problem { log("problem     \(p.name): \(p.summary)") }
+        if let grid = config.grid { return try runGrid(grid, problem: problem, exact: exact) }
+        return try runMesh(config.mesh!, problem: problem, exact: exact)
+    }
+
+    // MARK: Grids
+
+    func runGrid(_ spec: GridSpec, problem: AnalyticProblem?, exact: AnalyticProblem?) throws -> SolveSummary {
+        let dim = spec.nodes.count
+        if let p = problem {
+            guard p.dimension == dim else {
+                throw fail("grid.nodes", "\(dim) axes", "\(p.dimension) node counts for the \(p.dimension)-D problem '\(p.name)'")
+            }
+            guard case .box = p.domain else {
+                throw fail("grid", "a grid for '\(p.name)'", "a 'mesh' section: this problem lives on a \(p.domain == .lShape ? "L-shaped domain" : "disk")")
+            }
+        }
+        var lower = spec.lower, upper = spec.upper
+        if case let .box(lo, hi)? = problem?.domain { lower = lower ?? lo; upper = upper ?? hi }
+        let grid: Grid
+        do {
+            grid = try Grid(counts: spec.nodes, lower: lower ?? Array(repeating: 0, count: dim), upper: upper ?? Array(repeating: 1, count: dim))
+        } catch let e as PDEError { throw fail("grid", e.description, "a valid grid") }
+        log("grid        \(grid)")
+
+        var bc = BoundaryConditions(dimension: dim, all: .dirichlet(value: 0))
+        for face in Face.faces(dimension: dim) {
+            let entry = config.boundary.faces[face] ?? config.boundary.defaultCondition
+            var normal = [Double](repeating: 0, count: dim)
+            normal[face.axis] = face.normalSign
+            let n = normal
+            switch entry {
+            case .dirichlet(let v?): bc[face] = .dirichlet(value: v)
+            case .dirichlet(nil): bc[face] = problem.map { .dirichlet($0.solution) } ?? .dirichlet(value: 0)
+            case .neumann(let v?): bc[face] = .neumann(flux: v)
+            case .neumann(nil): bc[face] = problem.map { p in .neumann { x in p.flux(x, normal: n) } } ?? .neumann(flux: 0)
+            case .periodic: bc[face] = .periodic
+            }
+        }
+        for face in config.boundary.faces.keys where face.axis >= dim {
+            throw fail("boundary.\(face.name)", "a face of axis \(face.axis)", "faces of a \(dim)-D grid: " + Face.faces(dimension: dim).map(\.name).joined(separator: ", "))
+        }
+        do { try bc.validate() } catch let PDEError.invalidValue(key, value, expected) { throw fail(key, value, expected) }
+
+        let zero: @Sendable ([Double]) -> Double = { _ in 0 }
+        var pde = DiffusionProblem(grid: grid, source: problem?.source ?? zero, boundary: bc)
+        if let p = problem { pde.coefficient = p.coefficient; let c = p.reaction; pde.reaction = { _ in c } }
+        let npyShape = grid.counts.reversed() as [Int]
+        switch config.equation.coefficient {
+        case .constant(let a)?: pde.coefficient = { _ in a }
+        case .npy(let path)?: pde.coefficientValues = try loadNPY(path, key: "equation.coefficient", count: grid.nodeCount, shape: npyShape)
+        case nil: break
+        }
+        if let c = config.equation.reaction { pde.reaction = { _ in c } }
+        switch config.equation.source {
+        case .constant(let f)?: pde.source = { _ in f }
+        case .npy(let path)?: pde.sourceValues = try loadNPY(path, key: "equation.source", count: grid.nodeCount, shape: npyShape)
+        case nil: break
+        }
+
+        var summary = SolveSummary()
+        var system: FDSystem!
+        summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
+        let x = try solve(system.matrix, system.rhs, into: &summary)
+        var field = try system.fullSolution(x)
+        if let p = exact {
+            if system.isPinned {
+                // Pure Neumann / periodic: compare up to the constant in the null space.
+                let w = GridField.trapezoidWeights(grid), e = grid.sample(p.solution)
+                var s = 0.0, v = 0.0
+                for i in 0..<w.count { s += w[i] * (e[i] - field.values[i]); v += w[i] }
+                for i in 0..<w.count { field.values[i] += s / v }
+            }
+            let err = field.errors(against: p.solution)
+            (summary.l2Error, summary.maxError, summary.h1Error) = (err.l2, err.max, err.h1)
+        }
+        report(summary)
+        try writeGridOutputs(field, exact: exact, summary: &summary)
+        return summary
+    }
+
+    func writeGridOutputs(_ field: GridField, exact: AnalyticProblem?, summary: inout SolveSummary) throws {
+        let out = config.output
+        let base = out.directory + "/" + out.name
+        for format in out.formats {
+            let path = base + "." + format.rawValue
+            switch format {
+            case .vti:
+                var extra: [(name: String, values: [Double])] = []
+                if let p = exact { extra.append(("error", zip(field.values, field.grid.sample(p.solution)).map { $0 - $1 })) }
+                try VTK.write(field, name: "u", to: path, extra: extra)
+            case .vtu:
+                throw fail("output.formats", "vtu for a grid solution", "vti (ParaView image data) for grids; vtu is for meshes")
+            case .npy:
+                try NPY.write(field.values, shape: field.numpyShape, to: path)
+            case .png:
+                try writeGridPNG(field, path: path)
+            case .h5:
+                try HDF5File.write([.init(name: "u", shape: field.numpyShape, values: field.values),
+                                    .init(name: "grid/lower", shape: [field.grid.dimension], values: field.grid.lower),
+                                    .init(name: "grid/upper", shape: [field.grid.dimension], values: field.grid.upper)], to: path)
+            }
+            summary.outputs.append(path)
+            log("wrote       \(path)")
+        }
+    }
+
+    func writeGridPNG(_ field: GridField, path: String) throws {
+        let g = field.grid
+        let title = config.problem ?? config.output.name
+        switch g.dimension {
+        case 2:
+            try HeatMap.write(field, to: path, title: title)
+        case 3:
+            // The mid-plane z = const.
+            let k = g.counts[2] / 2
+            let plane = Array(field.values[(k * g.counts[0] * g.counts[1])..<((k + 1) * g.counts[0] * g.counts[1])])
+            try HeatMap.write(values: plane, width: g.counts[0], height: g.counts[1], to: path,
+                              title: title + String(format: " z=%.3g", g.coordinate(axis: 2, k)))
+        default:
+            throw fail("output.formats", "png for a 1-D grid", "vti, npy or h5 (heat maps need 2-D or 3-D grids)")
+        }
+    }
+
+    // MARK: Meshes
+
+    func runMesh(_ spec: MeshSpec, problem: AnalyticProblem?, exact: AnalyticProblem?) throws -> SolveSummary {
+        if let p = problem, p.dimension != 2 {
+            throw fail("mesh", "a triangle mesh for the \(p.dimension)-D problem '\(p.name)'", "a 'grid' section (meshes are 2-D)")
+        }
+        var mesh: TriangleMesh
+        var projection: ((SIMD2<Double>) -> SIMD2<Double>)?
+        do {
+            if let file = spec.file {
+                mesh = try Gmsh.read(file)
+            } else {
+                switch spec.generate! {
+                case .disk:
+                    var center = [0.0, 0], radius = spec.radius ?? 1
+                    if case let .disk(c, r)? = problem?.domain { center = c; radius = spec.radius ?? r }
+                    mesh = try MeshGenerator.disk(center: center, radius: radius, resolution: spec.resolution)
+                    projection = MeshGenerator.circleProjection(center: center, radius: radius)
+                case .rectangle:
+                    var lower = spec.lower ?? [0, 0], upper = spec.upper ?? [1, 1]
+                    if case let .box(lo, hi)? = problem?.domain, lo.count == 2 { lower = spec.lower ?? lo; upper = spec.upper ?? hi }
+                    mesh = try MeshGenerator.rectangle(lower: lower, upper: upper, nx: spec.resolution, ny: spec.resolution)
+                case .lshape:
+                    mesh = try MeshGenerator.lShape(resolution: spec.resolution)
+                }
+            }
+            for _ in 0..<spec.refine { mesh = try mesh.refined(project: projection) }
+        } catch let e as PDEError {
+            if case .fileNotFound = e { throw fail("mesh.file", "'\(spec.file ?? "")': file not found", "an existing Gmsh .msh file") }
+            if case .malformedFile = e { throw fail("mesh.file", e.description, "a Gmsh 4.1 ASCII mesh") }
+            throw fail("mesh", e.description, "valid mesh parameters")
+        }
+        log("mesh        \(mesh.vertexCount) vertices, \(mesh.triangleCount) triangles; \(mesh.quality)")
+
+        var conditions: [Int: BoundaryCondition] = [:]
+        let tags = Set(mesh.boundaryEdges.map(\.tag))
+        for tag in config.boundary.tags.keys where !tags.contains(tag) {
+            throw fail("boundary.tags.\(tag)", "tag \(tag)", "a boundary tag of this mesh: " + tags.sorted().map(String.init).joined(separator: ", "))
+        }
+        if !config.boundary.faces.isEmpty {
+            throw fail("boundary." + config.boundary.faces.keys.first!.name, "a grid face on a mesh", "'default' and 'tags' (mesh boundary tags)")
+        }
+        for tag in tags {
+            switch config.boundary.tags[tag] ?? config.boundary.defaultCondition {
+            case .dirichlet(let v?): conditions[tag] = .dirichlet(value: v)
+            case .dirichlet(nil): conditions[tag] = problem.map { .dirichlet($0.solution) } ?? .dirichlet(value: 0)
+            case .neumann(let v?): conditions[tag] = .neumann(flux: v)
+            case .neumann(nil):
+                conditions[tag] = problem.map { p in .neumann { x in x.count >= 4 ? p.flux([x[0], x[1]], normal: [x[2], x[3]]) : 0 } } ?? .neumann(flux: 0)
+            case .periodic:
+                throw fail("boundary.tags.\(tag)", "periodic", "dirichlet or neumann on a mesh")
+            }
+        }
+        let zero: @Sendable ([Double]) -> Double = { _ in 0 }
+        var pde = P1Problem(mesh: mesh, source: problem?.source ?? zero, boundary: conditions)
+        if let p = problem { pde.coefficient = p.coefficient; let c = p.reaction; pde.reaction = { _ in c } }
+        switch config.equation.coefficient {
+        case .constant(let a)?: pde.coefficient = { _ in a }
+        case .npy(let path)?: pde.coefficientValues = try loadNPY(path, key: "equation.coefficient", count: mesh.vertexCount, shape: [mesh.vertexCount])
+        case nil: break
+        }
+        if let c = config.equation.reaction { pde.reaction = { _ in c } }
+        switch config.equation.source {
+        case .constant(let f)?: pde.source = { _ in f }
+        case .npy(let path)?: pde.sourceValues = try loadNPY(path, key: "equation.source", count: mesh.vertexCount, shape: [mesh.vertexCount])
+        case nil: break
+        }
+
+        var summary = SolveSummary()
+        var system: P1System!
+        summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
+        let x = try solve(system.matrix, system.rhs, into: &summary)
+        var field = try system.fullSolution(x)
+        if let p = exact {
+            if system.isPinned {
+                let shift = MeshField(mesh: mesh, sampling: p.solution).integral() / mesh.areas.reduce(0, +)
+                for i in 0..<field.values.count { field.values[i] += shift }
+            }
+            let err = field.errors(against: p.solution, gradient: p.gradient)
+            (summary.l2Error, summary.maxError, summary.h1Error) = (err.l2, err.max, err.h1)
+        }
+        report(summary)
+        let base = config.output.directory + "/" + config.output.name
+        for format in config.output.formats {
+            let path = base + "." + format.rawValue
+            switch format {
+            case .vtu:
+                var pointData: [(name: String, values: [Double])] = [("u", field.values)]
+                if let p = exact { pointData.append(("error", zip(field.values, mesh.vertices).map { $0 - p.solution([$1.x, $1.y]) })) }
+                try VTK.writeUnstructuredGrid(path: path, points: mesh.vertexArrays, triangles: mesh.triangleArrays,
+                                              pointData: pointData, cellData: [("area", mesh.areas)])
+            case .vti:
+                throw fail("output.formats", "vti for a mesh solution", "vtu (ParaView unstructured grid) for meshes; vti is for grids")
+            case .npy:
+                try NPY.write(field.values, shape: [field.values.count], to: path)
+            case .png:
+                let xs = mesh.vertices.map(\.x), ys = mesh.vertices.map(\.y)
+                let aspect = (ys.max()! - ys.min()!) / max(1e-300, xs.max()! - xs.min()!)
+                let w = 480, h = max(1, Int((Double(w) * aspect).rounded()))
+                try HeatMap.write(values: field.rasterized(width: w, height: h), width: w, height: h, to: path,
+                                  title: config.problem ?? config.output.name, scale: 1)
+            case .h5:
+                try HDF5File.write([.init(name: "u", shape: [field.values.count], values: field.values),
+                                    .init(name: "mesh/vertices", shape: [mesh.vertexCount, 2], values: mesh.vertices.flatMap { [$0.x, $0.y] }),
+                                    .init(name: "mesh/triangles", shape: [mesh.triangleCount, 3],
+                                          values: mesh.triangles.flatMap { [Double($0[0]), Double($0[1]), Double($0[2])] })], to: path)
+            }
+            summary.outputs.append(path)
+            log("wrote       \(path)")
+        }
+        return summary
+    }
+
+    // MARK: Shared
+
+    func solve(_ a: CSRMatrix, _ b: [Double], into summary: inout SolveSummary) throws -> [Double] {
+        summary.unknowns = a.rows
+        summary.nonzeros = a.nonzeroCount
+        log("system      \(a.rows) unknowns, \(a.nonzeroCount) nonzeros (assembled in \(formatSeconds(summary.assembleSeconds)))")
+        var chol: CholmodFactorization!
+        summary.analyzeSeconds = try measureSeconds { chol = try CholmodFactorization.analyze(a, ordering: config.solver.ordering) }
+        summary.factorizeSeconds = try measureSeconds { try chol.factorize(a) }
+        var x = [Double](repeating: 0, count: a.rows)
+        summary.solveSeconds = try measureSeconds { try chol.solve(b, into: &x) }
+        summary.relativeResidual = try Vectors.relativeResidual(a, x, b)
+        return x
+    }
+
+    func report(_ s: SolveSummary) {
+        log("cholmod     analyze \(formatSeconds(s.analyzeSeconds)), factorize \(formatSeconds(s.factorizeSeconds)), solve \(formatSeconds(s.solveSeconds)) (ordering \(config.solver.ordering.rawValue))")
+        log(String(format: "residual    ‖b − Ax‖/‖b‖ = %.3e", s.relativeResidual))
+        if let l2 = s.l2Error, let mx = s.maxError, let h1 = s.h1Error {
+            log(String(format: "error       L2 %.4e   max %.4e   H1-seminorm %.4e", l2, mx, h1))
+        } else if config.problem != nil {
+            log("error       (not computed: the config changes the analytic problem's data)")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import AppSupport
+import ArgumentParser
+import Foundation
+import PDE
+
+@main
+struct PDESolve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pde-solve",
+        abstract: "Solve −∇·(a∇u) + c·u = f on a grid or a triangle mesh from a YAML config.",
+        discussion: """
+        Prints the solve time, the relative residual and, for analytic problems, the L2 and
+        max errors; writes the outputs the config asks for (.vti/.vtu, .npy, .png, .h5).
+        Example configs: data/configs/*.yaml. Exit codes: 0 success, 2 bad input (config,
+        files, values), 1 other failures.
+        """)
+
+    @Argument(help: "YAML config file.")
+    var config: String?
+
+    @Flag(help: "List the analytic problems configs can name, and exit.")
+    var listProblems = false
+
+    @Flag(help: "Print only errors.")
+    var quiet = false
+
+    func run() throws {
+        if listProblems {
+            for p in ProblemCatalogue.all {
+                print("\(p.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(p.dimension)-D  \(p.summary)")
+            }
+            return
+        }
+        guard let config else {
+            throw ValidationError("missing config file: pde-solve <config.yaml> (or --list-problems)")
+        }
+        do {
+            let cfg = try loadConfig(SolveConfig.self, from: config)
+            let log: (String) -> Void = quiet ? { _ in } : { print($0) }
+            _ = try SolveRunner(config: cfg, configPath: config, log: log).run()
+        } catch let e as ConfigError {
+            printError(e.description)
+            throw ExitCode(2)
+        } catch let e as PDEError {
+            printError("\(config): \(e.description)")
+            switch e {
+            case .libraryFailure: throw ExitCode(1)
+            default: throw ExitCode(2)
+            }
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("pde-solve: error: \(message)\n".utf8))
+}
