@@ -144,3 +144,38 @@ import PDE
         for f in files { _ = try loadConfig(SolveConfig.self, from: root + "/data/configs/" + f) }
     }
 }
+
+@Suite struct IterativeSolveConfigTests {
+    func run(_ yaml: String) throws -> SolveSummary {
+        try SolveRunner(config: try decodeConfig(SolveConfig.self, yaml: yaml, file: "t.yaml"), configPath: "t.yaml", log: { _ in }).run()
+    }
+
+    @Test func everyPreconditionerMatchesTheDirectSolve() throws {
+        let direct = try run("problem: diffusion2d-variable\ngrid: {nodes: [33, 33]}\n")
+        for pc in SolverSpec.PreconditionerName.allCases {
+            let s = try run("problem: diffusion2d-variable\ngrid: {nodes: [33, 33]}\nsolver: {method: cg, preconditioner: \(pc.rawValue), rtol: 1e-11}\n")
+            #expect(s.reason == .convergedRelative, "\(pc)")
+            #expect(s.relativeResidual <= 1.0000001e-11)
+            #expect(abs(s.maxError! - direct.maxError!) < 1e-8 * direct.maxError! + 1e-12, "\(pc)")
+        }
+        let mesh = try run("problem: disk-variable\nmesh: {generate: disk, resolution: 8}\nsolver: {method: cg, preconditioner: amg, rtol: 1e-10}\n")
+        #expect(mesh.reason == .convergedRelative && mesh.iterations! < 20)
+    }
+
+    @Test func iterativeConfigErrors() throws {
+        #expect { try run("problem: disk-variable\nmesh: {generate: disk, resolution: 4}\nsolver: {method: cg, preconditioner: multigrid}\n") } throws: { e in
+            (e as? ConfigError)?.keyPath == "solver.preconditioner"
+        }
+        #expect { try decodeConfig(SolveConfig.self, yaml: "problem: p\ngrid: {nodes: [9, 9]}\nsolver: {method: cg, rtol: 2}\n") } throws: { e in
+            (e as? ConfigError)?.keyPath == "solver.rtol"
+        }
+        #expect { try decodeConfig(SolveConfig.self, yaml: "problem: p\ngrid: {nodes: [9, 9]}\nsolver: {preconditioner: amg}\n") } throws: { e in
+            (e as? ConfigError)?.description.contains("method: cg") == true
+        }
+        #expect { try decodeConfig(SolveConfig.self, yaml: "problem: p\ngrid: {nodes: [9, 9]}\nsolver: {method: cg, preconditioner: ilu}\n") } throws: { e in
+            (e as? ConfigError)?.description.contains("multigrid") == true
+        }
+        let capped = try run("problem: poisson2d-sinexp\ngrid: {nodes: [33, 33]}\nsolver: {method: cg, max_iterations: 3}\n")
+        #expect(capped.reason == .divergedIterations && capped.iterations == 3)
+    }
+}

@@ -227,30 +227,54 @@ public struct BoundarySpec: Decodable, Sendable {
     }
 }
 
-/// `solver: {method: cholmod, ordering: amd}`.
+/// `solver: {method: cholmod, ordering: amd}` or
+/// `solver: {method: cg, preconditioner: multigrid, rtol: 1e-8, atol: 0, max_iterations: 1000,
+/// monitor: true, plot: out/residuals.svg}`.
 public struct SolverSpec: Decodable, Sendable {
-    public enum Method: String, Sendable, CaseIterable { case cholmod }
+    public enum Method: String, Sendable, CaseIterable { case cholmod, cg }
+    public enum PreconditionerName: String, Sendable, CaseIterable { case none, jacobi, ic0, ssor, amg, multigrid }
     public var method: Method = .cholmod
     public var ordering: CholmodFactorization.Ordering = .amd
+    public var preconditioner: PreconditionerName = .none
+    public var relativeTolerance = 1e-8
+    public var absoluteTolerance = 0.0
+    public var maxIterations = 10_000
+    public var monitor = false
+    public var plot: String?
 
     public init() {}
 
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(["method", "ordering"])
+        try decoder.rejectUnknownKeys(["method", "ordering", "preconditioner", "rtol", "atol", "max_iterations", "monitor", "plot"])
         let c = try decoder.container(keyedBy: AnyKey.self)
-        if let m: String = try c.value("method") {
-            guard let method = Method(rawValue: m) else {
-                throw ConfigError(keyPath: c.path("method"), value: "'\(m)'",
-                                  expected: "one of " + Method.allCases.map(\.rawValue).joined(separator: ", "))
+        func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+            guard let raw: String = try c.value(key) else { return nil }
+            guard let v = T(rawValue: raw) else {
+                throw ConfigError(keyPath: c.path(key), value: "'\(raw)'",
+                                  expected: "one of " + T.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            self.method = method
+            return v
         }
-        if let o: String = try c.value("ordering") {
-            guard let ordering = CholmodFactorization.Ordering(rawValue: o) else {
-                throw ConfigError(keyPath: c.path("ordering"), value: "'\(o)'",
-                                  expected: "one of " + CholmodFactorization.Ordering.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            self.ordering = ordering
+        method = try choice("method", Method.self) ?? .cholmod
+        ordering = try choice("ordering", CholmodFactorization.Ordering.self) ?? .amd
+        preconditioner = try choice("preconditioner", PreconditionerName.self) ?? .none
+        relativeTolerance = try c.value("rtol") ?? relativeTolerance
+        absoluteTolerance = try c.value("atol") ?? absoluteTolerance
+        maxIterations = try c.value("max_iterations") ?? maxIterations
+        monitor = try c.value("monitor") ?? false
+        plot = try c.value("plot")
+        guard relativeTolerance >= 0, relativeTolerance < 1 else {
+            throw ConfigError(keyPath: c.path("rtol"), value: "\(relativeTolerance)", expected: "a relative tolerance in [0, 1)")
+        }
+        guard absoluteTolerance >= 0 else {
+            throw ConfigError(keyPath: c.path("atol"), value: "\(absoluteTolerance)", expected: "a non-negative absolute tolerance")
+        }
+        guard maxIterations >= 1 else {
+            throw ConfigError(keyPath: c.path("max_iterations"), value: "\(maxIterations)", expected: "an integer ≥ 1")
+        }
+        if method == .cholmod && (preconditioner != .none || c.contains(AnyKey("rtol"))) {
+            throw ConfigError(keyPath: c.path(preconditioner != .none ? "preconditioner" : "rtol"), value: "given with method cholmod",
+                              expected: "method: cg for iterative options (cholmod is a direct solver)")
         }
     }
 }

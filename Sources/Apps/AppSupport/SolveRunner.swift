@@ -8,12 +8,17 @@ public struct SolveSummary: Sendable {
     public var assembleSeconds = 0.0
     public var analyzeSeconds = 0.0
     public var factorizeSeconds = 0.0
+    /// Preconditioner setup of iterative solves.
+    public var setupSeconds = 0.0
     public var solveSeconds = 0.0
     public var relativeResidual = 0.0
     /// Errors against the analytic solution (nil when the config changed its data).
     public var l2Error: Double?
     public var maxError: Double?
     public var h1Error: Double?
+    /// Iterative solves: iterations and why they stopped (nil for direct solves).
+    public var iterations: Int?
+    public var reason: ConvergenceReason?
     public var outputs: [String] = []
 }
 
@@ -123,7 +128,10 @@ public struct SolveRunner {
         var summary = SolveSummary()
         var system: FDSystem!
         summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
-        let x = try solve(system.matrix, system.rhs, into: &summary)
+        let sys = system!
+        let x = try solve(system.matrix, system.rhs, into: &summary) {
+            try GeometricMultigrid(system: sys, problem: pde)
+        }
         var field = try system.fullSolution(x)
         if let p = exact {
             if system.isPinned {
@@ -255,7 +263,7 @@ public struct SolveRunner {
         var summary = SolveSummary()
         var system: P1System!
         summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
-        let x = try solve(system.matrix, system.rhs, into: &summary)
+        let x = try solve(system.matrix, system.rhs, into: &summary, multigrid: nil)
         var field = try system.fullSolution(x)
         if let p = exact {
             if system.isPinned {
@@ -299,21 +307,60 @@ public struct SolveRunner {
 
     // MARK: Shared
 
-    func solve(_ a: CSRMatrix, _ b: [Double], into summary: inout SolveSummary) throws -> [Double] {
+    func solve(_ a: CSRMatrix, _ b: [Double], into summary: inout SolveSummary,
+               multigrid: (() throws -> GeometricMultigrid)?) throws -> [Double] {
         summary.unknowns = a.rows
         summary.nonzeros = a.nonzeroCount
         log("system      \(a.rows) unknowns, \(a.nonzeroCount) nonzeros (assembled in \(formatSeconds(summary.assembleSeconds)))")
-        var chol: CholmodFactorization!
-        summary.analyzeSeconds = try measureSeconds { chol = try CholmodFactorization.analyze(a, ordering: config.solver.ordering) }
-        summary.factorizeSeconds = try measureSeconds { try chol.factorize(a) }
+        let spec = config.solver
         var x = [Double](repeating: 0, count: a.rows)
-        summary.solveSeconds = try measureSeconds { try chol.solve(b, into: &x) }
+        switch spec.method {
+        case .cholmod:
+            var chol: CholmodFactorization!
+            summary.analyzeSeconds = try measureSeconds { chol = try CholmodFactorization.analyze(a, ordering: spec.ordering) }
+            summary.factorizeSeconds = try measureSeconds { try chol.factorize(a) }
+            summary.solveSeconds = try measureSeconds { try chol.solve(b, into: &x) }
+            log("cholmod     analyze \(formatSeconds(summary.analyzeSeconds)), factorize \(formatSeconds(summary.factorizeSeconds)), solve \(formatSeconds(summary.solveSeconds)) (ordering \(spec.ordering.rawValue))")
+        case .cg:
+            var pc: Preconditioner?
+            let setup = try measureSeconds {
+                switch spec.preconditioner {
+                case .none: pc = nil
+                case .jacobi: pc = try JacobiPreconditioner(a)
+                case .ic0: pc = try IncompleteCholeskyPreconditioner(a)
+                case .ssor: pc = try SSORPreconditioner(a)
+                case .amg: pc = try SmoothedAggregationAMG(a)
+                case .multigrid:
+                    guard let multigrid else {
+                        throw fail("solver.preconditioner", "multigrid on a mesh", "amg (algebraic multigrid) for meshes; multigrid needs a grid")
+                    }
+                    pc = try multigrid()
+                }
+            }
+            summary.setupSeconds = setup
+            let cg = ConjugateGradient(relativeTolerance: spec.relativeTolerance, absoluteTolerance: spec.absoluteTolerance,
+                                       maxIterations: spec.maxIterations)
+            let monitor: ConjugateGradient.Monitor? = spec.monitor ? { [log] it, r in log(String(format: "%5d KSP residual norm %.12e", it, r)) } : nil
+            let report = try cg.solve(a, b, x: &x, preconditioner: pc, monitor: monitor)
+            summary.solveSeconds = report.solveSeconds
+            summary.iterations = report.iterations
+            summary.reason = report.reason
+            for note in report.notes { log("            \(note)") }
+            log("cg          \(spec.preconditioner.rawValue): \(report.reason.petscName) after \(report.iterations) iterations; setup \(formatSeconds(setup)), solve \(formatSeconds(report.solveSeconds))")
+            if let plot = spec.plot {
+                var p = SVGLinePlot(title: "CG + \(spec.preconditioner.rawValue): \(config.problem ?? config.output.name)",
+                                    xLabel: "iteration", yLabel: "residual norm ‖b − Ax‖", logY: true)
+                p.series.append(.init(label: "cg + \(spec.preconditioner.rawValue)", y: report.residualHistory))
+                try p.write(to: plot)
+                summary.outputs.append(plot)
+                log("wrote       \(plot)")
+            }
+        }
         summary.relativeResidual = try Vectors.relativeResidual(a, x, b)
         return x
     }
 
     func report(_ s: SolveSummary) {
-        log("cholmod     analyze \(formatSeconds(s.analyzeSeconds)), factorize \(formatSeconds(s.factorizeSeconds)), solve \(formatSeconds(s.solveSeconds)) (ordering \(config.solver.ordering.rawValue))")
         log(String(format: "residual    ‖b − Ax‖/‖b‖ = %.3e", s.relativeResidual))
         if let l2 = s.l2Error, let mx = s.maxError, let h1 = s.h1Error {
             log(String(format: "error       L2 %.4e   max %.4e   H1-seminorm %.4e", l2, mx, h1))

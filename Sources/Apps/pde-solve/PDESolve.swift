@@ -12,7 +12,7 @@ struct PDESolve: ParsableCommand {
         Prints the solve time, the relative residual and, for analytic problems, the L2 and
         max errors; writes the outputs the config asks for (.vti/.vtu, .npy, .png, .h5).
         Example configs: data/configs/*.yaml. Exit codes: 0 success, 2 bad input (config,
-        files, values), 1 other failures.
+        files, values), 3 iterative solver did not converge, 1 other failures.
         """)
 
     @Argument(help: "YAML config file.")
@@ -37,7 +37,11 @@ struct PDESolve: ParsableCommand {
         do {
             let cfg = try loadConfig(SolveConfig.self, from: config)
             let log: (String) -> Void = quiet ? { _ in } : { print($0) }
-            _ = try SolveRunner(config: cfg, configPath: config, log: log).run()
+            let summary = try SolveRunner(config: cfg, configPath: config, log: log).run()
+            if let reason = summary.reason, !reason.converged {
+                printError("\(config): the iterative solver stopped with \(reason.petscName) (outputs hold the last iterate)")
+                throw ExitCode(3)
+            }
         } catch let e as ConfigError {
             printError(e.description)
             throw ExitCode(2)
