@@ -68,7 +68,18 @@ public final class GeometricMultigrid: Preconditioner {
 
     /// Multigrid for an assembled finite-volume system. With `.rediscretized`, `problem`
     /// (the one `system` came from) is assembled again on every coarse grid.
-    public init(system: FDSystem, problem: DiffusionProblem? = nil, options: Options = Options()) throws {
+    public convenience init(system: FDSystem, problem: DiffusionProblem? = nil, options: Options = Options()) throws {
+        try self.init(matrix: system.matrix, layout: system.layout, problem: problem, options: options)
+    }
+
+    /// Multigrid for any SPD matrix whose unknowns are the unknowns of `layout` in its
+    /// order (x fastest), e.g. a stencil matrix read from a Matrix Market file. Coarse
+    /// operators are Galerkin unless `problem` is given for rediscretization.
+    public init(matrix: CSRMatrix, layout: GridUnknownLayout, problem: DiffusionProblem? = nil, options: Options = Options()) throws {
+        guard matrix.rows == layout.unknownCount, matrix.columns == layout.unknownCount else {
+            throw PDEError.shapeMismatch(what: "multigrid", expected: "a \(layout.unknownCount)×\(layout.unknownCount) matrix for the grid layout",
+                                         got: "\(matrix.rows)×\(matrix.columns)")
+        }
         if options.coarseOperator == .rediscretized && problem == nil {
             throw PDEError.invalidValue(key: "coarseOperator", value: "rediscretized",
                                         expected: "the DiffusionProblem to rediscretize (or Galerkin coarse operators)")
@@ -84,7 +95,7 @@ public final class GeometricMultigrid: Preconditioner {
         self.options = options
         // The pinned row of a singular system is an identity row; the hierarchy uses the
         // operator itself only when it is non-singular.
-        levels.append(Level(layout: system.layout, a: system.matrix))
+        levels.append(Level(layout: layout, a: matrix))
         var rediscretizationScale = 1.0
         while levels.count < options.maxLevels {
             let fine = levels[levels.count - 1]
