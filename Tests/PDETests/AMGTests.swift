@@ -3,18 +3,6 @@ import Testing
 @testable import PDE
 
 @Suite struct AMGTests {
-    func poisson2D(_ n: Int) -> CSRMatrix {
-        var b = COOBuilder(rows: n * n, columns: n * n)
-        for j in 0..<n { for i in 0..<n {
-            let r = i + n * j
-            b.add(r, r, 4)
-            if i > 0 { b.add(r, r - 1, -1) }
-            if i + 1 < n { b.add(r, r + 1, -1) }
-            if j > 0 { b.add(r, r - n, -1) }
-            if j + 1 < n { b.add(r, r + n, -1) }
-        } }
-        return b.build()
-    }
 
     @Test func sparseProductsMatchDense() throws {
         var g = SeededGenerator(seed: 11)
@@ -31,7 +19,7 @@ import Testing
             #expect(abs(p[i][j] - ref) < 1e-12)
         } }
         #expect(throws: PDEError.self) { _ = try a.multiplied(by: a) }
-        let s = poisson2D(4)
+        let s = poisson2DMatrix(4)
         let galerkin = try s.galerkinProduct(prolongator: random(16, 3))
         #expect(galerkin.isSymmetric(tolerance: 1e-12))
     }
@@ -39,7 +27,7 @@ import Testing
     @Test func amgPCGIterationsAreBoundedUnderRefinement() throws {
         var counts: [Int] = []
         for n in [32, 64, 128] {
-            let a = poisson2D(n)
+            let a = poisson2DMatrix(n)
             var g = SeededGenerator(seed: UInt64(n))
             let b = (0..<a.rows).map { _ in g.normal() }
             let amg = try SmoothedAggregationAMG(a, options: { var o = SmoothedAggregationAMG.Options(); o.coarseSize = 50; return o }())
@@ -55,8 +43,25 @@ import Testing
         #expect(counts.last! <= counts.first! + 4, "\(counts)")
     }
 
+    @Test func amgPCGIterationsAreBoundedOnRefinedFEMMeshes() throws {
+        var counts: [Int] = []
+        let p = try ProblemCatalogue.named("disk-variable")
+        var mesh = try MeshGenerator.disk(resolution: 8)
+        for _ in 0..<3 {
+            mesh = try mesh.refined(project: MeshGenerator.circleProjection())
+            let sys = try P1Problem(mesh: mesh, analytic: p).assemble()
+            let amg = try SmoothedAggregationAMG(sys.matrix, options: { var o = SmoothedAggregationAMG.Options(); o.coarseSize = 100; return o }())
+            let (x, rep) = try ConjugateGradient(relativeTolerance: 1e-8).solve(sys.matrix, sys.rhs, preconditioner: amg)
+            #expect(rep.reason == .convergedRelative)
+            #expect(try Vectors.relativeResidual(sys.matrix, x, sys.rhs) <= 1.0000001e-8)
+            counts.append(rep.iterations)
+        }
+        #expect(counts.max()! <= 20, "\(counts)")
+        #expect(counts.last! <= counts.first! + 5, "\(counts)")
+    }
+
     @Test func amgAsStandaloneSolver() throws {
-        let a = poisson2D(40)
+        let a = poisson2DMatrix(40)
         let b = [Double](repeating: 1, count: a.rows)
         let amg = try SmoothedAggregationAMG(a)
         let (x, rep) = amg.solve(b, relativeTolerance: 1e-10)

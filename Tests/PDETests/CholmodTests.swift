@@ -2,24 +2,10 @@ import Testing
 @testable import PDE
 
 @Suite struct CholmodTests {
-    /// 2-D 5-point Dirichlet Laplacian on n×n interior nodes (unscaled), built inline so this
-    /// test does not depend on the discretization module.
-    func laplacian2D(_ n: Int) -> CSRMatrix {
-        var b = COOBuilder(rows: n * n, columns: n * n)
-        for j in 0..<n { for i in 0..<n {
-            let r = i + n * j
-            b.add(r, r, 4)
-            if i > 0 { b.add(r, r - 1, -1) }
-            if i + 1 < n { b.add(r, r + 1, -1) }
-            if j > 0 { b.add(r, r - n, -1) }
-            if j + 1 < n { b.add(r, r + n, -1) }
-        } }
-        return b.build()
-    }
 
     @Test(arguments: CholmodFactorization.Ordering.allCases)
     func solvesPoissonToRoundoff(ordering: CholmodFactorization.Ordering) throws {
-        let a = laplacian2D(30)
+        let a = poisson2DMatrix(30)
         var rng = SeededGenerator(seed: 1)
         let xTrue = (0..<a.rows).map { _ in rng.normal() }
         let b = try a.multiply(xTrue)
@@ -32,7 +18,7 @@ import Testing
     }
 
     @Test func analyzeOnceFactorizeTwice() throws {
-        let a = laplacian2D(12)
+        let a = poisson2DMatrix(12)
         let chol = try CholmodFactorization.analyze(a)
         #expect(throws: PDEError.self) { _ = try chol.solve([Double](repeating: 1, count: a.rows)) }
         try chol.factorize(a)
@@ -46,7 +32,7 @@ import Testing
         #expect(maxAbsDifference(try a.multiply(x1), b) < 1e-12)
         #expect(maxAbsDifference(try shifted.multiply(x2), b) < 1e-12)
         // A different pattern is rejected.
-        #expect(throws: PDEError.self) { try chol.factorize(laplacian2D(11)) }
+        #expect(throws: PDEError.self) { try chol.factorize(poisson2DMatrix(11)) }
     }
 
     @Test func indefiniteMatrixNamesFailingColumn() throws {

@@ -3,19 +3,6 @@ import Testing
 @testable import PDE
 
 @Suite struct KrylovTests {
-    /// 2-D 5-point Laplacian with a variable diagonal shift (SPD, not a pure stencil).
-    func poisson2D(_ n: Int, shift: Double = 0) -> CSRMatrix {
-        var b = COOBuilder(rows: n * n, columns: n * n)
-        for j in 0..<n { for i in 0..<n {
-            let r = i + n * j
-            b.add(r, r, 4 + shift * Double((i * 7 + j * 3) % 5))
-            if i > 0 { b.add(r, r - 1, -1) }
-            if i + 1 < n { b.add(r, r + 1, -1) }
-            if j > 0 { b.add(r, r - n, -1) }
-            if j + 1 < n { b.add(r, r + n, -1) }
-        } }
-        return b.build()
-    }
 
     func randomVector(_ n: Int, seed: UInt64) -> [Double] {
         var g = SeededGenerator(seed: seed)
@@ -36,7 +23,7 @@ import Testing
 
     @Test(arguments: ["none", "jacobi", "ic0", "ssor"])
     func preconditionedCGMatchesCholmod(pc: String) throws {
-        let a = poisson2D(24, shift: 0.5)
+        let a = poisson2DMatrix(24, shift: 0.5)
         let b = randomVector(a.rows, seed: 3)
         let m: Preconditioner? = switch pc {
         case "jacobi": try JacobiPreconditioner(a)
@@ -106,7 +93,7 @@ import Testing
     }
 
     @Test func indefinitePreconditionerIsReported() throws {
-        let a = poisson2D(6)
+        let a = poisson2DMatrix(6)
         let (_, rep) = try ConjugateGradient().solve(a, randomVector(36, seed: 1), preconditioner: IndefinitePreconditioner())
         #expect(rep.reason == .indefinitePreconditioner || rep.reason == .breakdown)
         #expect(!rep.reason.converged)
@@ -124,7 +111,7 @@ import Testing
     }
 
     @Test func maxIterationsAndAbsoluteTolerance() throws {
-        let a = poisson2D(16)
+        let a = poisson2DMatrix(16)
         let b = randomVector(a.rows, seed: 5)
         let (_, capped) = try ConjugateGradient(relativeTolerance: 1e-12, maxIterations: 5).solve(a, b)
         #expect(capped.reason == .divergedIterations)
@@ -135,7 +122,7 @@ import Testing
     }
 
     @Test func initialGuessAndWorkspaceReuse() throws {
-        let a = poisson2D(10)
+        let a = poisson2DMatrix(10)
         let b = randomVector(a.rows, seed: 8)
         let exact = try CholmodFactorization(matrix: a).solve(b)
         let ws = ConjugateGradient.Workspace(size: a.rows)
@@ -149,7 +136,7 @@ import Testing
     }
 
     @Test func normTypes() throws {
-        let a = poisson2D(12, shift: 1)
+        let a = poisson2DMatrix(12, shift: 1)
         let b = randomVector(a.rows, seed: 4)
         let m = try JacobiPreconditioner(a)
         for norm in ConjugateGradient.NormType.allCases {

@@ -221,19 +221,7 @@ public struct FDSystem: Sendable {
         let op = stencil.assembled()
         let singular = !anyReaction && !layout.dirichletLower.contains(true) && !layout.dirichletUpper.contains(true)
         var matrix = op
-        if singular {
-            // Project the right-hand side onto the range: remove its volume-weighted mean.
-            let total = rhs.reduce(0, +), vtotal = volumes.reduce(0, +)
-            for u in 0..<n { rhs[u] -= total * volumes[u] / vtotal }
-            rhs[0] = 0
-            // Pin unknown 0: identity row and column.
-            for i in 0..<n {
-                for k in matrix.rowPointers[i]..<matrix.rowPointers[i + 1] {
-                    let j = Int(matrix.columnIndices[k])
-                    if i == 0 || j == 0 { matrix.values[k] = (i == j) ? 1 : 0 }
-                }
-            }
-        }
+        if singular { CSRMatrix.pinFirstUnknown(&matrix, &rhs, weights: volumes) }
         self.layout = layout
         self.operatorMatrix = op
         self.matrix = matrix

@@ -209,17 +209,7 @@ public struct P1System: Sendable {
         }
         var matrix = builder.build()
         let singular = !anyReaction && !isDirichlet.contains(true)
-        if singular {
-            let total = rhs.reduce(0, +), mass = lumped.reduce(0, +)
-            for u in 0..<n { rhs[u] -= total * lumped[Int(vertexOf[u])] / mass }
-            rhs[0] = 0
-            for i in 0..<n {
-                for k in matrix.rowPointers[i]..<matrix.rowPointers[i + 1] {
-                    let j = Int(matrix.columnIndices[k])
-                    if i == 0 || j == 0 { matrix.values[k] = (i == j) ? 1 : 0 }
-                }
-            }
-        }
+        if singular { CSRMatrix.pinFirstUnknown(&matrix, &rhs, weights: vertexOf.map { lumped[Int($0)] }) }
         self.mesh = mesh
         self.matrix = matrix
         self.rhs = rhs

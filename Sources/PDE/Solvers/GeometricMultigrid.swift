@@ -127,7 +127,7 @@ public final class GeometricMultigrid: Preconditioner {
         }
         for level in levels.dropLast() {
             level.colors = GeometricMultigrid.colorClasses(level.layout)
-            if case .chebyshev = options.smoother { level.lambdaMax = GeometricMultigrid.estimateLambdaMax(level) }
+            if case .chebyshev = options.smoother { level.lambdaMax = estimateLargestEigenvalueDinvA(level.a, diagonal: level.diagonal, iterations: 10) }
         }
         coarse = try CholmodFactorization(matrix: levels.last!.a, checkSymmetry: false)
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
@@ -246,24 +246,6 @@ public final class GeometricMultigrid: Preconditioner {
     }
 
     private static func pow3(_ d: Int) -> Double { [1.0, 3, 9, 27][d] }
-
-    /// λmax(D⁻¹A) by 10 power iterations.
-    static func estimateLambdaMax(_ level: Level) -> Double {
-        let n = level.a.rows
-        var g = SeededGenerator(seed: 7)
-        var v = (0..<n).map { _ in g.uniform() - 0.5 }
-        var w = [Double](repeating: 0, count: n)
-        var lambda = 1.0
-        for _ in 0..<10 {
-            let norm = VectorKernels.norm(v)
-            for i in 0..<n { v[i] /= norm }
-            level.a.apply(v, into: &w)
-            for i in 0..<n { w[i] /= level.diagonal[i] }
-            lambda = VectorKernels.norm(w)
-            swap(&v, &w)
-        }
-        return lambda
-    }
 
     // MARK: Cycles
 

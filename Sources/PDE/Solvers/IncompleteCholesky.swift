@@ -106,6 +106,7 @@ public final class IncompleteCholeskyPreconditioner: Preconditioner {
     /// z = (L Lᵀ)⁻¹ r by a forward and a backward substitution; returns r · z.
     public func apply(_ r: [Double], into z: inout [Double]) -> Double {
         let n = self.n
+        var rz = 0.0
         lRowPointers.withUnsafeBufferPointer { lrp in
         lColumns.withUnsafeBufferPointer { lc in
         lValues.withUnsafeBufferPointer { lv in
@@ -127,18 +128,20 @@ public final class IncompleteCholeskyPreconditioner: Preconditioner {
                 y[i] = t * dinv[i]
                 i &+= 1
             }
-            // Lᵀ z = y
+            // Lᵀ z = y, accumulating r · z on the way.
             i = n &- 1
             while i >= 0 {
                 var t = y[i]
                 var k = urp[i]
                 let e = urp[i &+ 1]
                 while k < e { t -= uv[k] * zz[Int(truncatingIfNeeded: uc[k])]; k &+= 1 }
-                zz[i] = t * dinv[i]
+                let zi = t * dinv[i]
+                zz[i] = zi
+                rz += rp[i] * zi
                 i &-= 1
             }
         }}}}}}}}}}
-        return VectorKernels.dot(r, z)
+        return rz
     }
 }
 

@@ -40,3 +40,23 @@ public final class JacobiPreconditioner: Preconditioner {
         VectorKernels.scaleAndDot(inverseDiagonal, r, into: &z)
     }
 }
+
+/// Estimates λmax(D⁻¹A) for SPD A with positive diagonal `d`, by power iterations from a
+/// fixed pseudo-random start (deterministic). Smoothers and prolongator smoothing need it.
+func estimateLargestEigenvalueDinvA(_ a: CSRMatrix, diagonal d: [Double], iterations: Int = 15) -> Double {
+    let n = a.rows
+    var g = SeededGenerator(seed: 12345)
+    var v = (0..<n).map { _ in g.uniform() - 0.25 }
+    var w = [Double](repeating: 0, count: n)
+    var lambda = 1.0
+    for _ in 0..<iterations {
+        let norm = VectorKernels.norm(v)
+        guard norm > 0 else { break }
+        for i in 0..<n { v[i] /= norm }
+        a.apply(v, into: &w)
+        for i in 0..<n { w[i] /= d[i] }
+        lambda = VectorKernels.norm(w)
+        swap(&v, &w)
+    }
+    return lambda
+}

@@ -44,6 +44,8 @@ public final class SmoothedAggregationAMG: Preconditioner {
     private var levels: [Level] = []
     private var coarse: CholmodFactorization?
     private var coarseMatrix: CSRMatrix
+    // Coarsest-level vectors, allocated once.
+    private var coarseB: [Double] = [], coarseX: [Double] = []
 
     /// Level sizes, finest first.
     public var levelSizes: [Int] { levels.map(\.a.rows) + [coarseMatrix.rows] }
@@ -68,7 +70,8 @@ public final class SmoothedAggregationAMG: Preconditioner {
             let (aggregate, count) = SmoothedAggregationAMG.aggregate(current, threshold: options.strengthThreshold)
             if count == 0 || count >= current.rows { break }
             let t = SmoothedAggregationAMG.tentativeProlongator(aggregate, count: count)
-            let rho = SmoothedAggregationAMG.spectralRadiusDinvA(current, diagonal: d)
+            // ρ(D⁻¹A), enlarged by 5 %: an overestimate keeps the smoothed prolongator stable.
+            let rho = 1.05 * estimateLargestEigenvalueDinvA(current, diagonal: d)
             let omega = options.jacobiWeight / rho
             let p = SmoothedAggregationAMG.smoothProlongator(current, diagonal: d, tentative: t, omega: omega)
             let coarseA = try current.galerkinProduct(prolongator: p)
@@ -81,6 +84,8 @@ public final class SmoothedAggregationAMG: Preconditioner {
             rowsTotal += coarseA.rows
         }
         coarseMatrix = current
+        coarseB = [Double](repeating: 0, count: current.rows)
+        coarseX = coarseB
         coarse = try CholmodFactorization(matrix: current, checkSymmetry: false)
         operatorComplexity = Double(nnzTotal) / Double(max(1, a.nonzeroCount))
         gridComplexity = Double(rowsTotal) / Double(max(1, a.rows))
@@ -95,9 +100,9 @@ public final class SmoothedAggregationAMG: Preconditioner {
             try? coarse?.solve(r, into: &z)
             return VectorKernels.dot(r, z)
         }
-        levels[0].b = r
+        copy(r, into: &levels[0].b)
         cycle(0)
-        z = levels[0].x
+        copy(levels[0].x, into: &z)
         return VectorKernels.dot(r, z)
     }
 
@@ -143,13 +148,15 @@ public final class SmoothedAggregationAMG: Preconditioner {
             cycle(l + 1)
             addProlongated(l, levels[l + 1].x)
         } else {
-            var rc = [Double](repeating: 0, count: coarseMatrix.rows)
-            levels[l].r.apply(levels[l].res, into: &rc)
-            var xc = [Double](repeating: 0, count: coarseMatrix.rows)
-            try? coarse?.solve(rc, into: &xc)
-            addProlongated(l, xc)
+            levels[l].r.apply(levels[l].res, into: &coarseB)
+            try? coarse?.solve(coarseB, into: &coarseX)
+            addProlongated(l, coarseX)
         }
         for _ in 0..<options.postsmoothingSweeps { gaussSeidel(l, forward: false) }
+    }
+
+    private func copy(_ src: [Double], into dst: inout [Double]) {
+        dst.withUnsafeMutableBufferPointer { d in src.withUnsafeBufferPointer { d.baseAddress!.update(from: $0.baseAddress!, count: $0.count) } }
     }
 
     private func addProlongated(_ l: Int, _ coarseX: [Double]) {
@@ -247,27 +254,6 @@ public final class SmoothedAggregationAMG: Preconditioner {
         let n = agg.count
         let values = agg.map { 1 / Double(sizes[Int($0)]).squareRoot() }
         return CSRMatrix(unchecked: n, columns: count, rowPointers: Array(0...n), columnIndices: agg, values: values)
-    }
-
-    /// ρ(D⁻¹A) by 15 power iterations from a fixed pseudo-random vector, enlarged by 5 %
-    /// (an overestimate keeps the smoothed prolongator stable).
-    static func spectralRadiusDinvA(_ a: CSRMatrix, diagonal d: [Double]) -> Double {
-        let n = a.rows
-        var g = SeededGenerator(seed: 12345)
-        var v = (0..<n).map { _ in g.uniform() - 0.25 }
-        var w = [Double](repeating: 0, count: n)
-        var lambda = 1.0
-        for _ in 0..<15 {
-            let norm = VectorKernels.norm(v)
-            guard norm > 0 else { break }
-            for i in 0..<n { v[i] /= norm }
-            a.apply(v, into: &w)
-            for i in 0..<n { w[i] /= d[i] }
-            lambda = VectorKernels.dot(v, w)
-            swap(&v, &w)
-        }
-        let normV = VectorKernels.norm(v)
-        return max(lambda, normV) * 1.05
     }
 
     /// P = T − ω D⁻¹ (A T).

@@ -194,6 +194,22 @@ public struct CSRMatrix: Sendable, Equatable {
         }
     }
 
+    /// For a consistent singular system A x = b whose null space is the constants: projects
+    /// b onto the range (removes Σb in proportion to `weights`, the discrete volumes) and
+    /// pins unknown 0 (its row and column become the identity, b₀ = 0), which keeps the
+    /// matrix symmetric positive definite. Used by the grid and mesh assemblers.
+    public static func pinFirstUnknown(_ a: inout CSRMatrix, _ b: inout [Double], weights: [Double]) {
+        let total = b.reduce(0, +), wtotal = weights.reduce(0, +)
+        for u in 0..<b.count { b[u] -= total * weights[u] / wtotal }
+        b[0] = 0
+        for i in 0..<a.rows {
+            for k in a.rowPointers[i]..<a.rowPointers[i + 1] {
+                let j = Int(a.columnIndices[k])
+                if i == 0 || j == 0 { a.values[k] = (i == j) ? 1 : 0 }
+            }
+        }
+    }
+
     /// A dense copy, row-major (for small matrices in tests and diagnostics).
     public func dense() -> [[Double]] {
         var d = [[Double]](repeating: [Double](repeating: 0, count: columns), count: rows)
