@@ -2,7 +2,7 @@
 import PackageDescription
 
 // SwiftPDE: PDE and inverse-problem suite. Layering (arrows point down only):
-//   Apps (pde-solve, pde-bench, AppSupport) -> PDE -> CLibs (system-library shims)
+//   Apps (pde-solve, pde-bench, linsolve, AppSupport) -> PDE -> Learning -> CLibs (system-library shims)
 // No unsafeFlags anywhere: other packages must be able to depend on this one.
 
 let clibs: [Target] = [
@@ -20,11 +20,17 @@ let clibs: [Target] = [
                    providers: [.apt(["libpng-dev"])]),
 ]
 
+// Float transcendental kernels in C, compiled for SSE2, AVX2+FMA and AVX-512 with run-time
+// dispatch through function attributes (Swift has no per-function target features, and
+// unsafeFlags are not an option).
+let vectorMath: Target = .target(name: "CVectorMath", path: "Sources/CLibs/CVectorMath")
+
 let package = Package(
     name: "SwiftPDE",
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "PDE", targets: ["PDE"]),
+        .library(name: "Learning", targets: ["Learning"]),
         .executable(name: "pde-solve", targets: ["pde-solve"]),
         .executable(name: "pde-bench", targets: ["pde-bench"]),
         .executable(name: "linsolve", targets: ["linsolve"]),
@@ -33,10 +39,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
-    targets: clibs + [
+    targets: clibs + [vectorMath] + [
+        .target(
+            name: "Learning",
+            dependencies: ["CFFTW", "CBLAS", "CVectorMath"],
+            path: "Sources/Learning"),
         .target(
             name: "PDE",
-            dependencies: ["CFFTW", "CBLAS", "CLapacke", "CCholmod", "CHDF5", "CPNG"],
+            dependencies: ["Learning", "CFFTW", "CBLAS", "CLapacke", "CCholmod", "CHDF5", "CPNG"],
             path: "Sources/PDE"),
         .target(
             name: "AppSupport",
@@ -54,9 +64,10 @@ let package = Package(
             path: "Sources/Apps/linsolve"),
         .executableTarget(
             name: "pde-bench",
-            dependencies: ["AppSupport", "PDE",
+            dependencies: ["AppSupport", "PDE", "Learning",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Apps/pde-bench"),
+        .testTarget(name: "LearningTests", dependencies: ["Learning"], path: "Tests/LearningTests"),
         .testTarget(name: "PDETests", dependencies: ["PDE"], path: "Tests/PDETests"),
         .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE"],
                     path: "Tests/AppSupportTests"),

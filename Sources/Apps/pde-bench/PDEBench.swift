@@ -12,7 +12,7 @@ struct PDEBench: ParsableCommand {
         file. Peers from ../shared/peers (scipy, scikit-sparse CHOLMOD, numpy) run on the same
         inputs in the same session unless --no-peers is given.
         """,
-        subcommands: [CoreSuite.self, KrylovSuite.self])
+        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self])
 }
 
 /// Options shared by every suite.

@@ -18,6 +18,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s0 = splitmix(&z); s1 = splitmix(&z); s2 = splitmix(&z); s3 = splitmix(&z)
     }
 
+    /// The full generator state (four words), for checkpoints: `init(state:)` continues the
+    /// stream exactly where it was saved.
+    public var state: [UInt64] { [s0, s1, s2, s3] }
+
+    /// Restores a state saved from `state`; nil unless it has four words, not all zero.
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        s0 = state[0]; s1 = state[1]; s2 = state[2]; s3 = state[3]
+    }
+
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17
@@ -38,6 +48,23 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         while u1 <= 0 { u1 = uniform() }
         let u2 = uniform()
         return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+    }
+
+    /// Uniform in [low, high).
+    public mutating func uniform(_ low: Double, _ high: Double) -> Double {
+        low + (high - low) * uniform()
+    }
+
+    /// A random permutation of 0..<n (Fisher–Yates), for shuffling training samples.
+    public mutating func permutation(_ n: Int) -> [Int] {
+        var p = Array(0..<n)
+        if n > 1 {
+            for i in stride(from: n - 1, to: 0, by: -1) {
+                let j = Int(next() % UInt64(i + 1))
+                p.swapAt(i, j)
+            }
+        }
+        return p
     }
 }
 

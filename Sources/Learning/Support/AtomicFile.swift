@@ -7,7 +7,7 @@ public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         try write(to: path) { tmp in
             do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
-                throw PDEError.writeFailed(path: path, reason: error.localizedDescription)
+                throw FileWriteError(path: path, reason: error.localizedDescription)
             }
         }
     }
@@ -23,10 +23,10 @@ public enum AtomicFile {
             do {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             } catch {
-                throw PDEError.writeFailed(path: path, reason: "cannot create folder \(dir)")
+                throw FileWriteError(path: path, reason: "cannot create folder \(dir)")
             }
         } else if !isDir.boolValue {
-            throw PDEError.writeFailed(path: path, reason: "\(dir) is not a folder")
+            throw FileWriteError(path: path, reason: "\(dir) is not a folder")
         }
         let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
@@ -38,7 +38,16 @@ public enum AtomicFile {
         if rename(tmp, path) != 0 {
             let reason = String(cString: strerror(errno))
             unlink(tmp)
-            throw PDEError.writeFailed(path: path, reason: reason)
+            throw FileWriteError(path: path, reason: reason)
         }
     }
+}
+
+/// A file could not be written (folder missing and not creatable, disk full, rename failed).
+public struct FileWriteError: Error, Equatable, CustomStringConvertible, LocalizedError {
+    public var path: String
+    public var reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public var description: String { "cannot write \(path): \(reason)" }
+    public var errorDescription: String? { description }
 }

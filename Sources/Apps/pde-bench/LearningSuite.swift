@@ -1,0 +1,94 @@
+import AppSupport
+import ArgumentParser
+import Foundation
+import Learning
+
+/// `pde-bench learning`: forward + backward time of single layers next to PyTorch on the
+/// same shapes (`../shared/peers/layers_peer.py`).
+struct LearningSuite: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learning",
+        abstract: "Forward+backward of conv3x3, spectral conv and 4 FNO blocks vs PyTorch (layers_peer.py), float32.")
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Cases: conv3x3, spectral, fno4.")
+    var cases = "conv3x3,spectral,fno4"
+
+    func run() throws {
+        try options.validateRelease()
+        Threads.configure()
+        let rec = BenchRecorder(path: options.results)
+        print("pde-bench learning — \(Threads.count) threads, float32, median of \(options.repetitions) forward+backward runs after 2 warm-ups\n")
+        var ours: [String: Double] = [:]
+        var g = SeededGenerator(seed: 0)
+        for name in cases.split(separator: ",").map(String.init) {
+            let shape: [Int]
+            let forward: (Variable<Float>) throws -> Variable<Float>
+            switch name {
+            case "conv3x3":
+                shape = [8, 16, 128, 128]
+                let conv = try Convolution<Float>(inChannels: 16, outChannels: 16, kernel: [3, 3], padding: [1, 1], generator: &g)
+                forward = { try conv($0) }
+            case "spectral":
+                shape = [20, 32, 64, 64]
+                let spec = try SpectralConvolution<Float>(inChannels: 32, outChannels: 32, modes: [12, 12], generator: &g)
+                forward = { try spec($0) }
+            case "fno4":
+                shape = [20, 32, 64, 64]
+                let blocks = try FNOBlockStack(width: 32, modes: 12, layers: 4, generator: &g)
+                forward = { try blocks($0) }
+            default:
+                throw ValidationError("unknown case \(name): expected conv3x3, spectral or fno4")
+            }
+            let x = Variable(Tensor<Float>.randomNormal(shape: shape, generator: &g), requiresGradient: true)
+            var times: [Double] = []
+            for i in 0..<(options.repetitions + 2) {
+                x.zeroGradient()
+                let t = measureSeconds {
+                    do { try forward(x).sum().backward() } catch { fatalError("\(error)") }
+                }
+                if i >= 2 { times.append(t) }
+            }
+            ours[name] = median(times)
+            rec.record(["suite": "learning", "case": name, "tool": "swiftpde", "shape": shape, "seconds": median(times),
+                        "min_seconds": times.min()!, "threads": Threads.count])
+        }
+        var rows: [[String]] = []
+        let peers = runPeer("layers_peer.py", ["--threads", "\(Threads.count)", "--reps", "\(max(options.repetitions, 5))"], options: options)
+        for name in cases.split(separator: ",").map(String.init) {
+            guard let t = ours[name] else { continue }
+            let peer = peers.first { ($0["case"] as? String) == name }
+            let pt = peer?["seconds"] as? Double
+            rows.append([name, formatSeconds(t), pt.map(formatSeconds) ?? "—", pt.map { String(format: "%.2f×", t / $0) } ?? "—",
+                         (peer?["tool"] as? String) ?? "(peer not run)"])
+            if var o = peer {
+                o["suite"] = "learning"
+                rec.record(o)
+            }
+        }
+        printTable(["case", "SwiftPDE", "PyTorch", "ratio", "peer"], rows)
+        try rec.flush()
+    }
+}
+
+/// Four FNO blocks as in layers_peer.py: x ← GELU(spectral(x) + pointwise(x)), no GELU after
+/// the last.
+final class FNOBlockStack: Layer {
+    let spectral: [SpectralConvolution<Float>]
+    let pointwise: [Convolution<Float>]
+
+    init(width: Int, modes: Int, layers: Int, generator g: inout SeededGenerator) throws {
+        spectral = try (0..<layers).map { _ in try SpectralConvolution(inChannels: width, outChannels: width, modes: [modes, modes], generator: &g) }
+        pointwise = try (0..<layers).map { _ in try Convolution(inChannels: width, outChannels: width, kernel: [1, 1], generator: &g) }
+    }
+
+    func callAsFunction(_ x: Variable<Float>) throws -> Variable<Float> {
+        var h = x
+        for i in 0..<spectral.count {
+            h = try spectral[i](h) + pointwise[i](h)
+            if i < spectral.count - 1 { h = h.gelu() }
+        }
+        return h
+    }
+}

@@ -1,0 +1,175 @@
+#include "CVectorMath.h"
+#include <stdint.h>
+#include <string.h>
+
+/* Branch-free scalar helpers, inlined into each target variant and vectorized there. */
+static inline __attribute__((always_inline)) float bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline __attribute__((always_inline)) uint32_t float_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+static inline __attribute__((always_inline)) float k_exp(float x) {
+    float xc = x > 88.72283f ? 88.72283f : x;
+    xc = xc < -87.33654f ? -87.33654f : xc;
+    float t = xc * 1.442695041f + 12582912.0f;
+    float n = t - 12582912.0f;
+    int32_t ni = (int32_t)float_to_bits(t) - 0x4B400000;
+    float r = xc - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float r2 = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float er = p * r2 + r + 1.0f;
+    int positive = ni > 0;
+    int32_t e = positive ? ni - 1 : ni;
+    float scale = bits_to_float((uint32_t)(e + 127) << 23);
+    float res = er * scale * (positive ? 2.0f : 1.0f);
+    float clipped = x > 88.72283f ? __builtin_inff() : (x < -87.33654f ? 0.0f : res);
+    return x != x ? x : clipped;
+}
+
+static inline __attribute__((always_inline)) float k_log(float x) {
+    uint32_t bits = float_to_bits(x);
+    float e = (float)((int32_t)((bits >> 23) & 0xff) - 126);
+    float m = bits_to_float((bits & 0x007fffffu) | 0x3f000000u);
+    int small = m < 0.707106781f;
+    e = small ? e - 1.0f : e;
+    m = small ? m + m - 1.0f : m - 1.0f;
+    float z = m * m;
+    float p = 7.0376836292e-2f;
+    p = p * m - 1.1514610310e-1f;
+    p = p * m + 1.1676998740e-1f;
+    p = p * m - 1.2420140846e-1f;
+    p = p * m + 1.4249322787e-1f;
+    p = p * m - 1.6668057665e-1f;
+    p = p * m + 2.0000714765e-1f;
+    p = p * m - 2.4999993993e-1f;
+    p = p * m + 3.3333331174e-1f;
+    float y = m * z * p;
+    y += -2.12194440e-4f * e;
+    y += -0.5f * z;
+    float r = m + y + 0.693359375f * e;
+    r = x > 0.0f ? r : (x == 0.0f ? -__builtin_inff() : __builtin_nanf(""));
+    return x == __builtin_inff() ? x : r;
+}
+
+static inline __attribute__((always_inline)) float k_tanh(float x) {
+    float a = x < 0.0f ? -x : x;
+    float z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    float small = x + x * z * p;
+    float e = k_exp(2.0f * a);
+    float large = 1.0f - 2.0f / (e + 1.0f);
+    float big = x < 0.0f ? -large : large;
+    return a < 0.625f ? small : big;
+}
+
+static inline __attribute__((always_inline)) float k_erf(float x) {
+    float a = x < 0.0f ? -x : x;
+    float t = 1.0f / (1.0f + 0.5f * a);
+    float p = 0.17087277f;
+    p = p * t - 0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t - 1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t - 0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t - 1.26551223f;
+    float r = 1.0f - t * k_exp(-a * a + p);
+    float large = x < 0.0f ? -r : r;
+    float z = x * x;
+    float s = -1.0f / 1320.0f;
+    s = s * z + 1.0f / 216.0f;
+    s = s * z - 1.0f / 42.0f;
+    s = s * z + 1.0f / 10.0f;
+    s = s * z - 1.0f / 3.0f;
+    float smallv = 1.1283791671f * (x + x * z * s);
+    return a < 0.5f ? smallv : large;
+}
+
+static inline __attribute__((always_inline)) float k_sigmoid(float v) {
+    float ev = k_exp(-(v < 0.0f ? -v : v));
+    float p = 1.0f / (1.0f + ev);
+    return v >= 0.0f ? p : ev * p;
+}
+
+/* Each kernel is compiled three times from the same body: baseline (SSE2), AVX2+FMA and
+ * AVX-512; the dispatcher picks the widest the CPU has (checked once). */
+static int isa_level = -1;  /* 0 baseline, 1 AVX2+FMA, 2 AVX-512 */
+static int svm_level(void) {
+    if (isa_level < 0) {
+        __builtin_cpu_init();
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+        isa_level = avx512 ? 2 : (avx2 ? 1 : 0);
+    }
+    return isa_level;
+}
+int svm_uses_avx2(void) { return svm_level() >= 1; }
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma"), min_vector_width(512)))
+
+/* VARIANTS(name, params, args, loop): defines name_base / name_avx2 / name_avx512 with
+ * `loop` as body, and the dispatching `name`. */
+#define VARIANTS(name, params, args, loop)                                      \
+    static void name##_base params { loop }                                     \
+    AVX2 static void name##_avx2 params { loop }                                \
+    AVX512 static void name##_avx512 params { loop }                            \
+    void name params {                                                          \
+        switch (svm_level()) {                                                  \
+        case 2: name##_avx512 args; break;                                      \
+        case 1: name##_avx2 args; break;                                        \
+        default: name##_base args;                                              \
+        }                                                                       \
+    }
+
+#define UNARY(name, expr)                                                       \
+    VARIANTS(name, (const float *restrict x, float *restrict y, ptrdiff_t n), (x, y, n), \
+             for (ptrdiff_t i = 0; i < n; i++) { float v = x[i]; y[i] = (expr); })
+
+UNARY(svm_exp, k_exp(v))
+UNARY(svm_log, k_log(v))
+UNARY(svm_tanh, k_tanh(v))
+UNARY(svm_sigmoid, k_sigmoid(v))
+UNARY(svm_gelu, 0.5f * v * (1.0f + k_erf(v * 0.70710678118654752f)))
+
+/* log(1 + e^{βx})/β = max(x, 0) + log(1 + e^{−β|x|})/β */
+VARIANTS(svm_softplus, (const float *restrict x, float *restrict y, ptrdiff_t n, float b), (x, y, n, b),
+         float ib = 1.0f / b;
+         for (ptrdiff_t i = 0; i < n; i++) {
+             float v = x[i];
+             float a = v < 0.0f ? -v : v;
+             y[i] = (v > 0.0f ? v : 0.0f) + ib * k_log(1.0f + k_exp(-b * a));
+         })
+
+/* d/dx xΦ(x) = Φ(x) + x φ(x) */
+VARIANTS(svm_gelu_backward, (const float *restrict x, const float *restrict gy, float *restrict gx, ptrdiff_t n), (x, gy, gx, n),
+         for (ptrdiff_t i = 0; i < n; i++) {
+             float v = x[i];
+             float cdf = 0.5f * (1.0f + k_erf(v * 0.70710678118654752f));
+             gx[i] = gy[i] * (cdf + v * 0.3989422804014327f * k_exp(-0.5f * v * v));
+         })
+
+/* d/dx softplus_β(x) = σ(βx) */
+VARIANTS(svm_softplus_backward, (const float *restrict x, const float *restrict gy, float *restrict gx, ptrdiff_t n, float b),
+         (x, gy, gx, n, b),
+         for (ptrdiff_t i = 0; i < n; i++) { gx[i] = gy[i] * k_sigmoid(b * x[i]); })
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+void svm_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
+#endif
+}

@@ -1,0 +1,241 @@
+import Foundation
+
+/// A first-order optimizer over named parameters. `step()` updates every parameter that has
+/// a gradient, then applies `constraint` (e.g. clamping the weights of an input-convex
+/// network to be non-negative). State tensors are named `<parameter>.<slot>` for
+/// checkpoints.
+public protocol Optimizer<Scalar>: AnyObject {
+    associatedtype Scalar: TensorScalar
+    var parameters: [(name: String, variable: Variable<Scalar>)] { get }
+    var learningRate: Double { get set }
+    /// Number of steps taken.
+    var stepCount: Int { get set }
+    /// Called on every parameter after each step.
+    var constraint: ((String, Variable<Scalar>) -> Void)? { get set }
+    func step() throws
+    /// Per-parameter state (moments, velocities) by name, for checkpoints.
+    func stateTensors() -> [(name: String, tensor: Tensor<Scalar>)]
+    /// Restores state saved by `stateTensors`; throws on a missing name or wrong shape.
+    func loadState(_ tensors: [String: Tensor<Scalar>]) throws
+}
+
+extension Optimizer {
+    public func zeroGradients() { for p in parameters { p.variable.zeroGradient() } }
+
+    func applyConstraint() {
+        guard let constraint else { return }
+        for (n, v) in parameters { constraint(n, v) }
+    }
+
+    func load(_ slot: String, _ tensors: [String: Tensor<Scalar>], into state: inout [Tensor<Scalar>?]) throws {
+        for (i, (name, v)) in parameters.enumerated() {
+            guard let t = tensors["\(name).\(slot)"] else { state[i] = nil; continue }
+            guard t.shape == v.value.shape else {
+                throw LearningError.checkpointMismatch(path: "optimizer state", tensor: "\(name).\(slot)",
+                                                       reason: "shape \(shapeString(t.shape)), expected \(shapeString(v.value.shape))")
+            }
+            state[i] = t
+        }
+    }
+}
+
+/// Constraints for `Optimizer.constraint`.
+public enum ParameterConstraint {
+    /// Clamps the parameters whose name satisfies `predicate` to ≥ `minimum` after each step.
+    public static func clampMinimum<T: TensorScalar>(_ minimum: Double = 0, where predicate: @escaping (String) -> Bool) -> (String, Variable<T>) -> Void {
+        { name, v in
+            if predicate(name) {
+                v.value = (try? Tensor.elementwise(.maximum, v.value, Tensor(T(minimum)))) ?? v.value
+            }
+        }
+    }
+}
+
+/// Scales all gradients so their global ℓ² norm is at most `maxNorm`; returns the norm
+/// before clipping (PyTorch's `clip_grad_norm_`).
+@discardableResult
+public func clipGradientNorm<T: TensorScalar>(_ parameters: [Variable<T>], maxNorm: Double) -> Double {
+    var total = 0.0
+    for p in parameters { if let g = p.grad { total += Double(try! g.dot(g)) } }
+    let norm = total.squareRoot()
+    if norm > maxNorm && norm > 0 {
+        let s = maxNorm / (norm + 1e-6)
+        for p in parameters { if let g = p.grad { p.grad = g.map(.scale(s)) } }
+    }
+    return norm
+}
+
+/// Clamps every gradient entry to [−limit, limit].
+public func clipGradientValues<T: TensorScalar>(_ parameters: [Variable<T>], limit: Double) {
+    for p in parameters {
+        if let g = p.grad {
+            p.grad = (try? Tensor.elementwise(.minimum, Tensor.elementwise(.maximum, g, Tensor(T(-limit))), Tensor(T(limit)))) ?? g
+        }
+    }
+}
+
+func checkOptimizerArguments(_ lr: Double, _ pairs: [(String, Double, ClosedRange<Double>)]) throws {
+    guard lr > 0, lr.isFinite else {
+        throw LearningError.invalidArgument(name: "learningRate", value: "\(lr)", expected: "a positive finite number")
+    }
+    for (name, v, range) in pairs where !range.contains(v) {
+        throw LearningError.invalidArgument(name: name, value: "\(v)", expected: "a value in \(range)")
+    }
+}
+
+/// Stochastic gradient descent with momentum (PyTorch's SGD: v ← μv + g (+ weight decay·p),
+/// p ← p − lr·v, or the Nesterov variant).
+public final class SGD<T: TensorScalar>: Optimizer {
+    public let parameters: [(name: String, variable: Variable<T>)]
+    public var learningRate: Double
+    public var momentum: Double
+    public var nesterov: Bool
+    public var weightDecay: Double
+    public var stepCount = 0
+    public var constraint: ((String, Variable<T>) -> Void)?
+    var velocity: [Tensor<T>?]
+
+    public init(_ parameters: [(name: String, variable: Variable<T>)], learningRate: Double, momentum: Double = 0,
+                nesterov: Bool = false, weightDecay: Double = 0) throws {
+        try checkOptimizerArguments(learningRate, [("momentum", momentum, 0...1), ("weightDecay", weightDecay, 0...1e6)])
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        velocity = Array(repeating: nil, count: parameters.count)
+    }
+
+    public func step() throws {
+        stepCount += 1
+        for (i, (_, p)) in parameters.enumerated() {
+            guard var g = p.grad else { continue }
+            if weightDecay != 0 { g.addUnchecked(p.value, scaledBy: T(weightDecay)) }
+            var d = g
+            if momentum != 0 {
+                if var v = velocity[i] {
+                    v = v.map(.scale(momentum))
+                    v.addUnchecked(g)
+                    velocity[i] = v
+                } else {
+                    velocity[i] = g
+                }
+                if nesterov { d = g; d.addUnchecked(velocity[i]!, scaledBy: T(momentum)) } else { d = velocity[i]! }
+            }
+            p.value.addUnchecked(d, scaledBy: T(-learningRate))
+        }
+        applyConstraint()
+    }
+
+    public func stateTensors() -> [(name: String, tensor: Tensor<T>)] {
+        zip(parameters, velocity).compactMap { p, v in v.map { (name: "\(p.name).velocity", tensor: $0) } }
+    }
+
+    public func loadState(_ tensors: [String: Tensor<T>]) throws { try load("velocity", tensors, into: &velocity) }
+}
+
+/// Adam (Kingma & Ba) and AdamW (Loshchilov & Hutter: decoupled weight decay), with bias
+/// correction, as PyTorch's `Adam` / `AdamW`.
+public final class Adam<T: TensorScalar>: Optimizer {
+    public let parameters: [(name: String, variable: Variable<T>)]
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var epsilon: Double
+    public var weightDecay: Double
+    /// True: AdamW (p ← p − lr·λ·p before the Adam step); false: L2 penalty added to g.
+    public var decoupledWeightDecay: Bool
+    public var stepCount = 0
+    public var constraint: ((String, Variable<T>) -> Void)?
+    var m: [Tensor<T>?], v: [Tensor<T>?]
+
+    public init(_ parameters: [(name: String, variable: Variable<T>)], learningRate: Double = 1e-3, beta1: Double = 0.9,
+                beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, decoupledWeightDecay: Bool = false) throws {
+        try checkOptimizerArguments(learningRate, [("beta1", beta1, 0...0.999999), ("beta2", beta2, 0...0.9999999),
+                                                   ("epsilon", epsilon, 1e-30...1), ("weightDecay", weightDecay, 0...1e6)])
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.decoupledWeightDecay = decoupledWeightDecay
+        m = Array(repeating: nil, count: parameters.count)
+        v = m
+    }
+
+    /// AdamW with PyTorch's default weight decay 0.01.
+    public static func adamW(_ parameters: [(name: String, variable: Variable<T>)], learningRate: Double = 1e-3,
+                             weightDecay: Double = 0.01) throws -> Adam {
+        try Adam(parameters, learningRate: learningRate, weightDecay: weightDecay, decoupledWeightDecay: true)
+    }
+
+    public func step() throws {
+        stepCount += 1
+        let c1 = 1 - Foundation.pow(beta1, Double(stepCount)), c2 = 1 - Foundation.pow(beta2, Double(stepCount))
+        let stepSize = learningRate / c1
+        let (b1, b2, eps) = (T(beta1), T(beta2), T(epsilon)), sc2 = T(1 / c2.squareRoot())
+        for (i, (_, p)) in parameters.enumerated() {
+            guard var g = p.grad else { continue }
+            if weightDecay != 0 {
+                if decoupledWeightDecay {
+                    p.value = p.value.map(.scale(1 - learningRate * weightDecay))
+                } else {
+                    g.addUnchecked(p.value, scaledBy: T(weightDecay))
+                }
+            }
+            var mi = m[i] ?? Tensor(zeros: g.shape), vi = v[i] ?? Tensor(zeros: g.shape)
+            let n = g.count
+            let lr = T(stepSize)
+            g.scalars.withUnsafeBufferPointer { pg in
+                mi.scalars.withUnsafeMutableBufferPointer { pm in
+                    vi.scalars.withUnsafeMutableBufferPointer { pv in
+                        p.value.scalars.withUnsafeMutableBufferPointer { pp in
+                            AdamKernel.step(n, pg.baseAddress!, pm.baseAddress!, pv.baseAddress!, pp.baseAddress!,
+                                            b1: b1, b2: b2, eps: eps, lr: lr, sqrtInverseCorrection2: sc2)
+                        }
+                    }
+                }
+            }
+            m[i] = mi
+            v[i] = vi
+        }
+        applyConstraint()
+    }
+
+    public func stateTensors() -> [(name: String, tensor: Tensor<T>)] {
+        var out: [(name: String, tensor: Tensor<T>)] = []
+        for (i, p) in parameters.enumerated() {
+            if let mi = m[i] { out.append((name: "\(p.name).exp_avg", tensor: mi)) }
+            if let vi = v[i] { out.append((name: "\(p.name).exp_avg_sq", tensor: vi)) }
+        }
+        return out
+    }
+
+    public func loadState(_ tensors: [String: Tensor<T>]) throws {
+        try load("exp_avg", tensors, into: &m)
+        try load("exp_avg_sq", tensors, into: &v)
+    }
+}
+
+enum AdamKernel {
+    /// m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr·m/(√v/√c₂ + ε).
+    static func step<T: TensorScalar>(_ n: Int, _ g: UnsafePointer<T>, _ m: UnsafeMutablePointer<T>, _ v: UnsafeMutablePointer<T>,
+                                      _ p: UnsafeMutablePointer<T>, b1: T, b2: T, eps: T, lr: T, sqrtInverseCorrection2: T) {
+        // Element loops go through the specialized kernels: m, v updates as axpy-style
+        // passes, the parameter update element-wise.
+        T.unaryKernel(.scale(Double(b1)), m, m, n)
+        T.axpyKernel(1 - b1, g, m, n)
+        T.unaryKernel(.scale(Double(b2)), v, v, n)
+        let g2 = UnsafeMutablePointer<T>.allocate(capacity: max(1, n))
+        defer { g2.deallocate() }
+        T.unaryKernel(.square, g, g2, n)
+        T.axpyKernel(1 - b2, g2, v, n)
+        // denominator = √v · s + ε, update = m / denominator
+        T.unaryKernel(.sqrt, v, g2, n)
+        T.unaryKernel(.scale(Double(sqrtInverseCorrection2)), g2, g2, n)
+        T.unaryKernel(.shift(Double(eps)), g2, g2, n)
+        T.binaryKernel(.divide, m, 1, g2, 1, g2, n)
+        T.axpyKernel(-lr, g2, p, n)
+    }
+}

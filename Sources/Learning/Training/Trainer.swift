@@ -1,0 +1,195 @@
+import Foundation
+
+/// Options of `Trainer.fit`.
+public struct TrainingOptions: Sendable {
+    public var epochs: Int
+    public var batchSize: Int
+    /// Seeds the shuffling of samples (saved in checkpoints, so a resumed run continues
+    /// the same sequence).
+    public var seed: UInt64
+    public var shuffle = true
+    /// Learning rate per epoch; nil keeps the optimizer's rate.
+    public var schedule: LearningRateSchedule?
+    /// Clip the global gradient norm to this value before each step.
+    public var gradientClipNorm: Double?
+    /// Stop after this many epochs without a better validation loss.
+    public var earlyStoppingPatience: Int?
+    /// At the end, put back the parameters of the epoch with the best validation loss.
+    public var restoreBest = false
+    /// Written (atomically) after every `checkpointEvery` epochs; read by a resumed run.
+    public var checkpointPath: String?
+    public var checkpointEvery = 1
+    /// Metadata stored in checkpoints (e.g. the config as text).
+    public var checkpointMetadata: [String: String] = [:]
+    /// Print a progress line per epoch.
+    public var progress = true
+
+    public init(epochs: Int, batchSize: Int, seed: UInt64 = 0) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.seed = seed
+    }
+}
+
+/// One epoch of a training run.
+public struct EpochRecord: Sendable, Codable, Equatable {
+    public var epoch: Int
+    public var trainingLoss: Double
+    public var validationLoss: Double?
+    public var learningRate: Double
+    public var seconds: Double
+}
+
+/// What `fit` did.
+public struct TrainingHistory: Sendable, Codable, Equatable {
+    public var records: [EpochRecord] = []
+    public var bestValidationLoss: Double?
+    public var bestEpoch: Int?
+    public var stoppedEarly = false
+    /// Epoch the run resumed after (0 for a fresh run).
+    public var resumedAfterEpoch = 0
+}
+
+/// A training loop over samples `0..<sampleCount` in shuffled mini-batches: the caller
+/// builds the loss of a batch from its sample indices; the trainer steps the optimizer,
+/// follows the schedule, validates, stops early, prints progress (epoch, loss, samples/s,
+/// ETA) and checkpoints, and resumes from its checkpoint with the same loss curve as an
+/// uninterrupted run.
+public final class Trainer<T: TensorScalar> {
+    public let model: Module
+    public let optimizer: any Optimizer<T>
+    public var options: TrainingOptions
+    /// Where progress lines go (standard output by default).
+    public var log: (String) -> Void = { print($0); fflush(stdout) }
+
+    public init(model: Module, optimizer: any Optimizer<T>, options: TrainingOptions) throws {
+        guard options.epochs >= 1, options.batchSize >= 1, options.checkpointEvery >= 1 else {
+            throw LearningError.invalidArgument(name: "training options", value: "epochs \(options.epochs), batchSize \(options.batchSize), checkpointEvery \(options.checkpointEvery)",
+                                                expected: "all ≥ 1")
+        }
+        try options.schedule?.validate()
+        self.model = model
+        self.optimizer = optimizer
+        self.options = options
+    }
+
+    /// Trains. `loss(indices)` returns the mean loss over the batch; `validate()` returns a
+    /// validation loss (computed without gradients). With `resume` and an existing
+    /// checkpoint, training continues after the checkpoint's epoch.
+    public func fit(sampleCount: Int, loss: ([Int]) throws -> Variable<T>, validate: (() throws -> Double)? = nil,
+                    resume: Bool = true) throws -> TrainingHistory {
+        guard sampleCount >= 1 else {
+            throw LearningError.invalidArgument(name: "sampleCount", value: "\(sampleCount)", expected: "at least one training sample")
+        }
+        var generator = SeededGenerator(seed: options.seed)
+        var history = TrainingHistory()
+        var best: [Tensor<T>]?
+        var badEpochs = 0
+        var start = 1
+        if resume, let path = options.checkpointPath, FileManager.default.fileExists(atPath: path) {
+            let meta = try Checkpoint.read(into: model, optimizer: optimizer, from: path)
+            guard let h = meta["trainer.history"].flatMap({ try? JSONDecoder().decode(TrainingHistory.self, from: Data($0.utf8)) }),
+                  let rng = meta["trainer.rng"].map({ $0.split(separator: ",").compactMap { UInt64($0) } }),
+                  let g = SeededGenerator(state: rng), let epoch = meta["trainer.epoch"].flatMap({ Int($0) }),
+                  let bad = meta["trainer.bad_epochs"].flatMap({ Int($0) }) else {
+                throw LearningError.malformedFile(path: path, reason: "not a trainer checkpoint (trainer.* metadata missing)")
+            }
+            history = h
+            generator = g
+            badEpochs = bad
+            start = epoch + 1
+            history.resumedAfterEpoch = epoch
+            if options.restoreBest {
+                let file = try SafeTensors.read(path)
+                let names = model.namedParameters(T.self).map(\.name)
+                if names.allSatisfy({ file.tensors["best.\($0)"] != nil }) {
+                    best = names.map { file.tensors["best.\($0)"]!.tensor(T.self) }
+                }
+            }
+            if options.progress { log("resumed from \(path) after epoch \(epoch)") }
+        }
+        let params = model.namedParameters(T.self)
+        for epoch in start...max(start, options.epochs) where epoch <= options.epochs {
+            let t0 = Date()
+            if let s = options.schedule { optimizer.learningRate = s.rate(at: epoch - 1) }
+            let order = options.shuffle ? generator.permutation(sampleCount) : Array(0..<sampleCount)
+            var total = 0.0
+            var b = 0
+            while b < sampleCount {
+                let batch = Array(order[b..<min(sampleCount, b + options.batchSize)])
+                optimizer.zeroGradients()
+                let l = try loss(batch)
+                guard let value = l.value.scalar else {
+                    throw LearningError.shapeMismatch(operation: "training loss", expected: "a single value", got: shapeString(l.shape))
+                }
+                guard value.isFinite else {
+                    throw LearningError.invalidArgument(name: "training loss", value: "\(value) at epoch \(epoch)",
+                                                        expected: "a finite loss (lower the learning rate?)")
+                }
+                try l.backward()
+                if let c = options.gradientClipNorm { clipGradientNorm(params.map(\.variable), maxNorm: c) }
+                try optimizer.step()
+                total += Double(value) * Double(batch.count)
+                b += options.batchSize
+            }
+            let trainLoss = total / Double(sampleCount)
+            let val = try validate.map { v in try Autodiff.withoutGradient { try v() } }
+            let seconds = Date().timeIntervalSince(t0)
+            history.records.append(EpochRecord(epoch: epoch, trainingLoss: trainLoss, validationLoss: val,
+                                               learningRate: optimizer.learningRate, seconds: seconds))
+            if let v = val {
+                if history.bestValidationLoss.map({ v < $0 }) ?? true {
+                    history.bestValidationLoss = v
+                    history.bestEpoch = epoch
+                    badEpochs = 0
+                    if options.restoreBest { best = params.map { $0.variable.value } }
+                } else {
+                    badEpochs += 1
+                }
+            }
+            if options.progress { log(progressLine(epoch: epoch, history: history, sampleCount: sampleCount)) }
+            let stop = options.earlyStoppingPatience.map { badEpochs >= $0 } ?? false
+            if let path = options.checkpointPath, epoch % options.checkpointEvery == 0 || epoch == options.epochs || stop {
+                try saveCheckpoint(path, epoch: epoch, history: history, generator: generator, badEpochs: badEpochs, best: best)
+            }
+            if stop {
+                history.stoppedEarly = true
+                if options.progress { log("early stop: no better validation loss for \(badEpochs) epochs (best \(history.bestValidationLoss!) at epoch \(history.bestEpoch!))") }
+                break
+            }
+        }
+        if options.restoreBest, let best {
+            for (p, t) in zip(params, best) { p.variable.value = t }
+        }
+        return history
+    }
+
+    private func saveCheckpoint(_ path: String, epoch: Int, history: TrainingHistory, generator: SeededGenerator,
+                                badEpochs: Int, best: [Tensor<T>]?) throws {
+        var meta = options.checkpointMetadata
+        meta["trainer.epoch"] = String(epoch)
+        meta["trainer.rng"] = generator.state.map(String.init).joined(separator: ",")
+        meta["trainer.bad_epochs"] = String(badEpochs)
+        meta["trainer.history"] = String(decoding: try JSONEncoder().encode(history), as: UTF8.self)
+        let extra = best.map { zip(model.namedParameters(T.self), $0).map { (name: "best.\($0.0.name)", tensor: $0.1) } } ?? []
+        try Checkpoint.write(model: model, optimizer: optimizer, metadata: meta, extra: extra, to: path)
+    }
+
+    private func progressLine(epoch: Int, history: TrainingHistory, sampleCount: Int) -> String {
+        let r = history.records.last!
+        let recent = history.records.suffix(5)
+        let perEpoch = recent.map(\.seconds).reduce(0, +) / Double(recent.count)
+        let eta = perEpoch * Double(options.epochs - epoch)
+        var s = "epoch \(epoch)/\(options.epochs)  loss \(String(format: "%.4e", r.trainingLoss))"
+        if let v = r.validationLoss { s += "  val \(String(format: "%.4e", v))" }
+        s += "  lr \(String(format: "%.2e", r.learningRate))"
+        s += "  \(String(format: "%.0f", Double(sampleCount) / max(1e-9, r.seconds))) samples/s"
+        s += "  ETA \(formatDuration(eta))"
+        return s
+    }
+}
+
+func formatDuration(_ s: Double) -> String {
+    let t = Int(s.rounded())
+    return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, (t / 60) % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+}

@@ -1,0 +1,238 @@
+import Foundation
+import Testing
+@testable import Learning
+
+/// Forward values against direct definitions, and bad inputs.
+@Suite struct TensorTests {
+    @Test func broadcastingFollowsNumpy() throws {
+        let a = try Tensor<Double>(shape: [2, 1, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let b = try Tensor<Double>(shape: [4, 1], scalars: [10, 20, 30, 40])
+        let c = try a + b
+        #expect(c.shape == [2, 4, 3])
+        #expect(c[1, 2, 0] == 4 + 30)
+        #expect(c[0, 3, 2] == 3 + 40)
+        let expected: [Double] = [81, 141, 201, 261]  // Σ a (= 21) + 6·b, per row of b
+        #expect(try c.summed(toShape: [4, 1]).scalars == expected)
+        #expect(Tensor<Double>.broadcastShape([3], [2, 4]) == nil)
+        #expect(throws: LearningError.self) { _ = try a + Tensor<Double>(zeros: [5]) }
+        #expect(try a.sum(alongAxes: [2]).scalars == [6, 15])
+        #expect(try a.sum(alongAxes: [0, 2], keepingDimensions: true).shape == [1, 1, 1])
+    }
+
+    @Test func shapeOperations() throws {
+        let x = try Tensor<Float>(shape: [2, 3, 4], scalars: (0..<24).map(Float.init))
+        let p = try x.permuted([2, 0, 1])
+        #expect(p.shape == [4, 2, 3])
+        #expect(p[3, 1, 2] == x[1, 2, 3])
+        #expect(try x.reshaped([-1, 6]).shape == [4, 6])
+        #expect(throws: LearningError.self) { _ = try x.reshaped([5, -1]) }
+        #expect(throws: LearningError.self) { _ = try x.permuted([0, 0, 1]) }
+        let s = try x.slice(lower: [1, 1, 2], sizes: [1, 2, 2])
+        #expect(s.scalars == [18, 19, 22, 23])
+        #expect(throws: LearningError.self) { _ = try x.slice(lower: [1, 2, 2], sizes: [1, 2, 2]) }
+        let padded = try s.padded(lower: [0, 1, 0], upper: [0, 0, 1], value: -1)
+        #expect(padded.shape == [1, 3, 3] && padded.scalars == [-1, -1, -1, 18, 19, -1, 22, 23, -1])
+        let c = try Tensor.concatenate([s, s], axis: 2)
+        #expect(c.scalars == [18, 19, 18, 19, 22, 23, 22, 23])
+        #expect(throws: LearningError.self) { _ = try Tensor.concatenate([s, x], axis: 0) }
+        #expect(try x.gathered([3, 0], axis: 2).scalars.prefix(4) == [3, 0, 7, 4])
+        #expect(throws: LearningError.self) { _ = try x.gathered([4], axis: 2) }
+        #expect(throws: LearningError.self) { _ = try Tensor<Float>(shape: [2, 2], scalars: [1, 2, 3]) }
+    }
+
+    @Test func matmulAgainstNaive() throws {
+        let a = randomTensor([3, 4, 5], seed: 1), b = randomTensor([3, 5, 2], seed: 2)
+        let c = try Tensor.matmul(a, b)
+        for n in 0..<3 { for i in 0..<4 { for j in 0..<2 {
+            var s = 0.0
+            for k in 0..<5 { s += a[n, i, k] * b[n, k, j] }
+            #expect(Swift.abs(c[n, i, j] - s) < 1e-14)
+        } } }
+        #expect(throws: LearningError.self) { _ = try Tensor.matmul(a, a) }
+    }
+
+    /// Direct cross-correlation with zero padding, for reference.
+    func naiveConv2d(_ x: Tensor<Double>, _ w: Tensor<Double>, stride s: Int, padding p: Int) -> Tensor<Double> {
+        let (b, ci, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (co, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let oh = (h + 2 * p - kh) / s + 1, ow = (wd + 2 * p - kw) / s + 1
+        var y = Tensor<Double>(zeros: [b, co, oh, ow])
+        for n in 0..<b { for o in 0..<co { for i in 0..<oh { for j in 0..<ow {
+            var acc = 0.0
+            for c in 0..<ci { for u in 0..<kh { for v in 0..<kw {
+                let yy = i * s - p + u, xx = j * s - p + v
+                if yy >= 0 && yy < h && xx >= 0 && xx < wd { acc += x[n, c, yy, xx] * w[o, c, u, v] }
+            } } }
+            y[n, o, i, j] = acc
+        } } } }
+        return y
+    }
+
+    @Test(arguments: [(1, 0), (1, 1), (2, 1), (3, 2)])
+    func convolutionMatchesDirectSum(strideAndPadding: (Int, Int)) throws {
+        let (s, p) = strideAndPadding
+        let x = randomTensor([2, 3, 9, 8], seed: 3), w = randomTensor([4, 3, 3, 2], seed: 4)
+        let y = try Variable.convolution(Variable(x), weight: Variable(w), stride: [s, s], padding: [p, p]).value
+        let ref = naiveConv2d(x, w, stride: s, padding: p)
+        #expect(y.shape == ref.shape)
+        #expect(maxDifference(y, ref) < 1e-13)
+    }
+
+    @Test func transposedConvolutionIsTheAdjoint() throws {
+        // ⟨conv(x), y⟩ = ⟨x, convᵀ(y)⟩ for the same weight, stride and padding (3-D).
+        let x = randomTensor([2, 3, 7, 6, 5], seed: 5), w = randomTensor([4, 3, 3, 3, 2], seed: 6)
+        let cx = try Variable.convolution(Variable(x), weight: Variable(w), stride: [2, 2, 1], padding: [1, 0, 1]).value
+        let y = randomTensor(cx.shape, seed: 7)
+        // Output padding recovers the input size lost to the stride's rounding.
+        let op = [(7 + 2 - 3) % 2, (6 - 3) % 2, 0]
+        let ty = try Variable.transposedConvolution(Variable(y), weight: Variable(w), stride: [2, 2, 1], padding: [1, 0, 1], outputPadding: op).value
+        #expect(ty.shape == x.shape)
+        #expect(Swift.abs(try cx.dot(y) - x.dot(ty)) < 1e-11)
+    }
+
+    @Test func largeThreeDimensionalConvolutionRunsInChunks() throws {
+        // 16 channels, 3×3×3 kernel on 24³: the column matrix would be 432 × 13824 entries;
+        // chunks keep it at the budget. Compare a few outputs with the direct sum.
+        let x = randomTensor([1, 16, 24, 24, 24], seed: 8).converted(to: Float.self)
+        let w = randomTensor([2, 16, 3, 3, 3], seed: 9).converted(to: Float.self)
+        let y = try Variable.convolution(Variable(x), weight: Variable(w), padding: [1, 1, 1]).value
+        for (o, i, j, k) in [(0, 0, 0, 0), (1, 23, 5, 17), (0, 12, 12, 12)] {
+            var acc = 0.0
+            for c in 0..<16 { for u in 0..<3 { for v in 0..<3 { for t in 0..<3 {
+                let a = i - 1 + u, b = j - 1 + v, e = k - 1 + t
+                if (0..<24).contains(a) && (0..<24).contains(b) && (0..<24).contains(e) {
+                    acc += Double(x[0, c, a, b, e]) * Double(w[o, c, u, v, t])
+                }
+            } } } }
+            #expect(Swift.abs(Double(y[0, o, i, j, k]) - acc) < 1e-4)
+        }
+    }
+
+    @Test func poolingAndUpsamplingValues() throws {
+        let x = try Tensor<Double>(shape: [1, 1, 2, 4], scalars: [1, 2, 3, 4, 5, 6, 7, 8])
+        let pooled = try Variable(x).averagePooled(kernel: [2, 2]).value
+        #expect(pooled.scalars == [3.5, 5.5])
+        let row = try Tensor<Double>(shape: [1, 1, 2], scalars: [1, 3])
+        // PyTorch: F.interpolate([1, 3], scale_factor=2, mode='linear') = [1, 1.5, 2.5, 3].
+        #expect(try Variable(row).upsampled(factor: [2], mode: .linear).value.scalars == [1, 1.5, 2.5, 3])
+        #expect(try Variable(row).upsampled(factor: [3], mode: .nearest).value.scalars == [1, 1, 1, 3, 3, 3])
+        #expect(throws: LearningError.self) { _ = try Variable(x).averagePooled(kernel: [3, 2]) }
+    }
+
+    @Test func rfftMatchesTheDefinitionAndInverts() throws {
+        let n = [6, 5]
+        let x = randomTensor([2] + n, seed: 10)
+        let spec = try Variable(x).rfft(dimensions: 2).value
+        #expect(spec.shape == [2, 6, 3, 2])
+        for b in 0..<2 { for k1 in 0..<6 { for k2 in 0..<3 {
+            var re = 0.0, im = 0.0
+            for j1 in 0..<6 { for j2 in 0..<5 {
+                let t = -2 * Double.pi * (Double(j1 * k1) / 6 + Double(j2 * k2) / 5)
+                re += x[b, j1, j2] * Foundation.cos(t)
+                im += x[b, j1, j2] * Foundation.sin(t)
+            } }
+            #expect(Swift.abs(spec[b, k1, k2, 0] - re) < 1e-12 && Swift.abs(spec[b, k1, k2, 1] - im) < 1e-12)
+        } } }
+        let back = try Variable(spec).irfft(dimensions: 2, lastSize: 5).value
+        #expect(maxDifference(back, x) < 1e-14)
+        #expect(throws: LearningError.self) { _ = try Variable(spec).irfft(dimensions: 2, lastSize: 7) }
+        // Float path agrees with Double.
+        let xf = x.converted(to: Float.self)
+        let sf = try Variable(xf).rfft(dimensions: 2).value
+        #expect(maxDifference(sf.converted(to: Double.self), spec) < 1e-5)
+    }
+
+    @Test func spectralConvolutionMatchesEinsumReference() throws {
+        // out = irfft2(Σᵢ rfft2(x)[b,i] · W[i,o] on the kept corners), compared with a
+        // direct DFT evaluation for one output point.
+        var g = SeededGenerator(seed: 11)
+        let layer = try SpectralConvolution<Double>(inChannels: 2, outChannels: 2, modes: [2, 2], generator: &g)
+        let x = randomTensor([1, 2, 6, 6], seed: 12)
+        let y = try layer(Variable(x)).value
+        let xs = try Variable(x).rfft(dimensions: 2).value
+        let w = layer.weight.value
+        // Reference: the mixed half spectrum Y (zero off the kept corners), its k₂ = 0 column
+        // replaced by the Hermitian part, extended to the full spectrum, inverse DFT.
+        let o = 1, (p, q) = (4, 3)
+        func mixed(_ h1: Int, _ h2: Int) -> (Double, Double) {
+            guard h2 < 2, h1 < 2 || h1 >= 4 else { return (0, 0) }
+            let r1 = h1 < 2 ? h1 : h1 - 4 + 2
+            var re = 0.0, im = 0.0
+            for i in 0..<2 {
+                let (xr, xi) = (xs[0, i, h1, h2, 0], xs[0, i, h1, h2, 1])
+                let (wr, wi) = (w[i, o, r1, h2, 0], w[i, o, r1, h2, 1])
+                re += xr * wr - xi * wi
+                im += xr * wi + xi * wr
+            }
+            return (re, im)
+        }
+        var value = 0.0
+        for k1 in 0..<6 { for k2 in 0..<6 {
+            var (re, im): (Double, Double)
+            if k2 == 0 {
+                let (a, b) = mixed(k1, 0), (c, d) = mixed((6 - k1) % 6, 0)
+                (re, im) = ((a + c) / 2, (b - d) / 2)
+            } else if k2 <= 3 {
+                (re, im) = mixed(k1, k2)
+            } else {
+                let (a, b) = mixed((6 - k1) % 6, 6 - k2)
+                (re, im) = (a, -b)
+            }
+            let t = 2 * Double.pi * (Double(k1 * p) + Double(k2 * q)) / 6
+            value += re * Foundation.cos(t) - im * Foundation.sin(t)
+        } }
+        value /= 36
+        #expect(Swift.abs(y[0, o, p, q] - value) < 1e-12)
+    }
+
+    @Test func floatMathIsAccurate() throws {
+        // The vectorizable Float exp, log, tanh, erf against Double libm.
+        var worst = (exp: 0.0, log: 0.0, tanh: 0.0, erf: 0.0)
+        for i in 0...20_000 {
+            let x = -20 + 40 * Double(i) / 20_000
+            let xf = Float(x), xd = Double(xf)
+            worst.exp = max(worst.exp, Swift.abs(Double(Float._exp(xf)) - Foundation.exp(xd)) / Foundation.exp(xd))
+            worst.tanh = max(worst.tanh, Swift.abs(Double(Float._tanh(xf)) - Foundation.tanh(xd)))
+            worst.erf = max(worst.erf, Swift.abs(Double(Float._erf(xf)) - Foundation.erf(xd)))
+            let pos = Float(Foundation.exp(x * 2))
+            worst.log = max(worst.log, Swift.abs(Double(Float._log(pos)) - Foundation.log(Double(pos))) / max(1, Swift.abs(Foundation.log(Double(pos)))))
+        }
+        #expect(worst.exp < 3e-7, "exp \(worst.exp)")
+        #expect(worst.log < 3e-7, "log \(worst.log)")
+        #expect(worst.tanh < 3e-7, "tanh \(worst.tanh)")
+        #expect(worst.erf < 3e-7, "erf \(worst.erf)")
+        #expect(Float._exp(100) == .infinity && Float._exp(-100) == 0 && Float._exp(.nan).isNaN)
+        #expect(Float._log(0) == -.infinity && Float._log(-1).isNaN && Float._log(.infinity) == .infinity)
+        // Float GELU and softplus agree with the Double ones.
+        let x = randomTensor([1000], seed: 13, low: -8, high: 8)
+        for op in [UnaryOp.gelu, .softplus(beta: 2), .sigmoid, .tanh, .exp] {
+            let scale = op == .exp ? Foundation.exp(8.0) : 1
+            #expect(maxDifference(x.converted(to: Float.self).map(op).converted(to: Double.self), x.map(op)) < 2e-6 * scale, "\(op)")
+        }
+        let positive = randomTensor([1000], seed: 15, low: 1e-3, high: 100)
+        #expect(maxDifference(positive.converted(to: Float.self).map(.log).converted(to: Double.self), positive.map(.log)) < 2e-6)
+        // Float gradients of the C kernels (GELU, softplus) agree with Double.
+        for op in [UnaryOp.gelu, .softplus(beta: 2)] {
+            let xd = Variable(x, requiresGradient: true), xf = Variable(x.converted(to: Float.self), requiresGradient: true)
+            try xd.apply(op).sum().backward()
+            try xf.apply(op).sum().backward()
+            #expect(maxDifference(xf.grad!.converted(to: Double.self), xd.grad!) < 2e-6, "\(op)")
+        }
+    }
+
+    @Test func badShapesAreTypedErrors() throws {
+        var g = SeededGenerator(seed: 14)
+        let conv = try Convolution<Float>(inChannels: 3, outChannels: 2, kernel: [3, 3], generator: &g)
+        #expect(throws: LearningError.self) { _ = try conv(Variable(Tensor(zeros: [1, 2, 8, 8]))) }
+        #expect(throws: LearningError.self) { _ = try conv(Variable(Tensor(zeros: [1, 3, 2, 8]))) }
+        #expect(throws: LearningError.self) { _ = try Convolution<Float>(inChannels: 0, outChannels: 2, kernel: [3], generator: &g) }
+        let lin = try Linear<Float>(inputs: 4, outputs: 2, generator: &g)
+        #expect(throws: LearningError.self) { _ = try lin(Variable(Tensor(zeros: [3, 5]))) }
+        #expect(throws: LearningError.self) { _ = try SpectralConvolution<Float>(inChannels: 2, outChannels: 2, modes: [5, 5], generator: &g)(Variable(Tensor(zeros: [1, 2, 8, 8]))) }
+        do {
+            _ = try lin(Variable(Tensor(zeros: [3, 5])))
+        } catch let e as LearningError {
+            #expect(e.description.contains("Linear(4 → 2)") && e.description.contains("[3, 5]"))
+        }
+    }
+}
