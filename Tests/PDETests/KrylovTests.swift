@@ -21,14 +21,19 @@ import Testing
         }
     }
 
-    @Test(arguments: ["none", "jacobi", "ic0", "ssor"])
+    @Test(arguments: ["none", "jacobi", "ic0", "ssor", "amg", "mg"])
     func preconditionedCGMatchesCholmod(pc: String) throws {
         let a = poisson2DMatrix(24, shift: 0.5)
         let b = randomVector(a.rows, seed: 3)
+        // The 24² interior unknowns of a 26² Dirichlet grid, for geometric multigrid.
+        let layout = try GridUnknownLayout(grid: try Grid.unit(dimension: 2, nodesPerAxis: 26),
+                                           boundary: BoundaryConditions(dimension: 2, all: .dirichlet(value: 0)))
         let m: Preconditioner? = switch pc {
         case "jacobi": try JacobiPreconditioner(a)
         case "ic0": try IncompleteCholeskyPreconditioner(a)
         case "ssor": try SSORPreconditioner(a, omega: 1.2)
+        case "amg": try SmoothedAggregationAMG(a, options: { var o = SmoothedAggregationAMG.Options(); o.coarseSize = 20; return o }())
+        case "mg": try GeometricMultigrid(matrix: a, layout: layout, options: { var o = GeometricMultigrid.Options(); o.coarseSize = 20; return o }())
         default: nil
         }
         var history: [Int] = []
