@@ -40,6 +40,17 @@ import Testing
         #expect(throws: LearningError.self) { _ = try Tensor<Float>(shape: [2, 2], scalars: [1, 2, 3]) }
     }
 
+    @Test func gridCoordinatesAsChannels() throws {
+        let g = try Tensor<Double>.gridCoordinates([3, 5], batch: 2)
+        #expect(g.shape == [2, 2, 3, 5])
+        #expect(g[1, 0, 2, 4] == 1 && g[1, 1, 2, 4] == 1 && g[0, 0, 1, 3] == 0.5 && g[0, 1, 1, 3] == 0.75)
+        let x = variable([2, 4, 3, 5], seed: 3)
+        let y = try x.appendingGridCoordinates()
+        #expect(y.shape == [2, 6, 3, 5] && y.value[1, 5, 2, 1] == 0.25)
+        try checkGradients([x]) { try x.appendingGridCoordinates() }
+        #expect(throws: LearningError.self) { _ = try Tensor<Float>.gridCoordinates([0, 4]) }
+    }
+
     @Test func matmulAgainstNaive() throws {
         let a = randomTensor([3, 4, 5], seed: 1), b = randomTensor([3, 5, 2], seed: 2)
         let c = try Tensor.matmul(a, b)

@@ -86,6 +86,16 @@ extension Variable {
         }
     }
 
+    /// x [B, C, S…] → [B, C + d, S…]: the grid coordinates on [0, 1]^d appended as channels.
+    public func appendingGridCoordinates() throws -> Variable {
+        let s = value.shape
+        guard s.count >= 3 else {
+            throw LearningError.shapeMismatch(operation: "appendingGridCoordinates", expected: "[B, C, S…] with 1–3 spatial axes", got: shapeString(s))
+        }
+        let grid = try Tensor<T>.gridCoordinates(Array(s[2...]), batch: s[0])
+        return try Variable.concatenate([self, Variable(grid)], axis: 1)
+    }
+
     public func broadcast(to shape: [Int]) throws -> Variable {
         let old = value.shape
         return Variable.record(try value.broadcast(to: shape), [self]) { [self] g in accumulate(try g.summed(toShape: old)) }
