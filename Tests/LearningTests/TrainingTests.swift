@@ -22,6 +22,8 @@ import Testing
         }
         #expect(Swift.abs(p.value.scalars[0] - ref[0]) < 1e-12 && Swift.abs(p.value.scalars[1] - ref[1]) < 1e-12)
         #expect(throws: LearningError.self) { _ = try Adam([("p", p)], learningRate: -1) }
+        p.grad = Tensor([1, 2, 3])
+        #expect(throws: LearningError.self) { try opt.step() }
         #expect(throws: LearningError.self) { _ = try Adam([("p", p)], beta1: 1.5) }
     }
 
@@ -104,6 +106,9 @@ import Testing
         options.restoreBest = true
         var calls = 0
         let trainer = try Trainer(model: lin, optimizer: opt, options: options)
+        var lines: [String] = []
+        trainer.options.progress = true
+        trainer.log = { lines.append($0) }
         // A validation loss that is best at the third epoch and worse afterwards.
         var weightAtBest = 0.0
         let history = try trainer.fit(sampleCount: 4, loss: { _ in lin.weight.square().sum() }, validate: {
@@ -113,5 +118,12 @@ import Testing
         })
         #expect(history.stoppedEarly && history.bestEpoch == 3 && history.records.count == 6)
         #expect(lin.weight.value.scalars[0] == weightAtBest)
+        // One progress line per epoch (epoch, loss, validation, rate, samples/s, ETA), then the stop.
+        #expect(lines.count == 7)
+        #expect(lines[0].hasPrefix("epoch 1/50  loss ") && lines[0].contains("  val ") && lines[0].contains(" samples/s  ETA "))
+        #expect(lines[6].hasPrefix("early stop"))
+        // Bad options are typed errors.
+        #expect(throws: LearningError.self) { _ = try Trainer(model: lin, optimizer: opt, options: TrainingOptions(epochs: 0, batchSize: 1)) }
+        #expect(throws: LearningError.self) { _ = try trainer.fit(sampleCount: 0) { _ in lin.weight.sum() } }
     }
 }

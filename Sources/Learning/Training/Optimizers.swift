@@ -22,6 +22,16 @@ public protocol Optimizer<Scalar>: AnyObject {
 extension Optimizer {
     public func zeroGradients() { for p in parameters { p.variable.zeroGradient() } }
 
+    /// The parameter's gradient, checked against its value's shape.
+    func gradient(of name: String, _ p: Variable<Scalar>) throws -> Tensor<Scalar>? {
+        guard let g = p.grad else { return nil }
+        guard g.shape == p.value.shape else {
+            throw LearningError.shapeMismatch(operation: "optimizer step for '\(name)'", expected: "a gradient of shape \(shapeString(p.value.shape))",
+                                              got: shapeString(g.shape))
+        }
+        return g
+    }
+
     func applyConstraint() {
         guard let constraint else { return }
         for (n, v) in parameters { constraint(n, v) }
@@ -108,8 +118,8 @@ public final class SGD<T: TensorScalar>: Optimizer {
 
     public func step() throws {
         stepCount += 1
-        for (i, (_, p)) in parameters.enumerated() {
-            guard var g = p.grad else { continue }
+        for (i, (name, p)) in parameters.enumerated() {
+            guard var g = try gradient(of: name, p) else { continue }
             if weightDecay != 0 { g.addUnchecked(p.value, scaledBy: T(weightDecay)) }
             var d = g
             if momentum != 0 {
@@ -175,8 +185,8 @@ public final class Adam<T: TensorScalar>: Optimizer {
         let c1 = 1 - Foundation.pow(beta1, Double(stepCount)), c2 = 1 - Foundation.pow(beta2, Double(stepCount))
         let stepSize = learningRate / c1
         let (b1, b2, eps) = (T(beta1), T(beta2), T(epsilon)), sc2 = T(1 / c2.squareRoot())
-        for (i, (_, p)) in parameters.enumerated() {
-            guard var g = p.grad else { continue }
+        for (i, (name, p)) in parameters.enumerated() {
+            guard var g = try gradient(of: name, p) else { continue }
             if weightDecay != 0 {
                 if decoupledWeightDecay {
                     p.value = p.value.map(.scale(1 - learningRate * weightDecay))
