@@ -24,8 +24,9 @@ extension Tensor {
 
     /// Loops over `shape` with two stride sets; merges axes that are contiguous in both,
     /// then calls `inner(offsetA, offsetB, offsetOut, n, strideA, strideB)` for every run of
-    /// the innermost (merged) axis. The output is contiguous.
-    static func forEachRun(shape: [Int], _ sa: [Int], _ sb: [Int],
+    /// the innermost (merged) axis. The output is contiguous. With `parallel`, blocks of
+    /// runs go to the worker threads (the caller's `inner` must then write disjoint data).
+    static func forEachRun(shape: [Int], _ sa: [Int], _ sb: [Int], parallel: Bool = false,
                            _ inner: (Int, Int, Int, Int, Int, Int) -> Void) {
         // Drop unit axes, then merge from the inside out.
         var dims: [(n: Int, a: Int, b: Int)] = []
@@ -43,20 +44,36 @@ extension Tensor {
         merged.reverse()  // outermost first
         let innerDim = merged.removeLast()
         let outerCount = merged.reduce(1) { $0 * $1.n }
-        var idx = [Int](repeating: 0, count: merged.count)
-        var oa = 0, ob = 0, oo = 0
-        for _ in 0..<outerCount {
-            inner(oa, ob, oo, innerDim.n, innerDim.a, innerDim.b)
-            oo += innerDim.n
-            var d = merged.count - 1
-            while d >= 0 {
-                idx[d] += 1
-                oa += merged[d].a; ob += merged[d].b
-                if idx[d] < merged[d].n { break }
-                oa -= merged[d].a * merged[d].n; ob -= merged[d].b * merged[d].n
-                idx[d] = 0
-                d -= 1
+        // Runs [start, end) of the outer index space, starting from a decomposed index.
+        func runs(_ start: Int, _ end: Int) {
+            var idx = [Int](repeating: 0, count: merged.count)
+            var oa = 0, ob = 0
+            var rem = start
+            for d in stride(from: merged.count - 1, through: 0, by: -1) {
+                idx[d] = rem % merged[d].n
+                rem /= merged[d].n
+                oa += idx[d] * merged[d].a
+                ob += idx[d] * merged[d].b
             }
+            var oo = start * innerDim.n
+            for _ in start..<end {
+                inner(oa, ob, oo, innerDim.n, innerDim.a, innerDim.b)
+                oo += innerDim.n
+                var d = merged.count - 1
+                while d >= 0 {
+                    idx[d] += 1
+                    oa += merged[d].a; ob += merged[d].b
+                    if idx[d] < merged[d].n { break }
+                    oa -= merged[d].a * merged[d].n; ob -= merged[d].b * merged[d].n
+                    idx[d] = 0
+                    d -= 1
+                }
+            }
+        }
+        if parallel && outerCount > 1 {
+            Parallel.forChunks(outerCount, minimumPerChunk: max(1, Kernels.grain / max(1, innerDim.n)), runs)
+        } else {
+            runs(0, outerCount)
         }
     }
 
@@ -79,7 +96,7 @@ extension Tensor {
         let sa = broadcastStrides(a.shape, into: out), sb = broadcastStrides(b.shape, into: out)
         return Tensor(uninitializedShape: out) { y in
             a.scalars.withUnsafeBufferPointer { pa in b.scalars.withUnsafeBufferPointer { pb in
-                forEachRun(shape: out, sa, sb) { oa, ob, oo, n, ia, ib in
+                forEachRun(shape: out, sa, sb, parallel: true) { oa, ob, oo, n, ia, ib in
                     if (ia == 0 || ia == 1) && (ib == 0 || ib == 1) {
                         T.binaryKernel(op, pa.baseAddress! + oa, ia, pb.baseAddress! + ob, ib, y + oo, n)
                     } else {

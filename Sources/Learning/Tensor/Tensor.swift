@@ -221,7 +221,12 @@ public struct Tensor<T: TensorScalar>: Sendable, Equatable {
 
     /// The same values in the other precision.
     public func converted<U: TensorScalar>(to: U.Type = U.self) -> Tensor<U> {
-        Tensor<U>(unchecked: shape, scalars.map { U($0) })
+        if let same = self as? Tensor<U> { return same }
+        let doubles = [Double](unsafeUninitializedCapacity: count) { buf, n in
+            scalars.withUnsafeBufferPointer { T.toDoublesKernel($0.baseAddress!, buf.baseAddress!, count) }
+            n = count
+        }
+        return Tensor<U>(doubles: doubles, shape: shape)
     }
 }
 

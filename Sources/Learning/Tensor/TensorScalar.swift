@@ -56,6 +56,7 @@ where Self.RawSignificand: FixedWidthInteger {
     static func scaleHalfAxisKernel(_ x: UnsafeMutablePointer<Self>, rows: Int, columns: Int, lastIsPlane: Bool,
                                     planeScale: Self, interiorScale: Self)
     static func fromDoublesKernel(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Self>, _ n: Int)
+    static func toDoublesKernel(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Double>, _ n: Int)
 
     // FFTW (the matching precision). Plans are created by `FFTPlanCache`.
     static func _planManyR2C(rank: Int32, n: [Int32], howmany: Int32, input: UnsafeMutablePointer<Self>,
@@ -389,5 +390,10 @@ extension TensorScalar {
     public static func fromDoublesKernel(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Self>, _ n: Int) {
         var i = 0
         while i < n { dst[i] = Self(src[i]); i &+= 1 }
+    }
+
+    public static func toDoublesKernel(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) {
+        var i = 0
+        while i < n { dst[i] = Double(src[i]); i &+= 1 }
     }
 }
