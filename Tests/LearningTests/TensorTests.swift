@@ -231,6 +231,24 @@ import Testing
         }
     }
 
+    /// The Float paths (sgemm, cgemm, fftwf, C element kernels) agree with Double on the
+    /// same weights and inputs, values and gradients.
+    @Test func floatLayersAgreeWithDouble() throws {
+        var g1 = SeededGenerator(seed: 20), g2 = SeededGenerator(seed: 20)
+        let sd = try SpectralConvolution<Double>(inChannels: 3, outChannels: 4, modes: [3, 2], generator: &g1)
+        let sf = try SpectralConvolution<Float>(inChannels: 3, outChannels: 4, modes: [3, 2], generator: &g2)
+        let cd = try Convolution<Double>(inChannels: 4, outChannels: 2, kernel: [3, 3], stride: [2, 1], padding: [1, 1], generator: &g1)
+        let cf = try Convolution<Float>(inChannels: 4, outChannels: 2, kernel: [3, 3], stride: [2, 1], padding: [1, 1], generator: &g2)
+        let x = randomTensor([3, 3, 8, 6], seed: 21)
+        let xd = Variable(x, requiresGradient: true), xf = Variable(x.converted(to: Float.self), requiresGradient: true)
+        let yd = try cd(try sd(xd).gelu()), yf = try cf(try sf(xf).gelu())
+        #expect(maxDifference(yf.value.converted(to: Double.self), yd.value) < 1e-5)
+        try yd.square().sum().backward()
+        try yf.square().sum().backward()
+        #expect(maxDifference(xf.grad!.converted(to: Double.self), xd.grad!) < 1e-4)
+        #expect(maxDifference(sf.weight.grad!.converted(to: Double.self), sd.weight.grad!) < 1e-4 * max(1, sd.weight.grad!.maxAbs()))
+    }
+
     @Test func badShapesAreTypedErrors() throws {
         var g = SeededGenerator(seed: 14)
         let conv = try Convolution<Float>(inChannels: 3, outChannels: 2, kernel: [3, 3], generator: &g)
