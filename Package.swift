@@ -3,7 +3,7 @@ import PackageDescription
 
 // SwiftPDE: PDE and inverse-problem suite. Layering (arrows point down only):
 //   Apps (pde-solve, pde-bench, linsolve, AppSupport) -> PDE -> Learning -> CLibs (system-library shims)
-// No unsafeFlags anywhere: other packages must be able to depend on this one.
+// No unsafe compiler flags anywhere: other packages must be able to depend on this one.
 
 let clibs: [Target] = [
     .systemLibrary(name: "CFFTW", path: "Sources/CLibs/CFFTW", pkgConfig: "fftw3",
@@ -22,7 +22,7 @@ let clibs: [Target] = [
 
 // Float transcendental kernels in C, compiled for SSE2, AVX2+FMA and AVX-512 with run-time
 // dispatch through function attributes (Swift has no per-function target features, and
-// unsafeFlags are not an option).
+// unsafe compiler flags are not an option).
 let vectorMath: Target = .target(name: "CVectorMath", path: "Sources/CLibs/CVectorMath")
 
 let package = Package(

@@ -6,14 +6,14 @@ extension Variable {
     public func rfft(dimensions d: Int) throws -> Variable {
         let sizes = try fftSizes(d)
         let half = sizes[d - 1] / 2 + 1
-        return Variable.record(FFT.forward(value, dimensions: d), [self]) { [self] g in
+        return Variable.record(try FFT.forward(value, dimensions: d), [self]) { [self] g in
             // Adjoint of r2c: c2r of the gradient with the interior half-axis entries halved
             // and the self-conjugate planes made Hermitian.
             var z = g
             FFT.scaleHalfAxis(&z, columns: half, nyquistColumn: FFT.keepsNyquist(columns: half, lastSize: sizes[d - 1]),
                               planeScale: 1, interiorScale: 0.5)
             FFT.hermitianPlanes(&z, sizes: sizes)
-            accumulate(FFT.inverse(consuming: &z, sizes: sizes))
+            accumulate(try FFT.inverse(consuming: &z, sizes: sizes))
         }
     }
 
@@ -32,11 +32,11 @@ extension Variable {
         let n = Double(sizes.reduce(1, *))
         var z = value
         FFT.hermitianPlanes(&z, sizes: sizes)
-        var y = FFT.inverse(consuming: &z, sizes: sizes)
+        var y = try FFT.inverse(consuming: &z, sizes: sizes)
         y.scaleInPlace(1 / n)
         return Variable.record(y, [self]) { [self] g in
             // Adjoint: (1/N) · w_k · r2c(g), w = 2 on interior planes of the half axis.
-            var gx = FFT.forward(g, dimensions: d)
+            var gx = try FFT.forward(g, dimensions: d)
             FFT.scaleHalfAxis(&gx, columns: half, nyquistColumn: FFT.keepsNyquist(columns: half, lastSize: lastSize),
                               planeScale: 1 / n, interiorScale: 2 / n)
             accumulate(gx)
@@ -74,14 +74,14 @@ extension Variable {
         var spectral = sizes
         spectral[d - 1] = sizes[d - 1] / 2 + 1
         let boxes = try LowModeBoxes(leading: lead, spectral: spectral, modes: modes)
-        let y = boxes.extract(FFT.forward(value, dimensions: d))
+        let y = boxes.extract(try FFT.forward(value, dimensions: d))
         let nyquist = FFT.keepsNyquist(columns: modes[d - 1], lastSize: sizes[d - 1])
         return Variable.record(y, [self]) { [self] g in
             var small = g
             FFT.scaleHalfAxis(&small, columns: modes[d - 1], nyquistColumn: nyquist, planeScale: 1, interiorScale: 0.5)
             var z = boxes.embed(small)
             FFT.hermitianPlanes(&z, sizes: sizes)
-            accumulate(FFT.inverse(consuming: &z, sizes: sizes))
+            accumulate(try FFT.inverse(consuming: &z, sizes: sizes))
         }
     }
 
@@ -102,9 +102,9 @@ extension Variable {
         small.scaleInPlace(1 / n)
         var z = boxes.embed(small)
         FFT.hermitianPlanes(&z, sizes: sizes)
-        let y = FFT.inverse(consuming: &z, sizes: sizes)
+        let y = try FFT.inverse(consuming: &z, sizes: sizes)
         return Variable.record(y, [self]) { [self] g in
-            var low = boxes.extract(FFT.forward(g, dimensions: d))
+            var low = boxes.extract(try FFT.forward(g, dimensions: d))
             FFT.scaleHalfAxis(&low, columns: md, nyquistColumn: nyquist, planeScale: 1 / n, interiorScale: 2 / n)
             accumulate(low)
         }

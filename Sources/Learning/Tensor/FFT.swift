@@ -30,7 +30,7 @@ public enum FFT {
 
     /// A plan for 16-byte aligned arrays (FFTW's SIMD alignment, which Swift array storage
     /// and FFTW's own allocations have), or an FFTW_UNALIGNED one for other offsets.
-    private static func plan<T: TensorScalar>(_: T.Type, inverse: Bool, sizes: [Int], howmany: Int, aligned: Bool) -> OpaquePointer {
+    private static func plan<T: TensorScalar>(_: T.Type, inverse: Bool, sizes: [Int], howmany: Int, aligned: Bool) throws -> OpaquePointer {
         let key = "\(T.dtypeName) \(inverse ? "c2r" : "r2c") \(sizes) \(howmany) \(aligned)"
         lock.lock()
         defer { lock.unlock() }
@@ -46,7 +46,10 @@ public enum FFT {
         let p = inverse
             ? T._planManyC2R(rank: Int32(sizes.count), n: n, howmany: Int32(howmany), input: b, output: a, flags: flags)
             : T._planManyR2C(rank: Int32(sizes.count), n: n, howmany: Int32(howmany), input: a, output: b, flags: flags)
-        guard let p else { fatalError("FFTW could not plan a transform of size \(sizes) × \(howmany) (out of memory?)") }
+        guard let p else {
+            throw LearningError.invalidArgument(name: "FFT size", value: "\(sizes) × \(howmany) transforms",
+                                                expected: "a transform FFTW can plan (it failed: out of memory?)")
+        }
         plans[key] = Plan(p)
         return p
     }
@@ -62,34 +65,41 @@ public enum FFT {
     }
 
     /// Unnormalized r2c over the last `d` axes of `x`.
-    static func forward<T: TensorScalar>(_ x: Tensor<T>, dimensions d: Int) -> Tensor<T> {
+    static func forward<T: TensorScalar>(_ x: Tensor<T>, dimensions d: Int) throws -> Tensor<T> {
         let sizes = Array(x.shape.suffix(d))
         let howmany = x.shape.dropLast(d).reduce(1, *)
         let realPer = sizes.reduce(1, *), complexPer = sizes.dropLast().reduce(1, *) * (sizes.last! / 2 + 1) * 2
         let parts = chunks(howmany, pointsPerTransform: realPer)
-        return Tensor(uninitializedShape: spectrumShape(x.shape, dimensions: d)) { y in
+        var failure: Error?
+        let out = Tensor<T>(uninitializedShape: spectrumShape(x.shape, dimensions: d)) { y in
             x.scalars.withUnsafeBufferPointer { px in
                 let px = UnsafeMutablePointer(mutating: px.baseAddress!)  // r2c does not write its input
-                let plans = parts.map { (s, e) in
-                    plan(T.self, inverse: false, sizes: sizes, howmany: e - s, aligned: isAligned(px + s * realPer) && isAligned(y + s * complexPer))
-                }
-                DispatchQueue.concurrentPerform(iterations: parts.count) { i in
-                    let (s, _) = parts[i]
-                    T._executeR2C(plans[i], px + s * realPer, y + s * complexPer)
+                do {
+                    let plans = try parts.map { (s, e) in
+                        try plan(T.self, inverse: false, sizes: sizes, howmany: e - s, aligned: isAligned(px + s * realPer) && isAligned(y + s * complexPer))
+                    }
+                    DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+                        let (s, _) = parts[i]
+                        T._executeR2C(plans[i], px + s * realPer, y + s * complexPer)
+                    }
+                } catch {
+                    failure = error
                 }
             }
         }
+        if let failure { throw failure }
+        return out
     }
 
     /// Unnormalized c2r of a half spectrum to real data whose last `sizes.count` axes are
     /// `sizes` (the input is copied: FFTW's c2r overwrites it).
-    static func inverse<T: TensorScalar>(_ spectrum: Tensor<T>, sizes: [Int]) -> Tensor<T> {
+    static func inverse<T: TensorScalar>(_ spectrum: Tensor<T>, sizes: [Int]) throws -> Tensor<T> {
         var scratch = spectrum
-        return inverse(consuming: &scratch, sizes: sizes)
+        return try inverse(consuming: &scratch, sizes: sizes)
     }
 
     /// c2r that may overwrite `spectrum` (no copy when its storage is not shared).
-    static func inverse<T: TensorScalar>(consuming spectrum: inout Tensor<T>, sizes: [Int]) -> Tensor<T> {
+    static func inverse<T: TensorScalar>(consuming spectrum: inout Tensor<T>, sizes: [Int]) throws -> Tensor<T> {
         let d = sizes.count
         let lead = Array(spectrum.shape.dropLast(d + 1))
         let howmany = lead.reduce(1, *)
@@ -97,18 +107,25 @@ public enum FFT {
         var scratch = spectrum.scalars
         spectrum = Tensor(zeros: [0])
         let parts = chunks(howmany, pointsPerTransform: realPer)
-        return Tensor(uninitializedShape: lead + sizes) { y in
+        var failure: Error?
+        let out = Tensor<T>(uninitializedShape: lead + sizes) { y in
             scratch.withUnsafeMutableBufferPointer { ps in
                 let ps = ps.baseAddress!
-                let plans = parts.map { (s, e) in
-                    plan(T.self, inverse: true, sizes: sizes, howmany: e - s, aligned: isAligned(ps + s * complexPer) && isAligned(y + s * realPer))
-                }
-                DispatchQueue.concurrentPerform(iterations: parts.count) { i in
-                    let (s, _) = parts[i]
-                    T._executeC2R(plans[i], ps + s * complexPer, y + s * realPer)
+                do {
+                    let plans = try parts.map { (s, e) in
+                        try plan(T.self, inverse: true, sizes: sizes, howmany: e - s, aligned: isAligned(ps + s * complexPer) && isAligned(y + s * realPer))
+                    }
+                    DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+                        let (s, _) = parts[i]
+                        T._executeC2R(plans[i], ps + s * complexPer, y + s * realPer)
+                    }
+                } catch {
+                    failure = error
                 }
             }
         }
+        if let failure { throw failure }
+        return out
     }
 
     /// Replaces, on the planes k_d = 0 and (even N_d) k_d = N_d/2 of half spectra with
