@@ -2,8 +2,8 @@ import Foundation
 
 /// Weight initializers (PyTorch's defaults where a layer has one).
 public enum Initializer: Sendable {
-    /// U(−b, b) with b = gain·√(3/fanIn)·(1/√(1+a²))·√2 … PyTorch's `kaiming_uniform_(a=√5)`
-    /// reduces to b = 1/√fanIn, the default of Linear and Conv layers.
+    /// U(−b, b) with b = 1/√fanIn: what PyTorch's `kaiming_uniform_(a=√5)` reduces to, the
+    /// default of its Linear and Conv layers (weights and biases).
     case pytorchDefault(fanIn: Int)
     /// U(−b, b), b = √(6/(fanIn + fanOut)).
     case xavierUniform(fanIn: Int, fanOut: Int)

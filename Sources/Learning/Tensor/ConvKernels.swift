@@ -140,7 +140,7 @@ enum ConvKernels {
         let out = (0..<d).map { spatial[$0] / k[$0] }
         let inSize = spatial.reduce(1, *), outSize = out.reduce(1, *)
         let scale = 1 / T(k.reduce(1, *))
-        let s3 = d == 3 ? spatial[0] : 1, s2 = d >= 2 ? spatial[d - 2] : 1, s1 = spatial[d - 1]
+        let s2 = d >= 2 ? spatial[d - 2] : 1, s1 = spatial[d - 1]
         let o3 = d == 3 ? out[0] : 1, o2 = d >= 2 ? out[d - 2] : 1, o1 = out[d - 1]
         let k3 = d == 3 ? k[0] : 1, k2 = d >= 2 ? k[d - 2] : 1, k1 = k[d - 1]
         Parallel.forChunks(planes, minimumPerChunk: max(1, 65536 / max(1, inSize))) { ps, pe in
@@ -157,7 +157,6 @@ enum ConvKernels {
                     } }
                     yp[(a &* o2 &+ b) &* o1 &+ c] = acc * scale
                 } } }
-                _ = s3
             }
         }
     }

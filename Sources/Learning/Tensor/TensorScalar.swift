@@ -8,8 +8,7 @@ import Foundation
 /// goes through one of these static requirements, whose implementations call internal
 /// generic kernels with a concrete type, so the loops are specialized and vectorized and
 /// dispatch costs one witness call per operation, not per element.
-public protocol TensorScalar: BinaryFloatingPoint, Sendable, Codable, CustomStringConvertible
-where Self.RawSignificand: FixedWidthInteger {
+public protocol TensorScalar: BinaryFloatingPoint, Sendable, Codable, CustomStringConvertible {
     /// The safetensors / numpy dtype name: "F32" or "F64".
     static var dtypeName: String { get }
 
