@@ -136,52 +136,47 @@ enum ConvKernels {
     /// y [planes, S/k…]; the inverse direction (`backward`) spreads gy/Πk over each window.
     @inline(__always)
     static func averagePool<T: TensorScalar>(spatial: [Int], k: [Int], planes: Int, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>) {
-        let d = spatial.count
-        let out = (0..<d).map { spatial[$0] / k[$0] }
-        let inSize = spatial.reduce(1, *), outSize = out.reduce(1, *)
         let scale = 1 / T(k.reduce(1, *))
-        let s2 = d >= 2 ? spatial[d - 2] : 1, s1 = spatial[d - 1]
-        let o3 = d == 3 ? out[0] : 1, o2 = d >= 2 ? out[d - 2] : 1, o1 = out[d - 1]
-        let k3 = d == 3 ? k[0] : 1, k2 = d >= 2 ? k[d - 2] : 1, k1 = k[d - 1]
-        Parallel.forChunks(planes, minimumPerChunk: max(1, 65536 / max(1, inSize))) { ps, pe in
-            for p in ps..<pe {
-                let xp = x + p &* inSize, yp = y + p &* outSize
-                for a in 0..<o3 { for b in 0..<o2 { for c in 0..<o1 {
-                    var acc: T = 0
-                    for i in 0..<k3 { for j in 0..<k2 {
-                        let r0: Int = a &* k3 &+ i, r1: Int = b &* k2 &+ j
-                        let offset: Int = (r0 &* s2 &+ r1) &* s1 &+ c &* k1
-                        let row = xp + offset
-                        var l = 0
-                        while l < k1 { acc += row[l]; l &+= 1 }
-                    } }
-                    yp[(a &* o2 &+ b) &* o1 &+ c] = acc * scale
-                } } }
-            }
+        forEachWindowRow(spatial: spatial, k: k, planes: planes) { inBase, outIndex, row, k1, first in
+            let r = x + (inBase &+ row)
+            var acc: T = 0
+            var l = 0
+            while l < k1 { acc += r[l]; l &+= 1 }
+            y[outIndex] = first ? acc * scale : y[outIndex] + acc * scale
         }
     }
 
     @inline(__always)
     static func averagePoolBackward<T: TensorScalar>(spatial: [Int], k: [Int], planes: Int, _ gy: UnsafePointer<T>, _ gx: UnsafeMutablePointer<T>) {
+        let scale = 1 / T(k.reduce(1, *))
+        // Windows tile the input exactly (S divisible by k), so every gx entry is written.
+        forEachWindowRow(spatial: spatial, k: k, planes: planes) { inBase, outIndex, row, k1, _ in
+            let v = gy[outIndex] * scale
+            let r = gx + (inBase &+ row)
+            var l = 0
+            while l < k1 { r[l] = v; l &+= 1 }
+        }
+    }
+
+    /// For every plane, output window and window row: body(planeOffsetIn, outputIndex,
+    /// rowOffsetInPlane, rowLength, isFirstRowOfWindow). Planes go to the worker threads.
+    @inline(__always)
+    static func forEachWindowRow(spatial: [Int], k: [Int], planes: Int, _ body: (Int, Int, Int, Int, Bool) -> Void) {
         let d = spatial.count
         let out = (0..<d).map { spatial[$0] / k[$0] }
         let inSize = spatial.reduce(1, *), outSize = out.reduce(1, *)
-        let scale = 1 / T(k.reduce(1, *))
         let s2 = d >= 2 ? spatial[d - 2] : 1, s1 = spatial[d - 1]
         let o3 = d == 3 ? out[0] : 1, o2 = d >= 2 ? out[d - 2] : 1, o1 = out[d - 1]
         let k3 = d == 3 ? k[0] : 1, k2 = d >= 2 ? k[d - 2] : 1, k1 = k[d - 1]
         Parallel.forChunks(planes, minimumPerChunk: max(1, 65536 / max(1, inSize))) { ps, pe in
             for p in ps..<pe {
-                let xp = gx + p &* inSize, yp = gy + p &* outSize
-                xp.initialize(repeating: 0, count: inSize)
+                let inBase = p &* inSize, outBase = p &* outSize
                 for a in 0..<o3 { for b in 0..<o2 { for c in 0..<o1 {
-                    let v = yp[(a &* o2 &+ b) &* o1 &+ c] * scale
+                    let o = outBase &+ (a &* o2 &+ b) &* o1 &+ c
                     for i in 0..<k3 { for j in 0..<k2 {
                         let r0: Int = a &* k3 &+ i, r1: Int = b &* k2 &+ j
                         let offset: Int = (r0 &* s2 &+ r1) &* s1 &+ c &* k1
-                        let row = xp + offset
-                        var l = 0
-                        while l < k1 { row[l] = v; l &+= 1 }
+                        body(inBase, o, offset, k1, i == 0 && j == 0)
                     } }
                 } } }
             }

@@ -64,27 +64,37 @@ public enum FFT {
         return stride(from: 0, to: count, by: size).map { ($0, min(count, $0 + size)) }
     }
 
+    /// Runs `howmany` transforms from `input` (`inPer` scalars each) to `output` (`outPer`
+    /// each), in per-worker chunks, with the cached plan of each chunk's size and alignment.
+    private static func execute<T: TensorScalar>(inverse: Bool, sizes: [Int], howmany: Int,
+                                                 _ input: UnsafeMutablePointer<T>, inPer: Int,
+                                                 _ output: UnsafeMutablePointer<T>, outPer: Int) throws {
+        let parts = chunks(howmany, pointsPerTransform: sizes.reduce(1, *))
+        let plans = try parts.map { (s, e) in
+            try plan(T.self, inverse: inverse, sizes: sizes, howmany: e - s,
+                     aligned: isAligned(input + s * inPer) && isAligned(output + s * outPer))
+        }
+        DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+            let s = parts[i].0
+            if inverse {
+                T._executeC2R(plans[i], input + s * inPer, output + s * outPer)
+            } else {
+                T._executeR2C(plans[i], input + s * inPer, output + s * outPer)
+            }
+        }
+    }
+
     /// Unnormalized r2c over the last `d` axes of `x`.
     static func forward<T: TensorScalar>(_ x: Tensor<T>, dimensions d: Int) throws -> Tensor<T> {
         let sizes = Array(x.shape.suffix(d))
         let howmany = x.shape.dropLast(d).reduce(1, *)
         let realPer = sizes.reduce(1, *), complexPer = sizes.dropLast().reduce(1, *) * (sizes.last! / 2 + 1) * 2
-        let parts = chunks(howmany, pointsPerTransform: realPer)
         var failure: Error?
         let out = Tensor<T>(uninitializedShape: spectrumShape(x.shape, dimensions: d)) { y in
             x.scalars.withUnsafeBufferPointer { px in
-                let px = UnsafeMutablePointer(mutating: px.baseAddress!)  // r2c does not write its input
-                do {
-                    let plans = try parts.map { (s, e) in
-                        try plan(T.self, inverse: false, sizes: sizes, howmany: e - s, aligned: isAligned(px + s * realPer) && isAligned(y + s * complexPer))
-                    }
-                    DispatchQueue.concurrentPerform(iterations: parts.count) { i in
-                        let (s, _) = parts[i]
-                        T._executeR2C(plans[i], px + s * realPer, y + s * complexPer)
-                    }
-                } catch {
-                    failure = error
-                }
+                // r2c does not write its input.
+                do { try execute(inverse: false, sizes: sizes, howmany: howmany, UnsafeMutablePointer(mutating: px.baseAddress!),
+                                 inPer: realPer, y, outPer: complexPer) } catch { failure = error }
             }
         }
         if let failure { throw failure }
@@ -106,22 +116,11 @@ public enum FFT {
         let realPer = sizes.reduce(1, *), complexPer = sizes.dropLast().reduce(1, *) * (sizes.last! / 2 + 1) * 2
         var scratch = spectrum.scalars
         spectrum = Tensor(zeros: [0])
-        let parts = chunks(howmany, pointsPerTransform: realPer)
         var failure: Error?
         let out = Tensor<T>(uninitializedShape: lead + sizes) { y in
             scratch.withUnsafeMutableBufferPointer { ps in
-                let ps = ps.baseAddress!
-                do {
-                    let plans = try parts.map { (s, e) in
-                        try plan(T.self, inverse: true, sizes: sizes, howmany: e - s, aligned: isAligned(ps + s * complexPer) && isAligned(y + s * realPer))
-                    }
-                    DispatchQueue.concurrentPerform(iterations: parts.count) { i in
-                        let (s, _) = parts[i]
-                        T._executeC2R(plans[i], ps + s * complexPer, y + s * realPer)
-                    }
-                } catch {
-                    failure = error
-                }
+                do { try execute(inverse: true, sizes: sizes, howmany: howmany, ps.baseAddress!, inPer: complexPer, y, outPer: realPer) }
+                catch { failure = error }
             }
         }
         if let failure { throw failure }
