@@ -2,10 +2,14 @@
 SWIFT ?= swift
 FLAGSHIP ?= data/configs/flagship.yaml
 
-.PHONY: deps build run test bench clean
+.PHONY: deps python-deps build run test bench clean
 
 deps:
 	@scripts/install-deps
+
+# numpy, scipy, h5py, safetensors: the tests compare our files and matrices with theirs.
+python-deps:
+	@scripts/install-python-deps
 
 build: deps
 	$(SWIFT) build -c release
@@ -16,8 +20,8 @@ run: deps
 	$(SWIFT) build -c release --product pde-solve
 	.build/release/pde-solve $(FLAGSHIP)
 
-# The whole test suite (debug build).
-test: deps
+# The whole test suite (debug build), then the example package that depends on this one.
+test: deps python-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -2,7 +2,7 @@
 import PackageDescription
 
 // SwiftPDE: PDE and inverse-problem suite. Layering (arrows point down only):
-//   Apps (pde-solve, pde-bench, linsolve, AppSupport) -> PDE -> Learning -> CLibs (system-library shims)
+//   Apps (pde-solve, pde-bench, linsolve, AppSupport) -> PDE, Learning -> Support -> CLibs (system-library shims)
 // No unsafe compiler flags anywhere: other packages must be able to depend on this one.
 
 let clibs: [Target] = [
@@ -40,13 +40,19 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: clibs + [vectorMath] + [
+        // Plumbing both PDE and Learning need: parallel loops, atomic files, the seeded
+        // generator, thread settings of OpenBLAS and FFTW.
+        .target(
+            name: "Support",
+            dependencies: ["CFFTW", "CBLAS", "CVectorMath"],
+            path: "Sources/Support"),
         .target(
             name: "Learning",
-            dependencies: ["CFFTW", "CBLAS", "CVectorMath"],
+            dependencies: ["Support", "CFFTW", "CBLAS", "CVectorMath"],
             path: "Sources/Learning"),
         .target(
             name: "PDE",
-            dependencies: ["Learning", "CFFTW", "CBLAS", "CLapacke", "CCholmod", "CHDF5", "CPNG"],
+            dependencies: ["Support", "CCholmod", "CHDF5", "CPNG"],
             path: "Sources/PDE"),
         .target(
             name: "AppSupport",
@@ -67,9 +73,12 @@ let package = Package(
             dependencies: ["AppSupport", "PDE", "Learning",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Apps/pde-bench"),
-        .testTarget(name: "LearningTests", dependencies: ["Learning"], path: "Tests/LearningTests"),
-        .testTarget(name: "PDETests", dependencies: ["PDE"], path: "Tests/PDETests"),
-        .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE"],
+        // Helpers shared by the test targets (temporary folders, Python probes, orders).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "LearningTests", dependencies: ["Learning", "TestSupport"], path: "Tests/LearningTests"),
+        .testTarget(name: "PDETests", dependencies: ["PDE", "TestSupport", "CFFTW", "CBLAS", "CLapacke"],
+                    path: "Tests/PDETests"),
+        .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE", "TestSupport"],
                     path: "Tests/AppSupportTests"),
     ],
     // Swift 5 language mode: the numerical kernels hand unsafe buffer pointers to

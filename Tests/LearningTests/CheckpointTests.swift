@@ -28,7 +28,7 @@ final class TinyNet: Layer {
     }
 
     @Test func safetensorsRoundTripAndBadFiles() throws {
-        let dir = temporaryFolder()
+        let dir = makeTemporaryFolder()
         let a = randomTensor([2, 3], seed: 2), b = randomTensor([4], seed: 3).converted(to: Float.self)
         let path = dir + "/t.safetensors"
         try SafeTensors.write([("a", .init(a)), ("b", .init(b))], metadata: ["k": "v"], to: path)
@@ -61,7 +61,7 @@ final class TinyNet: Layer {
         let x = Variable(Tensor<Float>.randomNormal(shape: [5, 2], generator: &g))
         try net(x).sum().backward()
         try opt.step()
-        let path = temporaryFolder() + "/net.safetensors"
+        let path = makeTemporaryFolder() + "/net.safetensors"
         try Checkpoint.save(model: net, optimizer: opt, metadata: ["config": "tiny"], to: path)
         var g2 = SeededGenerator(seed: 99)
         let other = try TinyNet(generator: &g2)
@@ -94,27 +94,27 @@ final class TinyNet: Layer {
             return h.records.map(\.trainingLoss)
         }
         let full = try run(epochs: 8, checkpoint: nil, resume: false)
-        let path = temporaryFolder() + "/resume.safetensors"
+        let path = makeTemporaryFolder() + "/resume.safetensors"
         let first = try run(epochs: 5, checkpoint: path, resume: false)
         let all = try run(epochs: 8, checkpoint: path, resume: true)
         #expect(first == Array(full.prefix(5)))
         #expect(all == full, "\(all) vs \(full)")
     }
 
-    @Test func checkpointLoadsInPythonSafetensors() throws {
-        guard let probe = runPython("import safetensors.numpy"), probe.status == 0 else { return }  // not installed: skip
+    @Test(.enabled(if: Python.has("safetensors.numpy"), "needs python3 with numpy and safetensors (scripts/install-python-deps)"))
+    func checkpointLoadsInPythonSafetensors() throws {
         var g = SeededGenerator(seed: 9)
         let net = try TinyNet(generator: &g)
-        let path = temporaryFolder() + "/py.safetensors"
+        let path = makeTemporaryFolder() + "/py.safetensors"
         try Checkpoint.save(model: net, scalar: Float.self, to: path)
         let w = net.blocks[0].weight.value
-        let r = runPython("""
+        let r = Python.run("""
         from safetensors.numpy import load_file
         t = load_file('\(path)')
         w = t['blocks.0.weight']
         print(w.dtype, w.shape, repr(float(w[2, 5])))
         """)
-        #expect(r?.status == 0)
-        #expect(r?.output.contains("float32 (8, 8) \(Double(w[2, 5]))") == true, "\(r?.output ?? "")")
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("float32 (8, 8) \(Double(w[2, 5]))"), "\(r.output)")
     }
 }

@@ -1,3 +1,4 @@
+@_exported import TestSupport
 import Foundation
 import Testing
 @testable import Learning
@@ -53,25 +54,4 @@ func checkGradients(_ inputs: [Variable<Double>], step: Double = 1e-6, tolerance
 func maxDifference<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>) -> Double {
     precondition(a.count == b.count)
     return zip(a.scalars, b.scalars).reduce(0.0) { max($0, Swift.abs(Double($1.0) - Double($1.1))) }
-}
-
-/// Runs python3 with a script; nil when python3 is missing.
-func runPython(_ script: String) -> (status: Int32, output: String)? {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", script]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    do { try p.run() } catch { return nil }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-func temporaryFolder(_ name: String = #function) -> String {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let path = NSTemporaryDirectory() + "swiftpde-tests/\(safe)-\(UUID().uuidString.prefix(8))"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }

@@ -1,26 +1,6 @@
 import Foundation
 @testable import PDE
-
-/// A fresh folder under the system temporary directory for one test's files.
-func makeTemporaryFolder(_ name: String = #function) -> String {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let path = NSTemporaryDirectory() + "swiftpde-tests/\(safe)-\(UUID().uuidString.prefix(8))"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// Least-squares slope of log(errors) against log(h): the observed convergence order.
-func observedOrder(h: [Double], errors: [Double]) -> Double {
-    let xs = h.map { Foundation.log($0) }, ys = errors.map { Foundation.log($0) }
-    let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
-    var num = 0.0, den = 0.0
-    for (x, y) in zip(xs, ys) { num += (x - mx) * (y - my); den += (x - mx) * (x - mx) }
-    return num / den
-}
-
-func maxAbsDifference(_ a: [Double], _ b: [Double]) -> Double {
-    zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
-}
+@_exported import TestSupport
 
 /// The 1-D Dirichlet Laplacian tridiag(−1, 2, −1) of size n.
 func laplacian1D(_ n: Int) -> CSRMatrix {
@@ -31,20 +11,6 @@ func laplacian1D(_ n: Int) -> CSRMatrix {
         if i + 1 < n { b.add(i, i + 1, -1) }
     }
     return b.build()
-}
-
-/// Runs python3 with a script; nil when python3 (or the module it imports) is missing.
-func runPython(_ script: String) -> (status: Int32, output: String)? {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", script]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    do { try p.run() } catch { return nil }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// 2-D 5-point Laplacian on n×n interior nodes (unscaled), with an optional varying

@@ -1,4 +1,4 @@
-// The suite's shared infrastructure (SeededGenerator, Parallel, AtomicFile) and the
-// tensors and autodiff that learning solvers use live in Learning, one layer down;
-// `import PDE` brings them along.
-@_exported import Learning
+// The suite's plumbing (SeededGenerator, Parallel, AtomicFile, Threads) lives in the
+// bottom target `Support`, shared with `Learning`; `import PDE` brings it along so that
+// library users seed generators and configure threads without a second import.
+@_exported import Support

@@ -30,7 +30,7 @@ public enum Threads {
 
     /// Runs `body` with OpenBLAS restricted to one thread (for BLAS calls made from inside
     /// our own parallel loops), restoring the configured count afterwards.
-    static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+    public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
         configure()
         if count <= 1 { return try body() }
         openblas_set_num_threads(1)
@@ -41,7 +41,7 @@ public enum Threads {
     /// Splits `items` work items over the workers (in contiguous blocks) with BLAS
     /// single-threaded inside; `body(worker, start, end)`. With one item or one worker the
     /// body runs on the caller's thread and BLAS keeps its threads.
-    static func parallelItems(_ items: Int, _ body: (Int, Int, Int) -> Void) {
+    public static func parallelItems(_ items: Int, _ body: (Int, Int, Int) -> Void) {
         let workers = min(count, items)
         if workers <= 1 {
             configure()

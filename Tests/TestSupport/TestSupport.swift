@@ -1,0 +1,66 @@
+import Foundation
+
+// Helpers shared by every test target (one copy, not one per target).
+
+/// A fresh folder under the system temporary directory for one test's files.
+public func makeTemporaryFolder(_ name: String = #function) -> String {
+    let safe = name.filter { $0.isLetter || $0.isNumber }
+    let path = NSTemporaryDirectory() + "swiftpde-tests/\(safe)-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Largest |aᵢ − bᵢ|; infinity when the lengths differ (so a shape bug cannot pass).
+public func maxAbsDifference(_ a: [Double], _ b: [Double]) -> Double {
+    guard a.count == b.count else { return .infinity }
+    return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+}
+
+/// Least-squares slope of log(errors) against log(h): the observed convergence order.
+public func observedOrder(h: [Double], errors: [Double]) -> Double {
+    let xs = h.map { Foundation.log($0) }, ys = errors.map { Foundation.log($0) }
+    let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
+    var num = 0.0, den = 0.0
+    for (x, y) in zip(xs, ys) { num += (x - mx) * (y - my); den += (x - mx) * (x - mx) }
+    return num / den
+}
+
+/// The Python interpreter the tests compare against (numpy, scipy, h5py, safetensors, torch).
+/// Tests that need a module are declared with `.enabled(if: Python.has("numpy"), …)`, so a
+/// missing module shows as a skipped test with its reason, never as a silent pass; once
+/// enabled, a failing script fails the test.
+public enum Python {
+    /// Runs `python3 -c script` (working directory: the package root) and returns its exit
+    /// status and combined output; status 127 when python3 cannot be started.
+    public static func run(_ script: String) -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        do { try p.run() } catch { return (127, "python3 could not be started: \(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    nonisolated(unsafe) private static var cache: [String: Bool] = [:]
+    private static let lock = NSLock()
+
+    /// True when `python3 -c "import <modules>"` succeeds (cached per module list).
+    public static func has(_ modules: String...) -> Bool {
+        let key = modules.joined(separator: ", ")
+        lock.lock(); defer { lock.unlock() }
+        if let v = cache[key] { return v }
+        let ok = run("import " + key).status == 0
+        cache[key] = ok
+        return ok
+    }
+
+    /// The folder of the peer scripts (`../shared/peers` beside the package), if present.
+    public static var peersFolder: String? {
+        let path = FileManager.default.currentDirectoryPath + "/../shared/peers"
+        return FileManager.default.fileExists(atPath: path + "/poisson_matrix.py") ? path : nil
+    }
+}
