@@ -41,7 +41,7 @@ import PDE
         #expect(c.boundary.faces[.xLow] == .neumann(0.5))
         #expect(c.boundary.faces[.yHigh] == .neumann(nil))
         #expect(c.boundary.defaultCondition == .dirichlet(nil))
-        #expect(c.solver.ordering == .metis)
+        #expect(c.solver.parameters["ordering"] == "metis")
         #expect(c.output.formats == [.vti, .npy, .png])
     }
 

@@ -152,8 +152,8 @@ import PDE
 
     @Test func everyPreconditionerMatchesTheDirectSolve() throws {
         let direct = try run("problem: diffusion2d-variable\ngrid: {nodes: [33, 33]}\n")
-        for pc in SolverSpec.PreconditionerName.allCases {
-            let s = try run("problem: diffusion2d-variable\ngrid: {nodes: [33, 33]}\nsolver: {method: cg, preconditioner: \(pc.rawValue), rtol: 1e-11}\n")
+        for pc in SolverRegistry.preconditioners.map(\.name) {
+            let s = try run("problem: diffusion2d-variable\ngrid: {nodes: [33, 33]}\nsolver: {method: cg, preconditioner: \(pc), rtol: 1e-11}\n")
             #expect(s.reason == .convergedRelative, "\(pc)")
             #expect(s.relativeResidual <= 1.0000001e-11)
             #expect(abs(s.maxError! - direct.maxError!) < 1e-8 * direct.maxError! + 1e-12, "\(pc)")

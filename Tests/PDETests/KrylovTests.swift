@@ -13,7 +13,7 @@ import Testing
         for n in [10, 33, 64] {
             let a = laplacian1D(n)
             let b = randomVector(n, seed: UInt64(n))
-            let (x, rep) = try ConjugateGradient(relativeTolerance: 1e-10, maxIterations: 10 * n).solve(a, b)
+            let (x, rep) = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-10, maxIterations: 10 * n)).solve(a, b)
             #expect(rep.reason == .convergedRelative)
             #expect(rep.iterations <= n + 1)
             #expect(rep.trueRelativeResidual <= 1.0000001e-10)
@@ -21,24 +21,20 @@ import Testing
         }
     }
 
-    @Test(arguments: ["none", "jacobi", "ic0", "ssor", "amg", "mg"])
+    /// Every registered preconditioner, built by name through the registry, with CG.
+    @Test(arguments: SolverRegistry.preconditioners.map(\.name))
     func preconditionedCGMatchesCholmod(pc: String) throws {
         let a = poisson2DMatrix(24, shift: 0.5)
         let b = randomVector(a.rows, seed: 3)
         // The 24² interior unknowns of a 26² Dirichlet grid, for geometric multigrid.
         let layout = try GridUnknownLayout(grid: try Grid.unit(dimension: 2, nodesPerAxis: 26),
                                            boundary: BoundaryConditions(dimension: 2, all: .dirichlet(value: 0)))
-        let m: Preconditioner? = switch pc {
-        case "jacobi": try JacobiPreconditioner(a)
-        case "ic0": try IncompleteCholeskyPreconditioner(a)
-        case "ssor": try SSORPreconditioner(a, omega: 1.2)
-        case "amg": try SmoothedAggregationAMG(a, options: { var o = SmoothedAggregationAMG.Options(); o.coarseSize = 20; return o }())
-        case "mg": try GeometricMultigrid(matrix: a, layout: layout, options: { var o = GeometricMultigrid.Options(); o.coarseSize = 20; return o }())
-        default: nil
-        }
+        let parameters = ["sor": ["omega": "1.2"], "gamg": ["coarse_size": "20"], "mg": ["coarse_size": "20"]][pc] ?? [:]
         var history: [Int] = []
-        let cg = ConjugateGradient(relativeTolerance: 1e-10, maxIterations: 2000)
-        let (x, rep) = try cg.solve(a, b, preconditioner: m) { it, _ in history.append(it) }
+        let options = IterativeOptions(relativeTolerance: 1e-10, maxIterations: 2000, monitor: { it, _ in history.append(it) })
+        let solver = try LinearSolver(matrix: a, method: "cg", preconditioner: pc, options: options, layout: layout, parameters: parameters)
+        #expect(solver.preconditionerName == pc)
+        let (x, rep) = try solver.solve(b)
         #expect(rep.reason == .convergedRelative)
         #expect(rep.trueRelativeResidual <= 1.0000001e-10)
         #expect(history == Array(0...rep.iterations))
@@ -47,7 +43,7 @@ import Testing
         // κ(A) ≈ 300 here: the iterate is within ~κ·rtol of the direct solution.
         #expect(Vectors.distance(x, direct) / Vectors.norm2(direct) < 1e-7)
         if pc != "none" {
-            let (_, plain) = try cg.solve(a, b)
+            let (_, plain) = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-10, maxIterations: 2000)).solve(a, b)
             #expect(rep.iterations < plain.iterations)
         }
     }
@@ -56,7 +52,7 @@ import Testing
         // No fill-in for tridiagonal A: IC(0) is the exact Cholesky factor, CG converges in one step.
         let a = laplacian1D(50)
         let b = randomVector(50, seed: 9)
-        let (_, rep) = try ConjugateGradient(relativeTolerance: 1e-12).solve(a, b, preconditioner: try IncompleteCholeskyPreconditioner(a))
+        let (_, rep) = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-12)).solve(a, b, preconditioner: try IncompleteCholeskyPreconditioner(a))
         #expect(rep.iterations == 1)
         #expect(rep.reason == .convergedRelative)
     }
@@ -74,7 +70,7 @@ import Testing
         let ic = try IncompleteCholeskyPreconditioner(a)
         #expect(ic.shift > 0)
         #expect(ic.notes.contains { $0.contains("shift") })
-        let (x, rep) = try ConjugateGradient(relativeTolerance: 1e-12).solve(a, [1, 2, 3, 4], preconditioner: ic)
+        let (x, rep) = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-12)).solve(a, [1, 2, 3, 4], preconditioner: ic)
         #expect(rep.reason == .convergedRelative)
         #expect(rep.notes.contains { $0.contains("shift") })
         #expect(try Vectors.relativeResidual(a, x, [1, 2, 3, 4]) < 1e-11)
@@ -91,10 +87,11 @@ import Testing
     /// A preconditioner that is not positive definite (negates every other entry).
     final class IndefinitePreconditioner: Preconditioner {
         let name = "bad"
-        func apply(_ r: [Double], into z: inout [Double]) -> Double {
+        func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
             for i in 0..<r.count { z[i] = i % 2 == 0 ? r[i] : -3 * r[i] }
             return VectorKernels.dot(r, z)
         }
+        func update(_ matrix: CSRMatrix) throws {}
     }
 
     @Test func indefinitePreconditionerIsReported() throws {
@@ -118,10 +115,10 @@ import Testing
     @Test func maxIterationsAndAbsoluteTolerance() throws {
         let a = poisson2DMatrix(16)
         let b = randomVector(a.rows, seed: 5)
-        let (_, capped) = try ConjugateGradient(relativeTolerance: 1e-12, maxIterations: 5).solve(a, b)
+        let (_, capped) = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-12, maxIterations: 5)).solve(a, b)
         #expect(capped.reason == .divergedIterations)
         #expect(capped.iterations == 5)
-        let (_, abs) = try ConjugateGradient(relativeTolerance: 0, absoluteTolerance: 1e-3).solve(a, b)
+        let (_, abs) = try ConjugateGradient(IterativeOptions(relativeTolerance: 0, absoluteTolerance: 1e-3)).solve(a, b)
         #expect(abs.reason == .convergedAbsolute)
         #expect(abs.residualHistory.last! <= 1e-3)
     }
@@ -132,10 +129,10 @@ import Testing
         let exact = try CholmodFactorization(matrix: a).solve(b)
         let ws = ConjugateGradient.Workspace(size: a.rows)
         var x = exact
-        let rep = try ConjugateGradient(relativeTolerance: 1e-8).solve(a, b, x: &x, workspace: ws)
+        let rep = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-8)).solve(a, b, x: &x, workspace: ws)
         #expect(rep.iterations == 0)
         var y = [Double](repeating: 0, count: a.rows)
-        let rep2 = try ConjugateGradient(relativeTolerance: 1e-10).solve(a, b, x: &y, workspace: ws)
+        let rep2 = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-10)).solve(a, b, x: &y, workspace: ws)
         #expect(rep2.reason == .convergedRelative)
         #expect(throws: PDEError.self) { _ = try ConjugateGradient().solve(a, [1, 2, 3]) }
     }
@@ -144,8 +141,8 @@ import Testing
         let a = poisson2DMatrix(12, shift: 1)
         let b = randomVector(a.rows, seed: 4)
         let m = try JacobiPreconditioner(a)
-        for norm in ConjugateGradient.NormType.allCases {
-            let (x, rep) = try ConjugateGradient(relativeTolerance: 1e-9, normType: norm).solve(a, b, preconditioner: m)
+        for norm in IterativeOptions.Norm.allCases {
+            let (x, rep) = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-9, norm: norm)).solve(a, b, preconditioner: m)
             #expect(rep.reason == .convergedRelative, "\(norm)")
             #expect(rep.residualHistory.last! <= 1e-9 * rep.residualHistory.first! * 1.0000001 || norm == .unpreconditioned)
             #expect(try Vectors.relativeResidual(a, x, b) < 1e-7)

@@ -11,7 +11,7 @@ import Testing
     }
 
     func pcgIterations(_ sys: FDSystem, _ mg: GeometricMultigrid, rtol: Double = 1e-8) throws -> Int {
-        let (x, rep) = try ConjugateGradient(relativeTolerance: rtol, maxIterations: 200).solve(sys.matrix, sys.rhs, preconditioner: mg)
+        let (x, rep) = try ConjugateGradient(IterativeOptions(relativeTolerance: rtol, maxIterations: 200)).solve(sys.matrix, sys.rhs, preconditioner: mg)
         #expect(rep.reason == .convergedRelative)
         #expect(try Vectors.relativeResidual(sys.matrix, x, sys.rhs) <= rtol * 1.0000001)
         return rep.iterations
@@ -87,13 +87,13 @@ import Testing
     @Test func multigridAsSolverAndFullMultigrid() throws {
         let (sys, _) = try system("poisson2d-sinexp", nodes: [129, 129])
         let mg = try GeometricMultigrid(system: sys, options: { var o = GeometricMultigrid.Options(); o.coarseSize = 50; o.presmoothingSweeps = 2; o.postsmoothingSweeps = 2; return o }())
-        let (x, rep) = mg.solve(sys.rhs, relativeTolerance: 1e-10)
+        let (x, rep) = try mg.solve(sys.rhs, options: IterativeOptions(relativeTolerance: 1e-10))
         #expect(rep.reason == .convergedRelative)
         #expect(rep.iterations <= 15, "\(rep.iterations)")
         let direct = try CholmodFactorization(matrix: sys.matrix).solve(sys.rhs)
         #expect(Vectors.distance(x, direct) / Vectors.norm2(direct) < 1e-8)
         // FMG alone reaches the discretization error: compare with the exact solution.
-        let (xf, _) = mg.solve(sys.rhs, relativeTolerance: 1e-10, maxCycles: 0, fullMultigrid: true)
+        let (xf, _) = try mg.solve(sys.rhs, options: IterativeOptions(relativeTolerance: 1e-10, maxIterations: 0), fullMultigrid: true)
         let p = try ProblemCatalogue.named("poisson2d-sinexp")
         let eFMG = try sys.fullSolution(xf).errors(against: p.solution).max
         let eExact = try sys.fullSolution(direct).errors(against: p.solution).max

@@ -228,41 +228,71 @@ public struct BoundarySpec: Decodable, Sendable {
 }
 
 /// `solver: {method: cholmod, ordering: amd}` or
-/// `solver: {method: cg, preconditioner: multigrid, rtol: 1e-8, atol: 0, max_iterations: 1000,
-/// monitor: true, plot: out/residuals.svg}`.
+/// `solver: {method: cg, preconditioner: mg, rtol: 1e-8, atol: 0, max_iterations: 1000,
+/// null_space: detect, monitor: true, plot: out/residuals.svg, options: {cycle: w}}`.
+/// Names are those of `SolverRegistry` (PETSc's, with aliases); `options` are the
+/// preconditioner's parameters.
 public struct SolverSpec: Decodable, Sendable {
-    public enum Method: String, Sendable, CaseIterable { case cholmod, cg }
-    public enum PreconditionerName: String, Sendable, CaseIterable { case none, jacobi, ic0, ssor, amg, multigrid }
-    public var method: Method = .cholmod
-    public var ordering: CholmodFactorization.Ordering = .amd
-    public var preconditioner: PreconditionerName = .none
-    public var relativeTolerance = 1e-8
+    /// The method name (`cholmod` = the direct solver, `cg`, `richardson`, `preonly`).
+    public var method = "cholmod"
+    /// The preconditioner name (`none`, `jacobi`, `icc`, `sor`, `gamg`, `mg`, `cholesky`, aliases).
+    public var preconditioner = "none"
+    public var relativeTolerance = IterativeOptions.defaultRelativeTolerance
     public var absoluteTolerance = 0.0
-    public var maxIterations = 10_000
+    public var maxIterations = IterativeOptions.defaultMaxIterations
+    public var nullSpace: IterativeOptions.NullSpacePolicy = .detect
     public var monitor = false
     public var plot: String?
+    /// Preconditioner parameters (`ordering` included), as text.
+    public var parameters: [String: String] = [:]
 
     public init() {}
 
+    /// The options of the solve (monitor excluded: the runner sets it).
+    public var iterativeOptions: IterativeOptions {
+        IterativeOptions(relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance,
+                         maxIterations: maxIterations, nullSpace: nullSpace)
+    }
+
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(["method", "ordering", "preconditioner", "rtol", "atol", "max_iterations", "monitor", "plot"])
+        try decoder.rejectUnknownKeys(["method", "ordering", "preconditioner", "rtol", "atol", "max_iterations", "null_space",
+                                       "monitor", "plot", "options"])
         let c = try decoder.container(keyedBy: AnyKey.self)
-        func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws -> T? where T.RawValue == String {
-            guard let raw: String = try c.value(key) else { return nil }
-            guard let v = T(rawValue: raw) else {
-                throw ConfigError(keyPath: c.path(key), value: "'\(raw)'",
-                                  expected: "one of " + T.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            return v
+        method = try c.value("method") ?? method
+        preconditioner = try c.value("preconditioner") ?? preconditioner
+        let direct = ["cholmod", "cholesky"].contains(method)
+        do {
+            if !direct { _ = try SolverRegistry.methodEntry(method) }
+        } catch {
+            throw ConfigError(keyPath: c.path("method"), value: "'\(method)'",
+                              expected: "cholmod (direct) or one of " + SolverRegistry.methods.map(\.name).joined(separator: ", "))
         }
-        method = try choice("method", Method.self) ?? .cholmod
-        ordering = try choice("ordering", CholmodFactorization.Ordering.self) ?? .amd
-        preconditioner = try choice("preconditioner", PreconditionerName.self) ?? .none
+        do { _ = try SolverRegistry.preconditionerEntry(preconditioner) } catch let PDEError.invalidValue(_, _, expected) {
+            throw ConfigError(keyPath: c.path("preconditioner"), value: "'\(preconditioner)'", expected: expected)
+        }
         relativeTolerance = try c.value("rtol") ?? relativeTolerance
         absoluteTolerance = try c.value("atol") ?? absoluteTolerance
         maxIterations = try c.value("max_iterations") ?? maxIterations
         monitor = try c.value("monitor") ?? false
         plot = try c.value("plot")
+        if let raw: String = try c.value("null_space") {
+            guard let policy = IterativeOptions.NullSpacePolicy(rawValue: raw) else {
+                throw ConfigError(keyPath: c.path("null_space"), value: "'\(raw)'",
+                                  expected: "one of " + IterativeOptions.NullSpacePolicy.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            nullSpace = policy
+        }
+        if c.contains(AnyKey("options")) {
+            let o = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("options"))
+            for key in o.allKeys {
+                if let v = try? o.decode(String.self, forKey: key) { parameters[key.stringValue] = v }
+                else if let v = try? o.decode(Double.self, forKey: key) { parameters[key.stringValue] = "\(v)" }
+                else {
+                    throw ConfigError(keyPath: o.path(key.stringValue), value: "not a scalar", expected: "a number or a name")
+                }
+            }
+        }
+        if let ordering: String = try c.value("ordering") { parameters["ordering"] = ordering }
         guard relativeTolerance >= 0, relativeTolerance < 1 else {
             throw ConfigError(keyPath: c.path("rtol"), value: "\(relativeTolerance)", expected: "a relative tolerance in [0, 1)")
         }
@@ -272,9 +302,13 @@ public struct SolverSpec: Decodable, Sendable {
         guard maxIterations >= 1 else {
             throw ConfigError(keyPath: c.path("max_iterations"), value: "\(maxIterations)", expected: "an integer ≥ 1")
         }
-        if method == .cholmod && (preconditioner != .none || c.contains(AnyKey("rtol"))) {
-            throw ConfigError(keyPath: c.path(preconditioner != .none ? "preconditioner" : "rtol"), value: "given with method cholmod",
-                              expected: "method: cg for iterative options (cholmod is a direct solver)")
+        if direct && (preconditioner != "none" || c.contains(AnyKey("rtol"))) {
+            throw ConfigError(keyPath: c.path(preconditioner != "none" ? "preconditioner" : "rtol"), value: "given with method \(method)",
+                              expected: "method: cg for iterative options (\(method) is a direct solver)")
+        }
+        if let ordering = parameters["ordering"], !CholmodFactorization.Ordering.allCases.map(\.rawValue).contains(ordering) {
+            throw ConfigError(keyPath: c.path("ordering"), value: "'\(ordering)'",
+                              expected: "one of " + CholmodFactorization.Ordering.allCases.map(\.rawValue).joined(separator: ", "))
         }
     }
 }

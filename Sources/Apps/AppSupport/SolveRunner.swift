@@ -128,22 +128,8 @@ public struct SolveRunner {
         var summary = SolveSummary()
         var system: FDSystem!
         summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
-        let sys = system!
-        let x = try solve(system.matrix, system.rhs, into: &summary) {
-            try GeometricMultigrid(system: sys, problem: pde)
-        }
-        var field = try system.fullSolution(x)
-        if let p = exact {
-            if system.isPinned {
-                // Pure Neumann / periodic: compare up to the constant in the null space.
-                let w = GridField.trapezoidWeights(grid), e = grid.sample(p.solution)
-                var s = 0.0, v = 0.0
-                for i in 0..<w.count { s += w[i] * (e[i] - field.values[i]); v += w[i] }
-                for i in 0..<w.count { field.values[i] += s / v }
-            }
-            let err = field.errors(against: p.solution)
-            (summary.l2Error, summary.maxError, summary.h1Error) = (err.l2, err.max, err.h1)
-        }
+        let (field, errors) = try solve(system, problem: pde, exact: exact, summary: &summary)
+        record(errors, in: &summary)
         report(summary)
         try writeGridOutputs(field, exact: exact, summary: &summary)
         return summary
@@ -263,16 +249,8 @@ public struct SolveRunner {
         var summary = SolveSummary()
         var system: P1System!
         summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
-        let x = try solve(system.matrix, system.rhs, into: &summary, multigrid: nil)
-        var field = try system.fullSolution(x)
-        if let p = exact {
-            if system.isPinned {
-                let shift = MeshField(mesh: mesh, sampling: p.solution).integral() / mesh.areas.reduce(0, +)
-                for i in 0..<field.values.count { field.values[i] += shift }
-            }
-            let err = field.errors(against: p.solution, gradient: p.gradient)
-            (summary.l2Error, summary.maxError, summary.h1Error) = (err.l2, err.max, err.h1)
-        }
+        let (field, errors) = try solve(system, problem: nil, exact: exact, summary: &summary)
+        record(errors, in: &summary)
         report(summary)
         let base = config.output.directory + "/" + config.output.name
         for format in config.output.formats {
@@ -307,57 +285,54 @@ public struct SolveRunner {
 
     // MARK: Shared
 
-    func solve(_ a: CSRMatrix, _ b: [Double], into summary: inout SolveSummary,
-               multigrid: (() throws -> GeometricMultigrid)?) throws -> [Double] {
+    /// The one solve path for grids and meshes: the solver from the registry by the config's
+    /// names, the report, the field and its errors against the exact solution.
+    func solve<S: DiscreteSystem>(_ system: S, problem: DiffusionProblem?, exact: AnalyticProblem?,
+                                  summary: inout SolveSummary) throws -> (S.Solution, FieldErrors?) {
+        let a = system.matrix, b = system.rhs
         summary.unknowns = a.rows
         summary.nonzeros = a.nonzeroCount
         log("system      \(a.rows) unknowns, \(a.nonzeroCount) nonzeros (assembled in \(formatSeconds(summary.assembleSeconds)))")
         let spec = config.solver
-        var x = [Double](repeating: 0, count: a.rows)
-        switch spec.method {
-        case .cholmod:
-            var chol: CholmodFactorization!
-            summary.analyzeSeconds = try measureSeconds { chol = try CholmodFactorization.analyze(a, ordering: spec.ordering) }
-            summary.factorizeSeconds = try measureSeconds { try chol.factorize(a) }
-            summary.solveSeconds = try measureSeconds { try chol.solve(b, into: &x) }
-            log("cholmod     analyze \(formatSeconds(summary.analyzeSeconds)), factorize \(formatSeconds(summary.factorizeSeconds)), solve \(formatSeconds(summary.solveSeconds)) (ordering \(spec.ordering.rawValue))")
-        case .cg:
-            var pc: Preconditioner?
-            let setup = try measureSeconds {
-                switch spec.preconditioner {
-                case .none: pc = nil
-                case .jacobi: pc = try JacobiPreconditioner(a)
-                case .ic0: pc = try IncompleteCholeskyPreconditioner(a)
-                case .ssor: pc = try SSORPreconditioner(a)
-                case .amg: pc = try SmoothedAggregationAMG(a)
-                case .multigrid:
-                    guard let multigrid else {
-                        throw fail("solver.preconditioner", "multigrid on a mesh", "amg (algebraic multigrid) for meshes; multigrid needs a grid")
-                    }
-                    pc = try multigrid()
-                }
-            }
-            summary.setupSeconds = setup
-            let cg = ConjugateGradient(relativeTolerance: spec.relativeTolerance, absoluteTolerance: spec.absoluteTolerance,
-                                       maxIterations: spec.maxIterations)
-            let monitor: ConjugateGradient.Monitor? = spec.monitor ? { [log] it, r in log(String(format: "%5d KSP residual norm %.12e", it, r)) } : nil
-            let report = try cg.solve(a, b, x: &x, preconditioner: pc, monitor: monitor)
+        var options = spec.iterativeOptions
+        if spec.monitor { options.monitor = { [log] it, r in log(String(format: "%5d KSP residual norm %.12e", it, r)) } }
+        let solver: LinearSolver
+        do {
+            solver = try LinearSolver(matrix: a, method: spec.method, preconditioner: spec.preconditioner, options: options,
+                                      layout: system.gridLayout, problem: problem, parameters: spec.parameters)
+        } catch let PDEError.invalidValue(key, value, expected) {
+            throw fail("solver.\(key)", value, expected)
+        }
+        let (x, report) = try solver.solve(b)
+        summary.relativeResidual = report.trueRelativeResidual
+        if let chol = solver.preconditioner as? CholmodPreconditioner, solver.methodName == "preonly" {
+            summary.analyzeSeconds = chol.analyzeSeconds
+            summary.factorizeSeconds = chol.factorizeSeconds
+            summary.solveSeconds = report.solveSeconds
+            log("cholmod     analyze \(formatSeconds(chol.analyzeSeconds)), factorize \(formatSeconds(chol.factorizeSeconds)), solve \(formatSeconds(report.solveSeconds)) (ordering \(chol.factorization.ordering.rawValue))")
+            if !report.reason.converged { summary.reason = report.reason }
+        } else {
+            summary.setupSeconds = report.setupSeconds
             summary.solveSeconds = report.solveSeconds
             summary.iterations = report.iterations
             summary.reason = report.reason
-            for note in report.notes { log("            \(note)") }
-            log("cg          \(spec.preconditioner.rawValue): \(report.reason.petscName) after \(report.iterations) iterations; setup \(formatSeconds(setup)), solve \(formatSeconds(report.solveSeconds))")
-            if let plot = spec.plot {
-                var p = SVGLinePlot(title: "CG + \(spec.preconditioner.rawValue): \(config.problem ?? config.output.name)",
-                                    xLabel: "iteration", yLabel: "residual norm ‖b − Ax‖", logY: true)
-                p.series.append(.init(label: "cg + \(spec.preconditioner.rawValue)", y: report.residualHistory))
-                try p.write(to: plot)
-                summary.outputs.append(plot)
-                log("wrote       \(plot)")
-            }
+            log("\(solver.methodName.padding(toLength: 11, withPad: " ", startingAt: 0)) \(solver.preconditionerName): \(report.reason.petscName) after \(report.iterations) iterations; setup \(formatSeconds(report.setupSeconds)), solve \(formatSeconds(report.solveSeconds))")
         }
-        summary.relativeResidual = try Vectors.relativeResidual(a, x, b)
-        return x
+        for note in report.notes { log("            \(note)") }
+        if let plot = spec.plot, !report.residualHistory.isEmpty {
+            var p = SVGLinePlot(title: "\(solver.methodName) + \(solver.preconditionerName): \(config.problem ?? config.output.name)",
+                                xLabel: "iteration", yLabel: "residual norm ‖b − Ax‖", logY: true)
+            p.series.append(.init(label: "\(solver.methodName) + \(solver.preconditionerName)", y: report.residualHistory))
+            try p.write(to: plot)
+            summary.outputs.append(plot)
+            log("wrote       \(plot)")
+        }
+        return try system.solution(x, comparedWith: exact)
+    }
+
+    func record(_ errors: FieldErrors?, in summary: inout SolveSummary) {
+        if let e = errors { (summary.l2Error, summary.maxError, summary.h1Error) = (e.l2, e.max, e.h1) }
+        report(summary)
     }
 
     func report(_ s: SolveSummary) {

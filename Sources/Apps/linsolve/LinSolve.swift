@@ -9,10 +9,21 @@ struct LinSolve: ParsableCommand {
         commandName: "linsolve",
         abstract: "Solve A x = b for a symmetric positive definite Matrix Market matrix.",
         discussion: """
-        PETSc-style names: --ksp chooses the method, --pc the preconditioner.
-          linsolve A.mtx --rhs ones --ksp cg --pc amg --rtol 1e-8 --monitor --converged-reason -o x.mtx
-          linsolve A.mtx b.mtx --ksp preonly --pc cholmod
+        PETSc-style names (aliases in parentheses); --ksp chooses the method, --pc the
+        preconditioner, --pc-option sets its parameters.
+
+        \(SolverRegistry.helpText)
+
+        The matrix is checked for symmetry first (CG and Cholesky need it): a warning by
+        default, an error with --require-symmetric. A matrix with zero row sums (constant
+        null space) is recognised: a right-hand side inconsistent with it is reported
+        (--null-space detect) or projected onto the range (--null-space project).
         Exit codes: 0 converged, 3 not converged, 2 bad input, 1 other failures.
+
+        Examples:
+          linsolve A.mtx --rhs ones --ksp cg --pc gamg --rtol 1e-8 --monitor --converged-reason -o x.mtx
+          linsolve A.mtx b.mtx --ksp preonly --pc cholesky --pc-option ordering=metis
+          linsolve A.mtx --rhs random --seed 1 --ksp richardson --pc gamg --null-space project
         """)
 
     @Argument(help: "Matrix A (Matrix Market, coordinate real general/symmetric).")
@@ -27,26 +38,32 @@ struct LinSolve: ParsableCommand {
     @Option(help: "Seed for --rhs random.")
     var seed: UInt64 = 0
 
-    @Option(help: "Krylov method: \(KrylovMethod.allCases.map(\.rawValue).joined(separator: " | ")).")
+    @Option(help: "Method: \(SolverRegistry.methods.map(\.name).joined(separator: " | ")) (see below).")
     var ksp = "cg"
 
-    @Option(help: "Preconditioner: \(PreconditionerKind.allCases.map(\.rawValue).joined(separator: " | ")).")
+    @Option(help: "Preconditioner: \(SolverRegistry.preconditioners.map(\.name).joined(separator: " | ")) (see below).")
     var pc = "none"
 
+    @Option(name: .customLong("pc-option"), help: "Preconditioner parameter key=value (repeatable), e.g. omega=1.5, ordering=metis.")
+    var pcOptions: [String] = []
+
     @Option(help: "Relative tolerance on ‖b − Ax‖₂ / ‖b‖₂.")
-    var rtol = 1e-8
+    var rtol = IterativeOptions.defaultRelativeTolerance
 
     @Option(help: "Absolute tolerance on the residual norm.")
     var atol = 0.0
 
     @Option(name: .customLong("max-it"), help: "Maximum iterations.")
-    var maxIterations = 10_000
+    var maxIterations = IterativeOptions.defaultMaxIterations
 
     @Option(help: "Residual norm for the stopping test: unpreconditioned | preconditioned | natural.")
     var norm = "unpreconditioned"
 
-    @Option(help: "SSOR relaxation factor ω in (0, 2).")
-    var omega = 1.0
+    @Option(help: "Constant null space (zero row sums): detect | project | none.")
+    var nullSpace = "detect"
+
+    @Flag(help: "Refuse a matrix that is not symmetric (default: warn).")
+    var requireSymmetric = false
 
     @Flag(help: "Print the residual norm at every iteration.")
     var monitor = false
@@ -71,26 +88,25 @@ struct LinSolve: ParsableCommand {
     }
 
     func solve() throws {
-        var req = LinearSolveRequest()
-        guard let method = KrylovMethod(rawValue: ksp) else {
-            throw PDEError.invalidValue(key: "--ksp", value: ksp, expected: KrylovMethod.allCases.map(\.rawValue).joined(separator: ", "))
+        guard let norm = IterativeOptions.Norm(rawValue: norm) else {
+            throw PDEError.invalidValue(key: "--norm", value: self.norm, expected: IterativeOptions.Norm.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        guard let pcKind = PreconditionerKind(rawValue: pc) else {
-            throw PDEError.invalidValue(key: "--pc", value: pc, expected: PreconditionerKind.allCases.map(\.rawValue).joined(separator: ", "))
+        guard let policy = IterativeOptions.NullSpacePolicy(rawValue: nullSpace) else {
+            throw PDEError.invalidValue(key: "--null-space", value: nullSpace,
+                                        expected: IterativeOptions.NullSpacePolicy.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        guard let normType = ConjugateGradient.NormType(rawValue: norm) else {
-            throw PDEError.invalidValue(key: "--norm", value: norm, expected: ConjugateGradient.NormType.allCases.map(\.rawValue).joined(separator: ", "))
+        var parameters: [String: String] = [:]
+        for item in pcOptions {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw PDEError.invalidValue(key: "--pc-option", value: item, expected: "key=value")
+            }
+            parameters[parts[0]] = parts[1]
         }
-        guard rtol >= 0, atol >= 0, maxIterations >= 0 else {
-            throw PDEError.invalidValue(key: "--rtol/--atol/--max-it", value: "\(rtol)/\(atol)/\(maxIterations)", expected: "non-negative values")
-        }
-        req.method = method
-        req.preconditioner = pcKind
-        req.relativeTolerance = rtol
-        req.absoluteTolerance = atol
-        req.maxIterations = maxIterations
-        req.normType = normType
-        req.ssorOmega = omega
+        var options = IterativeOptions(relativeTolerance: rtol, absoluteTolerance: atol, maxIterations: maxIterations,
+                                       norm: norm, nullSpace: policy)
+        if monitor { options.monitor = { it, r in print(String(format: "%5d KSP residual norm %.12e", it, r)) } }
+        try options.validate()
 
         let a = try MatrixMarket.read(matrix)
         guard a.rows == a.columns else {
@@ -112,10 +128,14 @@ struct LinSolve: ParsableCommand {
             throw PDEError.shapeMismatch(what: rhsFile ?? "right-hand side", expected: "\(a.rows) entries", got: "\(b.count)")
         }
         print("linsolve: \(matrix): \(a.rows)×\(a.columns), \(a.nonzeroCount) nonzeros; ksp \(ksp), pc \(pc)")
-        let mon: ConjugateGradient.Monitor? = monitor ? { it, r in
-            print(String(format: "%5d KSP residual norm %.12e", it, r))
-        } : nil
-        let (x, report) = try req.solve(a, b, monitor: mon)
+        if let asym = a.largestAsymmetry(), asym.relative > 1e-12 {
+            let what = String(format: "%@ is not symmetric: largest |a_ij − a_ji| = %.3e (%.3e of max|a|) at (%d, %d); CG and Cholesky assume a symmetric positive definite matrix",
+                              matrix, asym.difference, asym.relative, asym.row + 1, asym.column + 1)
+            if requireSymmetric { throw PDEError.invalidValue(key: "matrix", value: what, expected: "a symmetric matrix (--require-symmetric)") }
+            FileHandle.standardError.write(Data("linsolve: warning: \(what)\n".utf8))
+        }
+        let solver = try LinearSolver(matrix: a, method: ksp, preconditioner: pc, options: options, parameters: parameters)
+        let (x, report) = try solver.solve(b)
         for note in report.notes { print("  \(note)") }
         if convergedReason {
             let verb = report.reason.converged ? "converged" : "diverged"

@@ -15,7 +15,7 @@ struct KrylovSuite: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Cases: \(KrylovCase.allNames.joined(separator: ", ")).")
     var cases: [String] = KrylovCase.allNames
 
-    @Option(help: "Our methods (comma separated): cg, jacobi, ic0, amg, mg.")
+    @Option(help: "Our preconditioners for CG (comma separated registry names or aliases; cg = none).")
     var methods = "cg,jacobi,ic0,amg,mg"
 
     @Option(help: "Peer tools for cg_peers.py (comma separated).")
@@ -28,7 +28,7 @@ struct KrylovSuite: ParsableCommand {
     var work = "bench-results/matrices"
 
     @Option(help: "Relative tolerance.")
-    var rtol = 1e-8
+    var rtol = IterativeOptions.defaultRelativeTolerance
 
     func run() throws {
         try options.validateRelease()
@@ -44,9 +44,19 @@ struct KrylovSuite: ParsableCommand {
             for m in methods.split(separator: ",").map(String.init) {
                 guard let r = try runOurs(m, prepared) else { continue }
                 rows.append(r.row)
-                rec.record(["suite": "krylov", "case": name, "tool": "swiftpde_\(m)", "iterations": r.iterations,
-                            "setup_seconds": r.setup, "solve_seconds": r.solve, "sec_per_iter": r.solve / Double(max(1, r.iterations)),
-                            "rel_residual": r.residual, "rows": prepared.a.rows, "nnz": prepared.a.nonzeroCount, "note": r.note])
+                var o: [String: Any] = ["suite": "krylov", "case": name, "tool": "swiftpde_\(m)", "iterations": r.iterations,
+                                        "setup_seconds": r.setup, "solve_seconds": r.solve, "sec_per_iter": r.solve / Double(max(1, r.iterations)),
+                                        "rel_residual": r.residual, "rows": prepared.a.rows, "nnz": prepared.a.nonzeroCount, "note": r.note]
+                if let u = r.update {
+                    o["update_seconds"] = u.update
+                    o["fresh_setup_seconds"] = u.fresh
+                    o["update_iterations"] = u.iterations
+                    o["update_max_difference"] = u.difference
+                    rows.append(["  numeric re-setup (A + 0.05·diag A)", "\(u.iterations)", formatSeconds(u.update), "", "",
+                                 String(format: "fresh setup %@ (%.2f×)", formatSeconds(u.fresh), u.update / max(u.fresh, 1e-12)),
+                                 String(format: "max |x_update − x_fresh| %.1e", u.difference)])
+                }
+                rec.record(o)
             }
             var peerArgs = prepared.peerArgs
             peerArgs += ["--rtol", "\(rtol)"]
@@ -63,44 +73,54 @@ struct KrylovSuite: ParsableCommand {
         }
     }
 
-    struct Result { var row: [String]; var iterations: Int; var setup: Double; var solve: Double; var residual: Double; var note: String }
+    struct Update { var update: Double; var fresh: Double; var iterations: Int; var difference: Double }
+    struct Result {
+        var row: [String]; var iterations: Int; var setup: Double; var solve: Double; var residual: Double; var note: String
+        var update: Update?
+    }
 
+    /// CG with the named preconditioner through the registry: median of 3 setups and solves;
+    /// for gamg and mg also the numeric re-setup for A + 0.05·diag(A) (same pattern) against
+    /// a fresh setup on that matrix, with the solutions compared.
     func runOurs(_ method: String, _ p: KrylovCase.Prepared) throws -> Result? {
-        let cg = ConjugateGradient(relativeTolerance: rtol, maxIterations: 100_000, recordHistory: false)
+        let pcName = method == "cg" ? "none" : method
+        let canonical = try SolverRegistry.preconditionerEntry(pcName).name
+        if canonical == "mg" && p.layout == nil { return nil }  // no grid layout for this case
+        let options = IterativeOptions(relativeTolerance: rtol, maxIterations: 100_000, recordHistory: false)
         var setups: [Double] = [], solves: [Double] = []
         var report: SolverReport!
         var x = [Double](repeating: 0, count: p.a.rows)
-        let ws = ConjugateGradient.Workspace(size: p.a.rows)
         var note = ""
+        var solver: LinearSolver!
         for _ in 0..<3 {
-            var pc: Preconditioner?
-            let setup = try measureSeconds {
-                switch method {
-                case "cg": pc = nil
-                case "jacobi": pc = try JacobiPreconditioner(p.a)
-                case "ic0": pc = try IncompleteCholeskyPreconditioner(p.a)
-                case "amg": pc = try SmoothedAggregationAMG(p.a)
-                case "mg":
-                    guard let layout = p.layout else { pc = nil; return }
-                    pc = try GeometricMultigrid(matrix: p.a, layout: layout)
-                default: throw ValidationError("unknown method \(method): expected cg, jacobi, ic0, amg, mg")
-                }
-            }
-            if method == "mg" && pc == nil { return nil }  // no grid layout for this case
+            solver = try LinearSolver(matrix: p.a, method: "cg", preconditioner: pcName, options: options, layout: p.layout)
             for i in x.indices { x[i] = 0 }
-            let solve = try measureSeconds { report = try cg.solve(p.a, p.b, x: &x, preconditioner: pc, workspace: ws) }
-            setups.append(setup)
+            let solve = try measureSeconds { report = try solver.solve(p.b, x: &x) }
+            setups.append(solver.setupSeconds)
             solves.append(solve)
-            note = pc?.notes.first ?? ""
-            if setup + solve > 20 { break }
+            note = solver.preconditioner?.notes.first ?? ""
+            if solver.setupSeconds + solve > 20 { break }
         }
         let (s, t) = (median(setups), median(solves))
-        let res = try Vectors.relativeResidual(p.a, x, p.b)
+        let res = report.trueRelativeResidual
         let it = report.iterations
         let reason = report.reason.converged ? "" : report.reason.petscName + " "
+        var update: Update?
+        if canonical == "gamg" || canonical == "mg" {
+            var shifted = p.a
+            for i in 0..<shifted.rows {
+                for k in shifted.rowPointers[i]..<shifted.rowPointers[i + 1] where Int(shifted.columnIndices[k]) == i { shifted.values[k] *= 1.05 }
+            }
+            try solver.update(shifted)
+            let updated = try solver.solve(p.b)
+            let fresh = try LinearSolver(matrix: shifted, method: "cg", preconditioner: pcName, options: options, layout: p.layout)
+            let reference = try fresh.solve(p.b)
+            update = Update(update: solver.setupSeconds, fresh: fresh.setupSeconds, iterations: updated.report.iterations,
+                            difference: zip(updated.x, reference.x).reduce(0) { max($0, abs($1.0 - $1.1)) })
+        }
         return Result(row: ["swiftpde cg+\(method)", "\(it)", formatSeconds(s), formatSeconds(t), formatSeconds(t / Double(max(1, it))),
                             String(format: "%.2e", res), reason + note],
-                      iterations: it, setup: s, solve: t, residual: res, note: reason + note)
+                      iterations: it, setup: s, solve: t, residual: res, note: reason + note, update: update)
     }
 
     func runPetsc(_ args: [String]) -> [[String: Any]] {

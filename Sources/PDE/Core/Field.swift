@@ -82,10 +82,21 @@ public struct GridField: Sendable, Equatable {
         return try GridField(grid: grid, values: zip(values, other.values).map { $0 - $1 })
     }
 
-    /// Errors against an exact solution sampled at the nodes: (L², max, H¹-seminorm).
-    public func errors(against exact: ([Double]) -> Double) -> (l2: Double, max: Double, h1: Double) {
+    /// Errors against an exact solution sampled at the nodes (trapezoidal L², max, and the
+    /// H¹ seminorm of the nodal difference by forward differences).
+    public func errors(against exact: ([Double]) -> Double) -> FieldErrors {
         let e = GridField(grid: grid, values: zip(values, grid.sample(exact)).map { $0 - $1 }, unchecked: ())
-        return (e.l2Norm(), e.maxNorm(), e.h1Seminorm())
+        return FieldErrors(l2: e.l2Norm(), max: e.maxNorm(), h1: e.h1Seminorm())
+    }
+
+    /// Adds the constant that makes the trapezoidal mean equal to `exact`'s: compares a
+    /// solution of a singular (pure Neumann / periodic) problem with the exact one, up to
+    /// the null space.
+    public mutating func alignMean(with exact: ([Double]) -> Double) {
+        let w = GridField.trapezoidWeights(grid), e = grid.sample(exact)
+        var s = 0.0, v = 0.0
+        for i in 0..<w.count { s += w[i] * (e[i] - values[i]); v += w[i] }
+        for i in 0..<w.count { values[i] += s / v }
     }
 
     init(grid: Grid, values: [Double], unchecked: Void) {

@@ -275,7 +275,7 @@ public struct MeshField: Sendable {
 
     /// ‖u_h − u‖ in L² and the H¹ seminorm by Dunavant's degree-4 rule on every triangle
     /// (not by vertex sampling), and the max error at the vertices.
-    public func errors(against exact: ([Double]) -> Double, gradient: ([Double]) -> [Double]) -> (l2: Double, h1: Double, max: Double) {
+    public func errors(against exact: ([Double]) -> Double, gradient: ([Double]) -> [Double]) -> FieldErrors {
         var l2 = 0.0, h1 = 0.0, mx = 0.0
         for t in mesh.triangles {
             let ids = [Int(t[0]), Int(t[1]), Int(t[2])]
@@ -295,6 +295,14 @@ public struct MeshField: Sendable {
             }
         }
         for (v, p) in mesh.vertices.enumerated() { mx = max(mx, abs(values[v] - exact([p.x, p.y]))) }
-        return (l2.squareRoot(), h1.squareRoot(), mx)
+        return FieldErrors(l2: l2.squareRoot(), max: mx, h1: h1.squareRoot())
+    }
+
+    /// Adds the constant that makes the mean (∫u/|Ω|) equal to `exact`'s: compares a
+    /// solution of a pure-Neumann problem with the exact one, up to the null space.
+    public mutating func alignMean(with exact: ([Double]) -> Double) {
+        let shift = MeshField(mesh: mesh, sampling: exact).integral() / mesh.areas.reduce(0, +)
+            - integral() / mesh.areas.reduce(0, +)
+        for i in 0..<values.count { values[i] += shift }
     }
 }

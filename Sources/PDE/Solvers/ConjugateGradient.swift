@@ -1,41 +1,23 @@
-import Dispatch
-
 /// (Preconditioned) conjugate gradients for symmetric positive definite systems, in the
 /// Krylov.jl / PETSc KSP shape: a configured solver value, `solve` returning the solution
-/// and a `SolverReport`, an optional monitor closure, a reusable workspace.
+/// and a `SolverReport`, the shared `IterativeOptions` (monitor included), a reusable
+/// workspace.
 ///
-/// Stopping: ‖r_k‖₂ ≤ max(relativeTolerance · ‖b‖₂, absoluteTolerance) for the default
-/// unpreconditioned norm; with the preconditioned or natural norm, the relative tolerance
-/// refers to the initial residual's norm in that norm (as PETSc does).
-/// At exit the true residual b − A x is recomputed; when the recursively updated residual
-/// claims convergence but the true one does not meet the tolerance (rounding drift), the
-/// iteration restarts from the true residual (at most `maxResidualReplacements` times).
-public struct ConjugateGradient: Sendable {
-    /// Which residual norm the stopping test and the monitor use.
-    public enum NormType: String, Sendable, CaseIterable {
-        /// ‖r‖₂ (scipy's and this suite's default; the peers' stopping rule).
-        case unpreconditioned
-        /// ‖M⁻¹r‖₂ (PETSc's CG default).
-        case preconditioned
-        /// (rᵀM⁻¹r)^½, the energy norm of the error in M's metric.
-        case natural
-    }
-
-    public var relativeTolerance: Double
-    public var absoluteTolerance: Double
-    public var maxIterations: Int
-    public var normType: NormType
-    /// Keep the residual norm of every iteration in the report.
-    public var recordHistory: Bool
+/// Stopping: ‖r_k‖₂ ≤ max(rtol · ‖b‖₂, atol) for the default unpreconditioned norm; with the
+/// preconditioned or natural norm the relative tolerance refers to the initial residual's
+/// norm in that norm (as PETSc does). When the recursively updated residual claims
+/// convergence, the true residual b − A x is recomputed; when it misses the tolerance
+/// (rounding drift), the iteration restarts from it, at most `maxResidualReplacements`
+/// times, after which the solve stops with `.stagnated` — never with a converged reason the
+/// true residual does not back.
+public struct ConjugateGradient: IterativeMethod, @unchecked Sendable {
+    public let name = "cg"
+    public var options: IterativeOptions
+    /// Restarts from the true residual allowed before reporting `.stagnated`.
     public var maxResidualReplacements: Int
 
-    public init(relativeTolerance: Double = 1e-8, absoluteTolerance: Double = 0, maxIterations: Int = 10_000,
-                normType: NormType = .unpreconditioned, recordHistory: Bool = true, maxResidualReplacements: Int = 3) {
-        self.relativeTolerance = relativeTolerance
-        self.absoluteTolerance = absoluteTolerance
-        self.maxIterations = maxIterations
-        self.normType = normType
-        self.recordHistory = recordHistory
+    public init(_ options: IterativeOptions = IterativeOptions(), maxResidualReplacements: Int = 3) {
+        self.options = options
         self.maxResidualReplacements = maxResidualReplacements
     }
 
@@ -49,52 +31,25 @@ public struct ConjugateGradient: Sendable {
         var size: Int { r.count }
     }
 
-    /// Monitor: called with (iteration, residual norm) after every iteration, and once with
-    /// iteration 0 before the first.
-    public typealias Monitor = (Int, Double) -> Void
-
-    /// Solves A x = b from x = 0 (or `initialGuess`); allocating form.
-    public func solve(_ a: LinearOperator, _ b: [Double], initialGuess: [Double]? = nil,
-                      preconditioner: Preconditioner? = nil, monitor: Monitor? = nil) throws -> (x: [Double], report: SolverReport) {
-        var x = initialGuess ?? [Double](repeating: 0, count: a.size)
-        let ws = Workspace(size: a.size)
-        let report = try solve(a, b, x: &x, preconditioner: preconditioner, workspace: ws, monitor: monitor)
-        return (x, report)
+    public func solve(_ a: LinearOperator, _ b: [Double], x: inout [Double], preconditioner: Preconditioner?) throws -> SolverReport {
+        try solve(a, b, x: &x, preconditioner: preconditioner, workspace: nil)
     }
 
-    /// In-place form: `x` holds the initial guess on entry and the solution on return.
+    /// In-place form with a reusable workspace: `x` holds the initial guess on entry and the
+    /// solution on return. Throws only for bad arguments (sizes, options); numerical
+    /// failures are reasons in the report.
     public func solve(_ a: LinearOperator, _ b: [Double], x: inout [Double], preconditioner m: Preconditioner? = nil,
-                      workspace: Workspace? = nil, monitor: Monitor? = nil) throws -> SolverReport {
+                      workspace: Workspace?) throws -> SolverReport {
+        var s = try IterationSession(method: "conjugate gradient", options: options, a: a, b: b, x: x, preconditioner: m)
         let n = a.size
-        guard b.count == n, x.count == n else {
-            throw PDEError.shapeMismatch(what: "conjugate gradient", expected: "b and x of length \(n)",
-                                         got: "b \(b.count), x \(x.count)")
-        }
-        guard relativeTolerance >= 0, absoluteTolerance >= 0, maxIterations >= 0 else {
-            throw PDEError.invalidValue(key: "cg options", value: "rtol \(relativeTolerance), atol \(absoluteTolerance), maxIterations \(maxIterations)",
-                                        expected: "non-negative tolerances and iteration limit")
-        }
         let ws = (workspace?.size == n) ? workspace! : Workspace(size: n)
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        var history: [Double] = []
-        var notes = m?.notes ?? []
-        let bNorm = VectorKernels.norm(b)
-        var iterations = 0
+        let b = s.b
+        if s.inconsistency != nil { return s.finish(.inconsistentRightHandSide, x: &x, scratch: &ws.q) }
+        if !s.bNorm.isFinite { return s.finish(.notANumber, x: &x, scratch: &ws.q) }
+        let norm = options.norm
+        var target = options.target(bNorm: s.bNorm)
+        let trueTarget = target
         var replacements = 0
-
-        func finish(_ reason: ConvergenceReason) -> SolverReport {
-            // True residual of the returned x.
-            a.apply(x, into: &ws.q)
-            VectorKernels.residualFrom(b, &ws.q)
-            let tr = VectorKernels.norm(ws.q)
-            let rel = bNorm > 0 ? tr / bNorm : tr
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-            return SolverReport(reason: reason, iterations: iterations, residualHistory: history,
-                                trueRelativeResidual: rel, solveSeconds: seconds, notes: notes)
-        }
-
-        if !bNorm.isFinite { return finish(.notANumber) }
-        var target = max(relativeTolerance * bNorm, absoluteTolerance)
 
         restart: while true {
             // r = b − A x
@@ -102,27 +57,26 @@ public struct ConjugateGradient: Sendable {
             VectorKernels.residualFrom(b, &ws.r)
             var rr = VectorKernels.dot(ws.r, ws.r)
             var rz: Double
-            if let m { rz = m.apply(ws.r, into: &ws.z) } else { rz = rr }
-            if !rr.isFinite || !rz.isFinite { return finish(.notANumber) }
-            if rz < 0 { return finish(.indefinitePreconditioner) }
-            var resNorm = residualNorm(rr: rr, rz: rz, z: m == nil ? nil : ws.z)
-            if normType != .unpreconditioned && m != nil && iterations == 0 && replacements == 0 {
-                // In the preconditioned and natural norms the relative tolerance refers to
-                // the initial residual's norm (PETSc's rule), since ‖b‖ is measured in ℓ².
-                target = max(relativeTolerance * resNorm, absoluteTolerance)
+            if let m {
+                guard let v = s.precondition(m, ws.r, into: &ws.z) else { return s.finish(.preconditionerFailure, x: &x, scratch: &ws.q) }
+                rz = v
+            } else { rz = rr }
+            if !rr.isFinite || !rz.isFinite { return s.finish(.notANumber, x: &x, scratch: &ws.q) }
+            if rz < 0 { return s.finish(.indefinitePreconditioner, x: &x, scratch: &ws.q) }
+            var resNorm = residualNorm(norm, rr: rr, rz: rz, z: m == nil ? nil : ws.z)
+            if s.iterations == 0 && replacements == 0 {
+                if norm != .unpreconditioned && m != nil {
+                    // In the preconditioned and natural norms the relative tolerance refers to
+                    // the initial residual's norm (PETSc's rule), since ‖b‖ is measured in ℓ².
+                    target = max(options.relativeTolerance * resNorm, options.absoluteTolerance)
+                }
+                s.record(resNorm)
             }
-            if iterations == 0 && replacements == 0 {
-                if recordHistory { history.append(resNorm) }
-                monitor?(0, resNorm)
-            }
-            if resNorm <= target {
-                return finish(resNorm <= absoluteTolerance && absoluteTolerance >= relativeTolerance * bNorm
-                              ? .convergedAbsolute : .convergedRelative)
-            }
+            if resNorm <= target { return s.finish(options.convergedReason(bNorm: s.bNorm), x: &x, scratch: &ws.q) }
             // p = z
-            if m != nil { copy(ws.z, into: &ws.p) } else { copy(ws.r, into: &ws.p) }
+            copy(m != nil ? ws.z : ws.r, into: &ws.p)
 
-            while iterations < maxIterations {
+            while s.iterations < options.maxIterations {
                 let pq: Double
                 if let csr = a as? CSRMatrix {
                     pq = csr.applyAndDot(ws.p, into: &ws.q)
@@ -130,44 +84,50 @@ public struct ConjugateGradient: Sendable {
                     a.apply(ws.p, into: &ws.q)
                     pq = VectorKernels.dot(ws.p, ws.q)
                 }
-                if !pq.isFinite { iterations += 1; return finish(.notANumber) }
-                if pq <= 0 { return finish(.breakdown) }
+                if !pq.isFinite { s.iterations += 1; return s.finish(.notANumber, x: &x, scratch: &ws.q) }
+                if pq <= 0 { return s.finish(.breakdown, x: &x, scratch: &ws.q) }
                 let alpha = rz / pq
                 rr = VectorKernels.cgUpdate(x: &x, r: &ws.r, p: ws.p, q: ws.q, alpha: alpha)
-                iterations += 1
+                s.iterations += 1
                 let rzNew: Double
-                if let m { rzNew = m.apply(ws.r, into: &ws.z) } else { rzNew = rr }
-                if !rr.isFinite || !rzNew.isFinite { return finish(.notANumber) }
-                if rzNew < 0 { return finish(.indefinitePreconditioner) }
-                resNorm = residualNorm(rr: rr, rz: rzNew, z: m == nil ? nil : ws.z)
-                if recordHistory { history.append(resNorm) }
-                monitor?(iterations, resNorm)
+                if let m {
+                    guard let v = s.precondition(m, ws.r, into: &ws.z) else { return s.finish(.preconditionerFailure, x: &x, scratch: &ws.q) }
+                    rzNew = v
+                } else { rzNew = rr }
+                if !rr.isFinite || !rzNew.isFinite { return s.finish(.notANumber, x: &x, scratch: &ws.q) }
+                if rzNew < 0 { return s.finish(.indefinitePreconditioner, x: &x, scratch: &ws.q) }
+                resNorm = residualNorm(norm, rr: rr, rz: rzNew, z: m == nil ? nil : ws.z)
+                s.record(resNorm)
                 if resNorm <= target {
+                    if norm != .unpreconditioned {
+                        return s.finish(options.convergedReason(bNorm: s.bNorm), x: &x, scratch: &ws.q)
+                    }
                     // Check the true residual before declaring convergence.
                     a.apply(x, into: &ws.q)
                     VectorKernels.residualFrom(b, &ws.q)
                     let trueNorm = VectorKernels.norm(ws.q)
-                    let trueTarget = max(relativeTolerance * bNorm, absoluteTolerance)
-                    if normType != .unpreconditioned || trueNorm <= trueTarget * 1.0000001
-                        || replacements >= maxResidualReplacements {
-                        return finish(resNorm <= absoluteTolerance && absoluteTolerance >= relativeTolerance * bNorm
-                                      ? .convergedAbsolute : .convergedRelative)
+                    if trueNorm <= trueTarget * 1.0000001 {
+                        return s.finish(options.convergedReason(bNorm: s.bNorm), x: &x, scratch: &ws.q)
+                    }
+                    if replacements >= maxResidualReplacements {
+                        s.notes.append("true residual \(trueNorm) still above \(trueTarget) after \(replacements) residual replacements")
+                        return s.finish(.stagnated, x: &x, scratch: &ws.q)
                     }
                     replacements += 1
-                    notes.append("residual replacement at iteration \(iterations): recursive ‖r‖ \(resNorm), true \(trueNorm)")
+                    s.notes.append("residual replacement at iteration \(s.iterations): recursive ‖r‖ \(resNorm), true \(trueNorm)")
                     continue restart
                 }
                 let beta = rzNew / rz
                 rz = rzNew
                 VectorKernels.xpay(m == nil ? ws.r : ws.z, beta: beta, &ws.p)
             }
-            return finish(.divergedIterations)
+            return s.finish(.divergedIterations, x: &x, scratch: &ws.q)
         }
     }
 
     @inline(__always)
-    private func residualNorm(rr: Double, rz: Double, z: [Double]?) -> Double {
-        switch normType {
+    private func residualNorm(_ norm: IterativeOptions.Norm, rr: Double, rz: Double, z: [Double]?) -> Double {
+        switch norm {
         case .unpreconditioned: return rr.squareRoot()
         case .natural: return rz.squareRoot()
         case .preconditioned: return z.map { VectorKernels.norm($0) } ?? rr.squareRoot()
@@ -178,6 +138,54 @@ public struct ConjugateGradient: Sendable {
     private func copy(_ src: [Double], into dst: inout [Double]) {
         dst.withUnsafeMutableBufferPointer { d in
             src.withUnsafeBufferPointer { s in d.baseAddress!.update(from: s.baseAddress!, count: s.count) }
+        }
+    }
+}
+
+/// Preconditioned Richardson iteration x ← x + M⁻¹(b − A x): with a multigrid or AMG cycle
+/// as M it is the stand-alone multigrid solver (PETSc's `-ksp_type richardson -pc_type mg`).
+/// The residual is recomputed from x every iteration, so it is always the true one.
+public struct Richardson: IterativeMethod, @unchecked Sendable {
+    public let name = "richardson"
+    public var options: IterativeOptions
+    /// Damping: x ← x + scale · M⁻¹ r (1 for a multigrid cycle).
+    public var scale: Double
+
+    public init(_ options: IterativeOptions = IterativeOptions(maxIterations: 100), scale: Double = 1) {
+        self.options = options
+        self.scale = scale
+    }
+
+    public func solve(_ a: LinearOperator, _ b: [Double], x: inout [Double], preconditioner m: Preconditioner?) throws -> SolverReport {
+        guard scale > 0, scale.isFinite else {
+            throw PDEError.invalidValue(key: "richardson scale", value: "\(scale)", expected: "a positive finite damping factor")
+        }
+        var s = try IterationSession(method: "Richardson", options: options, a: a, b: b, x: x, preconditioner: m)
+        let n = a.size
+        var r = [Double](repeating: 0, count: n), z = r
+        if s.inconsistency != nil { return s.finish(.inconsistentRightHandSide, x: &x, scratch: &r) }
+        let b = s.b
+        let target = options.target(bNorm: s.bNorm)
+        a.apply(x, into: &r)
+        VectorKernels.residualFrom(b, &r)
+        var res = VectorKernels.norm(r)
+        s.record(res)
+        while true {
+            if !res.isFinite { return s.finish(.notANumber, x: &x, scratch: &r) }
+            if res <= target { return s.finish(options.convergedReason(bNorm: s.bNorm), x: &x, scratch: &r) }
+            if s.iterations >= options.maxIterations { return s.finish(.divergedIterations, x: &x, scratch: &r) }
+            if let m {
+                guard s.precondition(m, r, into: &z) != nil else { return s.finish(.preconditionerFailure, x: &x, scratch: &r) }
+            } else {
+                z = r
+            }
+            let w = scale
+            for i in 0..<n { x[i] += w * z[i] }
+            a.apply(x, into: &r)
+            VectorKernels.residualFrom(b, &r)
+            s.iterations += 1
+            res = VectorKernels.norm(r)
+            s.record(res)
         }
     }
 }

@@ -41,10 +41,11 @@ public final class GeometricMultigrid: Preconditioner {
 
     final class Level {
         let layout: GridUnknownLayout
-        let a: CSRMatrix
-        let diagonal: [Double]
+        var a: CSRMatrix
+        var diagonal: [Double]
         var p: CSRMatrix?       // interpolation from the next coarser level
         var r: CSRMatrix?       // Pᵀ
+        var galerkin: GalerkinProduct?   // Pᵀ A P with its patterns (Galerkin coarse operators)
         var colors: [[Int32]] = []
         var lambdaMax = 0.0
         var x: [Double], b: [Double], res: [Double], tmp: [Double]
@@ -104,9 +105,12 @@ public final class GeometricMultigrid: Preconditioner {
             let coarseLayout = try GridUnknownLayout(grid: coarseGrid, boundary: GeometricMultigrid.kinds(of: fine.layout))
             let p = GeometricMultigrid.interpolation(from: coarseLayout, to: fine.layout)
             var ac: CSRMatrix
+            let r = p.transposed()
             switch options.coarseOperator {
             case .galerkin:
-                ac = try fine.a.galerkinProduct(prolongator: p)
+                let product = GalerkinProduct(a: fine.a, p: p, r: r)
+                fine.galerkin = product
+                ac = product.coarse
             case .rediscretized:
                 var q = problem!
                 q.grid = coarseGrid
@@ -122,7 +126,7 @@ public final class GeometricMultigrid: Preconditioner {
                 for k in 0..<ac.values.count { ac.values[k] *= rediscretizationScale }
             }
             fine.p = p
-            fine.r = p.transposed()
+            fine.r = r
             levels.append(Level(layout: coarseLayout, a: ac))
         }
         for level in levels.dropLast() {
@@ -249,61 +253,63 @@ public final class GeometricMultigrid: Preconditioner {
 
     // MARK: Cycles
 
-    /// One cycle from a zero initial guess: z ≈ A⁻¹ r. Returns r · z.
-    public func apply(_ r: [Double], into z: inout [Double]) -> Double {
+    /// Numeric re-setup for new values on the setup matrix's pattern: the grids,
+    /// interpolations and colourings are kept; the Galerkin operators (on their stored
+    /// patterns), diagonals, Chebyshev bounds and the coarsest factorization (CHOLMOD's
+    /// numeric phase) are recomputed — the same hierarchy a fresh setup builds. Needs
+    /// Galerkin coarse operators (rediscretized ones come from the problem, not the matrix).
+    public func update(_ matrix: CSRMatrix) throws {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try levels[0].a.requireSamePattern(matrix, "multigrid update")
+        if options.coarseOperator == .rediscretized && levels.count > 1 {
+            throw PDEError.invalidValue(key: "coarseOperator", value: "rediscretized",
+                                        expected: "Galerkin coarse operators for a numeric re-setup (or a new GeometricMultigrid from the new problem)")
+        }
+        levels[0].a = matrix
+        for l in levels.indices {
+            let lv = levels[l]
+            if l > 0 { lv.a = levels[l - 1].galerkin!.recompute(a: levels[l - 1].a, p: levels[l - 1].p!, r: levels[l - 1].r!) }
+            lv.diagonal = lv.a.diagonal()
+            if l < levels.count - 1, case .chebyshev = options.smoother {
+                lv.lambdaMax = estimateLargestEigenvalueDinvA(lv.a, diagonal: lv.diagonal, iterations: 10)
+            }
+        }
+        try coarse.factorize(levels[levels.count - 1].a)
+        setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+    }
+
+    /// One cycle from a zero initial guess: z ≈ A⁻¹ r. Returns r · z. Throws when the
+    /// coarsest direct solve fails.
+    public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
         let top = levels[0]
         top.b.withUnsafeMutableBufferPointer { bp in r.withUnsafeBufferPointer { bp.baseAddress!.update(from: $0.baseAddress!, count: $0.count) } }
         zero(&top.x)
-        cycle(0)
+        try cycle(0)
         z.withUnsafeMutableBufferPointer { zp in top.x.withUnsafeBufferPointer { zp.baseAddress!.update(from: $0.baseAddress!, count: $0.count) } }
         return VectorKernels.dot(r, z)
     }
 
-    /// Multigrid as a solver: cycles until ‖b − Ax‖ ≤ rtol ‖b‖, optionally starting from a
-    /// full-multigrid (nested iteration) initial guess.
-    public func solve(_ b: [Double], relativeTolerance: Double = 1e-8, maxCycles: Int = 100, fullMultigrid: Bool = false,
-                      monitor: ((Int, Double) -> Void)? = nil) -> (x: [Double], report: SolverReport) {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let top = levels[0]
-        let a = top.a
-        let n = a.rows
-        var x = [Double](repeating: 0, count: n)
-        if fullMultigrid { x = fmg(b) }
-        var r = [Double](repeating: 0, count: n)
-        a.apply(x, into: &r)
-        VectorKernels.residualFrom(b, &r)
-        let bNorm = VectorKernels.norm(b)
-        var history = [VectorKernels.norm(r)]
-        monitor?(0, history[0])
-        var z = [Double](repeating: 0, count: n)
-        var reason = ConvergenceReason.divergedIterations
-        var it = 0
-        while true {
-            let res = history.last!
-            if !res.isFinite { reason = .notANumber; break }
-            if res <= relativeTolerance * bNorm { reason = .convergedRelative; break }
-            if it >= maxCycles { break }
-            _ = apply(r, into: &z)
-            for i in 0..<n { x[i] += z[i] }
-            a.apply(x, into: &r)
-            VectorKernels.residualFrom(b, &r)
-            it += 1
-            history.append(VectorKernels.norm(r))
-            monitor?(it, history.last!)
+    /// Multigrid as a solver: cycles (a Richardson iteration) until the true residual meets
+    /// the options' tolerance (`IterativeOptions(maxIterations: 100)` by default), optionally
+    /// from a full-multigrid (nested iteration) initial guess.
+    public func solve(_ b: [Double], options: IterativeOptions = IterativeOptions(maxIterations: 100),
+                      fullMultigrid: Bool = false) throws -> (x: [Double], report: SolverReport) {
+        guard b.count == levels[0].a.rows else {
+            throw PDEError.shapeMismatch(what: "multigrid solve", expected: "b of length \(levels[0].a.rows)", got: "\(b.count)")
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-        return (x, SolverReport(reason: reason, iterations: it, residualHistory: history,
-                                trueRelativeResidual: bNorm > 0 ? history.last! / bNorm : history.last!,
-                                setupSeconds: setupSeconds, solveSeconds: seconds, notes: notes))
+        let initial = fullMultigrid ? try fmg(b) : nil
+        var result = try Richardson(options).solve(levels[0].a, b, initialGuess: initial, preconditioner: self)
+        result.report.setupSeconds = setupSeconds
+        return result
     }
 
     /// Full multigrid: restrict b to the coarsest level, solve there, then interpolate up
     /// with one cycle per level.
-    func fmg(_ b: [Double]) -> [Double] {
+    func fmg(_ b: [Double]) throws -> [Double] {
         levels[0].b = b
         for l in 0..<(levels.count - 1) { levels[l].r!.apply(levels[l].b, into: &levels[l + 1].b) }
         let last = levels.count - 1
-        try? coarse.solve(levels[last].b, into: &levels[last].x)
+        try coarse.solve(levels[last].b, into: &levels[last].x)
         for l in stride(from: last - 1, through: 0, by: -1) {
             levels[l].p!.apply(levels[l + 1].x, into: &levels[l].x)
             // One cycle on A_l e = b_l − A_l x_l, keeping x_l.
@@ -313,7 +319,7 @@ public final class GeometricMultigrid: Preconditioner {
             let saved = lv.x, savedB = lv.b
             lv.b = lv.res
             zero(&lv.x)
-            cycle(l)
+            try cycle(l)
             for i in 0..<lv.x.count { lv.x[i] += saved[i] }
             lv.b = savedB
         }
@@ -325,10 +331,10 @@ public final class GeometricMultigrid: Preconditioner {
     }
 
     /// Cycle on level l for A_l x_l = b_l, with x_l holding the initial guess.
-    private func cycle(_ l: Int) {
+    private func cycle(_ l: Int) throws {
         let lv = levels[l]
         if l == levels.count - 1 {
-            try? coarse.solve(lv.b, into: &lv.x)
+            try coarse.solve(lv.b, into: &lv.x)
             return
         }
         for _ in 0..<options.presmoothingSweeps { smooth(lv, forward: true) }
@@ -339,7 +345,7 @@ public final class GeometricMultigrid: Preconditioner {
             VectorKernels.residualFrom(lv.b, &lv.res)
             lv.r!.apply(lv.res, into: &next.b)
             zero(&next.x)
-            cycle(l + 1)
+            try cycle(l + 1)
             lv.p!.apply(next.x, into: &lv.tmp)
             let n = lv.x.count
             lv.tmp.withUnsafeBufferPointer { e in

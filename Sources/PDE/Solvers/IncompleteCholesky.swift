@@ -3,12 +3,13 @@
 /// M-matrices), the factorization restarts on A + α·diag(A) with α = 10⁻³, 10⁻², …, and
 /// the shift is reported in `notes`.
 public final class IncompleteCholeskyPreconditioner: Preconditioner {
-    public let name = "ic0"
+    public let name = "icc"
     public private(set) var notes: [String] = []
     /// The diagonal shift α finally used (0 when none was needed).
     public private(set) var shift: Double = 0
 
     private let n: Int
+    private let maxShiftAttempts: Int
     // Strictly lower part of L by rows, strictly upper part of Lᵀ by rows, and 1/L_ii.
     private var lRowPointers: [Int] = [], lColumns: [Int32] = [], lValues: [Double] = []
     private var uRowPointers: [Int] = [], uColumns: [Int32] = [], uValues: [Double] = []
@@ -20,7 +21,21 @@ public final class IncompleteCholeskyPreconditioner: Preconditioner {
             throw PDEError.shapeMismatch(what: "IC(0)", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")
         }
         n = a.rows
+        self.maxShiftAttempts = maxShiftAttempts
         work = [Double](repeating: 0, count: n)
+        try factorize(a)
+    }
+
+    /// Numeric re-setup: IC(0) of the new values (shift retries as in the first setup).
+    public func update(_ matrix: CSRMatrix) throws {
+        guard matrix.rows == n, matrix.columns == n else {
+            throw PDEError.shapeMismatch(what: "IC(0) update", expected: "a \(n)×\(n) matrix", got: "\(matrix.rows)×\(matrix.columns)")
+        }
+        notes.removeAll()
+        try factorize(matrix)
+    }
+
+    private func factorize(_ a: CSRMatrix) throws {
         let diag = a.diagonal()
         for (i, d) in diag.enumerated() where !(d > 0) || !d.isFinite {
             throw PDEError.notPositiveDefinite(column: i, reason: "IC(0) needs positive diagonal entries; a[\(i),\(i)] = \(d)")
@@ -104,7 +119,7 @@ public final class IncompleteCholeskyPreconditioner: Preconditioner {
     }
 
     /// z = (L Lᵀ)⁻¹ r by a forward and a backward substitution; returns r · z.
-    public func apply(_ r: [Double], into z: inout [Double]) -> Double {
+    public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
         let n = self.n
         var rz = 0.0
         lRowPointers.withUnsafeBufferPointer { lrp in
@@ -142,78 +157,5 @@ public final class IncompleteCholeskyPreconditioner: Preconditioner {
             }
         }}}}}}}}}}
         return rz
-    }
-}
-
-/// Symmetric successive over-relaxation (symmetric Gauss–Seidel for ω = 1):
-/// M = ω/(2−ω) · (D/ω + L) (D/ω)⁻¹ (D/ω + U), SPD for SPD A and 0 < ω < 2.
-public final class SSORPreconditioner: Preconditioner {
-    public let name = "ssor"
-    public let omega: Double
-    private let a: CSRMatrix
-    private let diagonal: [Double]
-    private var work: [Double]
-
-    public init(_ a: CSRMatrix, omega: Double = 1) throws {
-        guard a.rows == a.columns else {
-            throw PDEError.shapeMismatch(what: "SSOR", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")
-        }
-        guard omega > 0, omega < 2 else {
-            throw PDEError.invalidValue(key: "omega", value: "\(omega)", expected: "a relaxation factor in (0, 2)")
-        }
-        let d = a.diagonal()
-        for (i, v) in d.enumerated() where !(v > 0) || !v.isFinite {
-            throw PDEError.notPositiveDefinite(column: i, reason: "SSOR needs positive diagonal entries; a[\(i),\(i)] = \(v)")
-        }
-        self.a = a
-        self.omega = omega
-        diagonal = d
-        work = [Double](repeating: 0, count: a.rows)
-    }
-
-    public func apply(_ r: [Double], into z: inout [Double]) -> Double {
-        let n = a.rows
-        let w = omega
-        let scale = (2 - w) / w
-        a.rowPointers.withUnsafeBufferPointer { rpp in
-        a.columnIndices.withUnsafeBufferPointer { cp in
-        a.values.withUnsafeBufferPointer { vp in
-        diagonal.withUnsafeBufferPointer { dp in
-        r.withUnsafeBufferPointer { rp in
-        work.withUnsafeMutableBufferPointer { yp in
-        z.withUnsafeMutableBufferPointer { zp in
-            let y = yp.baseAddress!, zz = zp.baseAddress!
-            // (D/ω + L) y = r
-            var i = 0
-            while i < n {
-                var t = rp[i]
-                var k = rpp[i]
-                let e = rpp[i &+ 1]
-                while k < e {
-                    let j = Int(truncatingIfNeeded: cp[k])
-                    if j < i { t -= vp[k] * y[j] }
-                    k &+= 1
-                }
-                y[i] = t * w / dp[i]
-                i &+= 1
-            }
-            // (D/ω + U) z = (D/ω) y, then scale by (2 − ω)/ω
-            i = n &- 1
-            while i >= 0 {
-                var t = dp[i] / w * y[i]
-                var k = rpp[i]
-                let e = rpp[i &+ 1]
-                while k < e {
-                    let j = Int(truncatingIfNeeded: cp[k])
-                    if j > i { t -= vp[k] * zz[j] }
-                    k &+= 1
-                }
-                zz[i] = t * w / dp[i]
-                i &-= 1
-            }
-            i = 0
-            while i < n { zz[i] *= scale; i &+= 1 }
-        }}}}}}}
-        return VectorKernels.dot(r, z)
     }
 }

@@ -1,13 +1,22 @@
-/// A preconditioner M ≈ A: `setup` does the (possibly expensive) construction once per
-/// matrix, `apply` computes z = M⁻¹ r for every iteration. Setup is separate from solve so
-/// repeated solves with one matrix reuse it.
+/// A preconditioner M ≈ A (PETSc's PC): the initializer does the (possibly expensive)
+/// setup once per matrix, `apply` computes z = M⁻¹ r for every iteration, and `update`
+/// redoes only the numeric part for new values on the same sparsity pattern (like
+/// CHOLMOD's factorize after analyze), so repeated solves reuse the setup.
+///
+/// New preconditioners are one file plus one entry in `SolverRegistry`.
 public protocol Preconditioner: AnyObject {
-    /// Short name for reports (`jacobi`, `ic0`, `ssor`, …).
+    /// Short name for reports (the registry name: `jacobi`, `icc`, `gamg`, …).
     var name: String { get }
     /// Notes gathered during setup (shifts, retries, complexities).
     var notes: [String] { get }
-    /// z ← M⁻¹ r; returns r · z (fused where cheap; CG needs it next).
-    func apply(_ r: [Double], into z: inout [Double]) -> Double
+    /// z ← M⁻¹ r; returns r · z (fused where cheap; CG needs it next). Throws when the
+    /// application fails (e.g. a direct coarse solve); the solver then stops with
+    /// `.preconditionerFailure` and the error in its notes.
+    func apply(_ r: [Double], into z: inout [Double]) throws -> Double
+    /// Numeric re-setup for `matrix`, which has the sparsity pattern of the matrix the
+    /// preconditioner was built for and new values. Throws `PDEError.shapeMismatch` for
+    /// another pattern, and the setup's errors (non-positive pivots, …) for bad values.
+    func update(_ matrix: CSRMatrix) throws
 }
 
 extension Preconditioner {
@@ -17,15 +26,27 @@ extension Preconditioner {
 /// Jacobi (diagonal) preconditioning: z = D⁻¹ r.
 public final class JacobiPreconditioner: Preconditioner {
     public let name = "jacobi"
-    private let inverseDiagonal: [Double]
+    private var inverseDiagonal: [Double]
 
     /// Throws when a diagonal entry is not positive (A cannot be SPD then), naming the row.
     public init(diagonal: [Double]) throws {
+        inverseDiagonal = try JacobiPreconditioner.invert(diagonal)
+    }
+
+    private static func invert(_ diagonal: [Double]) throws -> [Double] {
         for (i, d) in diagonal.enumerated() where !(d > 0) || !d.isFinite {
             throw PDEError.invalidValue(key: "diagonal[\(i)]", value: "\(d)",
                                         expected: "positive finite diagonal entries (an SPD matrix) for Jacobi preconditioning")
         }
-        inverseDiagonal = diagonal.map { 1 / $0 }
+        return diagonal.map { 1 / $0 }
+    }
+
+    public func update(_ matrix: CSRMatrix) throws {
+        guard matrix.rows == inverseDiagonal.count, matrix.columns == matrix.rows else {
+            throw PDEError.shapeMismatch(what: "Jacobi update", expected: "a \(inverseDiagonal.count)×\(inverseDiagonal.count) matrix",
+                                         got: "\(matrix.rows)×\(matrix.columns)")
+        }
+        inverseDiagonal = try JacobiPreconditioner.invert(matrix.diagonal())
     }
 
     public convenience init(_ operator: LinearOperator) throws {

@@ -24,7 +24,7 @@ public final class SmoothedAggregationAMG: Preconditioner {
         public init() {}
     }
 
-    public let name = "amg"
+    public let name = "gamg"
     public let options: Options
     public private(set) var notes: [String] = []
     /// Σ nnz(A_l) / nnz(A_0).
@@ -39,10 +39,13 @@ public final class SmoothedAggregationAMG: Preconditioner {
         var p: CSRMatrix      // prolongator to this level from the next coarser (n_l × n_{l+1})
         var r: CSRMatrix      // Pᵀ
         var diagonal: [Double]
+        let tentative: CSRMatrix      // T (kept for numeric re-setups)
+        let aggregateOf: [Int32]      // aggregate of every node
+        var galerkin: GalerkinProduct
         var x: [Double], b: [Double], res: [Double]
     }
     private var levels: [Level] = []
-    private var coarse: CholmodFactorization?
+    private var coarse: CholmodFactorization
     private var coarseMatrix: CSRMatrix
     // Coarsest-level vectors, allocated once.
     private var coarseB: [Double] = [], coarseX: [Double] = []
@@ -50,6 +53,9 @@ public final class SmoothedAggregationAMG: Preconditioner {
     /// Level sizes, finest first.
     public var levelSizes: [Int] { levels.map(\.a.rows) + [coarseMatrix.rows] }
 
+    /// Setup: aggregation, prolongators, Galerkin operators, coarsest factorization. Throws
+    /// for a non-square matrix, bad options, a non-positive diagonal entry on any level, or
+    /// a coarsest matrix CHOLMOD cannot factorize.
     public init(_ a: CSRMatrix, options: Options = Options()) throws {
         guard a.rows == a.columns else {
             throw PDEError.shapeMismatch(what: "AMG", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")
@@ -61,32 +67,30 @@ public final class SmoothedAggregationAMG: Preconditioner {
         let t0 = DispatchTime.now().uptimeNanoseconds
         self.options = options
         var current = a
-        var nnzTotal = a.nonzeroCount, rowsTotal = a.rows
-        while current.rows > options.coarseSize && levels.count + 1 < options.maxLevels {
-            let d = current.diagonal()
-            for (i, v) in d.enumerated() where !(v > 0) || !v.isFinite {
-                throw PDEError.notPositiveDefinite(column: i, reason: "AMG needs positive diagonal entries; a[\(i),\(i)] = \(v) on level \(levels.count)")
-            }
+        var built: [Level] = []
+        while current.rows > options.coarseSize && built.count + 1 < options.maxLevels {
+            let d = try SmoothedAggregationAMG.positiveDiagonal(current, level: built.count)
             let (aggregate, count) = SmoothedAggregationAMG.aggregate(current, threshold: options.strengthThreshold)
             if count == 0 || count >= current.rows { break }
             let t = SmoothedAggregationAMG.tentativeProlongator(aggregate, count: count)
-            // ρ(D⁻¹A), enlarged by 5 %: an overestimate keeps the smoothed prolongator stable.
-            let rho = 1.05 * estimateLargestEigenvalueDinvA(current, diagonal: d)
-            let omega = options.jacobiWeight / rho
-            let p = SmoothedAggregationAMG.smoothProlongator(current, diagonal: d, tentative: t, omega: omega)
-            let coarseA = try current.galerkinProduct(prolongator: p)
+            var p = CSRMatrix.product(current, t)     // the pattern of A·T is the pattern of P
+            SmoothedAggregationAMG.smoothProlongator(&p, a: current, diagonal: d, tentative: t, aggregate: aggregate,
+                                                     weight: options.jacobiWeight)
+            let r = p.transposed()
+            let galerkin = GalerkinProduct(a: current, p: p, r: r)
             let n = current.rows
-            levels.append(Level(a: current, p: p, r: p.transposed(), diagonal: d,
-                                x: [Double](repeating: 0, count: n), b: [Double](repeating: 0, count: n),
-                                res: [Double](repeating: 0, count: n)))
-            current = coarseA
-            nnzTotal += coarseA.nonzeroCount
-            rowsTotal += coarseA.rows
+            built.append(Level(a: current, p: p, r: r, diagonal: d, tentative: t, aggregateOf: aggregate, galerkin: galerkin,
+                               x: [Double](repeating: 0, count: n), b: [Double](repeating: 0, count: n),
+                               res: [Double](repeating: 0, count: n)))
+            current = galerkin.coarse
         }
+        levels = built
         coarseMatrix = current
         coarseB = [Double](repeating: 0, count: current.rows)
         coarseX = coarseB
         coarse = try CholmodFactorization(matrix: current, checkSymmetry: false)
+        let nnzTotal = levels.reduce(0) { $0 + $1.a.nonzeroCount } + current.nonzeroCount
+        let rowsTotal = levels.reduce(0) { $0 + $1.a.rows } + current.rows
         operatorComplexity = Double(nnzTotal) / Double(max(1, a.nonzeroCount))
         gridComplexity = Double(rowsTotal) / Double(max(1, a.rows))
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
@@ -94,47 +98,65 @@ public final class SmoothedAggregationAMG: Preconditioner {
                             levels.count + 1, levelSizes.map(String.init).joined(separator: "→"), operatorComplexity, gridComplexity))
     }
 
-    /// One V-cycle from a zero initial guess: z ≈ A⁻¹ r. Returns r · z.
-    public func apply(_ r: [Double], into z: inout [Double]) -> Double {
+    /// Numeric re-setup for new values on the setup matrix's pattern: the aggregates and
+    /// tentative prolongators are kept; the diagonals, ρ(D⁻¹A), the smoothed prolongators,
+    /// the Galerkin operators (on their stored patterns) and the coarsest factorization
+    /// (CHOLMOD's numeric phase on the kept analysis) are recomputed. The result equals a
+    /// fresh setup on the same matrix whenever that setup finds the same aggregates.
+    public func update(_ matrix: CSRMatrix) throws {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try (levels.first?.a ?? coarseMatrix).requireSamePattern(matrix, "AMG update")
+        var current = matrix
+        for l in levels.indices {
+            let d = try SmoothedAggregationAMG.positiveDiagonal(current, level: l)
+            levels[l].a = current
+            levels[l].diagonal = d
+            var p = levels[l].p
+            if scratch.count < p.columns { scratch = [Int](repeating: 0, count: p.columns) }
+            CSRMatrix.productValues(current, levels[l].tentative, into: &p, position: &scratch)
+            SmoothedAggregationAMG.smoothProlongator(&p, a: current, diagonal: d, tentative: levels[l].tentative,
+                                                     aggregate: levels[l].aggregateOf, weight: options.jacobiWeight)
+            levels[l].p = p
+            levels[l].r = p.transposed()
+            current = levels[l].galerkin.recompute(a: current, p: p, r: levels[l].r)
+        }
+        coarseMatrix = current
+        try coarse.factorize(current)
+        setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+    }
+
+    private var scratch: [Int] = []
+
+    private static func positiveDiagonal(_ a: CSRMatrix, level: Int) throws -> [Double] {
+        let d = a.diagonal()
+        for (i, v) in d.enumerated() where !(v > 0) || !v.isFinite {
+            throw PDEError.notPositiveDefinite(column: i, reason: "AMG needs positive diagonal entries; a[\(i),\(i)] = \(v) on level \(level)")
+        }
+        return d
+    }
+
+    /// One V-cycle from a zero initial guess: z ≈ A⁻¹ r. Returns r · z. Throws when the
+    /// coarsest direct solve fails.
+    public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
         if levels.isEmpty {
-            try? coarse?.solve(r, into: &z)
+            try coarse.solve(r, into: &z)
             return VectorKernels.dot(r, z)
         }
         copy(r, into: &levels[0].b)
-        cycle(0)
+        try cycle(0)
         copy(levels[0].x, into: &z)
         return VectorKernels.dot(r, z)
     }
 
-    /// Standalone solver: V-cycles (stationary iteration) until ‖b − Ax‖ ≤ rtol ‖b‖.
-    public func solve(_ b: [Double], relativeTolerance: Double = 1e-8, maxCycles: Int = 200) -> (x: [Double], report: SolverReport) {
-        let a = levels.first?.a ?? coarseMatrix
-        let n = a.rows
-        var x = [Double](repeating: 0, count: n)
-        var r = b
-        var z = [Double](repeating: 0, count: n)
-        var ax = [Double](repeating: 0, count: n)
-        let bNorm = VectorKernels.norm(b)
-        var history = [bNorm]
-        var it = 0
-        var reason = ConvergenceReason.divergedIterations
-        while it < maxCycles {
-            if history.last! <= relativeTolerance * bNorm { reason = .convergedRelative; break }
-            if !history.last!.isFinite { reason = .notANumber; break }
-            _ = apply(r, into: &z)
-            for i in 0..<n { x[i] += z[i] }
-            a.apply(x, into: &ax)
-            for i in 0..<n { r[i] = b[i] - ax[i] }
-            it += 1
-            history.append(VectorKernels.norm(r))
-        }
-        if reason == .divergedIterations && history.last! <= relativeTolerance * bNorm { reason = .convergedRelative }
-        return (x, SolverReport(reason: reason, iterations: it, residualHistory: history,
-                                trueRelativeResidual: bNorm > 0 ? history.last! / bNorm : history.last!,
-                                setupSeconds: setupSeconds, notes: notes))
+    /// Stand-alone solver: V-cycles as a Richardson iteration until the true residual meets
+    /// the options' tolerance (`IterativeOptions(maxIterations: 200)` by default).
+    public func solve(_ b: [Double], options: IterativeOptions = IterativeOptions(maxIterations: 200)) throws -> (x: [Double], report: SolverReport) {
+        var result = try Richardson(options).solve(levels.first?.a ?? coarseMatrix, b, preconditioner: self)
+        result.report.setupSeconds = setupSeconds
+        return result
     }
 
-    private func cycle(_ l: Int) {
+    private func cycle(_ l: Int) throws {
         // x = 0; pre-smooth; residual; restrict; coarse solve; prolong; post-smooth.
         let n = levels[l].a.rows
         levels[l].x.withUnsafeMutableBufferPointer { xp in
@@ -145,11 +167,11 @@ public final class SmoothedAggregationAMG: Preconditioner {
         VectorKernels.residualFrom(levels[l].b, &levels[l].res)
         if l + 1 < levels.count {
             levels[l].r.apply(levels[l].res, into: &levels[l + 1].b)
-            cycle(l + 1)
+            try cycle(l + 1)
             addProlongated(l, levels[l + 1].x)
         } else {
             levels[l].r.apply(levels[l].res, into: &coarseB)
-            try? coarse?.solve(coarseB, into: &coarseX)
+            try coarse.solve(coarseB, into: &coarseX)
             addProlongated(l, coarseX)
         }
         for _ in 0..<options.postsmoothingSweeps { gaussSeidel(l, forward: false) }
@@ -256,19 +278,20 @@ public final class SmoothedAggregationAMG: Preconditioner {
         return CSRMatrix(unchecked: n, columns: count, rowPointers: Array(0...n), columnIndices: agg, values: values)
     }
 
-    /// P = T − ω D⁻¹ (A T).
-    static func smoothProlongator(_ a: CSRMatrix, diagonal d: [Double], tentative t: CSRMatrix, omega: Double) -> CSRMatrix {
-        var at = CSRMatrix.product(a, t)
-        for i in 0..<at.rows {
+    /// P = T − ω D⁻¹ (A T) with ω = weight / (1.05·ρ(D⁻¹A)) (the overestimate keeps the
+    /// smoothed prolongator stable), computed in place on `p`, which holds A·T on entry; T
+    /// has one entry per row, at column aggregate(i), present in A·T's pattern since A has
+    /// its diagonal.
+    static func smoothProlongator(_ p: inout CSRMatrix, a: CSRMatrix, diagonal d: [Double], tentative t: CSRMatrix,
+                                  aggregate: [Int32], weight: Double) {
+        let omega = weight / (1.05 * estimateLargestEigenvalueDinvA(a, diagonal: d))
+        for i in 0..<p.rows {
             let s = -omega / d[i]
-            for k in at.rowPointers[i]..<at.rowPointers[i + 1] { at.values[k] *= s }
+            let target = aggregate[i]
+            for k in p.rowPointers[i]..<p.rowPointers[i + 1] {
+                p.values[k] *= s
+                if p.columnIndices[k] == target { p.values[k] += t.values[i] }
+            }
         }
-        // Add T (one entry per row) into the scaled A·T.
-        var b = COOBuilder(rows: at.rows, columns: at.columns, reserve: at.nonzeroCount + t.nonzeroCount)
-        for i in 0..<at.rows {
-            for k in at.rowPointers[i]..<at.rowPointers[i + 1] { b.add(i, Int(at.columnIndices[k]), at.values[k]) }
-            for k in t.rowPointers[i]..<t.rowPointers[i + 1] { b.add(i, Int(t.columnIndices[k]), t.values[k]) }
-        }
-        return b.build()
     }
 }

@@ -1,8 +1,8 @@
 /// Why an iterative solver stopped.
-public enum ConvergenceReason: String, Sendable, Equatable {
-    /// ‖r‖ ≤ relativeTolerance · ‖b‖.
+public enum ConvergenceReason: String, Sendable, Equatable, CaseIterable {
+    /// ‖b − A x‖ ≤ relativeTolerance · ‖b‖ (checked on the true residual).
     case convergedRelative
-    /// ‖r‖ ≤ absoluteTolerance.
+    /// ‖b − A x‖ ≤ absoluteTolerance.
     case convergedAbsolute
     /// maxIterations reached first.
     case divergedIterations
@@ -12,10 +12,19 @@ public enum ConvergenceReason: String, Sendable, Equatable {
     case indefinitePreconditioner
     /// NaN or Inf appeared (in b, in A, or from the preconditioner).
     case notANumber
+    /// The recursive residual met the tolerance but the true residual b − A x did not, even
+    /// after the allowed residual replacements (rounding drift, or a singular system).
+    case stagnated
+    /// The matrix has a constant null space and b has a component along it larger than the
+    /// tolerance: no x can meet it (project b, or fix the model).
+    case inconsistentRightHandSide
+    /// The preconditioner (or a direct solve inside it) failed; the error is in the notes.
+    case preconditionerFailure
 
+    /// True for the two converged reasons.
     public var converged: Bool { self == .convergedRelative || self == .convergedAbsolute }
 
-    /// PETSc-style text, as printed by `--converged-reason`.
+    /// PETSc-style text, as printed by `--converged-reason` (PETSc's own name where one exists).
     public var petscName: String {
         switch self {
         case .convergedRelative: return "CONVERGED_RTOL"
@@ -24,6 +33,9 @@ public enum ConvergenceReason: String, Sendable, Equatable {
         case .breakdown: return "DIVERGED_INDEFINITE_MAT"
         case .indefinitePreconditioner: return "DIVERGED_INDEFINITE_PC"
         case .notANumber: return "DIVERGED_NANORINF"
+        case .stagnated: return "DIVERGED_TRUE_RESIDUAL"
+        case .inconsistentRightHandSide: return "DIVERGED_INCONSISTENT_RHS"
+        case .preconditionerFailure: return "DIVERGED_PC_FAILED"
         }
     }
 }
@@ -34,13 +46,15 @@ public struct SolverReport: Sendable {
     public var iterations: Int
     /// Residual norm (of the configured norm type) at iteration 0, 1, …, when history is on.
     public var residualHistory: [Double]
-    /// ‖b − A x‖₂ / ‖b‖₂ recomputed from the returned x (not the recursive residual).
+    /// ‖b − A x‖₂ / ‖b‖₂ recomputed from the returned x (not the recursive residual); b is
+    /// the right-hand side actually solved for (after a null-space projection, if any).
     public var trueRelativeResidual: Double
     /// Seconds spent in the preconditioner's setup (0 when it was set up before).
     public var setupSeconds: Double
     /// Seconds spent iterating.
     public var solveSeconds: Double
-    /// Notes from the solver or preconditioner (e.g. an IC(0) diagonal shift and retry).
+    /// Notes from the solver or preconditioner (e.g. an IC(0) diagonal shift and retry, a
+    /// residual replacement, a null-space projection).
     public var notes: [String]
 
     public init(reason: ConvergenceReason, iterations: Int, residualHistory: [Double] = [],

@@ -111,10 +111,29 @@ public struct CSRMatrix: Sendable, Equatable {
     /// search in the (sorted) mirror row.
     public func isSymmetric(tolerance: Double = 1e-12) -> Bool {
         guard rows == columns else { return false }
-        var scale = 0.0
-        for v in values { scale = max(scale, abs(v)) }
-        let tol = tolerance * scale
-        return rowPointers.withUnsafeBufferPointer { rp in
+        let tol = tolerance * Vectors.maxAbs(values)
+        return forEachMirrorPair { _, _, a, b in abs(a - b) <= tol }
+    }
+
+    /// The largest |a_ij − a_ji| and where it is, relative to max|a| too: what `linsolve`
+    /// reports before CG or CHOLMOD on a matrix that is not symmetric. Nil for a
+    /// non-square matrix.
+    public func largestAsymmetry() -> (difference: Double, relative: Double, row: Int, column: Int)? {
+        guard rows == columns else { return nil }
+        var worst = (difference: 0.0, row: 0, column: 0)
+        _ = forEachMirrorPair { i, j, a, b in
+            let d = abs(a - b)
+            if d > worst.difference || d.isNaN { worst = (d, i, j) }
+            return true
+        }
+        let scale = Vectors.maxAbs(values)
+        return (worst.difference, scale > 0 ? worst.difference / scale : 0, worst.row, worst.column)
+    }
+
+    /// Calls `body(i, j, a_ij, a_ji)` for every stored off-diagonal entry (a_ji = 0 when not
+    /// stored) until it returns false; returns whether every call returned true.
+    private func forEachMirrorPair(_ body: (Int, Int, Double, Double) -> Bool) -> Bool {
+        rowPointers.withUnsafeBufferPointer { rp in
             columnIndices.withUnsafeBufferPointer { ci in
                 values.withUnsafeBufferPointer { va in
                     for i in 0..<rows {
@@ -122,7 +141,6 @@ public struct CSRMatrix: Sendable, Equatable {
                         while k < rp[i &+ 1] {
                             let j = Int(truncatingIfNeeded: ci[k])
                             if j != i {
-                                // Mirror entry (j, i), or zero when absent.
                                 var lo = rp[j], hi = rp[j &+ 1]
                                 let target = Int32(truncatingIfNeeded: i)
                                 var mirror = 0.0
@@ -132,7 +150,7 @@ public struct CSRMatrix: Sendable, Equatable {
                                     if c == target { mirror = va[mid]; break }
                                     if c < target { lo = mid &+ 1 } else { hi = mid }
                                 }
-                                if !(abs(va[k] - mirror) <= tol) { return false }
+                                if !body(i, j, va[k], mirror) { return false }
                             }
                             k &+= 1
                         }

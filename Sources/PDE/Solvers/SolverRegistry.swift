@@ -1,0 +1,272 @@
+import Dispatch
+
+/// What a preconditioner factory may use: the matrix always; the grid layout of its unknowns
+/// and the problem it came from where known (geometric multigrid needs the layout, and the
+/// problem for rediscretized coarse operators); named parameters (`omega`, `ordering`, …).
+public struct SolverContext {
+    public var matrix: CSRMatrix
+    public var layout: GridUnknownLayout?
+    public var problem: DiffusionProblem?
+    /// Parameters by name, as text (from a config or `--pc-option key=value`); each entry
+    /// checks the keys it knows and refuses the others.
+    public var parameters: [String: String]
+
+    public init(matrix: CSRMatrix, layout: GridUnknownLayout? = nil, problem: DiffusionProblem? = nil,
+                parameters: [String: String] = [:]) {
+        self.matrix = matrix
+        self.layout = layout
+        self.problem = problem
+        self.parameters = parameters
+    }
+}
+
+/// The one place names map to methods and preconditioners (PETSc's KSP/PC registries).
+/// PETSc's names are canonical; the aliases this suite used before are accepted. Every app,
+/// benchmark and test builds its solvers through here. Adding a preconditioner is one file
+/// (a `Preconditioner`) plus one `PreconditionerEntry` in `preconditioners`.
+public enum SolverRegistry {
+    /// A registered preconditioner (or direct solver, applied by `preonly`).
+    public struct PreconditionerEntry: Sendable {
+        public let name: String
+        public let aliases: [String]
+        public let summary: String
+        /// Parameter keys this entry accepts, with a short description each.
+        public let parameters: [(key: String, meaning: String)]
+        /// Builds it; nil means no preconditioning (`none`).
+        public let make: @Sendable (SolverContext) throws -> Preconditioner?
+    }
+
+    /// A registered iterative method (KSP type).
+    public struct MethodEntry: Sendable {
+        public let name: String
+        public let aliases: [String]
+        public let summary: String
+        public let make: @Sendable (IterativeOptions) -> IterativeMethod
+    }
+
+    public static let methods: [MethodEntry] = [
+        MethodEntry(name: "cg", aliases: ["pcg"], summary: "conjugate gradients (SPD A, SPD preconditioner)") { ConjugateGradient($0) },
+        MethodEntry(name: "richardson", aliases: ["stationary"],
+                    summary: "x ← x + M⁻¹(b − Ax); with mg or gamg: stand-alone multigrid") { Richardson($0) },
+        MethodEntry(name: "preonly", aliases: ["direct"], summary: "apply the preconditioner once (with cholesky: a direct solve)") { PreconditionerOnly($0) },
+    ]
+
+    public static let preconditioners: [PreconditionerEntry] = [
+        PreconditionerEntry(name: "none", aliases: [], summary: "no preconditioning", parameters: []) { _ in nil },
+        PreconditionerEntry(name: "jacobi", aliases: ["diagonal"], summary: "diagonal scaling", parameters: []) { try JacobiPreconditioner($0.matrix) },
+        PreconditionerEntry(name: "icc", aliases: ["ic0"], summary: "zero-fill incomplete Cholesky (diagonal shift and retry)",
+                            parameters: [("max_shifts", "diagonal shift attempts (default 8)")]) { c in
+            try IncompleteCholeskyPreconditioner(c.matrix, maxShiftAttempts: try Parameters(c, "icc").int("max_shifts", default: 8, in: 0...30))
+        },
+        PreconditionerEntry(name: "sor", aliases: ["ssor"], summary: "symmetric successive over-relaxation",
+                            parameters: [("omega", "relaxation factor in (0, 2), default 1")]) { c in
+            try SSORPreconditioner(c.matrix, omega: try Parameters(c, "sor").double("omega", default: 1, open: 0..<2))
+        },
+        PreconditionerEntry(name: "gamg", aliases: ["amg", "sa-amg"], summary: "smoothed-aggregation algebraic multigrid V-cycle",
+                            parameters: [("strength_threshold", "θ in [0, 1), default 0"), ("coarse_size", "unknowns on the coarsest level, default 500"),
+                                         ("max_levels", "default 20"), ("presmooth", "sweeps, default 1"), ("postsmooth", "sweeps, default 1")]) { c in
+            let p = try Parameters(c, "gamg")
+            var o = SmoothedAggregationAMG.Options()
+            o.strengthThreshold = try p.double("strength_threshold", default: o.strengthThreshold, open: 0..<1)
+            o.coarseSize = try p.int("coarse_size", default: o.coarseSize, in: 1...10_000_000)
+            o.maxLevels = try p.int("max_levels", default: o.maxLevels, in: 1...100)
+            o.presmoothingSweeps = try p.int("presmooth", default: o.presmoothingSweeps, in: 0...100)
+            o.postsmoothingSweeps = try p.int("postsmooth", default: o.postsmoothingSweeps, in: 0...100)
+            return try SmoothedAggregationAMG(c.matrix, options: o)
+        },
+        PreconditionerEntry(name: "mg", aliases: ["multigrid", "gmg"], summary: "geometric multigrid cycle (needs the grid layout)",
+                            parameters: [("smoother", "gauss-seidel | chebyshev, default gauss-seidel"), ("chebyshev_degree", "default 2"),
+                                         ("cycle", "v | w, default v"), ("coarse_operator", "galerkin | rediscretized, default galerkin"),
+                                         ("coarse_size", "default 2000"), ("presmooth", "default 1"), ("postsmooth", "default 1")]) { c in
+            let p = try Parameters(c, "mg")
+            guard let layout = c.layout else {
+                throw PDEError.invalidValue(key: "preconditioner", value: "mg on a matrix without a grid layout",
+                                            expected: "gamg (algebraic multigrid) for matrices from meshes or files; mg needs the grid of the unknowns")
+            }
+            var o = GeometricMultigrid.Options()
+            switch try p.choice("smoother", ["gauss-seidel", "chebyshev"], default: "gauss-seidel") {
+            case "chebyshev": o.smoother = .chebyshev(degree: try p.int("chebyshev_degree", default: 2, in: 1...20))
+            default: o.smoother = .gaussSeidel
+            }
+            o.cycle = try p.choice("cycle", ["v", "w"], default: "v") == "w" ? .w : .v
+            o.coarseOperator = try p.choice("coarse_operator", ["galerkin", "rediscretized"], default: "galerkin") == "galerkin" ? .galerkin : .rediscretized
+            o.coarseSize = try p.int("coarse_size", default: o.coarseSize, in: 1...10_000_000)
+            o.presmoothingSweeps = try p.int("presmooth", default: o.presmoothingSweeps, in: 0...100)
+            o.postsmoothingSweeps = try p.int("postsmooth", default: o.postsmoothingSweeps, in: 0...100)
+            return try GeometricMultigrid(matrix: c.matrix, layout: layout, problem: c.problem, options: o)
+        },
+        PreconditionerEntry(name: "cholesky", aliases: ["cholmod"], summary: "CHOLMOD sparse Cholesky (with preonly: the direct solver)",
+                            parameters: [("ordering", "amd | metis | nesdis | natural | automatic, default amd")]) { c in
+            let p = try Parameters(c, "cholesky")
+            let ordering = try p.choice("ordering", CholmodFactorization.Ordering.allCases.map(\.rawValue), default: "amd")
+            return try CholmodPreconditioner(c.matrix, ordering: CholmodFactorization.Ordering(rawValue: ordering)!)
+        },
+    ]
+
+    /// The entry for a preconditioner name or alias; a typed error listing the names otherwise.
+    public static func preconditionerEntry(_ name: String) throws -> PreconditionerEntry {
+        if let e = preconditioners.first(where: { $0.name == name || $0.aliases.contains(name) }) { return e }
+        throw PDEError.invalidValue(key: "preconditioner", value: "'\(name)'", expected: "one of " + names(preconditioners.map { ($0.name, $0.aliases) }))
+    }
+
+    /// The entry for a method name or alias; a typed error listing the names otherwise.
+    public static func methodEntry(_ name: String) throws -> MethodEntry {
+        if let e = methods.first(where: { $0.name == name || $0.aliases.contains(name) }) { return e }
+        throw PDEError.invalidValue(key: "method", value: "'\(name)'", expected: "one of " + names(methods.map { ($0.name, $0.aliases) }))
+    }
+
+    /// Builds a preconditioner by name (nil for `none`).
+    public static func preconditioner(_ name: String, context: SolverContext) throws -> Preconditioner? {
+        try preconditionerEntry(name).make(context)
+    }
+
+    /// Builds a method by name with `options`.
+    public static func method(_ name: String, options: IterativeOptions = IterativeOptions()) throws -> IterativeMethod {
+        try methodEntry(name).make(options)
+    }
+
+    /// The names, aliases and parameters, for `--help` texts.
+    public static var helpText: String {
+        var lines = ["Methods (--ksp / solver.method):"]
+        for m in methods { lines.append("  \(m.name)\(m.aliases.isEmpty ? "" : " (" + m.aliases.joined(separator: ", ") + ")"): \(m.summary)") }
+        lines.append("Preconditioners (--pc / solver.preconditioner):")
+        for p in preconditioners {
+            lines.append("  \(p.name)\(p.aliases.isEmpty ? "" : " (" + p.aliases.joined(separator: ", ") + ")"): \(p.summary)")
+            for (k, m) in p.parameters { lines.append("      \(k): \(m)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func names(_ list: [(String, [String])]) -> String {
+        list.map { $0.1.isEmpty ? $0.0 : "\($0.0) (\($0.1.joined(separator: ", ")))" }.joined(separator: ", ")
+    }
+
+    /// Typed access to a context's text parameters: every key must be one the entry knows.
+    struct Parameters {
+        let values: [String: String]
+        let owner: String
+
+        init(_ c: SolverContext, _ owner: String) throws {
+            values = c.parameters
+            self.owner = owner
+            let known = SolverRegistry.preconditioners.first { $0.name == owner }?.parameters.map(\.key) ?? []
+            for key in values.keys.sorted() where !known.contains(key) {
+                throw PDEError.invalidValue(key: "options.\(key)", value: values[key]!,
+                                            expected: known.isEmpty ? "no parameters for \(owner)" : "one of " + known.joined(separator: ", "))
+            }
+        }
+
+        func double(_ key: String, default d: Double, open range: Range<Double>) throws -> Double {
+            guard let text = values[key] else { return d }
+            guard let v = Double(text), range.contains(v), v > range.lowerBound || range.lowerBound == 0 && v >= 0 else {
+                throw PDEError.invalidValue(key: "options.\(key)", value: text, expected: "a number in [\(range.lowerBound), \(range.upperBound))")
+            }
+            if key == "omega" && v == 0 {
+                throw PDEError.invalidValue(key: "options.\(key)", value: text, expected: "a relaxation factor in (0, 2)")
+            }
+            return v
+        }
+
+        func int(_ key: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {
+            guard let text = values[key] else { return d }
+            guard let v = Int(text), range.contains(v) else {
+                throw PDEError.invalidValue(key: "options.\(key)", value: text, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return v
+        }
+
+        func choice(_ key: String, _ allowed: [String], default d: String) throws -> String {
+            guard let text = values[key] else { return d }
+            guard allowed.contains(text) else {
+                throw PDEError.invalidValue(key: "options.\(key)", value: text, expected: "one of " + allowed.joined(separator: ", "))
+            }
+            return text
+        }
+    }
+}
+
+/// A configured linear solver (PETSc's KSP with its PC): method and preconditioner chosen
+/// by name through `SolverRegistry`, set up once for a matrix, then `solve` for any number
+/// of right-hand sides and `update` for new values on the same pattern.
+///
+/// ```swift
+/// let solver = try LinearSolver(matrix: a, method: "cg", preconditioner: "gamg",
+///                               options: IterativeOptions(relativeTolerance: 1e-10))
+/// let (x, report) = try solver.solve(b)
+/// ```
+public final class LinearSolver {
+    /// The iterative method (its options are the solve's options).
+    public private(set) var method: IterativeMethod
+    /// The preconditioner (nil for `none`).
+    public let preconditioner: Preconditioner?
+    /// The registry names the solver was built from (canonical, aliases resolved).
+    public let methodName: String, preconditionerName: String
+    /// The matrix of the last setup or update.
+    public private(set) var matrix: CSRMatrix
+    /// Seconds of the last setup or numeric update of the preconditioner.
+    public private(set) var setupSeconds: Double
+
+    /// Builds the preconditioner (timed as setup). Names may be canonical or aliases;
+    /// `cholmod`, `cholesky` or `direct` as the method mean `preonly` with `cholesky`.
+    /// Throws typed errors for unknown names, bad parameters and failing setups.
+    public init(matrix: CSRMatrix, method: String = "cg", preconditioner: String = "none",
+                options: IterativeOptions = IterativeOptions(), layout: GridUnknownLayout? = nil,
+                problem: DiffusionProblem? = nil, parameters: [String: String] = [:]) throws {
+        guard matrix.rows == matrix.columns else {
+            throw PDEError.shapeMismatch(what: "linear solve", expected: "a square matrix", got: "\(matrix.rows)×\(matrix.columns)")
+        }
+        try options.validate()
+        var methodName = method, pcName = preconditioner
+        if ["cholmod", "cholesky"].contains(method) {
+            guard ["none", "cholesky", "cholmod"].contains(preconditioner) else {
+                throw PDEError.invalidValue(key: "preconditioner", value: "'\(preconditioner)' with method \(method)",
+                                            expected: "no preconditioner: \(method) is the direct solver")
+            }
+            methodName = "preonly"; pcName = "cholesky"
+        }
+        let m = try SolverRegistry.methodEntry(methodName)
+        let p = try SolverRegistry.preconditionerEntry(pcName)
+        if m.name == "preonly" && p.name == "none" {
+            throw PDEError.invalidValue(key: "preconditioner", value: "none with method preonly",
+                                        expected: "a preconditioner to apply once (cholesky for a direct solve)")
+        }
+        self.methodName = m.name
+        preconditionerName = p.name
+        self.method = m.make(options)
+        self.matrix = matrix
+        let context = SolverContext(matrix: matrix, layout: layout, problem: problem, parameters: parameters)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        self.preconditioner = try p.make(context)
+        setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+    }
+
+    /// The solve's options (tolerances, monitor, null-space policy); settable between solves.
+    public var options: IterativeOptions {
+        get { method.options }
+        set { method.options = newValue }
+    }
+
+    /// Solves A x = b from x = 0 (or `initialGuess`); the report carries the setup time.
+    public func solve(_ b: [Double], initialGuess: [Double]? = nil) throws -> (x: [Double], report: SolverReport) {
+        var x = initialGuess ?? [Double](repeating: 0, count: matrix.rows)
+        let report = try solve(b, x: &x)
+        return (x, report)
+    }
+
+    /// In-place form: `x` holds the initial guess on entry and the solution on return.
+    public func solve(_ b: [Double], x: inout [Double]) throws -> SolverReport {
+        var report = try method.solve(matrix, b, x: &x, preconditioner: preconditioner)
+        report.setupSeconds = setupSeconds
+        return report
+    }
+
+    /// Numeric re-setup for new values on the same sparsity pattern (AMG and multigrid keep
+    /// their hierarchies, CHOLMOD its analysis). Throws for another pattern.
+    public func update(_ newMatrix: CSRMatrix) throws {
+        try matrix.requireSamePattern(newMatrix, "linear solver update")
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try preconditioner?.update(newMatrix)
+        setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        matrix = newMatrix
+    }
+}
