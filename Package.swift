@@ -2,7 +2,8 @@
 import PackageDescription
 
 // SwiftPDE: PDE and inverse-problem suite. Layering (arrows point down only):
-//   Apps (pde-solve, pde-bench, linsolve, AppSupport) -> PDE, Learning -> Support -> CLibs (system-library shims)
+//   Apps (pde-solve, pde-bench, linsolve, AppSupport) -> Operators -> Learning; PDE, Learning -> Support
+//   -> CLibs (system-library shims)
 // No unsafe compiler flags anywhere: other packages must be able to depend on this one.
 
 let clibs: [Target] = [
@@ -31,6 +32,7 @@ let package = Package(
     products: [
         .library(name: "PDE", targets: ["PDE"]),
         .library(name: "Learning", targets: ["Learning"]),
+        .library(name: "Operators", targets: ["Operators"]),
         .executable(name: "pde-solve", targets: ["pde-solve"]),
         .executable(name: "pde-bench", targets: ["pde-bench"]),
         .executable(name: "linsolve", targets: ["linsolve"]),
@@ -50,6 +52,11 @@ let package = Package(
             name: "Learning",
             dependencies: ["Support", "CFFTW", "CBLAS", "CVectorMath"],
             path: "Sources/Learning"),
+        // Neural operators (Fourier layers and models) on top of Learning.
+        .target(
+            name: "Operators",
+            dependencies: ["Learning"],
+            path: "Sources/Operators"),
         .target(
             name: "PDE",
             dependencies: ["Support", "CCholmod", "CHDF5", "CPNG"],
@@ -70,12 +77,13 @@ let package = Package(
             path: "Sources/Apps/linsolve"),
         .executableTarget(
             name: "pde-bench",
-            dependencies: ["AppSupport", "PDE", "Learning",
+            dependencies: ["AppSupport", "PDE", "Learning", "Operators",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Apps/pde-bench"),
         // Helpers shared by the test targets (temporary folders, Python probes, orders).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "TestSupport"], path: "Tests/LearningTests"),
+        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "TestSupport"], path: "Tests/OperatorsTests"),
         .testTarget(name: "PDETests", dependencies: ["PDE", "TestSupport", "CFFTW", "CBLAS", "CLapacke"],
                     path: "Tests/PDETests"),
         .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE", "TestSupport"],

@@ -118,3 +118,66 @@ final class TinyNet: Layer {
         #expect(r.output.contains("float32 (8, 8) \(Double(w[2, 5]))"), "\(r.output)")
     }
 }
+
+/// A non-optimizer state: Checkpoint needs nothing but `CheckpointableState`.
+final class CounterState: CheckpointableState {
+    var count = 0
+    var history = Tensor<Double>([0, 0])
+    func checkpointTensors() -> [(name: String, tensor: Tensor<Double>)] { [(name: "history", tensor: history)] }
+    func checkpointScalars() -> [String: String] { ["count": String(count)] }
+    func restoreCheckpoint(tensors: [String: Tensor<Double>], scalars: [String: String]) throws {
+        guard let h = tensors["history"], let c = scalars["count"].flatMap({ Int($0) }) else {
+            throw LearningError.invalidArgument(name: "counter state", value: "\(scalars)", expected: "history and count")
+        }
+        history = h
+        count = c
+    }
+}
+
+@Suite struct CheckpointStateTests {
+    @Test func optimizerStateKeepsTheFileLayout() throws {
+        // The names and metadata keys checkpoints have always used.
+        var g = SeededGenerator(seed: 31)
+        let net = try TinyNet(generator: &g)
+        let opt = try Adam(net.namedParameters(Float.self), learningRate: 0.01)
+        try net(Variable(Tensor<Float>.randomNormal(shape: [3, 2], generator: &g))).sum().backward()
+        try opt.step()
+        let path = makeTemporaryFolder() + "/layout.safetensors"
+        try Checkpoint.save(model: net, optimizer: opt, metadata: ["config": "x"], to: path)
+        let file = try SafeTensors.read(path)
+        #expect(file.metadata == ["config": "x", "format": "swiftpde-checkpoint-1", "optimizer.step": "1", "optimizer.learning_rate": "0.01"])
+        let names = net.namedVariables(Float.self).map(\.name)
+        let state = net.namedParameters(Float.self).flatMap { ["optimizer.\($0.name).exp_avg", "optimizer.\($0.name).exp_avg_sq"] }
+        #expect(file.order == names + state)
+    }
+
+    @Test func anyCheckpointableStateRoundTrips() throws {
+        var g = SeededGenerator(seed: 32)
+        let lin = try Linear<Double>(inputs: 2, outputs: 1, generator: &g)
+        let state = CounterState()
+        state.count = 7
+        state.history = Tensor([1.5, -2])
+        let path = makeTemporaryFolder() + "/counter.safetensors"
+        try Checkpoint.save(model: lin, optimizer: state, to: path)
+        #expect(try SafeTensors.read(path).metadata["optimizer.count"] == "7")
+        let restored = CounterState()
+        try Checkpoint.load(into: lin, optimizer: restored, from: path)
+        #expect(restored.count == 7 && restored.history == Tensor([1.5, -2]))
+    }
+
+    @Test func malformedOptimizerScalarsAreTypedErrors() throws {
+        var g = SeededGenerator(seed: 33)
+        let lin = try Linear<Double>(inputs: 2, outputs: 1, generator: &g)
+        let entries = lin.namedVariables(Double.self).map { (name: $0.name, entry: SafeTensors.Entry($0.variable.value)) }
+        let path = makeTemporaryFolder() + "/bad.safetensors"
+        for (key, value) in [("optimizer.learning_rate", "fast"), ("optimizer.learning_rate", "-0.1"), ("optimizer.step", "1.5")] {
+            try SafeTensors.write(entries, metadata: [key: value], to: path)
+            let opt = try SGD(lin.namedParameters(Double.self), learningRate: 0.1)
+            #expect(throws: LearningError.invalidArgument(name: key, value: "'\(value)'",
+                                                          expected: key.hasSuffix("step") ? "a non-negative integer" : "a positive finite number")) {
+                try Checkpoint.load(into: lin, optimizer: opt, from: path)
+            }
+            #expect(opt.learningRate == 0.1 && opt.stepCount == 0)
+        }
+    }
+}

@@ -2,6 +2,7 @@ import AppSupport
 import ArgumentParser
 import Foundation
 import Learning
+import Operators
 
 /// `pde-bench learning`: forward + backward time of single layers next to PyTorch on the
 /// same shapes (`../shared/peers/layers_peer.py`).
@@ -36,7 +37,7 @@ struct LearningSuite: ParsableCommand {
                 forward = { try spec($0) }
             case "fno4":
                 shape = [20, 32, 64, 64]
-                let blocks = try FNOBlockStack(width: 32, modes: 12, layers: 4, generator: &g)
+                let blocks = try FourierBlocks<Float>(width: 32, modes: [12, 12], layers: 4, generator: &g)
                 forward = { try blocks($0) }
             default:
                 throw ValidationError("unknown case \(name): expected conv3x3, spectral or fno4")
@@ -67,26 +68,5 @@ struct LearningSuite: ParsableCommand {
         }
         printTable(["case", "SwiftPDE", "PyTorch", "ratio", "peer"], rows)
         try rec.flush()
-    }
-}
-
-/// Four FNO blocks as in layers_peer.py: x ← GELU(spectral(x) + pointwise(x)), no GELU after
-/// the last.
-final class FNOBlockStack: Layer {
-    let spectral: [SpectralConvolution<Float>]
-    let pointwise: [Convolution<Float>]
-
-    init(width: Int, modes: Int, layers: Int, generator g: inout SeededGenerator) throws {
-        spectral = try (0..<layers).map { _ in try SpectralConvolution(inChannels: width, outChannels: width, modes: [modes, modes], generator: &g) }
-        pointwise = try (0..<layers).map { _ in try Convolution(inChannels: width, outChannels: width, kernel: [1, 1], generator: &g) }
-    }
-
-    func callAsFunction(_ x: Variable<Float>) throws -> Variable<Float> {
-        var h = x
-        for i in 0..<spectral.count {
-            h = try spectral[i](h) + pointwise[i](h)
-            if i < spectral.count - 1 { h = h.gelu() }
-        }
-        return h
     }
 }

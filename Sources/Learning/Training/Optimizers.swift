@@ -4,9 +4,16 @@ import Foundation
 /// a gradient, then applies `constraint` (e.g. clamping the weights of an input-convex
 /// network to be non-negative). State tensors are named `<parameter>.<slot>` for
 /// checkpoints.
-public protocol Optimizer<Scalar>: AnyObject {
-    associatedtype Scalar: TensorScalar
+///
+/// Every optimizer is a `CheckpointableState`: a checkpoint stores its state tensors, its
+/// step count (`optimizer.step`) and its learning rate (`optimizer.learning_rate`), and
+/// restores all three.
+/// (`Scalar`, the precision of the parameters, is the one of `CheckpointableState`.)
+public protocol Optimizer<Scalar>: CheckpointableState {
+    /// The parameters with their names (module paths).
     var parameters: [(name: String, variable: Variable<Scalar>)] { get }
+    /// The rate of the next step. A `Trainer` with a schedule sets it every epoch (the
+    /// schedule owns it); without a schedule nothing but the caller changes it.
     var learningRate: Double { get set }
     /// Number of steps taken.
     var stepCount: Int { get set }
@@ -19,8 +26,47 @@ public protocol Optimizer<Scalar>: AnyObject {
     func loadState(_ tensors: [String: Tensor<Scalar>]) throws
 }
 
+/// Keys of an optimizer's scalars in a checkpoint (stored as `optimizer.<key>` metadata).
+enum OptimizerStateKey {
+    static let step = "step"
+    static let learningRate = "learning_rate"
+}
+
 extension Optimizer {
+    /// Drops every parameter's gradient.
     public func zeroGradients() { for p in parameters { p.variable.zeroGradient() } }
+
+    /// The per-parameter state (`stateTensors()`), for `Checkpoint`.
+    public func checkpointTensors() -> [(name: String, tensor: Tensor<Scalar>)] { stateTensors() }
+
+    /// The step count and the learning rate, as text, for `Checkpoint`.
+    public func checkpointScalars() -> [String: String] {
+        [OptimizerStateKey.step: String(stepCount), OptimizerStateKey.learningRate: String(learningRate)]
+    }
+
+    /// Restores the state tensors, the step count and the learning rate saved by
+    /// `checkpointTensors`/`checkpointScalars` (a scalar missing from the file keeps its
+    /// current value). Throws a `LearningError` on a wrong tensor shape, a step count that
+    /// is not a non-negative integer or a rate that is not a positive finite number.
+    public func restoreCheckpoint(tensors: [String: Tensor<Scalar>], scalars: [String: String]) throws {
+        var step: Int?, rate: Double?
+        if let s = scalars[OptimizerStateKey.step] {
+            guard let k = Int(s), k >= 0 else {
+                throw LearningError.invalidArgument(name: "optimizer.\(OptimizerStateKey.step)", value: "'\(s)'", expected: "a non-negative integer")
+            }
+            step = k
+        }
+        if let s = scalars[OptimizerStateKey.learningRate] {
+            guard let r = Double(s), r > 0, r.isFinite else {
+                throw LearningError.invalidArgument(name: "optimizer.\(OptimizerStateKey.learningRate)", value: "'\(s)'",
+                                                    expected: "a positive finite number")
+            }
+            rate = r
+        }
+        try loadState(tensors)
+        if let step { stepCount = step }
+        if let rate { learningRate = rate }
+    }
 
     /// The parameter's gradient, checked against its value's shape.
     func gradient(of name: String, _ p: Variable<Scalar>) throws -> Tensor<Scalar>? {
@@ -96,6 +142,8 @@ func checkOptimizerArguments(_ lr: Double, _ pairs: [(String, Double, ClosedRang
 /// Stochastic gradient descent with momentum (PyTorch's SGD: v ← μv + g (+ weight decay·p),
 /// p ← p − lr·v, or the Nesterov variant).
 public final class SGD<T: TensorScalar>: Optimizer {
+    /// The precision of the parameters.
+    public typealias Scalar = T
     public let parameters: [(name: String, variable: Variable<T>)]
     public var learningRate: Double
     public var momentum: Double
@@ -147,6 +195,8 @@ public final class SGD<T: TensorScalar>: Optimizer {
 /// Adam (Kingma & Ba) and AdamW (Loshchilov & Hutter: decoupled weight decay), with bias
 /// correction, as PyTorch's `Adam` / `AdamW`.
 public final class Adam<T: TensorScalar>: Optimizer {
+    /// The precision of the parameters.
+    public typealias Scalar = T
     public let parameters: [(name: String, variable: Variable<T>)]
     public var learningRate: Double
     public var beta1: Double

@@ -11,6 +11,19 @@ public enum LearningRateSchedule: Sendable, Equatable {
     /// units, then the wrapped schedule shifted by `warmup`.
     indirect case warmup(Int, LearningRateSchedule)
 
+    /// The rate the schedule scales (PyTorch's `base_lr`): the constant, the `base` of a
+    /// step or cosine schedule, the wrapped schedule's base for a warm-up. A `Trainer`
+    /// requires the optimizer to be created with this rate.
+    public var baseRate: Double {
+        switch self {
+        case .constant(let r): return r
+        case let .step(base, _, _): return base
+        case let .cosine(base, _, _): return base
+        case let .warmup(_, inner): return inner.baseRate
+        }
+    }
+
+    /// The rate of epoch (or step) `t`, counting from 0.
     public func rate(at t: Int) -> Double {
         switch self {
         case .constant(let r): return r

@@ -8,7 +8,10 @@ public struct TrainingOptions: Sendable {
     /// the same sequence).
     public var seed: UInt64
     public var shuffle = true
-    /// Learning rate per epoch; nil keeps the optimizer's rate.
+    /// Learning rate per epoch (epoch e, counted from 1, uses `rate(at: e − 1)`). When set,
+    /// the schedule owns the rate: the optimizer must be created with the schedule's
+    /// `baseRate` (else `Trainer` throws) and its `learningRate` is overwritten every epoch.
+    /// When nil, the optimizer owns the rate and the trainer never changes it.
     public var schedule: LearningRateSchedule?
     /// Clip the global gradient norm to this value before each step.
     public var gradientClipNorm: Double?
@@ -55,29 +58,62 @@ public struct TrainingHistory: Sendable, Codable, Equatable {
 /// follows the schedule, validates, stops early, prints progress (epoch, loss, samples/s,
 /// ETA) and checkpoints, and resumes from its checkpoint with the same loss curve as an
 /// uninterrupted run.
+///
+/// The learning rate has one owner:
+/// - With `options.schedule`, the schedule. The optimizer's rate when the trainer is
+///   created must equal `schedule.baseRate` (to a relative 1e-12), else `init` (and `fit`,
+///   if the options were changed since) throws `LearningError.invalidArgument` naming both
+///   values. Epoch e uses `schedule.rate(at: e − 1)`. On resume the rate is recomputed
+///   from the schedule at the restored epoch E, and the rate the checkpoint stored must
+///   equal `schedule.rate(at: E − 1)`; otherwise the checkpoint was written under another
+///   schedule, the resumed run could not continue its curve, and `fit` throws
+///   `LearningError.invalidArgument` before training any epoch.
+/// - Without a schedule, the optimizer. The trainer never sets the rate; on resume the
+///   optimizer's stored rate is restored with the rest of its state (`Checkpoint`).
 public final class Trainer<T: TensorScalar> {
+    /// The model whose variables are checkpointed (and restored with `restoreBest`).
     public let model: Module
+    /// The optimizer stepping the model's parameters.
     public let optimizer: any Optimizer<T>
+    /// The options; checked again by every `fit`.
     public var options: TrainingOptions
     /// Where progress lines go (standard output by default).
     public var log: (String) -> Void = { print($0); fflush(stdout) }
+    /// The optimizer's learning rate when the trainer was created (what a schedule's base
+    /// rate must equal).
+    private let initialLearningRate: Double
 
+    /// Checks the options (counts ≥ 1, a valid schedule whose `baseRate` equals the
+    /// optimizer's learning rate) and throws `LearningError.invalidArgument` otherwise.
     public init(model: Module, optimizer: any Optimizer<T>, options: TrainingOptions) throws {
+        self.model = model
+        self.optimizer = optimizer
+        self.options = options
+        initialLearningRate = optimizer.learningRate
+        try checkOptions()
+    }
+
+    private func checkOptions() throws {
         guard options.epochs >= 1, options.batchSize >= 1, options.checkpointEvery >= 1 else {
             throw LearningError.invalidArgument(name: "training options", value: "epochs \(options.epochs), batchSize \(options.batchSize), checkpointEvery \(options.checkpointEvery)",
                                                 expected: "all ≥ 1")
         }
-        try options.schedule?.validate()
-        self.model = model
-        self.optimizer = optimizer
-        self.options = options
+        guard let schedule = options.schedule else { return }
+        try schedule.validate()
+        guard ratesAgree(schedule.baseRate, initialLearningRate) else {
+            throw LearningError.invalidArgument(
+                name: "learning rate", value: "optimizer learningRate \(initialLearningRate), schedule baseRate \(schedule.baseRate)",
+                expected: "equal rates: with a schedule the schedule owns the rate, so create the optimizer with the schedule's base rate")
+        }
     }
 
     /// Trains. `loss(indices)` returns the mean loss over the batch; `validate()` returns a
     /// validation loss (computed without gradients). With `resume` and an existing
-    /// checkpoint, training continues after the checkpoint's epoch.
+    /// checkpoint, training continues after the checkpoint's epoch (see the type's notes on
+    /// who owns the learning rate then).
     public func fit(sampleCount: Int, loss: ([Int]) throws -> Variable<T>, validate: (() throws -> Double)? = nil,
                     resume: Bool = true) throws -> TrainingHistory {
+        try checkOptions()
         guard sampleCount >= 1 else {
             throw LearningError.invalidArgument(name: "sampleCount", value: "\(sampleCount)", expected: "at least one training sample")
         }
@@ -87,12 +123,25 @@ public final class Trainer<T: TensorScalar> {
         var badEpochs = 0
         var start = 1
         if resume, let path = options.checkpointPath, FileManager.default.fileExists(atPath: path) {
+            // Restores the model and the optimizer's state, including its stored rate.
             let meta = try Checkpoint.read(into: model, optimizer: optimizer, from: path)
             guard let h = meta["trainer.history"].flatMap({ try? JSONDecoder().decode(TrainingHistory.self, from: Data($0.utf8)) }),
                   let rng = meta["trainer.rng"].map({ $0.split(separator: ",").compactMap { UInt64($0) } }),
-                  let g = SeededGenerator(state: rng), let epoch = meta["trainer.epoch"].flatMap({ Int($0) }),
+                  let g = SeededGenerator(state: rng), let epoch = meta["trainer.epoch"].flatMap({ Int($0) }), epoch >= 1,
                   let bad = meta["trainer.bad_epochs"].flatMap({ Int($0) }) else {
                 throw LearningError.malformedFile(path: path, reason: "not a trainer checkpoint (trainer.* metadata missing)")
+            }
+            if let s = options.schedule {
+                // The schedule owns the rate: recompute it at the restored epoch; the stored
+                // rate must be the one the schedule gave that epoch.
+                let scheduled = s.rate(at: epoch - 1)
+                guard ratesAgree(scheduled, optimizer.learningRate) else {
+                    throw LearningError.invalidArgument(
+                        name: "learning-rate schedule",
+                        value: "checkpoint \(path) stored rate \(optimizer.learningRate) after epoch \(epoch), the schedule gives \(scheduled)",
+                        expected: "the schedule the checkpoint was written with")
+                }
+                optimizer.learningRate = scheduled
             }
             history = h
             generator = g
@@ -187,6 +236,12 @@ public final class Trainer<T: TensorScalar> {
         s += "  ETA \(formatDuration(eta))"
         return s
     }
+}
+
+/// Equal to a relative 1e-12 (rates that went through text and `pow`/`cos` on another
+/// machine still agree).
+func ratesAgree(_ a: Double, _ b: Double) -> Bool {
+    Swift.abs(a - b) <= 1e-12 * Swift.max(Swift.abs(a), Swift.abs(b))
 }
 
 func formatDuration(_ s: Double) -> String {
