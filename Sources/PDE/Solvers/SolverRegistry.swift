@@ -32,8 +32,28 @@ public enum SolverRegistry {
         public let summary: String
         /// Parameter keys this entry accepts, with a short description each.
         public let parameters: [(key: String, meaning: String)]
-        /// Builds it; nil means no preconditioning (`none`).
-        public let make: @Sendable (SolverContext) throws -> Preconditioner?
+        /// Builds it (parameters not checked; use `build`); nil means no preconditioning.
+        let make: @Sendable (SolverContext) throws -> Preconditioner?
+
+        init(name: String, aliases: [String], summary: String, parameters: [(key: String, meaning: String)],
+             make: @escaping @Sendable (SolverContext) throws -> Preconditioner?) {
+            self.name = name
+            self.aliases = aliases
+            self.summary = summary
+            self.parameters = parameters
+            self.make = make
+        }
+
+        /// Checks the context's parameter keys against the ones this entry knows, then builds
+        /// the preconditioner (nil for `none`).
+        public func build(_ context: SolverContext) throws -> Preconditioner? {
+            let known = parameters.map(\.key)
+            for key in context.parameters.keys.sorted() where !known.contains(key) {
+                throw PDEError.invalidValue(key: "options.\(key)", value: context.parameters[key]!,
+                                            expected: known.isEmpty ? "no parameters for \(name)" : "one of " + known.joined(separator: ", ") + " for \(name)")
+            }
+            return try make(context)
+        }
     }
 
     /// A registered iterative method (KSP type).
@@ -56,16 +76,16 @@ public enum SolverRegistry {
         PreconditionerEntry(name: "jacobi", aliases: ["diagonal"], summary: "diagonal scaling", parameters: []) { try JacobiPreconditioner($0.matrix) },
         PreconditionerEntry(name: "icc", aliases: ["ic0"], summary: "zero-fill incomplete Cholesky (diagonal shift and retry)",
                             parameters: [("max_shifts", "diagonal shift attempts (default 8)")]) { c in
-            try IncompleteCholeskyPreconditioner(c.matrix, maxShiftAttempts: try Parameters(c, "icc").int("max_shifts", default: 8, in: 0...30))
+            try IncompleteCholeskyPreconditioner(c.matrix, maxShiftAttempts: Parameters(c, "icc").int("max_shifts", default: 8, in: 0...30))
         },
         PreconditionerEntry(name: "sor", aliases: ["ssor"], summary: "symmetric successive over-relaxation",
                             parameters: [("omega", "relaxation factor in (0, 2), default 1")]) { c in
-            try SSORPreconditioner(c.matrix, omega: try Parameters(c, "sor").double("omega", default: 1, open: 0..<2))
+            try SSORPreconditioner(c.matrix, omega: Parameters(c, "sor").double("omega", default: 1, open: 0..<2))
         },
         PreconditionerEntry(name: "gamg", aliases: ["amg", "sa-amg"], summary: "smoothed-aggregation algebraic multigrid V-cycle",
                             parameters: [("strength_threshold", "θ in [0, 1), default 0"), ("coarse_size", "unknowns on the coarsest level, default 500"),
                                          ("max_levels", "default 20"), ("presmooth", "sweeps, default 1"), ("postsmooth", "sweeps, default 1")]) { c in
-            let p = try Parameters(c, "gamg")
+            let p = Parameters(c, "gamg")
             var o = SmoothedAggregationAMG.Options()
             o.strengthThreshold = try p.double("strength_threshold", default: o.strengthThreshold, open: 0..<1)
             o.coarseSize = try p.int("coarse_size", default: o.coarseSize, in: 1...10_000_000)
@@ -78,7 +98,7 @@ public enum SolverRegistry {
                             parameters: [("smoother", "gauss-seidel | chebyshev, default gauss-seidel"), ("chebyshev_degree", "default 2"),
                                          ("cycle", "v | w, default v"), ("coarse_operator", "galerkin | rediscretized, default galerkin"),
                                          ("coarse_size", "default 2000"), ("presmooth", "default 1"), ("postsmooth", "default 1")]) { c in
-            let p = try Parameters(c, "mg")
+            let p = Parameters(c, "mg")
             guard let layout = c.layout else {
                 throw PDEError.invalidValue(key: "preconditioner", value: "mg on a matrix without a grid layout",
                                             expected: "gamg (algebraic multigrid) for matrices from meshes or files; mg needs the grid of the unknowns")
@@ -97,7 +117,7 @@ public enum SolverRegistry {
         },
         PreconditionerEntry(name: "cholesky", aliases: ["cholmod"], summary: "CHOLMOD sparse Cholesky (with preonly: the direct solver)",
                             parameters: [("ordering", "amd | metis | nesdis | natural | automatic, default amd")]) { c in
-            let p = try Parameters(c, "cholesky")
+            let p = Parameters(c, "cholesky")
             let ordering = try p.choice("ordering", CholmodFactorization.Ordering.allCases.map(\.rawValue), default: "amd")
             return try CholmodPreconditioner(c.matrix, ordering: CholmodFactorization.Ordering(rawValue: ordering)!)
         },
@@ -117,7 +137,7 @@ public enum SolverRegistry {
 
     /// Builds a preconditioner by name (nil for `none`).
     public static func preconditioner(_ name: String, context: SolverContext) throws -> Preconditioner? {
-        try preconditionerEntry(name).make(context)
+        try preconditionerEntry(name).build(context)
     }
 
     /// Builds a method by name with `options`.
@@ -146,14 +166,9 @@ public enum SolverRegistry {
         let values: [String: String]
         let owner: String
 
-        init(_ c: SolverContext, _ owner: String) throws {
+        init(_ c: SolverContext, _ owner: String) {
             values = c.parameters
             self.owner = owner
-            let known = SolverRegistry.preconditioners.first { $0.name == owner }?.parameters.map(\.key) ?? []
-            for key in values.keys.sorted() where !known.contains(key) {
-                throw PDEError.invalidValue(key: "options.\(key)", value: values[key]!,
-                                            expected: known.isEmpty ? "no parameters for \(owner)" : "one of " + known.joined(separator: ", "))
-            }
         }
 
         func double(_ key: String, default d: Double, open range: Range<Double>) throws -> Double {
@@ -236,7 +251,7 @@ public final class LinearSolver {
         self.matrix = matrix
         let context = SolverContext(matrix: matrix, layout: layout, problem: problem, parameters: parameters)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        self.preconditioner = try p.make(context)
+        self.preconditioner = try p.build(context)
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
     }
 
