@@ -45,7 +45,10 @@ import Testing
         let t = try NPY.read(dir + "/theirs.npy")
         #expect(t.shape == [2, 3, 5] && t.dtype == .float32)
         #expect(t.doubles == (0..<30).map { Double(Float($0) / 7) })
-        for (file, reason) in [("big", "big-endian"), ("fort", "Fortran"), ("complex", "unsupported dtype")] {
+        // Big-endian and Fortran-ordered arrays are converted (ReaderFuzzTests compares values with numpy).
+        #expect(try NPY.read(dir + "/big.npy").doubles == [0, 0, 0])
+        #expect(try NPY.read(dir + "/fort.npy").shape == [3, 2])
+        for (file, reason) in [("complex", "unsupported dtype")] {
             #expect { try NPY.read(dir + "/\(file).npy") } throws: { e in
                 guard case PDEError.malformedFile(_, _, let why) = e else { return false }
                 return why.contains(reason)

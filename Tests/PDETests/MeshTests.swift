@@ -122,8 +122,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("$MeshFormat\n2.2 0 8\n$EndMeshFormat\n", 2, "expected 4.1"),
-        ("$MeshFormat\n4.1 1 8\n$EndMeshFormat\n", 2, "binary"),
+        ("$MeshFormat\n3.0 0 8\n$EndMeshFormat\n", 2, "expected 4.1 or 2.2"),
+        ("$MeshFormat\n2.2 1 8\n$EndMeshFormat\n", 2, "binary Gmsh 2.2 files are not supported"),
         ("$MeshFormat\n4.1 0 8\n$EndMeshFormat\n$Nodes\n1 2 1 2\n2 1 0 2\n1\n2\n0 0 0\n", 10, "file ends"),
         ("$MeshFormat\n4.1 0 8\n$EndMeshFormat\n$Nodes\n1 1 1 1\n2 1 0 1\n1\n0 abc 0\n$EndNodes\n", 8, "'abc' is not a number"),
         ("$MeshFormat\n4.1 0 8\n$EndMeshFormat\n$Nodes\n1 1 1 1\n2 1 0 1\n1\n0 0 0\n$EndNodes\n$Elements\n1 1 1 1\n2 1 2 1\n1 1 2 5\n$EndElements\n", 13, "unknown node tag 2"),

@@ -102,7 +102,7 @@ public struct MeshSpec: Decodable, Sendable {
         radius = try c.value("radius")
         if (generate == nil) == (file == nil) {
             throw ConfigError(keyPath: decoder.keyPath, value: generate == nil ? "neither 'generate' nor 'file'" : "both 'generate' and 'file'",
-                              expected: "exactly one of 'generate' (disk, rectangle, lshape) or 'file' (a Gmsh .msh v4.1 ASCII file)")
+                              expected: "exactly one of 'generate' (disk, rectangle, lshape) or 'file' (a Gmsh .msh file, 4.1 ASCII or binary, or 2.2 ASCII)")
         }
         guard resolution >= 1 else {
             throw ConfigError(keyPath: c.path("resolution"), value: "\(resolution)", expected: "an integer ≥ 1")

@@ -15,6 +15,16 @@ static inline void swiftpde_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, 
 static inline hid_t swiftpde_h5p_link_create(void) { return H5P_LINK_CREATE; }
 static inline H5T_class_t swiftpde_h5t_integer_class(void) { return H5T_INTEGER; }
 static inline hid_t swiftpde_h5t_native_int(void) { return H5T_NATIVE_INT; }
+/* 1 when the dataset's data are stored contiguously or compactly inside the file (so the
+   values cannot take more bytes than the file has), 0 for chunked/virtual, -1 on error. */
+static inline int swiftpde_h5d_stored_inline(hid_t dset) {
+    hid_t dcpl = H5Dget_create_plist(dset);
+    if (dcpl < 0) return -1;
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    H5Pclose(dcpl);
+    if (layout < 0) return -1;
+    return (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) ? 1 : 0;
+}
 
 /* Dataset listing: visits every link and keeps the paths that name datasets,
    newline-separated, into buf (capacity cap). Returns the bytes needed (excluding the

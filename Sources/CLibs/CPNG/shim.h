@@ -1,6 +1,8 @@
 #include <png.h>
 #include <stdio.h>
 #include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
 /* libpng reports errors with longjmp; Swift cannot setjmp, so the whole write lives in C.
    Writes an 8-bit RGB image (rows top to bottom, 3*width bytes each).
    Returns 0 on success, 1 when the file cannot be opened, 2 on a libpng error. */
@@ -23,43 +25,43 @@ static inline int swiftpde_png_write_rgb8(const char *path, const unsigned char 
     if (fclose(fp) != 0) return 1;
     return 0;
 }
-/* Reads an 8-bit grayscale or RGB(A) PNG, converted to 8-bit gray. Caller frees *out with free().
-   Returns 0 on success, 1 when the file cannot be opened, 2 when it is not a valid PNG. */
-static inline int swiftpde_png_read_gray8(const char *path, unsigned char **out,
-                                          unsigned *width, unsigned *height) {
-    *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return 1;
-    unsigned char sig[8];
-    if (fread(sig, 1, 8, fp) != 8 || png_sig_cmp(sig, 0, 8)) { fclose(fp); return 2; }
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    if (!png) { fclose(fp); return 2; }
-    png_infop info = png_create_info_struct(png);
-    if (!info) { png_destroy_read_struct(&png, NULL, NULL); fclose(fp); return 2; }
-    unsigned char *volatile buf = NULL;
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL); fclose(fp); free(buf); return 2;
+/* Decodes a PNG held in memory to 8-bit gray with libpng's simplified API, which catches
+   libpng's errors internally (no longjmp reaches the caller). Color is converted to gray;
+   transparent pixels are composited onto white. Images of more than max_pixels pixels are
+   refused before the pixel buffer is allocated. The caller frees *out with free().
+   Returns 0 on success, 2 when libpng rejects the data (its reason in message),
+   3 when the image is larger than max_pixels, 4 when memory runs out. */
+static inline int swiftpde_png_decode_gray8(const void *data, size_t size, size_t max_pixels,
+                                            unsigned char **out, unsigned *width, unsigned *height,
+                                            char *message, size_t message_cap) {
+    *out = NULL; *width = 0; *height = 0;
+    if (message_cap > 0) message[0] = 0;
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&image, data, size)) {
+        if (message_cap > 0) { strncpy(message, image.message, message_cap - 1); message[message_cap - 1] = 0; }
+        png_image_free(&image);
+        return 2;
     }
-    png_init_io(png, fp);
-    png_set_sig_bytes(png, 8);
-    png_read_info(png, info);
-    png_set_strip_16(png);
-    png_set_strip_alpha(png);
-    png_set_packing(png);
-    png_byte ct = png_get_color_type(png, info);
-    if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-    if (ct == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8) png_set_expand_gray_1_2_4_to_8(png);
-    if (ct == PNG_COLOR_TYPE_RGB || ct == PNG_COLOR_TYPE_RGB_ALPHA || ct == PNG_COLOR_TYPE_PALETTE)
-        png_set_rgb_to_gray_fixed(png, 1, -1, -1);
-    png_read_update_info(png, info);
-    unsigned w = png_get_image_width(png, info), h = png_get_image_height(png, info);
-    size_t rowbytes = png_get_rowbytes(png, info);
-    buf = (unsigned char *)malloc(rowbytes * h);
-    if (!buf) { png_destroy_read_struct(&png, &info, NULL); fclose(fp); return 2; }
-    for (unsigned y = 0; y < h; y++) png_read_row(png, buf + (size_t)y * rowbytes, NULL);
-    png_read_end(png, NULL);
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(fp);
-    *out = buf; *width = w; *height = h;
+    *width = image.width; *height = image.height;
+    if (image.width == 0 || image.height == 0 ||
+        (size_t)image.width > max_pixels / (size_t)image.height) {
+        png_image_free(&image);
+        return 3;
+    }
+    image.format = PNG_FORMAT_GRAY;
+    size_t bytes = (size_t)image.width * (size_t)image.height;
+    unsigned char *buf = (unsigned char *)malloc(bytes);
+    if (!buf) { png_image_free(&image); return 4; }
+    memset(buf, 255, bytes);
+    png_color white = { 255, 255, 255 };
+    if (!png_image_finish_read(&image, &white, buf, 0, NULL)) {
+        if (message_cap > 0) { strncpy(message, image.message, message_cap - 1); message[message_cap - 1] = 0; }
+        png_image_free(&image);
+        free(buf);
+        return 2;
+    }
+    *out = buf;
     return 0;
 }

@@ -86,14 +86,25 @@ public enum SafeTensors {
         var ranges: [(Int, Int, String)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
+                  let shapeAny = info["shape"] as? [Any], let offsetsAny = info["data_offsets"] as? [Any],
+                  offsetsAny.count == 2 else {
                 throw bad("tensor '\(name)' needs dtype, shape and two data_offsets")
+            }
+            guard let shape = integers(shapeAny), let offsets = integers(offsetsAny) else {
+                throw bad("tensor '\(name)': shape \(shapeAny) and data_offsets \(offsetsAny) must be lists of integers (below 9e18)")
             }
             guard dtype == "F32" || dtype == "F64" else { throw bad("tensor '\(name)' has dtype \(dtype); expected F32 or F64") }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw bad("tensor '\(name)' has a negative dimension in \(shape)") }
-            let size = shape.reduce(1, *) * (dtype == "F32" ? 4 : 8)
-            guard offsets[0] >= 0, offsets[1] == offsets[0] + size, offsets[1] <= body.count else {
-                throw bad("tensor '\(name)': data_offsets \(offsets) do not hold \(shape) of \(dtype) inside the \(body.count)-byte buffer")
+            var size = dtype == "F32" ? 4 : 8
+            for d in shape {
+                let (p, overflow) = size.multipliedReportingOverflow(by: d)
+                guard !overflow, p <= body.count else {
+                    throw bad("tensor '\(name)': shape \(shape) of \(dtype) needs more than the \(body.count)-byte data buffer")
+                }
+                size = p
+            }
+            guard offsets[0] >= 0, offsets[0] <= body.count, offsets[1] == offsets[0] + size, offsets[1] <= body.count else {
+                throw bad("tensor '\(name)': data_offsets \(offsets) do not hold \(shape) of \(dtype) (\(size) bytes) inside the \(body.count)-byte buffer")
             }
             tensors[name] = Entry(dtype: dtype, shape: shape, data: body.subdata(in: offsets[0]..<offsets[1]))
             ranges.append((offsets[0], offsets[1], name))
@@ -103,5 +114,19 @@ public enum SafeTensors {
             throw bad("tensors '\(ranges[i - 1].2)' and '\(ranges[i].2)' overlap")
         }
         return (tensors, ranges.map(\.2), metadata)
+    }
+
+    /// JSON numbers that are integers well inside Int's range (nil for 1.5, 1e300, "3"; values
+    /// beyond 2^53 may round, which only matters for sizes no file can hold anyway).
+    private static func integers(_ list: [Any]) -> [Int]? {
+        var out: [Int] = []
+        out.reserveCapacity(list.count)
+        for v in list {
+            guard let n = v as? NSNumber else { return nil }
+            let d = n.doubleValue
+            guard d.isFinite, d == d.rounded(), abs(d) < 9.0e18, let i = Int(exactly: d) else { return nil }
+            out.append(i)
+        }
+        return out
     }
 }

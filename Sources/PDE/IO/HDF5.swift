@@ -16,14 +16,24 @@ public enum HDF5File {
         var count: Int { switch values { case .double(let v): return v.count; case .float(let v): return v.count } }
     }
 
+    /// The HDF5 library here is built without thread safety: every call into it is serialized.
+    private static let libraryLock = NSRecursiveLock()
+
     /// Writes the datasets into a new file (atomically: a temporary file renamed into place).
     public static func write(_ datasets: [Dataset], to path: String) throws {
+        libraryLock.lock()
+        defer { libraryLock.unlock() }
         for d in datasets {
             guard !d.name.isEmpty, !d.name.hasSuffix("/") else {
                 throw PDEError.invalidValue(key: "dataset name", value: "'\(d.name)'", expected: "a non-empty path like 'u' or 'fields/u'")
             }
-            guard d.shape.allSatisfy({ $0 >= 0 }), d.shape.reduce(1, *) == d.count else {
-                throw PDEError.shapeMismatch(what: "HDF5 dataset '\(d.name)'", expected: "shape \(d.shape) (\(d.shape.reduce(1, *)) values)", got: "\(d.count) values")
+            let product = d.shape.reduce(Int?.some(1)) { p, n in
+                guard let p, n >= 0 else { return nil }
+                let (r, o) = p.multipliedReportingOverflow(by: n)
+                return o ? nil : r
+            }
+            guard let product, product == d.count else {
+                throw PDEError.shapeMismatch(what: "HDF5 dataset '\(d.name)'", expected: "shape \(d.shape) (\(product.map(String.init) ?? "an invalid number of") values)", got: "\(d.count) values")
             }
         }
         swiftpde_h5_silence_errors()
@@ -56,11 +66,13 @@ public enum HDF5File {
 
     /// Reads one dataset as Double (float and integer datasets are converted) with its shape.
     public static func read(_ name: String, from path: String) throws -> (shape: [Int], values: [Double]) {
+        libraryLock.lock()
+        defer { libraryLock.unlock() }
         let file = try open(path)
         defer { H5Fclose(file) }
         guard linkExists(file, name) else {
             throw PDEError.invalidValue(key: "dataset", value: "'\(name)' in \(path)",
-                                        expected: "one of: " + ((try? listDatasets(file)) ?? []).joined(separator: ", "))
+                                        expected: "one of: " + ((try? listDatasets(file, path: path)) ?? []).joined(separator: ", "))
         }
         let dset = H5Dopen2(file, name, swiftpde_h5p_default())
         guard dset >= 0 else {
@@ -74,12 +86,19 @@ public enum HDF5File {
             throw PDEError.malformedFile(path: path, line: nil, reason: "dataset '\(name)' is not numeric (expected float or integer values)")
         }
         let space = H5Dget_space(dset)
+        guard space >= 0 else { throw PDEError.malformedFile(path: path, line: nil, reason: "dataset '\(name)' has an unreadable dataspace") }
         defer { H5Sclose(space) }
         let rank = Int(H5Sget_simple_extent_ndims(space))
+        guard (0...32).contains(rank) else {
+            throw PDEError.malformedFile(path: path, line: nil, reason: "dataset '\(name)' has rank \(rank) (expected 0 to 32, HDF5's limit)")
+        }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
-        H5Sget_simple_extent_dims(space, &dims, nil)
-        let shape = rank == 0 ? [] : dims.prefix(rank).map { Int($0) }
-        var values = [Double](repeating: 0, count: shape.reduce(1, *))
+        guard H5Sget_simple_extent_dims(space, &dims, nil) >= 0 else {
+            throw PDEError.malformedFile(path: path, line: nil, reason: "dataset '\(name)' has unreadable dimensions")
+        }
+        let shape = try checkedShape(Array(dims.prefix(rank)), dataset: name, type: type, dset: dset, path: path)
+        let count = shape.reduce(1, *)  // checked not to overflow
+        var values = [Double](repeating: 0, count: count)
         let status = values.withUnsafeMutableBytes {
             H5Dread(dset, swiftpde_h5t_native_double(), swiftpde_h5s_all(), swiftpde_h5s_all(), swiftpde_h5p_default(), $0.baseAddress)
         }
@@ -87,11 +106,42 @@ public enum HDF5File {
         return (shape, values)
     }
 
+    /// The dataset's extents as Ints, refused when their product overflows, when contiguous
+    /// data would take more bytes than the file has, or when the Double values would take
+    /// more than a quarter of this machine's memory — checked before anything is allocated.
+    private static func checkedShape(_ dims: [hsize_t], dataset name: String, type: hid_t, dset: hid_t, path: String) throws -> [Int] {
+        func bad(_ reason: String) -> PDEError { .malformedFile(path: path, line: nil, reason: "dataset '\(name)': \(reason)") }
+        var shape: [Int] = []
+        var count = 1
+        for d in dims {
+            guard let v = Int(exactly: d) else { throw bad("dimension \(d) exceeds \(Int.max)") }
+            shape.append(v)
+            let (p, overflow) = count.multipliedReportingOverflow(by: v)
+            guard !overflow else { throw bad("shape \(dims) has more values than fit in a 64-bit count") }
+            count = p
+        }
+        let memoryLimit = Int(clamping: ProcessInfo.processInfo.physicalMemory / 4)
+        guard count <= memoryLimit / 8 else {
+            throw bad("shape \(shape) = \(count) values would take \(count) × 8 bytes, more than a quarter of this machine's memory")
+        }
+        let itemSize = H5Tget_size(type)
+        let fileSize = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.intValue ?? Int.max
+        if count > 0, swiftpde_h5d_stored_inline(dset) == 1 {
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: max(1, itemSize))
+            guard !overflow, bytes <= fileSize else {
+                throw bad("shape \(shape) of \(itemSize)-byte values needs more bytes than the \(fileSize)-byte file holds")
+            }
+        }
+        return shape
+    }
+
     /// Paths of every dataset in the file, in name order.
     public static func datasets(in path: String) throws -> [String] {
+        libraryLock.lock()
+        defer { libraryLock.unlock() }
         let file = try open(path)
         defer { H5Fclose(file) }
-        return try listDatasets(file)
+        return try listDatasets(file, path: path)
     }
 
     /// H5Lexists on every prefix of a path ("a/b/c" needs "a" and "a/b" to exist first).
@@ -115,9 +165,11 @@ public enum HDF5File {
         return file
     }
 
-    private static func listDatasets(_ file: hid_t) throws -> [String] {
+    private static func listDatasets(_ file: hid_t, path: String) throws -> [String] {
         let needed = swiftpde_h5_list_datasets(file, nil, 0)
-        guard needed >= 0 else { throw PDEError.libraryFailure(library: "HDF5", reason: "cannot list datasets") }
+        guard needed >= 0 else {
+            throw PDEError.malformedFile(path: path, line: nil, reason: "HDF5 cannot list the datasets (damaged group structure)")
+        }
         var buf = [CChar](repeating: 0, count: Int(needed) + 1)
         _ = swiftpde_h5_list_datasets(file, &buf, buf.count)
         return String(cString: buf).split(separator: "\n").map(String.init)

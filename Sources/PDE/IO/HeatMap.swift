@@ -177,19 +177,40 @@ public enum HeatMap {
 
 /// Reading PNG images (grayscale conversion), e.g. the sample images in `shared/data`.
 public enum PNGImage {
-    /// Gray values in [0, 1], rows top to bottom.
+    /// The largest image `readGray` accepts: 2^28 pixels (16384 × 16384).
+    public static let maximumPixelCount = 1 << 28
+
+    /// Gray values in [0, 1], rows top to bottom. Color images are converted to gray
+    /// (libpng's sRGB luminance), transparent pixels are composited onto white. A file
+    /// libpng rejects (truncated, corrupt, not a PNG) or an image of more than
+    /// `maximumPixelCount` pixels throws `PDEError.malformedFile` naming the file and why.
     public static func readGray(_ path: String) throws -> (values: [Double], width: Int, height: Int) {
         guard FileManager.default.fileExists(atPath: path) else { throw PDEError.fileNotFound(path: path) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw PDEError.fileNotFound(path: path) }
         var buf: UnsafeMutablePointer<UInt8>?
         var w: UInt32 = 0, h: UInt32 = 0
-        let status = swiftpde_png_read_gray8(path, &buf, &w, &h)
-        guard status == 0, let buf else {
-            if status == 1 { throw PDEError.fileNotFound(path: path) }
-            throw PDEError.malformedFile(path: path, line: nil, reason: "not a valid PNG image")
+        var message = [CChar](repeating: 0, count: 256)
+        let status = data.withUnsafeBytes { raw in
+            swiftpde_png_decode_gray8(raw.baseAddress, raw.count, maximumPixelCount, &buf, &w, &h, &message, message.count)
         }
+        switch status {
+        case 0: break
+        case 3:
+            throw PDEError.malformedFile(path: path, line: nil,
+                reason: "image of \(w)×\(h) pixels (expected at most \(maximumPixelCount) pixels, and at least 1)")
+        case 4:
+            throw PDEError.libraryFailure(library: "libpng", reason: "out of memory decoding \(w)×\(h) pixels of \(path)")
+        default:
+            let why = String(decoding: message.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw PDEError.malformedFile(path: path, line: nil, reason: "not a valid PNG image (libpng: \(why.isEmpty ? "unknown error" : why))")
+        }
+        guard let buf else { throw PDEError.libraryFailure(library: "libpng", reason: "no pixels returned for \(path)") }
         defer { free(buf) }
         let n = Int(w) * Int(h)
-        let values = (0..<n).map { Double(buf[$0]) / 255 }
+        let values = [Double](unsafeUninitializedCapacity: n) { out, initialized in
+            for i in 0..<n { out[i] = Double(buf[i]) / 255 }
+            initialized = n
+        }
         return (values, Int(w), Int(h))
     }
 }

@@ -2,7 +2,19 @@ import Foundation
 
 /// An array read from a `.npy` file.
 public struct NPYArray: Sendable, Equatable {
-    public enum DType: String, Sendable { case float64 = "<f8", float32 = "<f4", int32 = "<i4" }
+    /// The stored value type (named by its little-endian numpy descr; big-endian files are
+    /// converted on reading and report the same case). int64 values beyond 2^53 round.
+    public enum DType: String, Sendable {
+        case float64 = "<f8", float32 = "<f4", int32 = "<i4", int64 = "<i8", uint8 = "|u1", bool = "|b1"
+        /// Bytes per value.
+        public var itemSize: Int {
+            switch self {
+            case .float64, .int64: return 8
+            case .float32, .int32: return 4
+            case .uint8, .bool: return 1
+            }
+        }
+    }
     public let shape: [Int]
     public let dtype: DType
     /// The values converted to Double, C order.
@@ -10,8 +22,9 @@ public struct NPYArray: Sendable, Equatable {
     public var count: Int { doubles.count }
 }
 
-/// numpy's `.npy` format (versions 1.0–3.0 read, 1.0 written): little-endian float64,
-/// float32 and int32, C order. What `NPY.write` writes, `numpy.load` reads, and back.
+/// numpy's `.npy` format (versions 1.0–3.0 read, 1.0 written): float64, float32 and int32
+/// written little-endian in C order; also int64, uint8, bool, big-endian and Fortran-ordered
+/// arrays read. What `NPY.write` writes, `numpy.load` reads, and back.
 public enum NPY {
     public static func write(_ values: [Double], shape: [Int], to path: String) throws {
         try writeRaw(values.withUnsafeBytes { Data($0) }, count: values.count, descr: "<f8", shape: shape, path: path)
@@ -26,8 +39,13 @@ public enum NPY {
     }
 
     private static func writeRaw(_ payload: Data, count: Int, descr: String, shape: [Int], path: String) throws {
-        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == count else {
-            throw PDEError.shapeMismatch(what: "NPY array \(path)", expected: "shape \(shape) with \(shape.reduce(1, *)) values", got: "\(count) values")
+        let product = shape.reduce(Int?.some(1)) { p, d in
+            guard let p, d >= 0 else { return nil }
+            let (r, o) = p.multipliedReportingOverflow(by: d)
+            return o ? nil : r
+        }
+        guard let product, product == count else {
+            throw PDEError.shapeMismatch(what: "NPY array \(path)", expected: "shape \(shape) with \(product.map(String.init) ?? "an invalid number of") values", got: "\(count) values")
         }
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
@@ -43,7 +61,10 @@ public enum NPY {
         try AtomicFile.write(data, to: path)
     }
 
-    /// Reads a `.npy` file of dtype float64, float32 or int32 (little-endian, C order).
+    /// Reads a `.npy` file: float64, float32, int64, int32, uint8 or bool, either byte order
+    /// (big-endian values are converted), C or Fortran order (Fortran-ordered arrays are
+    /// transposed into C order). Declared sizes are checked against the file before anything
+    /// is allocated; every problem is a `PDEError.malformedFile` naming the file.
     public static func read(_ path: String) throws -> NPYArray {
         guard FileManager.default.fileExists(atPath: path) else { throw PDEError.fileNotFound(path: path) }
         guard let data = FileManager.default.contents(atPath: path) else { throw PDEError.fileNotFound(path: path) }
@@ -60,58 +81,144 @@ public enum NPY {
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
             headerStart = 10
         case 2, 3:
-            guard bytes.count >= 12 else { throw bad("truncated header") }
+            guard bytes.count >= 12 else { throw bad("truncated header (\(bytes.count) bytes, expected at least 12)") }
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
             headerStart = 12
         default:
             throw bad("unsupported NPY format version \(major) (expected 1, 2 or 3)")
         }
-        guard headerStart + headerLength <= bytes.count,
-              let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1) else {
-            throw bad("truncated header")
+        guard headerLength <= bytes.count - headerStart else {
+            throw bad("truncated header: header length \(headerLength) exceeds the \(bytes.count - headerStart) bytes after the preamble")
+        }
+        guard let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1) else {
+            throw bad("header is not \(major == 3 ? "UTF-8" : "Latin-1") text")
         }
         guard let descr = dictValue(header, "descr") else { throw bad("header has no 'descr'") }
         let d = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\" "))
-        let dtype: NPYArray.DType
-        switch d {
-        case "<f8", "f8", "=f8": dtype = .float64
-        case "<f4", "f4", "=f4": dtype = .float32
-        case "<i4", "i4", "=i4": dtype = .int32
-        case ">f8", ">f4", ">i4": throw bad("big-endian dtype '\(d)' (expected little-endian <f8, <f4 or <i4)")
-        default: throw bad("unsupported dtype '\(d)' (expected <f8, <f4 or <i4)")
+        guard let parsed = parseDescr(d) else {
+            throw bad("unsupported dtype '\(d)' (expected one of <f8, <f4, <i8, <i4, |u1, |b1, or their big-endian forms)")
         }
-        guard let fortran = dictValue(header, "fortran_order") else { throw bad("header has no 'fortran_order'") }
-        if fortran.trimmingCharacters(in: .whitespaces) == "True" {
-            throw bad("Fortran-ordered array (expected C order; save with numpy.ascontiguousarray)")
+        let (dtype, bigEndian) = parsed
+        guard let fortranText = dictValue(header, "fortran_order") else { throw bad("header has no 'fortran_order'") }
+        let fortran: Bool
+        switch fortranText.trimmingCharacters(in: .whitespaces) {
+        case "True": fortran = true
+        case "False": fortran = false
+        case let other: throw bad("'fortran_order' is '\(other.prefix(40))' (expected True or False)")
         }
         guard let shapeText = dictValue(header, "shape") else { throw bad("header has no 'shape'") }
-        let inner = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
+        let trimmedShape = shapeText.trimmingCharacters(in: .whitespaces)
+        guard trimmedShape.hasPrefix("("), trimmedShape.hasSuffix(")") else {
+            throw bad("'shape' is '\(trimmedShape.prefix(40))' (expected a tuple such as (3, 4))")
+        }
+        let inner = trimmedShape.dropFirst().dropLast()
         var shape: [Int] = []
-        for part in inner.split(separator: ",") {
+        var count = 1
+        for part in inner.split(separator: ",", omittingEmptySubsequences: false) {
             let t = part.trimmingCharacters(in: .whitespaces)
             if t.isEmpty { continue }
-            guard let v = Int(t), v >= 0 else { throw bad("bad shape entry '\(t)'") }
+            guard let v = Int(t), v >= 0 else { throw bad("shape entry '\(t.prefix(40))' (expected an integer ≥ 0)") }
             shape.append(v)
+            let (p, overflow) = count.multipliedReportingOverflow(by: v)
+            guard !overflow else { throw bad("shape \(shape) has more values than fit in a 64-bit count") }
+            count = p
         }
-        let count = shape.reduce(1, *)
-        let width = dtype == .float64 ? 8 : 4
+        let width = dtype.itemSize
         let start = headerStart + headerLength
-        guard bytes.count - start >= count * width else {
-            throw bad("data ends after \((bytes.count - start) / width) of \(count) values for shape \(shape)")
+        let available = bytes.count - start
+        let (needed, overflow) = count.multipliedReportingOverflow(by: width)
+        guard !overflow, needed <= available else {
+            throw bad("data ends after \(available / width) of \(count) values for shape \(shape) (\(available) bytes of \(dtype.rawValue) data)")
         }
         var values = [Double](repeating: 0, count: count)
-        data.withUnsafeBytes { raw in
-            let base = raw.baseAddress! + start
-            switch dtype {
-            case .float64:
-                for i in 0..<count { values[i] = Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) }
-            case .float32:
-                for i in 0..<count { values[i] = Double(Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))) }
-            case .int32:
-                for i in 0..<count { values[i] = Double(Int32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
+        bytes.withUnsafeBytes { raw in
+            let src = UnsafeRawBufferPointer(rebasing: raw[start..<(start + needed)])
+            values.withUnsafeMutableBufferPointer { out in
+                decode(src, dtype: dtype, bigEndian: bigEndian, into: out)
             }
         }
+        if fortran && shape.count > 1 && count > 0 { values = fortranToC(values, shape: shape) }
         return NPYArray(shape: shape, dtype: dtype, doubles: values)
+    }
+
+    /// The dtype and byte order of a descr string such as `<f8`, `>i4`, `|u1`.
+    static func parseDescr(_ d: String) -> (NPYArray.DType, bigEndian: Bool)? {
+        var code = Substring(d)
+        var big = false
+        if let first = code.first, "<>=|".contains(first) {
+            big = first == ">"
+            code = code.dropFirst()
+        }
+        switch code {
+        case "f8": return (.float64, big)
+        case "f4": return (.float32, big)
+        case "i8": return (.int64, big)
+        case "i4": return (.int32, big)
+        case "u1": return (.uint8, false)
+        case "b1": return (.bool, false)
+        default: return nil
+        }
+    }
+
+    /// Converts `out.count` raw values (`src` holds exactly count × itemSize bytes).
+    private static func decode(_ src: UnsafeRawBufferPointer, dtype: NPYArray.DType, bigEndian: Bool,
+                               into out: UnsafeMutableBufferPointer<Double>) {
+        let n = out.count
+        switch dtype {
+        case .float64:
+            for i in 0..<n {
+                let u = src.loadUnaligned(fromByteOffset: 8 &* i, as: UInt64.self)
+                out[i] = Double(bitPattern: bigEndian ? UInt64(bigEndian: u) : UInt64(littleEndian: u))
+            }
+        case .float32:
+            for i in 0..<n {
+                let u = src.loadUnaligned(fromByteOffset: 4 &* i, as: UInt32.self)
+                out[i] = Double(Float(bitPattern: bigEndian ? UInt32(bigEndian: u) : UInt32(littleEndian: u)))
+            }
+        case .int64:
+            for i in 0..<n {
+                let u = src.loadUnaligned(fromByteOffset: 8 &* i, as: Int64.self)
+                out[i] = Double(bigEndian ? Int64(bigEndian: u) : Int64(littleEndian: u))
+            }
+        case .int32:
+            for i in 0..<n {
+                let u = src.loadUnaligned(fromByteOffset: 4 &* i, as: Int32.self)
+                out[i] = Double(bigEndian ? Int32(bigEndian: u) : Int32(littleEndian: u))
+            }
+        case .uint8:
+            for i in 0..<n { out[i] = Double(src[i]) }
+        case .bool:
+            for i in 0..<n { out[i] = src[i] == 0 ? 0 : 1 }
+        }
+    }
+
+    /// Reorders column-major (Fortran) values into row-major (C) order.
+    static func fortranToC(_ values: [Double], shape: [Int]) -> [Double] {
+        let k = shape.count
+        // Fortran strides: stride[0] = 1, stride[d] = stride[d-1] * shape[d-1].
+        var stride = [Int](repeating: 1, count: k)
+        for d in 1..<k { stride[d] = stride[d - 1] &* shape[d - 1] }
+        var out = [Double](repeating: 0, count: values.count)
+        var index = [Int](repeating: 0, count: k)
+        var src = 0
+        values.withUnsafeBufferPointer { v in
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<o.count {
+                    o[i] = v[src]
+                    // Advance the C-order multi-index (last axis fastest), tracking the Fortran offset.
+                    var d = k - 1
+                    while d >= 0 {
+                        index[d] &+= 1
+                        src &+= stride[d]
+                        if index[d] < shape[d] { break }
+                        src &-= stride[d] &* shape[d]
+                        index[d] = 0
+                        d -= 1
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// The text of a value in numpy's header dict (`'key': value,`), tuples kept whole.

@@ -21,7 +21,7 @@ public enum MatrixMarket {
             }
             let (rows, cols, vals) = try readArray(&lines, header: header)
             var b = COOBuilder(rows: rows, columns: cols, reserve: vals.count)
-            for j in 0..<cols { for i in 0..<rows { b.add(i, j, vals[i + rows * j]) } }
+            if rows > 0 { for j in 0..<cols { for i in 0..<rows { b.add(i, j, vals[i + rows * j]) } } }
             return b.build()
         default:
             throw PDEError.malformedFile(path: path, line: 1, reason: "unsupported layout '\(header.layout)' (expected coordinate or array)")
@@ -108,14 +108,36 @@ public enum MatrixMarket {
         return s
     }
 
+    /// Limits on declared sizes, checked before anything is allocated. CSR column indices
+    /// are `Int32`, so neither dimension may exceed `Int32.max`; building the CSR takes
+    /// 8 bytes per row and per column whether or not they have entries, so a file may
+    /// declare at most max(2^24, 4 × its byte count) rows and columns (an entry takes at
+    /// least 6 bytes, so every matrix without empty rows passes; a 40-byte file claiming
+    /// 10^12 rows does not).
+    static func checkDimensions(rows: Int, cols: Int, lines: LineReader) throws {
+        guard rows >= 0, cols >= 0 else { throw lines.fail("negative size \(rows)×\(cols) (expected counts ≥ 0)") }
+        guard rows <= Int(Int32.max), cols <= Int(Int32.max) else {
+            throw lines.fail("size \(rows)×\(cols) exceeds \(Int32.max) rows or columns (CSR indices are 32-bit)")
+        }
+        let limit = max(1 << 24, 4 * lines.byteCount)
+        guard rows <= limit, cols <= limit else {
+            throw lines.fail("size \(rows)×\(cols) is implausible for a \(lines.byteCount)-byte file (at most \(limit) rows and columns: the CSR row pointers and column buckets take 8 bytes per row and per column)")
+        }
+    }
+
     struct LineReader {
         let lines: [Substring]
         let path: String
+        /// Size of the file in bytes (UTF-8), the bound for declared sizes.
+        let byteCount: Int
         var index = 0
         init(text: String, path: String) {
             lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            byteCount = text.utf8.count
             self.path = path
         }
+        /// Lines not yet read (an upper bound on the entries still to come).
+        var remainingLines: Int { lines.count - index }
         /// 1-based line number of the line last returned.
         var lineNumber: Int { index }
 
@@ -159,6 +181,7 @@ public enum MatrixMarket {
         }
         func double(_ s: Substring, _ what: String) throws -> Double {
             guard let v = Double(s) else { throw fail("\(what) '\(s)' is not a number") }
+            guard v.isFinite else { throw fail("\(what) '\(s)' is not finite (expected a finite number)") }
             return v
         }
     }
@@ -168,7 +191,13 @@ public enum MatrixMarket {
         guard size.count == 3 else { throw lines.fail("size line must be 'rows columns entries', found \(size.count) values") }
         let rows = try lines.int(size[0], "row count"), cols = try lines.int(size[1], "column count")
         let entries = try lines.int(size[2], "entry count")
-        guard rows >= 0, cols >= 0, entries >= 0 else { throw lines.fail("negative size \(rows) \(cols) \(entries)") }
+        guard entries >= 0 else { throw lines.fail("negative entry count \(entries) (expected a count ≥ 0)") }
+        try checkDimensions(rows: rows, cols: cols, lines: lines)
+        // One entry per line: a count larger than the lines left cannot be right (and must not
+        // size an allocation).
+        guard entries <= lines.remainingLines else {
+            throw lines.fail("size line announces \(entries) entries but only \(lines.remainingLines) lines follow")
+        }
         let symmetric = header.symmetry == "symmetric"
         if symmetric && rows != cols { throw lines.fail("a symmetric matrix must be square, found \(rows)×\(cols)") }
         var b = COOBuilder(rows: rows, columns: cols, reserve: symmetric ? 2 * entries : entries)
@@ -192,14 +221,19 @@ public enum MatrixMarket {
     static func readArray(_ lines: inout LineReader, header: Header) throws -> (Int, Int, [Double]) {
         guard let size = lines.nextTokens(), size.count == 2 else { throw lines.fail("size line must be 'rows columns'") }
         let rows = try lines.int(size[0], "row count"), cols = try lines.int(size[1], "column count")
-        guard rows >= 0, cols >= 0 else { throw lines.fail("negative size \(rows) \(cols)") }
+        try checkDimensions(rows: rows, cols: cols, lines: lines)
+        let (count, overflow) = rows.multipliedReportingOverflow(by: cols)
+        // Each value takes at least two bytes ("0\n"): more than half the file's bytes cannot be there.
+        guard !overflow, count <= lines.byteCount / 2 else {
+            throw lines.fail("size \(rows)×\(cols) announces more values than the \(lines.byteCount)-byte file can hold")
+        }
         var vals = [Double]()
-        vals.reserveCapacity(rows * cols)
-        while vals.count < rows * cols {
-            guard let t = lines.nextTokens() else { throw lines.fail("file ends after \(vals.count) of \(rows * cols) values") }
+        vals.reserveCapacity(count)
+        while vals.count < count {
+            guard let t = lines.nextTokens() else { throw lines.fail("file ends after \(vals.count) of \(count) values") }
             for s in t { vals.append(try lines.double(s, "value")) }
         }
-        if vals.count != rows * cols || lines.nextTokens() != nil {
+        if vals.count != count || lines.nextTokens() != nil {
             throw lines.fail("more values than the \(rows)×\(cols) announced")
         }
         return (rows, cols, vals)
