@@ -150,7 +150,6 @@ func fuzz(_ inputs: Int, seeds: [[UInt8]], boundaries: [[Int]], binary: Bool, se
 
 func readBytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 
-let numpyAvailable: Bool = runPython("import numpy")?.status == 0
 
 @Suite struct ReaderFuzzTests {
     // MARK: Matrix Market
@@ -310,7 +309,7 @@ let numpyAvailable: Bool = runPython("import numpy")?.status == 0
     }
 
     @Test("NPY: numpy's int64, uint8, bool, big-endian and Fortran-ordered arrays read in C order",
-          .enabled(if: numpyAvailable, "needs numpy"))
+          .enabled(if: Python.has("numpy"), "needs python3 with numpy (scripts/install-python-deps)"))
     func npyReadsNumpyDtypesAndOrders() throws {
         let dir = makeTemporaryFolder()
         let script = """
@@ -329,7 +328,7 @@ let numpyAvailable: Bool = runPython("import numpy")?.status == 0
             np.savetxt(d + '/' + name + '.txt', np.ascontiguousarray(x).astype(np.float64).ravel(), fmt='%.17g')
         print('ok')
         """
-        let r = try #require(runPython(script))
+        let r = Python.run(script)
         #expect(r.status == 0 && r.output.contains("ok"), "\(r.output)")
         let expected: [(String, NPYArray.DType, [Int])] = [
             ("i8", .int64, [2, 3, 4]), ("u1", .uint8, [2, 3, 4]), ("b1", .bool, [2, 3, 4]), ("f4F", .float32, [2, 3, 4]),
