@@ -35,7 +35,7 @@ import Testing
             #expect(amg.operatorComplexity < 2)
             let (x, rep) = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-8)).solve(a, b, preconditioner: amg)
             #expect(rep.reason == .convergedRelative)
-            #expect(try Vectors.relativeResidual(a, x, b) <= 1.0000001e-8)
+            #expect(try a.relativeResidual(x, b) <= 1.0000001e-8)
             counts.append(rep.iterations)
         }
         // h-independence: iteration counts stay small and do not grow like 1/h.
@@ -53,7 +53,7 @@ import Testing
             let amg = try SmoothedAggregationAMG(sys.matrix, options: { var o = SmoothedAggregationAMG.Options(); o.coarseSize = 100; return o }())
             let (x, rep) = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-8)).solve(sys.matrix, sys.rhs, preconditioner: amg)
             #expect(rep.reason == .convergedRelative)
-            #expect(try Vectors.relativeResidual(sys.matrix, x, sys.rhs) <= 1.0000001e-8)
+            #expect(try sys.matrix.relativeResidual(x, sys.rhs) <= 1.0000001e-8)
             counts.append(rep.iterations)
         }
         #expect(counts.max()! <= 20, "\(counts)")

@@ -17,7 +17,7 @@ import Testing
             #expect(rep.reason == .convergedRelative)
             #expect(rep.iterations <= n + 1)
             #expect(rep.trueRelativeResidual <= 1.0000001e-10)
-            #expect(try Vectors.relativeResidual(a, x, b) <= 1.0000001e-10)
+            #expect(try a.relativeResidual(x, b) <= 1.0000001e-10)
         }
     }
 
@@ -73,7 +73,7 @@ import Testing
         let (x, rep) = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-12)).solve(a, [1, 2, 3, 4], preconditioner: ic)
         #expect(rep.reason == .convergedRelative)
         #expect(rep.notes.contains { $0.contains("shift") })
-        #expect(try Vectors.relativeResidual(a, x, [1, 2, 3, 4]) < 1e-11)
+        #expect(try a.relativeResidual(x, [1, 2, 3, 4]) < 1e-11)
     }
 
     @Test func breakdownOnIndefiniteMatrix() throws {
@@ -145,7 +145,7 @@ import Testing
             let (x, rep) = try ConjugateGradient(IterativeOptions(relativeTolerance: 1e-9, norm: norm)).solve(a, b, preconditioner: m)
             #expect(rep.reason == .convergedRelative, "\(norm)")
             #expect(rep.residualHistory.last! <= 1e-9 * rep.residualHistory.first! * 1.0000001 || norm == .unpreconditioned)
-            #expect(try Vectors.relativeResidual(a, x, b) < 1e-7)
+            #expect(try a.relativeResidual(x, b) < 1e-7)
         }
     }
 

@@ -13,7 +13,7 @@ import Testing
     func pcgIterations(_ sys: FDSystem, _ mg: GeometricMultigrid, rtol: Double = 1e-8) throws -> Int {
         let (x, rep) = try ConjugateGradient(IterativeOptions(relativeTolerance: rtol, maxIterations: 200)).solve(sys.matrix, sys.rhs, preconditioner: mg)
         #expect(rep.reason == .convergedRelative)
-        #expect(try Vectors.relativeResidual(sys.matrix, x, sys.rhs) <= rtol * 1.0000001)
+        #expect(try sys.matrix.relativeResidual(x, sys.rhs) <= rtol * 1.0000001)
         return rep.iterations
     }
 

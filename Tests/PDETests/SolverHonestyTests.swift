@@ -62,7 +62,7 @@ import Testing
             let (x, rep) = try solver.solve(b)
             #expect(rep.reason == .convergedRelative, "\(pc): \(rep.reason) \(rep.notes)")
             #expect(rep.notes.contains { $0.contains("projected onto the range") })
-            #expect(try Vectors.relativeResidual(a, x, projected) <= 1.0000001e-10)
+            #expect(try a.relativeResidual(x, projected) <= 1.0000001e-10)
             #expect(abs(x.reduce(0, +)) / Double(x.count) < 1e-12 * Vectors.maxAbs(x), "solution returned with zero mean")
         }
         // A consistent right-hand side is recognised as such and solved under the default policy.

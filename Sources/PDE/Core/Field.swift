@@ -107,3 +107,19 @@ public struct GridField: Sendable, Equatable {
     /// numpy shape of the values in C order: `[nz, ny, nx]` (x fastest).
     public var numpyShape: [Int] { grid.counts.reversed() }
 }
+
+/// Discretization errors against an exact solution, in one order for grids and meshes.
+public struct FieldErrors: Sendable, Equatable {
+    /// ‖u_h − u‖ in L².
+    public var l2: Double
+    /// Largest nodal error.
+    public var max: Double
+    /// |u_h − u| in the H¹ seminorm.
+    public var h1: Double
+
+    public init(l2: Double, max: Double, h1: Double) {
+        self.l2 = l2
+        self.max = max
+        self.h1 = h1
+    }
+}

@@ -1,19 +1,3 @@
-/// Discretization errors against an exact solution, in one order for grids and meshes.
-public struct FieldErrors: Sendable, Equatable {
-    /// ‖u_h − u‖ in L².
-    public var l2: Double
-    /// Largest nodal error.
-    public var max: Double
-    /// |u_h − u| in the H¹ seminorm.
-    public var h1: Double
-
-    public init(l2: Double, max: Double, h1: Double) {
-        self.l2 = l2
-        self.max = max
-        self.h1 = h1
-    }
-}
-
 /// A discrete solution (a grid field or a P1 mesh field) that knows its errors against an
 /// analytic problem and how to line itself up with it along the null space.
 public protocol DiscreteSolution {

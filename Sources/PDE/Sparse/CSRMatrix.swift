@@ -161,6 +161,17 @@ public struct CSRMatrix: Sendable, Equatable {
         }
     }
 
+    /// ‖b − A x‖₂ / ‖b‖₂ (‖b − A x‖₂ when b = 0), by the overflow-safe norm.
+    public func relativeResidual(_ x: [Double], _ b: [Double]) throws -> Double {
+        guard b.count == rows else {
+            throw PDEError.shapeMismatch(what: "relative residual", expected: "b of length \(rows)", got: "\(b.count)")
+        }
+        let r = try multiply(x)
+        let nb = Vectors.norm2(b)
+        let d = Vectors.distance(r, b)
+        return nb > 0 ? d / nb : d
+    }
+
     /// y = A x (allocating form).
     public func multiply(_ x: [Double]) throws -> [Double] {
         guard x.count == columns else {

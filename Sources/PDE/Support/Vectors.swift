@@ -17,12 +17,4 @@ public enum Vectors {
 
     /// Maximum absolute entry.
     public static func maxAbs(_ v: [Double]) -> Double { v.reduce(0) { max($0, abs($1)) } }
-
-    /// ‖b − A x‖₂ / ‖b‖₂ (‖b − A x‖₂ when b = 0).
-    public static func relativeResidual(_ a: CSRMatrix, _ x: [Double], _ b: [Double]) throws -> Double {
-        let r = try a.multiply(x)
-        let nb = norm2(b)
-        let d = distance(r, b)
-        return nb > 0 ? d / nb : d
-    }
 }
