@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import AppSupport
 import PDE
+import TestSupport
 
 @Suite struct SolveRunnerTests {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -105,19 +106,9 @@ import PDE
 
     /// Runs the built `pde-solve` executable (built by `swift build --build-tests`).
     func pdeSolve(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let exe = root + "/.build/debug/pde-solve"
+        let exe = builtExecutable("pde-solve")
         try #require(FileManager.default.isExecutableFile(atPath: exe), "build pde-solve first (swift build --build-tests)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: root)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        return try runProcess(exe, args)
     }
 
     @Test func executableExitCodesAndMessages() throws {

@@ -64,3 +64,35 @@ public enum Python {
         return FileManager.default.fileExists(atPath: path + "/poisson_matrix.py") ? path : nil
     }
 }
+
+/// The package's root folder (where Package.swift is).
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+/// Runs an executable with `arguments` in `directory` (default: the package root) and
+/// returns its exit status, standard output and standard error. A process killed by a
+/// signal reports 128 + the signal number, as a shell does.
+public func runProcess(_ executable: String, _ arguments: [String], in directory: String = packageRoot)
+    throws -> (status: Int32, stdout: String, stderr: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    p.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // Read both pipes concurrently so a chatty process cannot block on a full pipe.
+    var errData = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    p.waitUntilExit()
+    let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
+    return (status, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// The debug build of one of the package's executables (built by `swift build --build-tests`).
+public func builtExecutable(_ name: String) -> String { packageRoot + "/.build/debug/" + name }

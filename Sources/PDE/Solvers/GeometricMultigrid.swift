@@ -58,7 +58,7 @@ public final class GeometricMultigrid: Preconditioner {
         }
     }
     private var levels: [Level] = []
-    private var coarse: CholmodFactorization!
+    private var coarse: CoarsestSolve!
 
     /// Unknowns per level, finest first.
     public var levelSizes: [Int] { levels.map { $0.a.rows } }
@@ -133,7 +133,7 @@ public final class GeometricMultigrid: Preconditioner {
             level.colors = GeometricMultigrid.colorClasses(level.layout)
             if case .chebyshev = options.smoother { level.lambdaMax = estimateLargestEigenvalueDinvA(level.a, diagonal: level.diagonal, iterations: 10) }
         }
-        coarse = try CholmodFactorization(matrix: levels.last!.a, checkSymmetry: false)
+        coarse = try CoarsestSolve(levels.last!.a, singular: ConstantNullSpace.isNullVector(of: matrix))
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         let smoother: String
         switch options.smoother {
@@ -144,6 +144,7 @@ public final class GeometricMultigrid: Preconditioner {
                             levels.count, levelSizes.map(String.init).joined(separator: "→"), smoother,
                             options.cycle == .v ? "V" : "W", options.coarseOperator == .galerkin ? "Galerkin" : "rediscretized",
                             operatorComplexity))
+        if let note = coarse.note { notes.append(note) }
     }
 
     // MARK: Hierarchy construction
@@ -274,7 +275,7 @@ public final class GeometricMultigrid: Preconditioner {
                 lv.lambdaMax = estimateLargestEigenvalueDinvA(lv.a, diagonal: lv.diagonal, iterations: 10)
             }
         }
-        try coarse.factorize(levels[levels.count - 1].a)
+        try coarse.update(levels[levels.count - 1].a)
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
     }
 

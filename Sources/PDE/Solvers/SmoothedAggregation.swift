@@ -45,7 +45,7 @@ public final class SmoothedAggregationAMG: Preconditioner {
         var x: [Double], b: [Double], res: [Double]
     }
     private var levels: [Level] = []
-    private var coarse: CholmodFactorization
+    private var coarse: CoarsestSolve
     private var coarseMatrix: CSRMatrix
     // Coarsest-level vectors, allocated once.
     private var coarseB: [Double] = [], coarseX: [Double] = []
@@ -88,7 +88,7 @@ public final class SmoothedAggregationAMG: Preconditioner {
         coarseMatrix = current
         coarseB = [Double](repeating: 0, count: current.rows)
         coarseX = coarseB
-        coarse = try CholmodFactorization(matrix: current, checkSymmetry: false)
+        coarse = try CoarsestSolve(current, singular: ConstantNullSpace.isNullVector(of: a))
         let nnzTotal = levels.reduce(0) { $0 + $1.a.nonzeroCount } + current.nonzeroCount
         let rowsTotal = levels.reduce(0) { $0 + $1.a.rows } + current.rows
         operatorComplexity = Double(nnzTotal) / Double(max(1, a.nonzeroCount))
@@ -96,6 +96,7 @@ public final class SmoothedAggregationAMG: Preconditioner {
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         notes.append(String(format: "AMG: %d levels %@, operator complexity %.3f, grid complexity %.3f",
                             levels.count + 1, levelSizes.map(String.init).joined(separator: "→"), operatorComplexity, gridComplexity))
+        if let note = coarse.note { notes.append(note) }
     }
 
     /// Numeric re-setup for new values on the setup matrix's pattern: the aggregates and
@@ -121,7 +122,7 @@ public final class SmoothedAggregationAMG: Preconditioner {
             current = levels[l].galerkin.recompute(a: current, p: p, r: levels[l].r)
         }
         coarseMatrix = current
-        try coarse.factorize(current)
+        try coarse.update(current)
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
     }
 

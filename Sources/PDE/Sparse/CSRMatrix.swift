@@ -231,6 +231,13 @@ public struct CSRMatrix: Sendable, Equatable {
         let total = b.reduce(0, +), wtotal = weights.reduce(0, +)
         for u in 0..<b.count { b[u] -= total * weights[u] / wtotal }
         b[0] = 0
+        pinFirstUnknown(&a)
+    }
+
+    /// Makes row and column 0 of `a` the identity's (values only; the pattern is kept), so
+    /// a symmetric positive semidefinite matrix whose null vector has a nonzero first entry
+    /// becomes positive definite.
+    public static func pinFirstUnknown(_ a: inout CSRMatrix) {
         for i in 0..<a.rows {
             for k in a.rowPointers[i]..<a.rowPointers[i + 1] {
                 let j = Int(a.columnIndices[k])

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import PDE
+
+/// `linsolve` end to end: exit codes, what it says about symmetry, singular systems and
+/// hostile Matrix Market headers.
+@Suite struct LinSolveTests {
+    func linsolve(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let exe = builtExecutable("linsolve")
+        try #require(FileManager.default.isExecutableFile(atPath: exe), "build linsolve first (swift build --build-tests)")
+        return try runProcess(exe, args)
+    }
+
+    /// Pure-Neumann anisotropic 3-D operator (constant null space), written as Matrix Market.
+    func writeNeumann3D(_ n: Int, to path: String) throws {
+        let w = [1.0, 0.1, 0.01]
+        var b = COOBuilder(rows: n * n * n, columns: n * n * n)
+        for k in 0..<n { for j in 0..<n { for i in 0..<n {
+            let r = i + n * (j + n * k), idx = [i, j, k], strides = [1, n, n * n]
+            var diag = 0.0
+            for d in 0..<3 {
+                if idx[d] > 0 { b.add(r, r - strides[d], -w[d]); diag += w[d] }
+                if idx[d] + 1 < n { b.add(r, r + strides[d], -w[d]); diag += w[d] }
+            }
+            b.add(r, r, diag)
+        } } }
+        try MatrixMarket.write(b.build(), to: path, symmetry: .symmetric)
+    }
+
+    @Test func singularMatrixWithInconsistentRightHandSideIsNotReportedConverged() throws {
+        let dir = makeTemporaryFolder()
+        try writeNeumann3D(10, to: dir + "/neumann.mtx")
+        for pc in ["none", "gamg", "icc"] {
+            let r = try linsolve([dir + "/neumann.mtx", "--rhs", "random", "--seed", "3", "--ksp", "cg", "--pc", pc,
+                                  "--rtol", "1e-10", "--converged-reason"])
+            #expect(r.status == 3, "\(pc): \(r.stdout)\(r.stderr)")
+            #expect(r.stdout.contains("DIVERGED_INCONSISTENT_RHS") && !r.stdout.contains("converged due to"), "\(pc): \(r.stdout)")
+            let p = try linsolve([dir + "/neumann.mtx", "--rhs", "random", "--seed", "3", "--ksp", "cg", "--pc", pc,
+                                  "--rtol", "1e-10", "--null-space", "project", "--converged-reason"])
+            #expect(p.status == 0 && p.stdout.contains("converged due to CONVERGED_RTOL"), "\(pc): \(p.stdout)\(p.stderr)")
+            #expect(p.stdout.contains("projected onto the range"))
+        }
+    }
+
+    @Test func hugeMatrixMarketHeaderIsABadInputNotACrash() throws {
+        let dir = makeTemporaryFolder()
+        try "%%MatrixMarket matrix coordinate real general\n999999999999 999999999999 1\n1 1 1\n"
+            .write(toFile: dir + "/huge.mtx", atomically: true, encoding: .utf8)
+        let r = try linsolve([dir + "/huge.mtx", "--ksp", "cg"])
+        #expect(r.status == 2, "\(r.status): \(r.stderr)")
+        #expect(r.stderr.contains("huge.mtx"), "\(r.stderr)")
+    }
+
+    @Test func nonSymmetricMatrixIsNamedBeforeCG() throws {
+        let dir = makeTemporaryFolder()
+        var b = COOBuilder(rows: 3, columns: 3)
+        b.add(0, 0, 4); b.add(1, 1, 4); b.add(2, 2, 4); b.add(0, 1, -1); b.add(1, 0, -2); b.add(1, 2, -1); b.add(2, 1, -1)
+        try MatrixMarket.write(b.build(), to: dir + "/ns.mtx")
+        let warn = try linsolve([dir + "/ns.mtx", "--ksp", "cg"])
+        #expect(warn.stderr.contains("not symmetric") && warn.stderr.contains("(1, 2)"), "\(warn.stderr)")
+        let strict = try linsolve([dir + "/ns.mtx", "--ksp", "cg", "--require-symmetric"])
+        #expect(strict.status == 2 && strict.stderr.contains("not symmetric"), "\(strict.stderr)")
+    }
+
+    @Test func badNamesAndOptionsAreBadInput() throws {
+        let dir = makeTemporaryFolder()
+        try writeNeumann3D(3, to: dir + "/a.mtx")
+        for (args, word) in [(["--pc", "ilu"], "ilu"), (["--ksp", "gmres"], "gmres"), (["--pc", "sor", "--pc-option", "omega=3"], "omega"),
+                             (["--pc-option", "novalue"], "key=value"), (["--null-space", "maybe"], "maybe"), (["--rtol=-1"], "rtol")] {
+            let r = try linsolve([dir + "/a.mtx"] + args)
+            #expect(r.status == 2 && r.stderr.contains(word), "\(args): \(r.status) \(r.stderr)")
+        }
+        let help = try linsolve(["--help"])
+        #expect(help.stdout.contains("gamg (amg, sa-amg)") && help.stdout.contains("Examples:"), "\(help.stdout)")
+    }
+}
