@@ -20,8 +20,13 @@ run: deps
 	$(SWIFT) build -c release --product pde-solve
 	.build/release/pde-solve $(FLAGSHIP)
 
-# The whole test suite (debug build), then the example package that depends on this one.
+# Layering check, the example package that depends on this one (built and run), then the
+# whole test suite (debug build).
 test: deps python-deps
+	python3 scripts/folder-deps.py Sources/PDE > /dev/null || python3 scripts/folder-deps.py Sources/PDE
+	python3 scripts/folder-deps.py Sources/Learning > /dev/null || python3 scripts/folder-deps.py Sources/Learning
+	$(SWIFT) build --package-path Examples
+	Examples/.build/debug/plate-example
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
