@@ -81,7 +81,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Apps/pde-bench"),
         // Helpers shared by the test targets (temporary folders, Python probes, orders).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport"),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "TestSupport"], path: "Tests/LearningTests"),
         .testTarget(name: "OperatorsTests", dependencies: ["Operators", "TestSupport"], path: "Tests/OperatorsTests"),
         .testTarget(name: "PDETests", dependencies: ["PDE", "TestSupport", "CFFTW", "CBLAS", "CLapacke"],

@@ -64,32 +64,6 @@ import Testing
         #expect(m.boundaryEdges.map(\.tag) == [5, 4, 0])
     }
 
-    @Test(arguments: [
-        ("$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n1\n1 0 0 0\n$EndNodes\n$Elements\n1\n1 3 2 1 1 1 1 1 1\n$EndElements\n", 10, "unsupported element type 3"),
-        ("$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n1\n1 0 0 0\n$EndNodes\n$Elements\n1\n1 4 2 1 1 1 1 1 1\n$EndElements\n", 10, "unsupported element type 4"),
-        ("$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n999999999999\n1 0 0 0\n$EndNodes\n", 5, "999999999999 node count announced, but only"),
-        ("$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n-1\n$EndNodes\n", 5, "negative count -1"),
-        ("$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n1\n1 0 nan 0\n$EndNodes\n", 6, "'nan' is not a finite number"),
-        ("$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n1\n1 0 0 0\n$EndNodes\n$Elements\n1\n1 2 9223372036854775807 1 1 1 1\n$EndElements\n", 10, "needs"),
-        ("$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n1\n1 0 0 0\n$EndNodes\n$Elements\n1\n1 2 0 1 1 2\n$EndElements\n", 10, "unknown node tag 2"),
-        ("$MeshFormat\n4.1 0 8\n$EndMeshFormat\n$Nodes\n1 999999999999 1 1\n", 5, "999999999999 node header"),
-        ("$MeshFormat\n4.1 0 8\n$EndMeshFormat\n$Nodes\n-5 1 1 1\n", 5, "negative count -5"),
-        ("$MeshFormat\n4.1 0 8\n$EndMeshFormat\n$Entities\n0 1 0 0\n1 0 0 0 1 1 0 9223372036854775807 1\n$EndEntities\n", 6, "malformed curve entity"),
-        ("$MeshFormat\n4.1 0 8\n$EndMeshFormat\n$Entities\n0 1 0 0\n1 0 0 0 1 1 0 1 -9223372036854775808 0\n$EndEntities\n", 6, "physical tag"),
-    ])
-    func malformedASCII(content: String, line: Int, message: String) throws {
-        let dir = makeTemporaryFolder("gmsh-ascii-bad")
-        try content.write(toFile: dir + "/bad.msh", atomically: true, encoding: .utf8)
-        do {
-            _ = try Gmsh.read(dir + "/bad.msh")
-            Issue.record("expected an error: \(message)")
-        } catch let PDEError.malformedFile(path, l, reason) {
-            #expect(path == dir + "/bad.msh")
-            #expect(l == line, "\(reason)")
-            #expect(reason.contains(message), "\(reason)")
-        }
-    }
-
     /// Binary files with one field replaced: each is a typed error naming the problem.
     @Test func malformedBinary() throws {
         let dir = makeTemporaryFolder()
