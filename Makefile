@@ -20,13 +20,16 @@ run: deps
 	$(SWIFT) build -c release --product pde-solve
 	.build/release/pde-solve $(FLAGSHIP)
 
-# Layering check, the example package that depends on this one (built and run), then the
-# whole test suite (debug build).
+# Layering check; the example package that depends on this one, with every Swift block of
+# README.md and docs/ (built and run; a broken snippet is shown to fail); then the whole
+# test suite (debug build).
 test: deps python-deps
 	python3 scripts/folder-deps.py Sources/PDE > /dev/null || python3 scripts/folder-deps.py Sources/PDE
 	python3 scripts/folder-deps.py Sources/Learning > /dev/null || python3 scripts/folder-deps.py Sources/Learning
+	python3 scripts/snippets.py selftest
 	$(SWIFT) build --package-path Examples
 	Examples/.build/debug/plate-example
+	Examples/.build/debug/doc-snippets
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

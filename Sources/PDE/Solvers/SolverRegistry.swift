@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// What a preconditioner factory may use: the matrix always; the grid layout of its unknowns
 /// and the problem it came from where known (geometric multigrid needs the layout, and the
@@ -23,7 +24,8 @@ public struct SolverContext {
 /// The one place names map to methods and preconditioners (PETSc's KSP/PC registries).
 /// PETSc's names are canonical; the aliases this suite used before are accepted. Every app,
 /// benchmark and test builds its solvers through here. Adding a preconditioner is one file
-/// (a `Preconditioner`) plus one `PreconditionerEntry` in `preconditioners`.
+/// (a `Preconditioner`) plus one `PreconditionerEntry` in `builtInPreconditioners` — or,
+/// from another package, one `register(_:)` call (PETSc's `PCRegister`).
 public enum SolverRegistry {
     /// A registered preconditioner (or direct solver, applied by `preonly`).
     public struct PreconditionerEntry: Sendable {
@@ -35,8 +37,10 @@ public enum SolverRegistry {
         /// Builds it (parameters not checked; use `build`); nil means no preconditioning.
         let make: @Sendable (SolverContext) throws -> Preconditioner?
 
-        init(name: String, aliases: [String], summary: String, parameters: [(key: String, meaning: String)],
-             make: @escaping @Sendable (SolverContext) throws -> Preconditioner?) {
+        /// An entry: `make` builds the preconditioner from a context (read parameters with
+        /// `SolverParameters(context, name)`); `parameters` lists the keys it accepts.
+        public init(name: String, aliases: [String] = [], summary: String, parameters: [(key: String, meaning: String)] = [],
+                    make: @escaping @Sendable (SolverContext) throws -> Preconditioner?) {
             self.name = name
             self.aliases = aliases
             self.summary = summary
@@ -71,23 +75,44 @@ public enum SolverRegistry {
         MethodEntry(name: "preonly", aliases: ["direct"], summary: "apply the preconditioner once (with cholesky: a direct solve)") { PreconditionerOnly($0) },
     ]
 
-    public static let preconditioners: [PreconditionerEntry] = [
+    /// The registered preconditioners: the built-in ones, then those added by `register`.
+    public static var preconditioners: [PreconditionerEntry] {
+        lock.lock(); defer { lock.unlock() }
+        return builtInPreconditioners + registered
+    }
+
+    nonisolated(unsafe) private static var registered: [PreconditionerEntry] = []
+    private static let lock = NSLock()
+
+    /// Adds a preconditioner under a new name (PETSc's `PCRegister`): every app and solver
+    /// built afterwards in this process reaches it by name. Throws when the name or an alias
+    /// is taken.
+    public static func register(_ entry: PreconditionerEntry) throws {
+        lock.lock(); defer { lock.unlock() }
+        let taken = Set((builtInPreconditioners + registered).flatMap { [$0.name] + $0.aliases })
+        for n in [entry.name] + entry.aliases where taken.contains(n) || n.isEmpty {
+            throw PDEError.invalidValue(key: "preconditioner name", value: "'\(n)'", expected: "a name not registered yet")
+        }
+        registered.append(entry)
+    }
+
+    static let builtInPreconditioners: [PreconditionerEntry] = [
         PreconditionerEntry(name: "none", aliases: [], summary: "no preconditioning", parameters: []) { _ in nil },
         PreconditionerEntry(name: "jacobi", aliases: ["diagonal"], summary: "diagonal scaling", parameters: []) { try JacobiPreconditioner($0.matrix) },
         PreconditionerEntry(name: "icc", aliases: ["ic0"], summary: "zero-fill incomplete Cholesky (diagonal shift and retry)",
                             parameters: [("max_shifts", "diagonal shift attempts (default 8)")]) { c in
-            try IncompleteCholeskyPreconditioner(c.matrix, maxShiftAttempts: Parameters(c, "icc").int("max_shifts", default: 8, in: 0...30))
+            try IncompleteCholeskyPreconditioner(c.matrix, maxShiftAttempts: SolverParameters(c, "icc").int("max_shifts", default: 8, in: 0...30))
         },
         PreconditionerEntry(name: "sor", aliases: ["ssor"], summary: "symmetric successive over-relaxation",
                             parameters: [("omega", "relaxation factor in (0, 2), default 1")]) { c in
-            try SSORPreconditioner(c.matrix, omega: Parameters(c, "sor").double("omega", default: 1, open: 0..<2))
+            try SSORPreconditioner(c.matrix, omega: SolverParameters(c, "sor").double("omega", default: 1, expected: "a relaxation factor in (0, 2)") { $0 > 0 && $0 < 2 })
         },
         PreconditionerEntry(name: "gamg", aliases: ["amg", "sa-amg"], summary: "smoothed-aggregation algebraic multigrid V-cycle",
                             parameters: [("strength_threshold", "θ in [0, 1), default 0"), ("coarse_size", "unknowns on the coarsest level, default 500"),
                                          ("max_levels", "default 20"), ("presmooth", "sweeps, default 1"), ("postsmooth", "sweeps, default 1")]) { c in
-            let p = Parameters(c, "gamg")
+            let p = SolverParameters(c, "gamg")
             var o = SmoothedAggregationAMG.Options()
-            o.strengthThreshold = try p.double("strength_threshold", default: o.strengthThreshold, open: 0..<1)
+            o.strengthThreshold = try p.double("strength_threshold", default: o.strengthThreshold, expected: "a threshold in [0, 1)") { $0 >= 0 && $0 < 1 }
             o.coarseSize = try p.int("coarse_size", default: o.coarseSize, in: 1...10_000_000)
             o.maxLevels = try p.int("max_levels", default: o.maxLevels, in: 1...100)
             o.presmoothingSweeps = try p.int("presmooth", default: o.presmoothingSweeps, in: 0...100)
@@ -98,7 +123,7 @@ public enum SolverRegistry {
                             parameters: [("smoother", "gauss-seidel | chebyshev, default gauss-seidel"), ("chebyshev_degree", "default 2"),
                                          ("cycle", "v | w, default v"), ("coarse_operator", "galerkin | rediscretized, default galerkin"),
                                          ("coarse_size", "default 2000"), ("presmooth", "default 1"), ("postsmooth", "default 1")]) { c in
-            let p = Parameters(c, "mg")
+            let p = SolverParameters(c, "mg")
             guard let layout = c.layout else {
                 throw PDEError.invalidValue(key: "preconditioner", value: "mg on a matrix without a grid layout",
                                             expected: "gamg (algebraic multigrid) for matrices from meshes or files; mg needs the grid of the unknowns")
@@ -117,7 +142,7 @@ public enum SolverRegistry {
         },
         PreconditionerEntry(name: "cholesky", aliases: ["cholmod"], summary: "CHOLMOD sparse Cholesky (with preonly: the direct solver)",
                             parameters: [("ordering", "amd | metis | nesdis | natural | automatic, default amd")]) { c in
-            let p = Parameters(c, "cholesky")
+            let p = SolverParameters(c, "cholesky")
             let ordering = try p.choice("ordering", CholmodFactorization.Ordering.allCases.map(\.rawValue), default: "amd")
             return try CholmodPreconditioner(c.matrix, ordering: CholmodFactorization.Ordering(rawValue: ordering)!)
         },
@@ -159,44 +184,6 @@ public enum SolverRegistry {
 
     private static func names(_ list: [(String, [String])]) -> String {
         list.map { $0.1.isEmpty ? $0.0 : "\($0.0) (\($0.1.joined(separator: ", ")))" }.joined(separator: ", ")
-    }
-
-    /// Typed access to a context's text parameters: every key must be one the entry knows.
-    struct Parameters {
-        let values: [String: String]
-        let owner: String
-
-        init(_ c: SolverContext, _ owner: String) {
-            values = c.parameters
-            self.owner = owner
-        }
-
-        func double(_ key: String, default d: Double, open range: Range<Double>) throws -> Double {
-            guard let text = values[key] else { return d }
-            guard let v = Double(text), range.contains(v), v > range.lowerBound || range.lowerBound == 0 && v >= 0 else {
-                throw PDEError.invalidValue(key: "options.\(key)", value: text, expected: "a number in [\(range.lowerBound), \(range.upperBound))")
-            }
-            if key == "omega" && v == 0 {
-                throw PDEError.invalidValue(key: "options.\(key)", value: text, expected: "a relaxation factor in (0, 2)")
-            }
-            return v
-        }
-
-        func int(_ key: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {
-            guard let text = values[key] else { return d }
-            guard let v = Int(text), range.contains(v) else {
-                throw PDEError.invalidValue(key: "options.\(key)", value: text, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return v
-        }
-
-        func choice(_ key: String, _ allowed: [String], default d: String) throws -> String {
-            guard let text = values[key] else { return d }
-            guard allowed.contains(text) else {
-                throw PDEError.invalidValue(key: "options.\(key)", value: text, expected: "one of " + allowed.joined(separator: ", "))
-            }
-            return text
-        }
     }
 }
 
@@ -283,5 +270,48 @@ public final class LinearSolver {
         try preconditioner?.update(newMatrix)
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         matrix = newMatrix
+    }
+}
+
+/// Typed access to a `SolverContext`'s text parameters, for preconditioner factories: each
+/// reader returns the default when the key is absent and throws a typed error naming
+/// `options.<key>`, the value and the accepted range otherwise. (Unknown keys are refused by
+/// `PreconditionerEntry.build` before the factory runs.)
+public struct SolverParameters {
+    let values: [String: String]
+    let owner: String
+
+    /// The parameters of `context`, read for the preconditioner named `owner`.
+    public init(_ context: SolverContext, _ owner: String) {
+        values = context.parameters
+        self.owner = owner
+    }
+
+    /// A number accepted by `valid` (described by `expected`), or `d` when absent.
+    public func double(_ key: String, default d: Double, expected: String, where valid: (Double) -> Bool) throws -> Double {
+        guard let text = values[key] else { return d }
+        guard let v = Double(text), v.isFinite, valid(v) else {
+            throw PDEError.invalidValue(key: "options.\(key)", value: text, expected: expected + " for \(owner)")
+        }
+        return v
+    }
+
+    /// An integer in `range`, or `d` when absent.
+    public func int(_ key: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = values[key] else { return d }
+        guard let v = Int(text), range.contains(v) else {
+            throw PDEError.invalidValue(key: "options.\(key)", value: text,
+                                        expected: "an integer in \(range.lowerBound)...\(range.upperBound) for \(owner)")
+        }
+        return v
+    }
+
+    /// One of `allowed`, or `d` when absent.
+    public func choice(_ key: String, _ allowed: [String], default d: String) throws -> String {
+        guard let text = values[key] else { return d }
+        guard allowed.contains(text) else {
+            throw PDEError.invalidValue(key: "options.\(key)", value: text, expected: "one of " + allowed.joined(separator: ", ") + " for \(owner)")
+        }
+        return text
     }
 }
