@@ -45,8 +45,10 @@ public enum AtomicFile {
 
 /// A file could not be written (folder missing and not creatable, disk full, rename failed).
 public struct FileWriteError: Error, Equatable, CustomStringConvertible, LocalizedError {
+    /// The destination path (not the temporary file).
     public var path: String
     public var reason: String
+    /// `path` is the destination, not the temporary file; `reason` the OS or library message.
     public init(path: String, reason: String) { self.path = path; self.reason = reason }
     public var description: String { "cannot write \(path): \(reason)" }
     public var errorDescription: String? { description }

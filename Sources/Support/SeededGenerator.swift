@@ -6,6 +6,8 @@ import Foundation
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
+    /// Fills the four state words from `seed` by SplitMix64 (every seed, 0 included, gives a valid
+    /// state); a seed gives the same stream on every machine.
     public init(seed: UInt64) {
         var z = seed
         func splitmix(_ x: inout UInt64) -> UInt64 {
@@ -28,6 +30,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s0 = state[0]; s1 = state[1]; s2 = state[2]; s3 = state[3]
     }
 
+    /// The next 64 bits of xoshiro256** (period 2²⁵⁶ − 1); lets `Int.random(in:using:)`,
+    /// `shuffled(using:)` etc. draw from this stream.
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17

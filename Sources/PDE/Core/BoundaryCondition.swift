@@ -13,6 +13,7 @@ public enum BoundaryCondition: Sendable {
     /// a ∂u/∂n = flux.
     public static func neumann(flux: Double) -> BoundaryCondition { .neumann { _ in flux } }
 
+    /// `dirichlet`, `neumann` or `periodic`, as configs spell it and error messages print it.
     public var kindName: String {
         switch self {
         case .dirichlet: return "dirichlet"
@@ -33,6 +34,8 @@ public struct BoundaryConditions: Sendable {
         conditions = Array(repeating: condition, count: 2 * dimension)
     }
 
+    /// Reads or replaces the condition on one face; a face beyond `dimension` (e.g. `.zLow` on
+    /// a 2-D box) traps.
     public subscript(face: Face) -> BoundaryCondition {
         get { conditions[face.rawValue] }
         set { conditions[face.rawValue] = newValue }

@@ -9,8 +9,11 @@
 ///   the piecewise-linear interpolant along each axis.
 public struct GridField: Sendable, Equatable {
     public let grid: Grid
+    /// One value per grid node, in linear order (x fastest).
     public var values: [Double]
 
+    /// Wraps nodal values given in grid linear order (x fastest); throws
+    /// `PDEError.shapeMismatch` unless there is exactly one value per node.
     public init(grid: Grid, values: [Double]) throws {
         guard values.count == grid.nodeCount else {
             throw PDEError.shapeMismatch(what: "grid field", expected: "\(grid.nodeCount) values (\(grid.counts.map(String.init).joined(separator: "×")))",
@@ -45,6 +48,8 @@ public struct GridField: Sendable, Equatable {
         return w
     }
 
+    /// (Σ wᵢ uᵢ²)^½ with the trapezoidal weights of `trapezoidWeights` (the discrete L²(Ω)
+    /// norm); recomputes the weights, allocating, on every call.
     public func l2Norm() -> Double {
         let w = GridField.trapezoidWeights(grid)
         var s = 0.0
@@ -52,8 +57,12 @@ public struct GridField: Sendable, Equatable {
         return s.squareRoot()
     }
 
+    /// max |uᵢ| over all nodes, boundary nodes included. NaN entries are skipped (Swift's `max`),
+    /// not propagated: check `isFinite` separately.
     public func maxNorm() -> Double { Vectors.maxAbs(values) }
 
+    /// (Σ over grid edges of ((u_j − u_i)/h_d)² · h_d · w⊥)^½: forward differences along each
+    /// axis d, w⊥ the trapezoid weight of the edge across the other axes (halved on faces).
     public func h1Seminorm() -> Double {
         let strides = grid.strides
         var total = 0.0
@@ -117,6 +126,8 @@ public struct FieldErrors: Sendable, Equatable {
     /// |u_h − u| in the H¹ seminorm.
     public var h1: Double
 
+    /// Error values as computed by `GridField.errors` / `MeshField.errors` (norms of u_h − u);
+    /// not checked.
     public init(l2: Double, max: Double, h1: Double) {
         self.l2 = l2
         self.max = max

@@ -5,14 +5,20 @@
 /// (`i + nx·(j + ny·k)`), the ordering of numpy's C order for arrays shaped `[nz, ny, nx]`
 /// and of the peer scripts' matrices.
 public struct Grid: Sendable, Equatable, CustomStringConvertible {
+    /// Nodes per axis, both boundary nodes included (≥ 2 each).
     public let counts: [Int]
     public let lower: [Double]
     public let upper: [Double]
+    /// Node distance per axis, (upper − lower) / (counts − 1).
     public let spacing: [Double]
 
     public var dimension: Int { counts.count }
+    /// Π counts, boundary nodes included (at most Int32.max).
     public var nodeCount: Int { counts.reduce(1, *) }
 
+    /// `counts[d]` nodes spanning [lower[d], upper[d]] per axis. Throws `PDEError.invalidValue`
+    /// for other than 1–3 axes, fewer than 2 nodes on an axis, bounds not finite with lower < upper,
+    /// or more than Int32.max nodes; `.shapeMismatch` when the bounds' lengths differ from `counts`.
     public init(counts: [Int], lower: [Double], upper: [Double]) throws {
         guard (1...3).contains(counts.count) else {
             throw PDEError.invalidValue(key: "grid.counts", value: "\(counts)", expected: "1, 2 or 3 axes")
@@ -131,15 +137,19 @@ public struct Grid: Sendable, Equatable, CustomStringConvertible {
 public enum Face: Int, Sendable, CaseIterable, Hashable, CustomStringConvertible {
     case xLow = 0, xHigh, yLow, yHigh, zLow, zHigh
 
+    /// 0, 1 or 2 for the x, y or z faces.
     public var axis: Int { rawValue / 2 }
+    /// True for `xLow`, `yLow`, `zLow` (the faces at `lower[axis]`).
     public var isLower: Bool { rawValue % 2 == 0 }
     /// Outward normal sign along `axis`.
     public var normalSign: Double { isLower ? -1 : 1 }
 
+    /// The 2·dimension faces of a 1-, 2- or 3-D box, lower before upper per axis (xLow, xHigh, yLow, …).
     public static func faces(dimension: Int) -> [Face] { Array(allCases.prefix(2 * dimension)) }
 
     /// Config names: `xmin, xmax, ymin, ymax, zmin, zmax`.
     public var name: String { ["xmin", "xmax", "ymin", "ymax", "zmin", "zmax"][rawValue] }
+    /// The face of a config name (`xmin` … `zmax`, case-sensitive); nil for any other text.
     public init?(name: String) {
         guard let i = ["xmin", "xmax", "ymin", "ymax", "zmin", "zmax"].firstIndex(of: name) else { return nil }
         self.init(rawValue: i)

@@ -22,8 +22,11 @@ enum TriangleQuadrature {
 /// high-order-quadrature errors against analytic functions.
 public struct MeshField: Sendable {
     public let mesh: TriangleMesh
+    /// One value per vertex, in `mesh.vertices` order.
     public var values: [Double]
 
+    /// Wraps one value per vertex (in `mesh.vertices` order); throws `PDEError.shapeMismatch`
+    /// for any other count.
     public init(mesh: TriangleMesh, values: [Double]) throws {
         guard values.count == mesh.vertexCount else {
             throw PDEError.shapeMismatch(what: "mesh field", expected: "\(mesh.vertexCount) values (one per vertex)", got: "\(values.count)")
@@ -32,6 +35,7 @@ public struct MeshField: Sendable {
         self.values = values
     }
 
+    /// The P1 interpolant of `f`: `f` is called with [x, y] at every vertex.
     public init(mesh: TriangleMesh, sampling f: ([Double]) -> Double) {
         self.mesh = mesh
         values = mesh.vertices.map { f([$0.x, $0.y]) }
@@ -46,6 +50,8 @@ public struct MeshField: Sendable {
         return s
     }
 
+    /// max |uᵢ| over the vertices, which is the exact sup norm of a P1 function; NaN entries are
+    /// skipped (Swift's `max`), not propagated.
     public func maxNorm() -> Double { Vectors.maxAbs(values) }
 
     /// (∫ u²)^½, exact for P1.

@@ -6,11 +6,15 @@ public struct TriangleMesh: Sendable, Equatable {
     /// A boundary edge from `v0` to `v1` with a tag.
     public struct BoundaryEdge: Sendable, Equatable, Hashable {
         public var v0: Int, v1: Int, tag: Int
+        /// An edge between vertex indices `v0` and `v1` with boundary `tag`; not validated here
+        /// (`TriangleMesh.init` checks the indices).
         public init(_ v0: Int, _ v1: Int, tag: Int) { self.v0 = v0; self.v1 = v1; self.tag = tag }
     }
 
     public let vertices: [SIMD2<Double>]
+    /// Vertex indices per triangle (Int32), counter-clockwise.
     public let triangles: [SIMD3<Int32>]
+    /// Tagged boundary edges: as given, or every edge of a single triangle with `defaultTag`.
     public let boundaryEdges: [BoundaryEdge]
 
     /// Validates indices and orientation. Triangles given clockwise are an error (use
@@ -92,6 +96,7 @@ public struct TriangleMesh: Sendable, Equatable {
         }
     }
 
+    /// Angles, smallest area and longest edge over all triangles (recomputed on every read, O(triangles)).
     public var quality: Quality {
         var q = Quality(minimumAngle: 180, maximumAngle: 0, minimumArea: .infinity, maximumEdge: 0)
         for t in triangles {

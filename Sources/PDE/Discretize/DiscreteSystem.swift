@@ -10,10 +10,14 @@ public protocol DiscreteSolution {
 }
 
 extension GridField: DiscreteSolution {
+    /// Trapezoidal L², max and forward-difference H¹ errors against `problem.solution` sampled at
+    /// the nodes (the problem's gradient is not used).
     public func errors(against problem: AnalyticProblem) -> FieldErrors { errors(against: problem.solution) }
 }
 
 extension MeshField: DiscreteSolution {
+    /// L² and H¹-seminorm errors by Dunavant's degree-4 rule against `problem.solution` and
+    /// `problem.gradient`, and the max error at the vertices.
     public func errors(against problem: AnalyticProblem) -> FieldErrors { errors(against: problem.solution, gradient: problem.gradient) }
 }
 

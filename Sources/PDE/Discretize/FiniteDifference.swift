@@ -14,6 +14,8 @@ public struct DiffusionProblem: Sendable {
     public var coefficientValues: [Double]?
     public var sourceValues: [Double]?
 
+    /// A problem from closures called with node positions (a defaults to 1, c to 0); nothing is
+    /// checked here: `assemble()` rejects a ≤ 0, c < 0, or a non-finite a or c, at the nodes.
     public init(grid: Grid, coefficient: @escaping @Sendable ([Double]) -> Double = { _ in 1 },
                 reaction: @escaping @Sendable ([Double]) -> Double = { _ in 0 },
                 source: @escaping @Sendable ([Double]) -> Double, boundary: BoundaryConditions) {
@@ -71,11 +73,14 @@ public struct DiffusionProblem: Sendable {
 /// the identity, which keeps it SPD), and `fullSolution` shifts the result to zero
 /// volume-weighted mean. `operatorMatrix` and `stencil` keep the singular operator.
 public struct FDSystem: Sendable {
+    /// Which grid nodes are unknowns, numbered x-fastest over the unknown box.
     public let layout: GridUnknownLayout
     /// The SPD matrix to solve with (pinned when the operator is singular).
     public let matrix: CSRMatrix
     /// The discrete operator itself (equal to `matrix` unless pinned).
     public let operatorMatrix: CSRMatrix
+    /// Right-hand side per unknown, divided by Π h_d like the matrix, with Dirichlet data and
+    /// Neumann fluxes folded in (projected onto the range, entry 0 zeroed, when pinned).
     public let rhs: [Double]
     /// The same operator, matrix-free.
     public let stencil: StencilOperator
@@ -282,19 +287,26 @@ extension FDSystem {
 /// `GridUnknownLayout`, with wrap-around on periodic axes. Threaded over z-planes/rows.
 public struct StencilOperator: LinearOperator, Sendable {
     public let layout: GridUnknownLayout
+    /// Diagonal entry per unknown, in the layout's x-fastest order.
     public let diagonal: [Double]
     /// `edges[d][u]`: coupling between unknown u and its +d neighbour (0 at a boundary).
     public let edges: [[Double]]
 
     public var size: Int { layout.unknownCount }
+    /// The stored `diagonal` (no computation), so Jacobi works matrix-free; for an `FDSystem`
+    /// that of the unpinned operator.
     public func diagonalEntries() -> [Double]? { diagonal }
 
+    /// Takes the arrays unchecked: `diagonal` and each `edges[d]` (one array per axis) must have
+    /// `layout.unknownCount` entries, or `apply` reads out of bounds.
     public init(layout: GridUnknownLayout, diagonal: [Double], edges: [[Double]]) {
         self.layout = layout
         self.diagonal = diagonal
         self.edges = edges
     }
 
+    /// y ← A x by the stencil, threaded over x-lines (`Parallel.forChunks`), without allocating;
+    /// traps (precondition) unless `x` and `y` have `size` entries.
     public func apply(_ x: [Double], into y: inout [Double]) {
         precondition(x.count == size && y.count == size, "StencilOperator.apply: size mismatch")
         let dim = layout.dimension

@@ -16,8 +16,12 @@ public struct GridUnknownLayout: Sendable, Equatable {
     public let periodic: [Bool]
     /// Whether the lower / upper face of each axis is Dirichlet.
     public let dirichletLower: [Bool]
+    /// Whether the upper face of each axis is Dirichlet.
     public let dirichletUpper: [Bool]
 
+    /// The unknown box of `grid` under the kinds of `boundary` (its values are not used). Throws
+    /// `PDEError.shapeMismatch` for another dimension, `boundary.validate()`'s errors, and
+    /// `.invalidValue` when an axis keeps no unknowns or a periodic axis has fewer than 3 nodes.
     public init(grid: Grid, boundary: BoundaryConditions) throws {
         guard boundary.dimension == grid.dimension else {
             throw PDEError.shapeMismatch(what: "boundary conditions", expected: "\(grid.dimension)-D (as the grid)",

@@ -1,8 +1,11 @@
 /// −∇·(a∇u) + c·u = f on a triangle mesh with continuous piecewise-linear elements.
 public struct P1Problem: Sendable {
     public var mesh: TriangleMesh
+    /// Diffusion coefficient a(x) > 0, called with [x, y] at the triangles' edge midpoints.
     public var coefficient: @Sendable ([Double]) -> Double
+    /// Reaction coefficient c(x) ≥ 0, called at Dunavant's quadrature points.
     public var reaction: @Sendable ([Double]) -> Double
+    /// Source f(x), called at Dunavant's quadrature points.
     public var source: @Sendable ([Double]) -> Double
     /// Boundary condition per boundary tag; tags not listed get `defaultBoundary`.
     public var boundary: [Int: BoundaryCondition]
@@ -12,6 +15,8 @@ public struct P1Problem: Sendable {
     public var coefficientValues: [Double]?
     public var sourceValues: [Double]?
 
+    /// A problem from closures called with [x, y] (a defaults to 1, c to 0); tags missing from
+    /// `boundary` get `defaultBoundary`. Values are checked by `assemble()`, not here.
     public init(mesh: TriangleMesh, coefficient: @escaping @Sendable ([Double]) -> Double = { _ in 1 },
                 reaction: @escaping @Sendable ([Double]) -> Double = { _ in 0 },
                 source: @escaping @Sendable ([Double]) -> Double,
@@ -42,6 +47,9 @@ public struct P1Problem: Sendable {
         { x in x.count >= 4 ? p.flux([x[0], x[1]], normal: [x[2], x[3]]) : 0 }
     }
 
+    /// Assembles the P1 system (see `P1System`). Throws `PDEError.invalidValue` for a ≤ 0 or c < 0
+    /// at a quadrature point or a periodic tag, `.shapeMismatch` for per-vertex arrays of the
+    /// wrong length, `.invalidMesh` when every vertex is a Dirichlet vertex.
     public func assemble() throws -> P1System { try P1System(self) }
 }
 
@@ -58,11 +66,15 @@ public struct P1Problem: Sendable {
 /// `fullSolution` shifts to zero mean ∫u = 0.
 public struct P1System: Sendable {
     public let mesh: TriangleMesh
+    /// The SPD matrix over the free vertices (stiffness plus mass), pinned when singular.
     public let matrix: CSRMatrix
+    /// Load per unknown (source and Neumann data) with Dirichlet data eliminated into it
+    /// (projected, entry 0 zeroed, when pinned).
     public let rhs: [Double]
     /// Free vertex of each unknown, and unknown of each vertex (−1 for Dirichlet vertices).
     public let vertexOfUnknown: [Int32]
     public let unknownOfVertex: [Int32]
+    /// True when there was no Dirichlet vertex and c ≡ 0, so unknown 0 was pinned.
     public let isPinned: Bool
     private let dirichletValues: [Double]
     private let lumpedMass: [Double]

@@ -6,12 +6,18 @@ import Foundation
 public enum HDF5File {
     /// One dataset to write.
     public struct Dataset {
+        /// Path in the file, e.g. `u` or `fields/u` (missing groups are created).
         public var name: String
+        /// Extents in C order (numpy's shape, [nz, ny, nx] for a grid field); their product must be
+        /// the number of values.
         public var shape: [Int]
         public var values: Values
+        /// The values and their stored type: native double (float64) or native float (float32).
         public enum Values { case double([Double]), float([Float]) }
 
+        /// A float64 dataset; `shape` is checked against the value count by `HDF5File.write`, not here.
         public init(name: String, shape: [Int], values: [Double]) { self.name = name; self.shape = shape; self.values = .double(values) }
+        /// A float32 dataset (half the bytes of float64); `shape` is checked by `HDF5File.write`.
         public init(name: String, shape: [Int], values: [Float]) { self.name = name; self.shape = shape; self.values = .float(values) }
         var count: Int { switch values { case .double(let v): return v.count; case .float(let v): return v.count } }
     }

@@ -25,8 +25,11 @@ public struct Colormap: Sendable {
 /// An 8-bit RGB raster with simple drawing, written as PNG by libpng.
 public struct RGBImage {
     public let width: Int, height: Int
+    /// Row-major RGB bytes, three per pixel, top row first.
     public var pixels: [UInt8]
 
+    /// A width × height image filled with `fill` (white by default); allocates 3 · width · height
+    /// bytes and traps for negative sizes.
     public init(width: Int, height: Int, fill: (UInt8, UInt8, UInt8) = (255, 255, 255)) {
         self.width = width
         self.height = height
@@ -34,12 +37,15 @@ public struct RGBImage {
         for i in 0..<(width * height) { pixels[3 * i] = fill.0; pixels[3 * i + 1] = fill.1; pixels[3 * i + 2] = fill.2 }
     }
 
+    /// Colours pixel (x, y), y counted down from the top row; points outside the image are ignored.
     public mutating func set(_ x: Int, _ y: Int, _ c: (UInt8, UInt8, UInt8)) {
         guard x >= 0, y >= 0, x < width, y < height else { return }
         let k = 3 * (y * width + x)
         pixels[k] = c.0; pixels[k + 1] = c.1; pixels[k + 2] = c.2
     }
 
+    /// Fills the rectangle with top-left corner (x, y), clipped to the image; a negative width
+    /// or height traps.
     public mutating func fillRect(x: Int, y: Int, width w: Int, height h: Int, _ c: (UInt8, UInt8, UInt8)) {
         for yy in y..<(y + h) { for xx in x..<(x + w) { set(xx, yy, c) } }
     }

@@ -15,6 +15,7 @@ public struct NPYArray: Sendable, Equatable {
             }
         }
     }
+    /// numpy's shape, C order (last axis fastest).
     public let shape: [Int]
     public let dtype: DType
     /// The values converted to Double, C order.
@@ -26,14 +27,19 @@ public struct NPYArray: Sendable, Equatable {
 /// written little-endian in C order; also int64, uint8, bool, big-endian and Fortran-ordered
 /// arrays read. What `NPY.write` writes, `numpy.load` reads, and back.
 public enum NPY {
+    /// Writes a little-endian float64 (`<f8`) NPY 1.0 file in C order, atomically. Throws
+    /// `PDEError.shapeMismatch` unless Π shape = values.count (a grid field: [nz, ny, nx]);
+    /// I/O failures surface as `FileWriteError`.
     public static func write(_ values: [Double], shape: [Int], to path: String) throws {
         try writeRaw(values.withUnsafeBytes { Data($0) }, count: values.count, descr: "<f8", shape: shape, path: path)
     }
 
+    /// As the `[Double]` form, stored as float32 (`<f4`).
     public static func write(_ values: [Float], shape: [Int], to path: String) throws {
         try writeRaw(values.withUnsafeBytes { Data($0) }, count: values.count, descr: "<f4", shape: shape, path: path)
     }
 
+    /// As the `[Double]` form, stored as int32 (`<i4`), e.g. triangle index columns.
     public static func write(_ values: [Int32], shape: [Int], to path: String) throws {
         try writeRaw(values.withUnsafeBytes { Data($0) }, count: values.count, descr: "<i4", shape: shape, path: path)
     }

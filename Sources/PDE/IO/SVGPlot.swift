@@ -3,10 +3,12 @@ import Foundation
 /// Line plots as standalone SVG files (convergence histories, error-vs-h tables), with
 /// linear or base-10 logarithmic axes, ticks, labels and a legend. No dependencies.
 public struct SVGLinePlot {
+    /// One labelled polyline; `x` and `y` need equal lengths (checked by `render`).
     public struct Series {
         public var label: String
         public var x: [Double]
         public var y: [Double]
+        /// Points (x[i], y[i]); the lengths are checked when rendering, not here.
         public init(label: String, x: [Double], y: [Double]) { self.label = label; self.x = x; self.y = y }
         /// y against 0, 1, 2, … (residual histories).
         public init(label: String, y: [Double]) { self.init(label: label, x: y.indices.map(Double.init), y: y) }
@@ -18,9 +20,12 @@ public struct SVGLinePlot {
     public var logX = false
     public var logY = false
     public var series: [Series] = []
+    /// Canvas size in pixels; 170 px on the right are kept for the legend.
     public var width = 720.0
     public var height = 480.0
 
+    /// An empty 720 × 480 plot (append to `series`); `logX` / `logY` make an axis base-10
+    /// logarithmic, on which values ≤ 0 are dropped.
     public init(title: String, xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false) {
         self.title = title
         self.xLabel = xLabel

@@ -17,9 +17,12 @@ public struct AnalyticProblem: Sendable {
     public let name: String
     /// One line for `--help` listings and the README.
     public let summary: String
+    /// Number of coordinates (1, 2 or 3) in the points the closures receive.
     public let dimension: Int
     public let domain: Domain
+    /// Exact u(x), called with [x], [x, y] or [x, y, z].
     public let solution: @Sendable ([Double]) -> Double
+    /// Exact ∇u(x), `dimension` components.
     public let gradient: @Sendable ([Double]) -> [Double]
     /// Diffusion coefficient a(x) > 0.
     public let coefficient: @Sendable ([Double]) -> Double
@@ -28,6 +31,8 @@ public struct AnalyticProblem: Sendable {
     /// Source f = −∇·(a∇u) + c·u.
     public let source: @Sendable ([Double]) -> Double
 
+    /// Memberwise and unchecked: `source` must equal −∇·(a∇u) + c·u for `solution` (a defaults
+    /// to 1, c to 0); `ProblemCatalogue`'s entries are verified by `CatalogueTests`.
     public init(name: String, summary: String, dimension: Int, domain: Domain,
                 solution: @escaping @Sendable ([Double]) -> Double,
                 gradient: @escaping @Sendable ([Double]) -> [Double],

@@ -25,6 +25,7 @@ public enum ProblemCatalogue {
 
     // MARK: 1-D
 
+    /// u = sin(πx)·eˣ on [0, 1], zero at both ends.
     public static let poisson1dSinexp = AnalyticProblem(
         name: "poisson1d-sinexp", summary: "−u'' = f on [0,1], u = sin(πx)·eˣ",
         dimension: 1, domain: .box(lower: [0], upper: [1]),
@@ -37,6 +38,7 @@ public enum ProblemCatalogue {
 
     // MARK: 2-D on the unit square
 
+    /// The peers' benchmark solution sin(πx)sin(πy)·e^(x+y), zero on the boundary of [0, 1]².
     public static let poisson2dSinexp = AnalyticProblem(
         name: "poisson2d-sinexp", summary: "−Δu = f on [0,1]², u = sin(πx)sin(πy)·e^(x+y) (the peers' solution)",
         dimension: 2, domain: unitSquare,
@@ -52,6 +54,7 @@ public enum ProblemCatalogue {
             return 2 * ((pi * pi - 1) * ss - pi * sin(pi * (x + y))) * exp(x + y)
         })
 
+    /// The first Dirichlet eigenfunction of −Δ on [0, 1]² (f = 2π²u), zero on the boundary.
     public static let poisson2dSin = AnalyticProblem(
         name: "poisson2d-sin", summary: "−Δu = 2π²u on [0,1]², u = sin(πx)sin(πy)",
         dimension: 2, domain: unitSquare,
@@ -92,6 +95,7 @@ public enum ProblemCatalogue {
             return -(ax * ux + ay * uy) - a * (uxx + uyy) + u
         })
 
+    /// `poisson2dSinexp`'s u with the coefficient a = e^(x−y); zero boundary values.
     public static let diffusion2dExp = AnalyticProblem(
         name: "diffusion2d-exp", summary: "−∇·(a∇u) = f on [0,1]², a = e^(x−y), u = sin(πx)sin(πy)·e^(x+y)",
         dimension: 2, domain: unitSquare,
@@ -104,6 +108,7 @@ public enum ProblemCatalogue {
             return t * exp(2 * x)
         })
 
+    /// Reaction c = 10 and u = cos(πx)sin(2πy) + xy, with non-zero Dirichlet data.
     public static let helmholtz2dReaction = AnalyticProblem(
         name: "helmholtz2d-reaction", summary: "−Δu + 10u = f on [0,1]², u = cos(πx)sin(2πy) + xy (nonzero boundary data)",
         dimension: 2, domain: unitSquare,
@@ -121,6 +126,7 @@ public enum ProblemCatalogue {
 
     // MARK: 3-D
 
+    /// The 3-D `poisson2dSinexp`: sin(πx)sin(πy)sin(πz)·e^(x+y+z), zero on the boundary of [0, 1]³.
     public static let poisson3dSinexp = AnalyticProblem(
         name: "poisson3d-sinexp", summary: "−Δu = f on [0,1]³, u = sin(πx)sin(πy)sin(πz)·e^(x+y+z)",
         dimension: 3, domain: unitCube,
@@ -138,6 +144,7 @@ public enum ProblemCatalogue {
             return -lap * exp(p[0] + p[1] + p[2])
         })
 
+    /// a = 1 + xyz, c = 1, u = sin(πx)sin(πy)sin(πz) + xyz (non-zero on the upper faces).
     public static let diffusion3dVariable = AnalyticProblem(
         name: "diffusion3d-variable", summary: "−∇·(a∇u) + u = f on [0,1]³, a = 1 + xyz, u = sin(πx)sin(πy)sin(πz) + xyz",
         dimension: 3, domain: unitCube,
@@ -162,6 +169,7 @@ public enum ProblemCatalogue {
 
     // MARK: Neumann and periodic
 
+    /// ∂u/∂n = 0 on every face and zero mean: the pure-Neumann (singular, pinned) test case.
     public static let neumann2dCos = AnalyticProblem(
         name: "neumann2d-cos", summary: "−Δu = f on [0,1]², u = cos(πx)cos(πy): zero normal flux, zero mean (pure Neumann)",
         dimension: 2, domain: unitSquare,
@@ -169,6 +177,7 @@ public enum ProblemCatalogue {
         gradient: { p in [-pi * sin(pi * p[0]) * cos(pi * p[1]), -pi * cos(pi * p[0]) * sin(pi * p[1])] },
         source: { p in 2 * pi * pi * cos(pi * p[0]) * cos(pi * p[1]) })
 
+    /// Period 1 in x and y with zero mean: the test case for periodic faces on both axes.
     public static let periodic2d = AnalyticProblem(
         name: "periodic2d", summary: "−Δu = f on the periodic unit square, u = sin(2πx)cos(2πy)",
         dimension: 2, domain: unitSquare,
@@ -178,6 +187,7 @@ public enum ProblemCatalogue {
 
     // MARK: Unstructured domains
 
+    /// Constant f = 4 on the unit disk; the Dirichlet data on the circle are eˣ sin(y).
     public static let diskPoisson = AnalyticProblem(
         name: "disk-poisson", summary: "−Δu = 4 on the unit disk, u = eˣ sin(y) + 1 − x² − y²",
         dimension: 2, domain: .disk(center: [0, 0], radius: 1),
@@ -185,6 +195,7 @@ public enum ProblemCatalogue {
         gradient: { p in [-2 * p[0] + exp(p[0]) * sin(p[1]), -2 * p[1] + exp(p[0]) * cos(p[1])] },
         source: { _ in 4 })
 
+    /// a = 1 + x² + y², c = 1, u = eˣ cos(y) on the unit disk.
     public static let diskVariable = AnalyticProblem(
         name: "disk-variable", summary: "−∇·(a∇u) + u = f on the unit disk, a = 1 + x² + y², u = eˣ cos(y)",
         dimension: 2, domain: .disk(center: [0, 0], radius: 1),
@@ -194,6 +205,7 @@ public enum ProblemCatalogue {
         reaction: 1,
         source: { p in (-2 * p[0] * cos(p[1]) + 2 * p[1] * sin(p[1]) + cos(p[1])) * exp(p[0]) })
 
+    /// A smooth solution on the L-shape (full convergence rates), the counterpart of `lshapeCorner`.
     public static let lshapeSmooth = AnalyticProblem(
         name: "lshape-smooth", summary: "−Δu = f on the L-shape [−1,1]² ∖ (0,1]×[−1,0), u = sin(πx)cos(πy/2) + xy",
         dimension: 2, domain: .lShape,

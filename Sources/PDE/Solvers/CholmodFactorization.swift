@@ -30,7 +30,9 @@ public final class CholmodFactorization {
         case automatic
     }
 
+    /// Rows (= columns) of the analyzed matrix.
     public let size: Int
+    /// The fill-reducing ordering requested from `analyze`.
     public let ordering: Ordering
     private var common: UnsafeMutablePointer<cholmod_common>
     private var factor: UnsafeMutablePointer<cholmod_factor>?

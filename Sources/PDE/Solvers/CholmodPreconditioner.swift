@@ -25,6 +25,8 @@ public final class CholmodPreconditioner: Preconditioner {
     /// Wraps an existing factorization.
     public init(_ factorization: CholmodFactorization) { self.factorization = factorization }
 
+    /// z = A⁻¹ r by CHOLMOD's triangular solves (no allocation after the first call); returns r · z.
+    /// Throws `PDEError.shapeMismatch` for wrong lengths, `.libraryFailure` when the solve fails.
     public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
         try factorization.solve(r, into: &z)
         return VectorKernels.dot(r, z)
@@ -49,8 +51,12 @@ public struct PreconditionerOnly: IterativeMethod, @unchecked Sendable {
     public let name = "preonly"
     public var options: IterativeOptions
 
+    /// `preonly` with these options; the tolerances classify the single application,
+    /// `maxIterations` and `norm` are not used.
     public init(_ options: IterativeOptions = IterativeOptions()) { self.options = options }
 
+    /// x = M⁻¹ b, overwriting the initial guess; one iteration, one product A x for the true residual.
+    /// Throws `PDEError.invalidValue` without a preconditioner, and for bad sizes or options.
     public func solve(_ a: LinearOperator, _ b: [Double], x: inout [Double], preconditioner m: Preconditioner?) throws -> SolverReport {
         guard let m else {
             throw PDEError.invalidValue(key: "ksp", value: "preonly without a preconditioner",

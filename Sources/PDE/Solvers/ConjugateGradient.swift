@@ -16,6 +16,8 @@ public struct ConjugateGradient: IterativeMethod, @unchecked Sendable {
     /// Restarts from the true residual allowed before reporting `.stagnated`.
     public var maxResidualReplacements: Int
 
+    /// CG with `options` (default rtol 10⁻⁸, 10 000 iterations, ‖r‖₂) and at most
+    /// `maxResidualReplacements` restarts from the true residual.
     public init(_ options: IterativeOptions = IterativeOptions(), maxResidualReplacements: Int = 3) {
         self.options = options
         self.maxResidualReplacements = maxResidualReplacements
@@ -24,6 +26,8 @@ public struct ConjugateGradient: IterativeMethod, @unchecked Sendable {
     /// Scratch vectors, reusable across solves of the same size (no allocation then).
     public final class Workspace {
         var r: [Double], z: [Double], p: [Double], q: [Double]
+        /// Four zeroed vectors (r, z, p, q) of length `n`; `solve` ignores a workspace of another
+        /// size and allocates a fresh one.
         public init(size n: Int) {
             r = [Double](repeating: 0, count: n)
             z = r; p = r; q = r
@@ -31,6 +35,8 @@ public struct ConjugateGradient: IterativeMethod, @unchecked Sendable {
         var size: Int { r.count }
     }
 
+    /// `IterativeMethod`'s form: the workspace form below with a fresh workspace (four n-vectors
+    /// allocated per call).
     public func solve(_ a: LinearOperator, _ b: [Double], x: inout [Double], preconditioner: Preconditioner?) throws -> SolverReport {
         try solve(a, b, x: &x, preconditioner: preconditioner, workspace: nil)
     }
@@ -151,11 +157,16 @@ public struct Richardson: IterativeMethod, @unchecked Sendable {
     /// Damping: x ← x + scale · M⁻¹ r (1 for a multigrid cycle).
     public var scale: Double
 
+    /// Richardson with `options` (100 iterations by default, as for multigrid cycles) and damping
+    /// `scale`, which `solve` validates.
     public init(_ options: IterativeOptions = IterativeOptions(maxIterations: 100), scale: Double = 1) {
         self.options = options
         self.scale = scale
     }
 
+    /// x ← x + scale · M⁻¹(b − A x) from the guess in `x` (M = I without a preconditioner);
+    /// allocates r and z per solve. Throws `PDEError.invalidValue` for a non-positive or
+    /// non-finite `scale` or bad options, `.shapeMismatch` for wrong lengths.
     public func solve(_ a: LinearOperator, _ b: [Double], x: inout [Double], preconditioner m: Preconditioner?) throws -> SolverReport {
         guard scale > 0, scale.isFinite else {
             throw PDEError.invalidValue(key: "richardson scale", value: "\(scale)", expected: "a positive finite damping factor")

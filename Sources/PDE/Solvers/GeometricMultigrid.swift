@@ -15,28 +15,41 @@ import Dispatch
 /// correction, or Chebyshev polynomials in D⁻¹A; both keep the cycle symmetric, so it is
 /// an SPD preconditioner.
 public final class GeometricMultigrid: Preconditioner {
+    /// The smoother before and after each coarse correction (`gaussSeidel`: multicolour, forward
+    /// before, backward after).
     public enum Smoother: Sendable, Equatable {
         case gaussSeidel
         /// Chebyshev of this degree on D⁻¹A over [λmax/30, 1.1 λmax].
         case chebyshev(degree: Int)
     }
+    /// Galerkin PᵀAP (any matrix; `update` can redo it) or the problem rediscretized on each
+    /// coarse grid and scaled by (H/h)^d (needs the `DiffusionProblem`).
     public enum CoarseOperator: Sendable, Equatable { case galerkin, rediscretized }
+    /// V: one coarse correction per level; W: two, except into the coarsest level.
     public enum Cycle: Sendable, Equatable { case v, w }
 
+    /// Hierarchy and cycle settings; defaults: one Gauss–Seidel sweep each side, V-cycles,
+    /// Galerkin operators, coarsening to ≤ 2000 unknowns, at most 30 levels.
     public struct Options: Sendable {
         public var smoother: Smoother = .gaussSeidel
+        /// Smoother sweeps before the coarse correction, per level (≥ 0).
         public var presmoothingSweeps = 1
+        /// Smoother sweeps after the coarse correction, per level (≥ 0).
         public var postsmoothingSweeps = 1
         public var cycle: Cycle = .v
         public var coarseOperator: CoarseOperator = .galerkin
+        /// Coarsening stops once a level has at most this many unknowns; CHOLMOD factorizes that level.
         public var coarseSize = 2000
+        /// Level limit, the finest level included.
         public var maxLevels = 30
+        /// The defaults listed on `Options`; set fields afterwards (the multigrid initializer validates them).
         public init() {}
     }
 
     public let name = "mg"
     public let options: Options
     public private(set) var notes: [String] = []
+    /// Seconds of the setup, or of the last `update`.
     public private(set) var setupSeconds = 0.0
 
     final class Level {

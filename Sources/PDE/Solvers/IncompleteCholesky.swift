@@ -16,6 +16,9 @@ public final class IncompleteCholeskyPreconditioner: Preconditioner {
     private var inverseDiagonal: [Double] = []
     private var work: [Double]
 
+    /// IC(0) of `a`, reading only its lower triangle, retrying with shifts 10⁻³, 10⁻², … up to
+    /// `maxShiftAttempts` (≥ 0) times. Throws `PDEError.shapeMismatch` for a non-square matrix,
+    /// `.notPositiveDefinite` for a diagonal entry ≤ 0 or when every shift fails.
     public init(_ a: CSRMatrix, maxShiftAttempts: Int = 8) throws {
         guard a.rows == a.columns else {
             throw PDEError.shapeMismatch(what: "IC(0)", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")

@@ -55,6 +55,8 @@ public struct IterativeOptions {
     /// Called after every iteration (and at iteration 0).
     public var monitor: IterationMonitor?
 
+    /// Defaults: rtol 10⁻⁸, atol 0, 10 000 iterations, unpreconditioned ‖r‖₂, history kept, null
+    /// space detected, no monitor. Not validated here: every solve calls `validate()`.
     public init(relativeTolerance: Double = IterativeOptions.defaultRelativeTolerance, absoluteTolerance: Double = 0,
                 maxIterations: Int = IterativeOptions.defaultMaxIterations, norm: Norm = .unpreconditioned,
                 recordHistory: Bool = true, nullSpace: NullSpacePolicy = .detect, monitor: IterationMonitor? = nil) {

@@ -41,6 +41,8 @@ public final class JacobiPreconditioner: Preconditioner {
         return diagonal.map { 1 / $0 }
     }
 
+    /// Recomputes D⁻¹ from `matrix`'s diagonal (only the size is checked, not the pattern). Throws
+    /// `PDEError.shapeMismatch` for another size, `.invalidValue` for a diagonal entry ≤ 0.
     public func update(_ matrix: CSRMatrix) throws {
         guard matrix.rows == inverseDiagonal.count, matrix.columns == matrix.rows else {
             throw PDEError.shapeMismatch(what: "Jacobi update", expected: "a \(inverseDiagonal.count)×\(inverseDiagonal.count) matrix",
@@ -49,6 +51,8 @@ public final class JacobiPreconditioner: Preconditioner {
         inverseDiagonal = try JacobiPreconditioner.invert(matrix.diagonal())
     }
 
+    /// Jacobi from `diagonalEntries()` (a matrix or a stencil); throws `PDEError.invalidValue`
+    /// when the operator does not know its diagonal or an entry is not positive and finite.
     public convenience init(_ operator: LinearOperator) throws {
         guard let d = `operator`.diagonalEntries() else {
             throw PDEError.invalidValue(key: "preconditioner", value: "jacobi",
@@ -57,6 +61,7 @@ public final class JacobiPreconditioner: Preconditioner {
         try self.init(diagonal: d)
     }
 
+    /// z = D⁻¹ r fused with r · z in one threaded pass; no allocation, never throws.
     public func apply(_ r: [Double], into z: inout [Double]) -> Double {
         VectorKernels.scaleAndDot(inverseDiagonal, r, into: &z)
     }

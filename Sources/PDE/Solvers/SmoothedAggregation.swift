@@ -10,17 +10,21 @@ import Dispatch
 /// Cycle: forward Gauss–Seidel before, backward Gauss–Seidel after the coarse correction,
 /// so the V-cycle is a symmetric (SPD) preconditioner.
 public final class SmoothedAggregationAMG: Preconditioner {
+    /// Setup and cycle settings; defaults: θ = 0, coarsening to ≤ 500 unknowns, at most 20 levels,
+    /// one Gauss–Seidel sweep each side, prolongator-smoothing weight 4/3.
     public struct Options: Sendable {
         /// Strength threshold θ (0 keeps every connection, pyamg's default).
         public var strengthThreshold: Double = 0
         /// Stop coarsening at this many unknowns.
         public var coarseSize: Int = 500
+        /// Level limit, the finest and the CHOLMOD-solved coarsest included.
         public var maxLevels: Int = 20
         /// Gauss–Seidel sweeps before and after the coarse correction.
         public var presmoothingSweeps: Int = 1
         public var postsmoothingSweeps: Int = 1
         /// Prolongator-smoothing weight numerator: ω = weight / ρ(D⁻¹A).
         public var jacobiWeight: Double = 4.0 / 3.0
+        /// The defaults listed on `Options`; the AMG initializer validates θ, `coarseSize` and `maxLevels`.
         public init() {}
     }
 

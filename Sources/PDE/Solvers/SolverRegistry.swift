@@ -6,12 +6,16 @@ import Foundation
 /// problem for rediscretized coarse operators); named parameters (`omega`, `ordering`, …).
 public struct SolverContext {
     public var matrix: CSRMatrix
+    /// Grid layout of the unknowns, when the matrix comes from an `FDSystem` (geometric multigrid).
     public var layout: GridUnknownLayout?
+    /// The problem the matrix was assembled from (rediscretized multigrid coarse operators).
     public var problem: DiffusionProblem?
     /// Parameters by name, as text (from a config or `--pc-option key=value`); each entry
     /// checks the keys it knows and refuses the others.
     public var parameters: [String: String]
 
+    /// A context for `PreconditionerEntry.build`: the matrix, plus the layout, the problem and
+    /// text parameters where the caller has them.
     public init(matrix: CSRMatrix, layout: GridUnknownLayout? = nil, problem: DiffusionProblem? = nil,
                 parameters: [String: String] = [:]) {
         self.matrix = matrix

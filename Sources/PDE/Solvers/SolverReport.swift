@@ -43,6 +43,7 @@ public enum ConvergenceReason: String, Sendable, Equatable, CaseIterable {
 /// What a solve did: the Krylov.jl "stats" / PETSc KSP summary.
 public struct SolverReport: Sendable {
     public var reason: ConvergenceReason
+    /// Iterations done (cycles for Richardson and multigrid, 1 for `preonly`).
     public var iterations: Int
     /// Residual norm (of the configured norm type) at iteration 0, 1, …, when history is on.
     public var residualHistory: [Double]
@@ -57,6 +58,7 @@ public struct SolverReport: Sendable {
     /// residual replacement, a null-space projection).
     public var notes: [String]
 
+    /// A report as the solvers fill it (times in seconds, residual relative to ‖b‖₂); not checked.
     public init(reason: ConvergenceReason, iterations: Int, residualHistory: [Double] = [],
                 trueRelativeResidual: Double, setupSeconds: Double = 0, solveSeconds: Double = 0, notes: [String] = []) {
         self.reason = reason

@@ -8,6 +8,8 @@ public struct COOBuilder: Sendable {
     public private(set) var columnIndices: [Int32] = []
     public private(set) var values: [Double] = []
 
+    /// An empty rows × columns builder; `reserve` pre-sizes the three triplet arrays (e.g.
+    /// (2d + 1)·n for a stencil) so `add` does not reallocate.
     public init(rows: Int, columns: Int, reserve: Int = 0) {
         self.rows = rows
         self.columns = columns
@@ -16,6 +18,7 @@ public struct COOBuilder: Sendable {
         values.reserveCapacity(reserve)
     }
 
+    /// Triplets added so far, duplicates counted separately.
     public var entryCount: Int { values.count }
 
     /// Adds `value` at (i, j); duplicates are summed by `build()`. Indices must be in range

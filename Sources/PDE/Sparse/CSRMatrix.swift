@@ -7,10 +7,13 @@ import Foundation
 public struct CSRMatrix: Sendable, Equatable {
     public let rows: Int
     public let columns: Int
+    /// `rows + 1` offsets: row i's entries are `rowPointers[i] ..< rowPointers[i + 1]`.
     public var rowPointers: [Int]
+    /// Column of each stored entry (Int32), sorted and unique within a row.
     public var columnIndices: [Int32]
     public var values: [Double]
 
+    /// Stored entries, explicit zeros included.
     public var nonzeroCount: Int { values.count }
 
     /// Builds a matrix from raw CSR arrays, checking that they are consistent.

@@ -11,12 +11,14 @@ public protocol LinearOperator {
 }
 
 extension LinearOperator {
+    /// Default: nil (diagonal unknown), so Jacobi refuses the operator.
     public func diagonalEntries() -> [Double]? { nil }
 }
 
 extension CSRMatrix: LinearOperator {
     /// Rows of a square matrix (the Krylov solvers check squareness).
     public var size: Int { rows }
+    /// A fresh array of the stored diagonal (0 where a row has none), computed in O(nnz).
     public func diagonalEntries() -> [Double]? { diagonal() }
 }
 
@@ -26,12 +28,16 @@ public struct ClosureOperator: LinearOperator {
     private let body: (_ x: [Double], _ y: inout [Double]) -> Void
     private let diag: [Double]?
 
+    /// An operator of dimension `size` whose `apply` runs the closure, which must fill all of y;
+    /// `diagonal` makes Jacobi available. Nothing is checked.
     public init(size: Int, diagonal: [Double]? = nil, _ apply: @escaping (_ x: [Double], _ y: inout [Double]) -> Void) {
         self.size = size
         self.body = apply
         self.diag = diagonal
     }
 
+    /// Runs the closure; sizes are checked only as far as the closure does.
     public func apply(_ x: [Double], into y: inout [Double]) { body(x, &y) }
+    /// The `diagonal` given at creation, or nil.
     public func diagonalEntries() -> [Double]? { diag }
 }
