@@ -5,11 +5,18 @@ import Yams
 /// A problem with a config file: which file, which key (as a dotted path such as
 /// `grid.nodes[1]`), the offending value and what was expected.
 public struct ConfigError: Error, Equatable, CustomStringConvertible, LocalizedError {
+    /// The config file's path; empty until `loadConfig` / `decodeConfig` fill it in.
     public var file: String
+    /// Dotted path of the offending key (`solver.rtol`, `grid.nodes[1]`); empty for the
+    /// file as a whole.
     public var keyPath: String
+    /// What was found (`missing`, `unknown key`, the value as written, …).
     public var value: String
+    /// What would have been accepted, as a phrase for the message.
     public var expected: String
 
+    /// An error at `keyPath`. Section decoders leave `file` empty: `loadConfig` and
+    /// `decodeConfig` set it on every `ConfigError` thrown while decoding.
     public init(file: String = "", keyPath: String, value: String, expected: String) {
         self.file = file
         self.keyPath = keyPath
@@ -17,12 +24,15 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible, LocalizedE
         self.expected = expected
     }
 
+    /// `file: 'key': value — expected …` (`(top level)` for an empty key path), the line the
+    /// apps print.
     public var description: String {
         let place = file.isEmpty ? "" : "\(file): "
         let key = keyPath.isEmpty ? "(top level)" : "'\(keyPath)'"
         return "\(place)\(key): \(value) — expected \(expected)"
     }
 
+    /// `description`, so `localizedDescription` gives the same message.
     public var errorDescription: String? { description }
 }
 

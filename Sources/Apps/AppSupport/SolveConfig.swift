@@ -12,8 +12,12 @@ import PDE
 /// output: {directory: out, name: run, formats: [vti, npy, png]}
 /// ```
 public struct SolveConfig: Decodable, Sendable {
+    /// Name of an analytic problem of `ProblemCatalogue` (coefficient, reaction, source,
+    /// exact solution, boundary data, domain); nil: `equation` supplies the data.
     public var problem: String?
+    /// A structured grid (finite differences); exactly one of `grid` and `mesh` is set.
     public var grid: GridSpec?
+    /// A triangle mesh (P1 finite elements); exactly one of `grid` and `mesh` is set.
     public var mesh: MeshSpec?
     public var equation: EquationSpec
     public var boundary: BoundarySpec
@@ -22,6 +26,9 @@ public struct SolveConfig: Decodable, Sendable {
 
     static let keys = ["problem", "grid", "mesh", "equation", "boundary", "solver", "output"]
 
+    /// Decodes the top-level mapping; `equation`, `boundary`, `solver` and `output` default when
+    /// absent. Throws `ConfigError` on an unknown key, when not exactly one of `grid` and
+    /// `mesh` is given, or when neither `problem` nor `equation.source` provides a source.
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(Self.keys)
         let c = try decoder.container(keyedBy: AnyKey.self)
@@ -48,10 +55,15 @@ public struct SolveConfig: Decodable, Sendable {
 /// `grid: {nodes: [nx, ny(, nz)], lower: [...], upper: [...]}`; bounds default to the named
 /// problem's box, else the unit box.
 public struct GridSpec: Decodable, Sendable {
+    /// Nodes per axis (x first, 1–3 axes), boundary nodes included; each ≥ 3.
     public var nodes: [Int]
+    /// Lower corner of the box; nil: the named problem's, else 0 on every axis.
     public var lower: [Double]?
+    /// Upper corner of the box; nil: the named problem's, else 1 on every axis.
     public var upper: [Double]?
 
+    /// Throws `ConfigError` on an unknown key, a missing `nodes`, other than 1–3 node counts,
+    /// a count below 3, or a `lower` / `upper` whose length differs from `nodes`.
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(["nodes", "lower", "upper"])
         let c = try decoder.container(keyedBy: AnyKey.self)
@@ -75,15 +87,28 @@ public struct GridSpec: Decodable, Sendable {
 
 /// `mesh: {generate: disk|rectangle|lshape, resolution: n, refine: k}` or `{file: m.msh, refine: k}`.
 public struct MeshSpec: Decodable, Sendable {
+    /// The built-in meshes: `MeshGenerator.disk`, `.rectangle` and `.lShape`.
     public enum Generator: String, Decodable, Sendable, CaseIterable { case disk, rectangle, lshape }
+    /// The mesh to generate; nil when it is read from `file`.
     public var generate: Generator?
+    /// A Gmsh .msh file to read instead (relative to the working directory).
     public var file: String?
+    /// The generator's resolution (default 16; the rectangle's cells per side, the disk's
+    /// rings of vertices); ignored for files.
     public var resolution: Int
+    /// Uniform refinements after generating or reading, 0–6 (disk boundary vertices are
+    /// projected back onto the circle).
     public var refine: Int
+    /// Lower corner of a generated rectangle; nil: the named problem's box, else (0, 0).
     public var lower: [Double]?
+    /// Upper corner of a generated rectangle; nil: the named problem's box, else (1, 1).
     public var upper: [Double]?
+    /// Radius of a generated disk; nil: the named problem's, else 1 (the centre is the
+    /// problem's, else the origin).
     public var radius: Double?
 
+    /// Throws `ConfigError` on an unknown key or generator, when not exactly one of `generate`
+    /// and `file` is given, and on `resolution` < 1, `refine` outside 0…6 or `radius` ≤ 0.
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(["generate", "file", "resolution", "refine", "lower", "upper", "radius"])
         let c = try decoder.container(keyedBy: AnyKey.self)
@@ -120,8 +145,11 @@ public struct MeshSpec: Decodable, Sendable {
 /// C order [nz, ny, nx], or one per mesh vertex).
 public enum FieldSpec: Decodable, Sendable, Equatable {
     case constant(Double)
+    /// Path of a .npy file, relative to the working directory.
     case npy(String)
 
+    /// A number decodes as `.constant`, a mapping `{npy: path}` as `.npy`; anything else (or
+    /// another key) throws `ConfigError`.
     public init(from decoder: Decoder) throws {
         if let v = try? decoder.singleValueContainer().decode(Double.self) {
             self = .constant(v)
@@ -139,12 +167,19 @@ public enum FieldSpec: Decodable, Sendable, Equatable {
 /// `equation: {coefficient: a, reaction: c, source: f}`: −∇·(a∇u) + c·u = f. Entries given
 /// here replace the named problem's (its exact solution is then no longer used for errors).
 public struct EquationSpec: Decodable, Sendable {
+    /// a in −∇·(a∇u); nil: the named problem's, else 1.
     public var coefficient: FieldSpec?
+    /// c ≥ 0; nil: the named problem's, else 0.
     public var reaction: Double?
+    /// f; nil: the named problem's (required when no problem is named).
     public var source: FieldSpec?
 
+    /// No overrides: all data from the named problem.
     public init() {}
 
+    /// Throws `ConfigError` on an unknown key, a constant coefficient that is not positive and
+    /// finite, or a reaction that is negative or not finite (NPY files are read, and their
+    /// shapes checked, by `SolveRunner`).
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(["coefficient", "reaction", "source"])
         let c = try decoder.container(keyedBy: AnyKey.self)
@@ -166,12 +201,17 @@ public struct EquationSpec: Decodable, Sendable {
 /// One boundary condition: `dirichlet` / `neumann` (data from the analytic problem, or 0),
 /// `periodic`, `{dirichlet: value}`, `{neumann: flux}`.
 public enum BoundarySpecEntry: Decodable, Sendable, Equatable {
+    /// u = value; nil: the named problem's exact solution, else 0.
     case dirichlet(Double?)
+    /// a∇u·n = flux (outward normal); nil: the named problem's exact flux, else 0.
     case neumann(Double?)
+    /// Periodic (grid faces only: `SolveRunner` throws when a mesh tag gets it).
     case periodic
 
     static let kinds = "dirichlet, neumann, periodic, {dirichlet: value} or {neumann: flux}"
 
+    /// Decodes `dirichlet`, `neumann`, `periodic`, `{dirichlet: value}` or `{neumann: flux}`;
+    /// throws `ConfigError` on other names or keys and on values that are not finite numbers.
     public init(from decoder: Decoder) throws {
         if let s = try? decoder.singleValueContainer().decode(String.self) {
             switch s {
@@ -201,12 +241,20 @@ public enum BoundarySpecEntry: Decodable, Sendable, Equatable {
 /// `boundary: {default: ..., xmin: ..., ..., tags: {1: ..., 2: ...}}`: faces by name for
 /// grids, Gmsh physical tags (or generator tags) for meshes.
 public struct BoundarySpec: Decodable, Sendable {
+    /// The `default` entry: the condition of every face or tag not listed (Dirichlet with
+    /// the problem's data, else 0, when absent).
     public var defaultCondition: BoundarySpecEntry = .dirichlet(nil)
+    /// Conditions of grid faces by name (`xmin` … `zmax`).
     public var faces: [Face: BoundarySpecEntry] = [:]
+    /// Conditions of mesh boundary edges by tag (Gmsh physical or generator tags).
     public var tags: [Int: BoundarySpecEntry] = [:]
 
+    /// Every face and tag Dirichlet, with the named problem's data, else 0.
     public init() {}
 
+    /// Reads `default`, the face names and `tags: {tag: entry}`; throws `ConfigError` on other
+    /// keys, a tag that is not an integer or a bad entry. `SolveRunner` checks that faces fit
+    /// the grid's dimension and tags exist on the mesh.
     public init(from decoder: Decoder) throws {
         let faceNames = Face.allCases.map(\.name)
         try decoder.rejectUnknownKeys(["default", "tags"] + faceNames)
@@ -237,15 +285,23 @@ public struct SolverSpec: Decodable, Sendable {
     public var method = "cholmod"
     /// The preconditioner name (`none`, `jacobi`, `icc`, `sor`, `gamg`, `mg`, `cholesky`, aliases).
     public var preconditioner = "none"
+    /// `rtol`, in [0, 1) (iterative methods only).
     public var relativeTolerance = IterativeOptions.defaultRelativeTolerance
+    /// `atol`, ≥ 0.
     public var absoluteTolerance = 0.0
+    /// `max_iterations`, ≥ 1.
     public var maxIterations = IterativeOptions.defaultMaxIterations
+    /// `null_space`: how iterative solves treat a constant null space (`detect`, `project`,
+    /// …; see `IterativeOptions.NullSpacePolicy`).
     public var nullSpace: IterativeOptions.NullSpacePolicy = .detect
+    /// `monitor`: log the residual norm of every iteration, in PETSc's `-ksp_monitor` format.
     public var monitor = false
+    /// `plot`: path of an SVG plot of the residual history, written after iterative solves.
     public var plot: String?
     /// Preconditioner parameters (`ordering` included), as text.
     public var parameters: [String: String] = [:]
 
+    /// The direct solver (`cholmod`, no preconditioner) with the default iterative options.
     public init() {}
 
     /// The options of the solve (monitor excluded: the runner sets it).
@@ -254,6 +310,10 @@ public struct SolverSpec: Decodable, Sendable {
                          maxIterations: maxIterations, nullSpace: nullSpace)
     }
 
+    /// Checks names against `SolverRegistry` and ranges of the options; throws `ConfigError` on
+    /// an unknown key, method, preconditioner, `null_space` or `ordering`, on out-of-range
+    /// tolerances or iteration counts, non-scalar `options`, or a preconditioner or `rtol`
+    /// given with a direct method. `ordering` and `options` end up in `parameters`.
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(["method", "ordering", "preconditioner", "rtol", "atol", "max_iterations", "null_space",
                                        "monitor", "plot", "options"])
@@ -315,13 +375,21 @@ public struct SolverSpec: Decodable, Sendable {
 
 /// `output: {directory: out, name: run, formats: [vti, vtu, npy, png, h5]}`.
 public struct OutputSpec: Decodable, Sendable {
+    /// File formats: VTK image data (grids), VTK unstructured grid (meshes), NumPy array,
+    /// heat-map PNG (2-D, or the mid-plane of 3-D grids), HDF5.
     public enum Format: String, Sendable, CaseIterable { case vti, vtu, npy, png, h5 }
+    /// Where files go: `directory/name.format`.
     public var directory = "out"
+    /// Base name of the files (non-empty, no '/').
     public var name = "solution"
+    /// Formats to write (none by default).
     public var formats: [Format] = []
 
+    /// `out/solution`, no formats: nothing is written.
     public init() {}
 
+    /// Throws `ConfigError` on an unknown key, an empty `name` or one containing '/', or an
+    /// unknown format.
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(["directory", "name", "formats"])
         let c = try decoder.container(keyedBy: AnyKey.self)

@@ -3,22 +3,30 @@ import PDE
 
 /// What `pde-solve` measured.
 public struct SolveSummary: Sendable {
+    /// Rows of the assembled matrix.
     public var unknowns = 0
+    /// Stored nonzeros of the assembled matrix.
     public var nonzeros = 0
     public var assembleSeconds = 0.0
+    /// CHOLMOD's symbolic analysis (direct solves only).
     public var analyzeSeconds = 0.0
+    /// CHOLMOD's numeric factorization (direct solves only).
     public var factorizeSeconds = 0.0
     /// Preconditioner setup of iterative solves.
     public var setupSeconds = 0.0
     public var solveSeconds = 0.0
+    /// True ‖b − Ax‖/‖b‖ of the returned solution.
     public var relativeResidual = 0.0
     /// Errors against the analytic solution (nil when the config changed its data).
     public var l2Error: Double?
+    /// Maximum nodal error (nil when `l2Error` is).
     public var maxError: Double?
+    /// H¹-seminorm error (nil when `l2Error` is).
     public var h1Error: Double?
     /// Iterative solves: iterations and why they stopped (nil for direct solves).
     public var iterations: Int?
     public var reason: ConvergenceReason?
+    /// Paths of the files written, the residual plot included.
     public var outputs: [String] = []
 }
 
@@ -27,9 +35,14 @@ public struct SolveSummary: Sendable {
 /// numerics of its own: everything is a library call.
 public struct SolveRunner {
     public let config: SolveConfig
+    /// The config's path, named in `ConfigError`s (data paths inside the config are
+    /// relative to the working directory, not to it).
     public let configPath: String
+    /// Receives every progress and report line.
     public let log: (String) -> Void
 
+    /// A runner for `config`, read from `configPath`, that logs to `log` (standard output by
+    /// default).
     public init(config: SolveConfig, configPath: String, log: @escaping (String) -> Void = { print($0) }) {
         self.config = config
         self.configPath = configPath
@@ -50,6 +63,11 @@ public struct SolveRunner {
         return a.doubles
     }
 
+    /// Builds the grid or mesh, boundary conditions and data, assembles, solves with the
+    /// configured method, logs the report and writes the outputs. Errors against the exact
+    /// solution are computed only when every datum comes from the named problem. Throws
+    /// `ConfigError` for what the decoder could not check (unknown problem, faces or tags the
+    /// domain lacks, NPY shapes, formats that do not fit); solver and I/O errors propagate.
     public func run() throws -> SolveSummary {
         let problem: AnalyticProblem?
         if let name = config.problem {

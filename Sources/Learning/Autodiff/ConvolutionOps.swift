@@ -218,6 +218,8 @@ extension Variable {
         }
     }
 
+    /// How `upsampled` interpolates: `nearest` (source index ⌊i·n/m⌋, PyTorch's `nearest`) or
+    /// `linear` (per axis, half-pixel centres, PyTorch's `align_corners=False`).
     public enum UpsamplingMode: Sendable { case nearest, linear }
 
     /// Up-sampling of x [B, C, S…] to `size` (per spatial axis): nearest neighbour, or

@@ -1,6 +1,9 @@
 /// Reshaping, slicing, padding, concatenation, gathering, reductions and matrix products
 /// on variables, with their VJPs.
 extension Variable {
+    /// The same elements in another shape (one dimension may be −1: inferred), without a
+    /// copy; the VJP reshapes the gradient back. Throws `LearningError.shapeMismatch` when the
+    /// element counts differ, `invalidArgument` for sizes below −1 or two −1s.
     public func reshaped(_ shape: [Int]) throws -> Variable {
         let old = value.shape
         return Variable.record(try value.reshaped(shape), [self]) { [self] g in
@@ -16,6 +19,9 @@ extension Variable {
         return try reshaped(Array(value.shape[..<axis]) + [-1])
     }
 
+    /// Axes reordered, as a copy: result axis i is axis `axes[i]` (numpy's `transpose(axes)`);
+    /// the VJP applies the inverse permutation. Throws `LearningError.invalidArgument` unless
+    /// `axes` is a permutation of 0..<rank.
     public func permuted(_ axes: [Int]) throws -> Variable {
         let y = try value.permuted(axes)
         var inverse = [Int](repeating: 0, count: axes.count)
@@ -23,6 +29,8 @@ extension Variable {
         return Variable.record(y, [self]) { [self] g in accumulate(try g.permuted(inverse)) }
     }
 
+    /// The transpose of a rank-2 variable (a copy); throws `LearningError.shapeMismatch` for
+    /// other ranks.
     public func transposed() throws -> Variable {
         guard value.rank == 2 else {
             throw LearningError.shapeMismatch(operation: "transposed", expected: "a rank-2 variable", got: shapeString(value.shape))
@@ -40,6 +48,9 @@ extension Variable {
         }
     }
 
+    /// Elements `range` along `axis` (negative axes count from the end), as a copy; the VJP adds
+    /// the gradient into zeros of the input's shape. Throws `LearningError.invalidArgument` for
+    /// an axis or range outside the shape.
     public func slice(axis: Int, _ range: Range<Int>) throws -> Variable {
         let a = try value.normalizedAxes([axis])[0]
         var lower = [Int](repeating: 0, count: value.rank), sizes = value.shape
@@ -64,6 +75,9 @@ extension Variable {
         return try slice(lower: lower, sizes: (0..<value.rank).map { value.shape[$0] - lower[$0] - upper[$0] })
     }
 
+    /// Concatenation along `axis` (the other dimensions must agree); the VJP hands each part its
+    /// slice of the gradient. Throws `LearningError.shapeMismatch` for disagreeing shapes,
+    /// `invalidArgument` for no parts or an axis out of range.
     public static func concatenate(_ parts: [Variable], axis: Int) throws -> Variable {
         let y = try Tensor.concatenate(parts.map(\.value), axis: axis)
         let a = try y.normalizedAxes([axis])[0]
@@ -96,6 +110,8 @@ extension Variable {
         return try Variable.concatenate([self, Variable(grid)], axis: 1)
     }
 
+    /// A copy broadcast (numpy rules) to `shape`; the VJP sums the gradient over the stretched
+    /// axes. Throws `LearningError.shapeMismatch` when the shape does not broadcast to `shape`.
     public func broadcast(to shape: [Int]) throws -> Variable {
         let old = value.shape
         return Variable.record(try value.broadcast(to: shape), [self]) { [self] g in accumulate(try g.summed(toShape: old)) }
@@ -117,6 +133,9 @@ extension Variable {
         return sum() * (1 / n)
     }
 
+    /// Sum over `axes` (negative ones count from the end), kept as size-1 axes when
+    /// `keepingDimensions`; the VJP broadcasts the gradient back. Throws
+    /// `LearningError.invalidArgument` for an axis out of range.
     public func sum(alongAxes axes: [Int], keepingDimensions: Bool = false) throws -> Variable {
         let shape = value.shape
         let axes = try value.normalizedAxes(axes)
@@ -127,6 +146,8 @@ extension Variable {
         }
     }
 
+    /// Mean over `axes`: `sum(alongAxes:keepingDimensions:)` divided by the product of their
+    /// sizes; same axes, shapes and errors.
     public func mean(alongAxes axes: [Int], keepingDimensions: Bool = false) throws -> Variable {
         let n = try value.normalizedAxes(axes).reduce(1) { $0 * value.shape[$1] }
         return try sum(alongAxes: axes, keepingDimensions: keepingDimensions) * (1 / T(max(1, n)))

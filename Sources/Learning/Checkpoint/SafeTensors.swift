@@ -7,10 +7,15 @@ import Foundation
 public enum SafeTensors {
     /// One stored tensor, of either precision.
     public struct Entry: Sendable, Equatable {
+        /// `F32` or `F64` (safetensors' names); `write` refuses others.
         public var dtype: String
+        /// Dimensions, row-major.
         public var shape: [Int]
+        /// The elements' bytes, row-major, little-endian.
         public var data: Data
 
+        /// The bytes of `t` (host order, little-endian on supported platforms) with its dtype and
+        /// shape.
         public init<T: TensorScalar>(_ t: Tensor<T>) {
             dtype = T.dtypeName
             shape = t.shape

@@ -13,6 +13,8 @@ public enum Initializer: Sendable {
     case uniform(low: Double, high: Double)
     case constant(Double)
 
+    /// A tensor of `shape` drawn from this distribution with `g` (sampled in Double, then
+    /// rounded to `T`; `constant` draws nothing).
     public func tensor<T: TensorScalar>(_ shape: [Int], generator g: inout SeededGenerator) -> Tensor<T> {
         switch self {
         case .pytorchDefault(let fanIn):
@@ -41,15 +43,21 @@ func checkPositive(_ values: [Int], _ name: String) throws {
 
 /// y = x Wᵀ + b over the last axis; W [out, in], b [out].
 public final class Linear<T: TensorScalar>: Layer {
+    /// [outputs, inputs] (PyTorch's layout), trainable.
     public let weight: Variable<T>
+    /// [outputs], trainable; nil without bias.
     public let bias: Variable<T>?
 
+    /// Weight and bias drawn from U(−1/√inputs, 1/√inputs), as PyTorch's `nn.Linear`. Throws
+    /// `LearningError.invalidArgument` for sizes below 1.
     public init(inputs: Int, outputs: Int, bias: Bool = true, generator g: inout SeededGenerator) throws {
         try checkPositive([inputs, outputs], "Linear sizes")
         weight = Variable(Initializer.pytorchDefault(fanIn: inputs).tensor([outputs, inputs], generator: &g), requiresGradient: true)
         self.bias = bias ? Variable(Initializer.pytorchDefault(fanIn: inputs).tensor([outputs], generator: &g), requiresGradient: true) : nil
     }
 
+    /// x [..., inputs] → [..., outputs] (a rank-1 x is one sample), through one GEMM.
+    /// Throws `LearningError.shapeMismatch` on another last dimension.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         guard x.shape.last == weight.shape[1] else {
             throw LearningError.shapeMismatch(operation: "Linear(\(weight.shape[1]) → \(weight.shape[0]))",
@@ -61,11 +69,18 @@ public final class Linear<T: TensorScalar>: Layer {
 
 /// 1-, 2- or 3-D convolution (the number of kernel sizes decides), PyTorch's ConvNd.
 public final class Convolution<T: TensorScalar>: Layer {
+    /// [outChannels, inChannels, K…], trainable.
     public let weight: Variable<T>
+    /// [outChannels], trainable; nil without bias.
     public let bias: Variable<T>?
+    /// Per spatial axis.
     public let stride: [Int]
+    /// Zeros added on both sides, per spatial axis.
     public let padding: [Int]
 
+    /// Weight and bias drawn from U(−b, b), b = 1/√(inChannels·ΠK) (PyTorch's default); stride
+    /// 1 and padding 0 per axis unless given. Throws `LearningError.invalidArgument` for sizes
+    /// below 1, other than 1–3 kernel axes, or stride / padding counts or values that do not fit.
     public init(inChannels: Int, outChannels: Int, kernel: [Int], stride: [Int]? = nil, padding: [Int]? = nil,
                 bias: Bool = true, generator g: inout SeededGenerator) throws {
         try checkPositive([inChannels, outChannels] + kernel, "Convolution channels and kernel")
@@ -80,6 +95,9 @@ public final class Convolution<T: TensorScalar>: Layer {
         _ = try ConvGeometry(spatial: kernel, kernel: kernel, stride: self.stride, padding: self.padding)
     }
 
+    /// x [B, inChannels, S…] → [B, outChannels, O…], O = ⌊(S + 2p − K)/s⌋ + 1 (im2col + GEMM).
+    /// Throws `LearningError.shapeMismatch` on another channel or axis count, or an input
+    /// smaller than the kernel.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         try Variable.convolution(x, weight: weight, bias: bias, stride: stride, padding: padding)
     }
@@ -87,12 +105,21 @@ public final class Convolution<T: TensorScalar>: Layer {
 
 /// Transposed convolution (PyTorch's ConvTransposeNd): weight [in, out, K…].
 public final class TransposedConvolution<T: TensorScalar>: Layer {
+    /// [inChannels, outChannels, K…] (PyTorch's ConvTranspose layout), trainable.
     public let weight: Variable<T>
+    /// [outChannels], trainable; nil without bias.
     public let bias: Variable<T>?
+    /// Per spatial axis (the up-sampling factor).
     public let stride: [Int]
+    /// Removed from both sides of each output axis, as PyTorch's `padding`.
     public let padding: [Int]
+    /// Added to one side of each output axis (0 ≤ outputPadding < stride), as PyTorch's
+    /// `output_padding`.
     public let outputPadding: [Int]
 
+    /// Weight and bias drawn from U(−b, b), b = 1/√(outChannels·ΠK) (PyTorch's fan-in for
+    /// ConvTranspose); stride 1, paddings 0 unless given. Throws `LearningError.invalidArgument`
+    /// for sizes below 1 or other than 1–3 kernel axes (stride and paddings are checked per call).
     public init(inChannels: Int, outChannels: Int, kernel: [Int], stride: [Int]? = nil, padding: [Int]? = nil,
                 outputPadding: [Int]? = nil, bias: Bool = true, generator g: inout SeededGenerator) throws {
         try checkPositive([inChannels, outChannels] + kernel, "TransposedConvolution channels and kernel")
@@ -107,6 +134,9 @@ public final class TransposedConvolution<T: TensorScalar>: Layer {
         self.outputPadding = outputPadding ?? [Int](repeating: 0, count: kernel.count)
     }
 
+    /// x [B, inChannels, S…] → [B, outChannels, (S − 1)·s − 2p + K + outputPadding…]. Throws
+    /// `LearningError.shapeMismatch` on another channel or axis count, `invalidArgument` on
+    /// stride / padding counts or outputPadding ≥ stride.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         try Variable.transposedConvolution(x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)
     }
@@ -119,9 +149,13 @@ public final class TransposedConvolution<T: TensorScalar>: Layer {
 /// rfft. Weight [Cin, Cout, 2m₁…2m_{d−1}, m_d, 2] (re, im), initialized as the reference
 /// implementation: U(0, 1)/(Cin·Cout).
 public final class SpectralConvolution<T: TensorScalar>: Layer {
+    /// Complex mode weights [Cin, Cout, 2m₁…2m_{d−1}, m_d, 2] (re, im), trainable.
     public let weight: Variable<T>
+    /// Modes kept per spatial axis (the last one counts half-axis frequencies).
     public let modes: [Int]
 
+    /// `modes` has one count per spatial axis (1–3). Throws `LearningError.invalidArgument` for
+    /// sizes below 1 or more than 3 mode counts.
     public init(inChannels: Int, outChannels: Int, modes: [Int], generator g: inout SeededGenerator) throws {
         try checkPositive([inChannels, outChannels] + modes, "SpectralConvolution channels and modes")
         guard (1...3).contains(modes.count) else {
@@ -135,6 +169,11 @@ public final class SpectralConvolution<T: TensorScalar>: Layer {
                           requiresGradient: true)
     }
 
+    /// x [B, Cin, N₁…N_d] → [B, Cout, N₁…N_d] at any resolution with 2·modes[a] ≤ N_a on all
+    /// axes but the last and modes[d−1] ≤ N_d/2 + 1: FFTW rfft, `complexMix`, inverse rfft,
+    /// all with VJPs. Throws
+    /// `LearningError.shapeMismatch` on another channel or axis count, `invalidArgument` on a
+    /// grid too coarse for the modes.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         let d = modes.count
         guard x.shape.count == d + 2, x.shape[1] == weight.shape[0] else {
@@ -149,10 +188,15 @@ public final class SpectralConvolution<T: TensorScalar>: Layer {
 /// A multilayer perceptron: Linear layers with an activation between them (none after the
 /// last unless `finalActivation`).
 public final class MLP<T: TensorScalar>: Layer {
+    /// The Linear layers in order (parameters `layers.0.weight`, `layers.0.bias`, …).
     public let layers: [Linear<T>]
+    /// Applied after every layer but the last.
     public let activation: UnaryOp
+    /// Applied after the last layer when set.
     public let finalActivation: UnaryOp?
 
+    /// Linear layers sizes[0] → sizes[1] → … → sizes.last (PyTorch's initialization). Throws
+    /// `LearningError.invalidArgument` for fewer than two sizes or a size below 1.
     public init(sizes: [Int], activation: UnaryOp = .gelu, finalActivation: UnaryOp? = nil, generator g: inout SeededGenerator) throws {
         guard sizes.count >= 2 else {
             throw LearningError.invalidArgument(name: "MLP sizes", value: "\(sizes)", expected: "at least an input and an output size")
@@ -164,6 +208,8 @@ public final class MLP<T: TensorScalar>: Layer {
         self.finalActivation = finalActivation
     }
 
+    /// x [..., sizes.first] → [..., sizes.last]; throws `LearningError.shapeMismatch` on
+    /// another last dimension.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         var y = x
         for (i, l) in layers.enumerated() {
@@ -176,10 +222,15 @@ public final class MLP<T: TensorScalar>: Layer {
 
 /// Layer normalization over the last axis: (x − mean)/√(var + ε) · γ + β.
 public final class LayerNorm<T: TensorScalar>: Layer {
+    /// γ [features], trainable, initially 1.
     public let gain: Variable<T>
+    /// β [features], trainable, initially 0.
     public let offset: Variable<T>
+    /// ε added to the variance before the square root.
     public let epsilon: Double
 
+    /// γ = 1 and β = 0 of shape [features]; throws `LearningError.invalidArgument` for
+    /// features < 1.
     public init(features: Int, epsilon: Double = 1e-5) throws {
         try checkPositive([features], "LayerNorm features")
         gain = Variable(Tensor(repeating: 1, shape: [features]), requiresGradient: true)
@@ -187,6 +238,9 @@ public final class LayerNorm<T: TensorScalar>: Layer {
         self.epsilon = epsilon
     }
 
+    /// Normalizes x [..., features] over its last axis (biased variance, as PyTorch), then
+    /// scales by γ and shifts by β. Throws `LearningError.shapeMismatch` on another last
+    /// dimension.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         guard x.shape.last == gain.shape[0] else {
             throw LearningError.shapeMismatch(operation: "LayerNorm(\(gain.shape[0]))", expected: "input [..., \(gain.shape[0])]", got: shapeString(x.shape))

@@ -7,6 +7,8 @@ public protocol Module: AnyObject {}
 /// A module with a forward pass on variables of one precision.
 public protocol Layer<Scalar>: Module {
     associatedtype Scalar: TensorScalar
+    /// The forward pass (recording the graph when gradients are on); throws a `LearningError`
+    /// on an input shape the layer cannot take.
     func callAsFunction(_ x: Variable<Scalar>) throws -> Variable<Scalar>
 }
 
@@ -78,8 +80,11 @@ private func collect<T: TensorScalar>(_ value: Any, prefix: String, into out: in
 
 /// Layers applied in order.
 public final class Sequential<T: TensorScalar>: Layer {
+    /// Applied first to last; their parameters are named `layers.0.…`, `layers.1.…`.
     public var layers: [any Layer<T>]
+    /// The layers to apply, first to last.
     public init(_ layers: [any Layer<T>]) { self.layers = layers }
+    /// Applies the layers in order; rethrows their errors.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         var y = x
         for l in layers { y = try l(y) }
@@ -90,18 +95,25 @@ public final class Sequential<T: TensorScalar>: Layer {
 /// An element-wise activation as a layer.
 public final class Activation<T: TensorScalar>: Layer {
     public let function: UnaryOp
+    /// Wraps `function`; the layer has no parameters.
     public init(_ function: UnaryOp) { self.function = function }
+    /// `function` applied element-wise (same shape; never throws).
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> { x.apply(function) }
 }
 
 /// x + f(x), with an optional linear projection of x when f changes the channel count.
 public final class Residual<T: TensorScalar>: Layer {
     public var body: any Layer<T>
+    /// Maps x to the body's output shape (e.g. a 1×1 convolution); nil: x itself.
     public var shortcut: (any Layer<T>)?
+    /// A layer computing `body(x) + x`, or `body(x) + shortcut(x)` with a shortcut (for a body
+    /// that changes the shape).
     public init(_ body: any Layer<T>, shortcut: (any Layer<T>)? = nil) {
         self.body = body
         self.shortcut = shortcut
     }
+    /// body(x) + shortcut(x) (or + x), with broadcasting; throws `LearningError.shapeMismatch`
+    /// when the two do not broadcast, and rethrows the layers' errors.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         let skip = try shortcut.map { try $0(x) } ?? x
         return try body(x) + skip

@@ -17,6 +17,7 @@ public enum LearningError: Error, Equatable, CustomStringConvertible, LocalizedE
     /// backward() on something that does not lead to a gradient.
     case noGradient(reason: String)
 
+    /// One line naming the operation, argument or file and what was expected.
     public var description: String {
         switch self {
         case let .shapeMismatch(operation, expected, got):
@@ -34,6 +35,7 @@ public enum LearningError: Error, Equatable, CustomStringConvertible, LocalizedE
         }
     }
 
+    /// `description`, so `localizedDescription` gives the same message.
     public var errorDescription: String? { description }
 }
 

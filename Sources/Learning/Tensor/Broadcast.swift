@@ -173,13 +173,26 @@ extension Tensor {
 
     // MARK: Operators (throwing on shape mismatch)
 
+    /// a + b with numpy broadcasting; throws `LearningError.shapeMismatch` when the shapes do
+    /// not broadcast.
     public static func + (a: Tensor, b: Tensor) throws -> Tensor { try elementwise(.add, a, b) }
+    /// a − b with numpy broadcasting; throws `LearningError.shapeMismatch` when the shapes do
+    /// not broadcast.
     public static func - (a: Tensor, b: Tensor) throws -> Tensor { try elementwise(.subtract, a, b) }
+    /// a · b element-wise with numpy broadcasting; throws `LearningError.shapeMismatch` when
+    /// the shapes do not broadcast.
     public static func * (a: Tensor, b: Tensor) throws -> Tensor { try elementwise(.multiply, a, b) }
+    /// a / b element-wise with numpy broadcasting; throws `LearningError.shapeMismatch` when
+    /// the shapes do not broadcast.
     public static func / (a: Tensor, b: Tensor) throws -> Tensor { try elementwise(.divide, a, b) }
+    /// Every element times the constant s.
     public static func * (a: Tensor, s: T) -> Tensor { a.map(.scale(Double(s))) }
+    /// Every element times the constant s.
     public static func * (s: T, a: Tensor) -> Tensor { a.map(.scale(Double(s))) }
+    /// Every element plus the constant s.
     public static func + (a: Tensor, s: T) -> Tensor { a.map(.shift(Double(s))) }
+    /// Every element minus the constant s.
     public static func - (a: Tensor, s: T) -> Tensor { a.map(.shift(-Double(s))) }
+    /// −a element-wise.
     public static prefix func - (a: Tensor) -> Tensor { a.map(.negate) }
 }

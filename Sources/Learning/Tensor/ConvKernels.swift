@@ -1,12 +1,20 @@
 /// Geometry of an N-dimensional convolution (N = 1, 2, 3): input [B, C, S₁…S_N], kernel
 /// K₁…K_N, stride and zero padding per axis, output O_d = ⌊(S_d + 2p_d − K_d)/s_d⌋ + 1.
 public struct ConvGeometry: Sendable, Equatable {
+    /// Input sizes S₁…S_N.
     public var spatial: [Int]
+    /// Kernel sizes K₁…K_N.
     public var kernel: [Int]
+    /// Step between output positions, per axis (≥ 1).
     public var stride: [Int]
+    /// Zeros added on both sides of each axis (≥ 0).
     public var padding: [Int]
+    /// Output sizes O₁…O_N, computed by `init`.
     public var output: [Int]
 
+    /// Checks the geometry and computes `output`. Throws `LearningError.invalidArgument` unless
+    /// there are 1–3 axes with one kernel size, stride and padding each, kernels and strides
+    /// ≥ 1 and paddings ≥ 0; `shapeMismatch` when a padded axis is shorter than the kernel.
     public init(spatial: [Int], kernel: [Int], stride: [Int], padding: [Int]) throws {
         let d = spatial.count
         guard (1...3).contains(d), kernel.count == d, stride.count == d, padding.count == d else {

@@ -8,6 +8,7 @@ import Foundation
 /// Operations whose shapes can disagree throw `LearningError.shapeMismatch`; element-wise
 /// functions cannot fail and do not throw.
 public struct Tensor<T: TensorScalar>: Sendable, Equatable {
+    /// Dimensions, outermost first (the last axis varies fastest in `scalars`).
     public private(set) var shape: [Int]
     /// The elements in row-major order; `scalars.count == shape.reduce(1, *)`.
     public internal(set) var scalars: [T]

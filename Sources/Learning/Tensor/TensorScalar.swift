@@ -194,6 +194,8 @@ extension Float: TensorScalar {
         }
     }
 
+    /// GELU and softplus gradients run in CVectorMath's C kernels (`svm_gelu_backward`,
+    /// `svm_softplus_backward`) on per-thread chunks; the others in the generic Swift kernels.
     public static func unaryBackwardKernel(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
                                            _ gy: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>, _ n: Int) {
         switch op {
@@ -210,6 +212,7 @@ extension Float: TensorScalar {
         }
     }
 
+    /// Calls `cblas_sgemm` (row-major).
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -217,6 +220,7 @@ extension Float: TensorScalar {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Calls `cblas_cgemm` (row-major, α = 1) on interleaved (re, im) Float pairs.
     public static func complexGemm(transA: Bool, conjA: Bool, transB: Bool, conjB: Bool, m: Int, n: Int, k: Int,
                                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -225,6 +229,8 @@ extension Float: TensorScalar {
                     Int32(m), Int32(n), Int32(k), &one, a, Int32(lda), b, Int32(ldb), &bt, c, Int32(ldc))
     }
 
+    /// `fftwf_plan_many_dft_r2c` for `howmany` contiguous real arrays of sizes `n` into
+    /// contiguous half spectra (Πn[..<last]·(n_last/2 + 1) complex values each); nil on failure.
     public static func _planManyR2C(rank: Int32, n: [Int32], howmany: Int32, input: UnsafeMutablePointer<Float>,
                                     output: UnsafeMutablePointer<Float>, flags: UInt32) -> OpaquePointer? {
         let inDist = n.reduce(1, *), outDist = n.dropLast().reduce(1, *) * (n.last! / 2 + 1)
@@ -232,6 +238,7 @@ extension Float: TensorScalar {
             fftwf_plan_many_dft_r2c(rank, n, howmany, input, nil, 1, inDist, out, nil, 1, outDist, flags)
         }
     }
+    /// `fftwf_plan_many_dft_c2r`, the inverse layout of `_planManyR2C`; nil on failure.
     public static func _planManyC2R(rank: Int32, n: [Int32], howmany: Int32, input: UnsafeMutablePointer<Float>,
                                     output: UnsafeMutablePointer<Float>, flags: UInt32) -> OpaquePointer? {
         let outDist = n.reduce(1, *), inDist = n.dropLast().reduce(1, *) * (n.last! / 2 + 1)
@@ -239,13 +246,17 @@ extension Float: TensorScalar {
             fftwf_plan_many_dft_c2r(rank, n, howmany, inp, nil, 1, inDist, output, nil, 1, outDist, flags)
         }
     }
+    /// `fftwf_execute_dft_r2c`: runs `plan` on new arrays of the planned sizes and alignment.
     public static func _executeR2C(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         output.withMemoryRebound(to: fftwf_complex.self, capacity: 1) { fftwf_execute_dft_r2c(plan, input, $0) }
     }
+    /// `fftwf_execute_dft_c2r` on new arrays (FFTW's c2r overwrites `input`).
     public static func _executeC2R(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         input.withMemoryRebound(to: fftwf_complex.self, capacity: 1) { fftwf_execute_dft_c2r(plan, $0, output) }
     }
+    /// `fftwf_alloc_real` (SIMD-aligned, at least one element); release with `_free`.
     public static func _allocate(_ count: Int) -> UnsafeMutablePointer<Float> { fftwf_alloc_real(max(1, count))! }
+    /// `fftwf_free`.
     public static func _free(_ p: UnsafeMutablePointer<Float>) { fftwf_free(p) }
 }
 
@@ -254,11 +265,16 @@ extension Float: TensorScalar {
 extension Double: TensorScalar {
     public static var dtypeName: String { "F64" }
 
+    /// libm `exp`.
     @inline(__always) public static func _exp(_ x: Double) -> Double { Foundation.exp(x) }
+    /// libm `log`.
     @inline(__always) public static func _log(_ x: Double) -> Double { Foundation.log(x) }
+    /// libm `tanh`.
     @inline(__always) public static func _tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    /// libm `erf`.
     @inline(__always) public static func _erf(_ x: Double) -> Double { Foundation.erf(x) }
 
+    /// Calls `cblas_dgemm` (row-major).
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
@@ -266,6 +282,7 @@ extension Double: TensorScalar {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Calls `cblas_zgemm` (row-major, α = 1) on interleaved (re, im) Double pairs.
     public static func complexGemm(transA: Bool, conjA: Bool, transB: Bool, conjB: Bool, m: Int, n: Int, k: Int,
                                    a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                                    beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
@@ -274,6 +291,8 @@ extension Double: TensorScalar {
                     Int32(m), Int32(n), Int32(k), &one, a, Int32(lda), b, Int32(ldb), &bt, c, Int32(ldc))
     }
 
+    /// `fftw_plan_many_dft_r2c` for `howmany` contiguous real arrays of sizes `n` into
+    /// contiguous half spectra (Πn[..<last]·(n_last/2 + 1) complex values each); nil on failure.
     public static func _planManyR2C(rank: Int32, n: [Int32], howmany: Int32, input: UnsafeMutablePointer<Double>,
                                     output: UnsafeMutablePointer<Double>, flags: UInt32) -> OpaquePointer? {
         let inDist = n.reduce(1, *), outDist = n.dropLast().reduce(1, *) * (n.last! / 2 + 1)
@@ -281,6 +300,7 @@ extension Double: TensorScalar {
             fftw_plan_many_dft_r2c(rank, n, howmany, input, nil, 1, inDist, out, nil, 1, outDist, flags)
         }
     }
+    /// `fftw_plan_many_dft_c2r`, the inverse layout of `_planManyR2C`; nil on failure.
     public static func _planManyC2R(rank: Int32, n: [Int32], howmany: Int32, input: UnsafeMutablePointer<Double>,
                                     output: UnsafeMutablePointer<Double>, flags: UInt32) -> OpaquePointer? {
         let outDist = n.reduce(1, *), inDist = n.dropLast().reduce(1, *) * (n.last! / 2 + 1)
@@ -288,13 +308,17 @@ extension Double: TensorScalar {
             fftw_plan_many_dft_c2r(rank, n, howmany, inp, nil, 1, inDist, output, nil, 1, outDist, flags)
         }
     }
+    /// `fftw_execute_dft_r2c`: runs `plan` on new arrays of the planned sizes and alignment.
     public static func _executeR2C(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Double>, _ output: UnsafeMutablePointer<Double>) {
         output.withMemoryRebound(to: fftw_complex.self, capacity: 1) { fftw_execute_dft_r2c(plan, input, $0) }
     }
+    /// `fftw_execute_dft_c2r` on new arrays (FFTW's c2r overwrites `input`).
     public static func _executeC2R(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Double>, _ output: UnsafeMutablePointer<Double>) {
         input.withMemoryRebound(to: fftw_complex.self, capacity: 1) { fftw_execute_dft_c2r(plan, $0, output) }
     }
+    /// `fftw_alloc_real` (SIMD-aligned, at least one element); release with `_free`.
     public static func _allocate(_ count: Int) -> UnsafeMutablePointer<Double> { fftw_alloc_real(max(1, count))! }
+    /// `fftw_free`.
     public static func _free(_ p: UnsafeMutablePointer<Double>) { fftw_free(p) }
 }
 
@@ -306,47 +330,69 @@ private func blasTranspose(_ trans: Bool, _ conj: Bool) -> CBLAS_TRANSPOSE {
 // MARK: - Generic kernels, specialized per conformance
 
 extension TensorScalar {
+    /// y[i] = op(x[i]) for i < n, in per-thread chunks (Double's kernel; Float overrides it).
     public static func unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int) {
         Kernels.unary(op, x, y, n)
     }
+    /// gx[i] = gy[i]·op′(x[i]) for i < n (overwrites gx; y = op(x) is used where cheaper, e.g.
+    /// sigmoid, tanh, exp), in per-thread chunks (Double's kernel; Float overrides it).
     public static func unaryBackwardKernel(_ op: UnaryOp, _ x: UnsafePointer<Self>, _ y: UnsafePointer<Self>,
                                            _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, _ n: Int) {
         Kernels.unaryBackward(op, x, y, gy, gx, n)
     }
+    /// y[i] = a[i·sa] ∘ b[i·sb] for i < n, strides sa, sb ∈ {0, 1} (0 repeats one element);
+    /// single-threaded (callers split the work).
     public static func binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Self>, _ sa: Int, _ b: UnsafePointer<Self>, _ sb: Int,
                                     _ y: UnsafeMutablePointer<Self>, _ n: Int) {
         Kernels.binary(op, a, sa, b, sb, y, n)
     }
+    /// y ← y + α·x over n elements, in per-thread chunks.
     public static func axpyKernel(_ alpha: Self, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int) {
         Kernels.axpy(alpha, x, y, n)
     }
+    /// y[i] = value for i < n.
     public static func fillKernel(_ value: Self, _ y: UnsafeMutablePointer<Self>, _ n: Int) {
         var i = 0
         while i < n { y[i] = value; i &+= 1 }
     }
+    /// dst[i] = src[i·stride] for i < n (gathers a strided run).
     public static func stridedCopyKernel(_ src: UnsafePointer<Self>, _ stride: Int, _ dst: UnsafeMutablePointer<Self>, _ n: Int) {
         ConvKernels.stridedCopy(src, stride, dst, n)
     }
+    /// Σ x[i·stride] for i < n; a contiguous run is summed in 8 interleaved partial sums.
     public static func sumKernel(_ x: UnsafePointer<Self>, _ stride: Int, _ n: Int) -> Self {
         Kernels.sum(x, stride, n)
     }
+    /// Σ x[i]·y[i] for i < n, in 8 interleaved partial sums.
     public static func dotKernel(_ x: UnsafePointer<Self>, _ y: UnsafePointer<Self>, _ n: Int) -> Self {
         Kernels.dot(x, y, n)
     }
+    /// im2col of one image x [channels, S…] for output lines lineStart..<lineStart + lines:
+    /// col[(c·ΠK + k), j], one row per (channel, kernel offset), one column per output position
+    /// of those lines, zeros where the kernel reads padding.
     public static func im2colKernel(_ g: ConvGeometry, channels: Int, _ x: UnsafePointer<Self>, _ col: UnsafeMutablePointer<Self>,
                                     lineStart: Int, lines: Int) {
         ConvKernels.im2col(g, channels: channels, x, col, lineStart: lineStart, lines: lines)
     }
+    /// The adjoint of `im2colKernel`: dx [channels, S…] += col2im(col) for the same output lines
+    /// (padding entries dropped).
     public static func col2imKernel(_ g: ConvGeometry, channels: Int, _ col: UnsafePointer<Self>, _ dx: UnsafeMutablePointer<Self>,
                                     lineStart: Int, lines: Int) {
         ConvKernels.col2im(g, channels: channels, col, dx, lineStart: lineStart, lines: lines)
     }
+    /// Average pooling with window = stride = k (no padding): x [planes, S…] → y [planes, S/k…];
+    /// every S must be divisible by its k. Planes are spread over the worker threads.
     public static func averagePoolKernel(spatial: [Int], k: [Int], planes: Int, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>) {
         ConvKernels.averagePool(spatial: spatial, k: k, planes: planes, x, y)
     }
+    /// The adjoint of `averagePoolKernel`: every entry of a window of gx [planes, S…] gets gy/Πk
+    /// (writes all of gx).
     public static func averagePoolBackwardKernel(spatial: [Int], k: [Int], planes: Int, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>) {
         ConvKernels.averagePoolBackward(spatial: spatial, k: k, planes: planes, gy, gx)
     }
+    /// Two-tap resampling along one axis, [outer, n, inner] → [outer, m, inner]:
+    /// y[o, i, :] = w₀·x[o, i₀, :] + w₁·x[o, i₁, :] with (i₀, w₀, i₁, w₁) = taps[i]. With
+    /// `transpose`, the adjoint: x is zeroed, then accumulates the contributions of y.
     public static func resampleKernel(outer: Int, n: Int, inner: Int, m: Int, taps: [(Int, Double, Int, Double)],
                                       _ x: UnsafeMutablePointer<Self>, _ y: UnsafeMutablePointer<Self>, transpose: Bool) {
         ConvKernels.resampleAxis(outer: outer, n: n, inner: inner, m: m, taps: taps, x, y, transpose: transpose)
@@ -354,6 +400,9 @@ extension TensorScalar {
 }
 
 extension TensorScalar {
+    /// For `howmany` half spectra [rows, half, 2]: replaces the entries of column 0 (and of
+    /// column half − 1 when `nyquist`) by their Hermitian part (X[r] + conj X[mirror[r]])/2,
+    /// `mirror[r]` being the row of the negated frequencies.
     public static func hermitianPlanesKernel(_ x: UnsafeMutablePointer<Self>, howmany: Int, mirror: UnsafePointer<Int>, rows: Int,
                                              half: Int, nyquist: Bool) {
         let perItem = rows &* half &* 2
@@ -372,6 +421,8 @@ extension TensorScalar {
         }
     }
 
+    /// Scales the complex entries of [rows, columns, 2]: column 0 (and the last column when
+    /// `lastIsPlane`) by `planeScale`, the other columns by `interiorScale`.
     public static func scaleHalfAxisKernel(_ x: UnsafeMutablePointer<Self>, rows: Int, columns: Int, lastIsPlane: Bool,
                                            planeScale: Self, interiorScale: Self) {
         let end = lastIsPlane ? columns &- 1 : columns
@@ -386,11 +437,13 @@ extension TensorScalar {
         }
     }
 
+    /// dst[i] = Self(src[i]) for i < n (rounded to nearest for Float).
     public static func fromDoublesKernel(_ src: UnsafePointer<Double>, _ dst: UnsafeMutablePointer<Self>, _ n: Int) {
         var i = 0
         while i < n { dst[i] = Self(src[i]); i &+= 1 }
     }
 
+    /// dst[i] = Double(src[i]) for i < n (exact).
     public static func toDoublesKernel(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Double>, _ n: Int) {
         var i = 0
         while i < n { dst[i] = Double(src[i]); i &+= 1 }

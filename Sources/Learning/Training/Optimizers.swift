@@ -19,6 +19,8 @@ public protocol Optimizer<Scalar>: CheckpointableState {
     var stepCount: Int { get set }
     /// Called on every parameter after each step.
     var constraint: ((String, Variable<Scalar>) -> Void)? { get set }
+    /// Updates every parameter that has a gradient, counts the step and applies `constraint`;
+    /// throws `LearningError.shapeMismatch` on a gradient whose shape differs from its parameter's.
     func step() throws
     /// Per-parameter state (moments, velocities) by name, for checkpoints.
     func stateTensors() -> [(name: String, tensor: Tensor<Scalar>)]
@@ -146,13 +148,18 @@ public final class SGD<T: TensorScalar>: Optimizer {
     public typealias Scalar = T
     public let parameters: [(name: String, variable: Variable<T>)]
     public var learningRate: Double
+    /// μ in [0, 1]; 0: plain SGD, no velocity kept.
     public var momentum: Double
+    /// Step along g + μv instead of v (Nesterov momentum).
     public var nesterov: Bool
+    /// λ: λ·p is added to the gradient (L2 penalty).
     public var weightDecay: Double
     public var stepCount = 0
     public var constraint: ((String, Variable<T>) -> Void)?
     var velocity: [Tensor<T>?]
 
+    /// SGD over `parameters` (their names key the state). Throws `LearningError.invalidArgument`
+    /// unless learningRate is positive and finite, momentum in [0, 1] and weightDecay in [0, 1e6].
     public init(_ parameters: [(name: String, variable: Variable<T>)], learningRate: Double, momentum: Double = 0,
                 nesterov: Bool = false, weightDecay: Double = 0) throws {
         try checkOptimizerArguments(learningRate, [("momentum", momentum, 0...1), ("weightDecay", weightDecay, 0...1e6)])
@@ -164,6 +171,9 @@ public final class SGD<T: TensorScalar>: Optimizer {
         velocity = Array(repeating: nil, count: parameters.count)
     }
 
+    /// g ← g + λp; with momentum v ← μv + g (v = g at first) and d = v, or g + μv with Nesterov;
+    /// p ← p − lr·d. Parameters without a gradient are skipped; `constraint` runs last. Throws
+    /// `LearningError.shapeMismatch` on a gradient of the wrong shape.
     public func step() throws {
         stepCount += 1
         for (i, (name, p)) in parameters.enumerated() {
@@ -185,10 +195,13 @@ public final class SGD<T: TensorScalar>: Optimizer {
         applyConstraint()
     }
 
+    /// `<parameter>.velocity` for every parameter that has one (none without momentum).
     public func stateTensors() -> [(name: String, tensor: Tensor<T>)] {
         zip(parameters, velocity).compactMap { p, v in v.map { (name: "\(p.name).velocity", tensor: $0) } }
     }
 
+    /// Restores `<parameter>.velocity`; a missing entry clears that velocity. Throws
+    /// `LearningError.checkpointMismatch` on a wrong shape.
     public func loadState(_ tensors: [String: Tensor<T>]) throws { try load("velocity", tensors, into: &velocity) }
 }
 
@@ -199,9 +212,13 @@ public final class Adam<T: TensorScalar>: Optimizer {
     public typealias Scalar = T
     public let parameters: [(name: String, variable: Variable<T>)]
     public var learningRate: Double
+    /// β₁, decay of the gradient average m.
     public var beta1: Double
+    /// β₂, decay of the squared-gradient average v.
     public var beta2: Double
+    /// ε added to the bias-corrected √v in the denominator.
     public var epsilon: Double
+    /// λ; how it acts depends on `decoupledWeightDecay`.
     public var weightDecay: Double
     /// True: AdamW (p ← p − lr·λ·p before the Adam step); false: L2 penalty added to g.
     public var decoupledWeightDecay: Bool
@@ -209,6 +226,9 @@ public final class Adam<T: TensorScalar>: Optimizer {
     public var constraint: ((String, Variable<T>) -> Void)?
     var m: [Tensor<T>?], v: [Tensor<T>?]
 
+    /// Adam over `parameters` with PyTorch's defaults. Throws `LearningError.invalidArgument`
+    /// unless learningRate is positive and finite, β₁ ∈ [0, 0.999999], β₂ ∈ [0, 0.9999999],
+    /// ε ∈ [1e-30, 1] and weightDecay ∈ [0, 1e6].
     public init(_ parameters: [(name: String, variable: Variable<T>)], learningRate: Double = 1e-3, beta1: Double = 0.9,
                 beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, decoupledWeightDecay: Bool = false) throws {
         try checkOptimizerArguments(learningRate, [("beta1", beta1, 0...0.999999), ("beta2", beta2, 0...0.9999999),
@@ -230,6 +250,9 @@ public final class Adam<T: TensorScalar>: Optimizer {
         try Adam(parameters, learningRate: learningRate, weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
+    /// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − (lr/c₁)·m/(√v/√c₂ + ε), cᵢ = 1 − βᵢᵗ,
+    /// after weight decay (AdamW: p ← p(1 − lr·λ); Adam: g ← g + λp). Skips parameters without a
+    /// gradient, then runs `constraint`; throws `LearningError.shapeMismatch` on a wrong shape.
     public func step() throws {
         stepCount += 1
         let c1 = 1 - Foundation.pow(beta1, Double(stepCount)), c2 = 1 - Foundation.pow(beta2, Double(stepCount))
@@ -263,6 +286,8 @@ public final class Adam<T: TensorScalar>: Optimizer {
         applyConstraint()
     }
 
+    /// `<parameter>.exp_avg` (m) and `<parameter>.exp_avg_sq` (v), PyTorch's names, for every
+    /// parameter stepped so far.
     public func stateTensors() -> [(name: String, tensor: Tensor<T>)] {
         var out: [(name: String, tensor: Tensor<T>)] = []
         for (i, p) in parameters.enumerated() {
@@ -272,6 +297,8 @@ public final class Adam<T: TensorScalar>: Optimizer {
         return out
     }
 
+    /// Restores `exp_avg` and `exp_avg_sq`; a missing entry clears that moment. Throws
+    /// `LearningError.checkpointMismatch` on a wrong shape.
     public func loadState(_ tensors: [String: Tensor<T>]) throws {
         try load("exp_avg", tensors, into: &m)
         try load("exp_avg_sq", tensors, into: &v)

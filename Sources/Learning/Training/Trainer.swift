@@ -2,11 +2,14 @@ import Foundation
 
 /// Options of `Trainer.fit`.
 public struct TrainingOptions: Sendable {
+    /// Epochs of the whole run (a resumed run counts those already done).
     public var epochs: Int
+    /// Samples per mini-batch (the last batch of an epoch may be smaller).
     public var batchSize: Int
     /// Seeds the shuffling of samples (saved in checkpoints, so a resumed run continues
     /// the same sequence).
     public var seed: UInt64
+    /// Draw a new sample order every epoch (from `seed`); false: 0..<sampleCount.
     public var shuffle = true
     /// Learning rate per epoch (epoch e, counted from 1, uses `rate(at: e − 1)`). When set,
     /// the schedule owns the rate: the optimizer must be created with the schedule's
@@ -21,12 +24,15 @@ public struct TrainingOptions: Sendable {
     public var restoreBest = false
     /// Written (atomically) after every `checkpointEvery` epochs; read by a resumed run.
     public var checkpointPath: String?
+    /// Epochs between checkpoints (the last epoch and an early stop are always written).
     public var checkpointEvery = 1
     /// Metadata stored in checkpoints (e.g. the config as text).
     public var checkpointMetadata: [String: String] = [:]
     /// Print a progress line per epoch.
     public var progress = true
 
+    /// Every other option at its default: no schedule, clipping, early stopping or checkpoint;
+    /// progress printed. Counts are checked by `Trainer`, not here.
     public init(epochs: Int, batchSize: Int, seed: UInt64 = 0) {
         self.epochs = epochs
         self.batchSize = batchSize
@@ -36,18 +42,27 @@ public struct TrainingOptions: Sendable {
 
 /// One epoch of a training run.
 public struct EpochRecord: Sendable, Codable, Equatable {
+    /// Counted from 1.
     public var epoch: Int
+    /// Mean batch loss over the epoch, weighted by batch size.
     public var trainingLoss: Double
+    /// What `validate()` returned; nil without a validation closure.
     public var validationLoss: Double?
+    /// The optimizer's rate during the epoch.
     public var learningRate: Double
+    /// Wall-clock time of the epoch, validation included.
     public var seconds: Double
 }
 
 /// What `fit` did.
 public struct TrainingHistory: Sendable, Codable, Equatable {
+    /// One per epoch, including those before a resume.
     public var records: [EpochRecord] = []
+    /// Lowest validation loss so far; nil without validation.
     public var bestValidationLoss: Double?
+    /// The epoch of `bestValidationLoss`.
     public var bestEpoch: Int?
+    /// Whether `earlyStoppingPatience` ended the run.
     public var stoppedEarly = false
     /// Epoch the run resumed after (0 for a fresh run).
     public var resumedAfterEpoch = 0
