@@ -207,3 +207,20 @@ import Testing
 extension UnaryOp: CustomTestStringConvertible {
     public var testDescription: String { "\(self)" }
 }
+
+/// The maximum/minimum VJP finds the selected input by comparison, so a selected ±∞ gets
+/// its gradient (subtracting ∞ − ∞ used to send it to the other input).
+@Suite struct ExtremumGradientTests {
+    @Test func maximumAtInfinitySendsTheGradientToTheSelectedInput() throws {
+        let a = Variable(Tensor<Double>([.infinity, 1, -2]), requiresGradient: true)
+        let b = Variable(Tensor<Double>([1, 5, -.infinity]), requiresGradient: true)
+        try Variable.maximum(a, b).sum().backward()
+        #expect(a.grad!.scalars == [1, 0, 1])
+        #expect(b.grad!.scalars == [0, 1, 0])
+        let c = Variable(Tensor<Double>([-.infinity, 3]), requiresGradient: true)
+        let d = Variable(Tensor<Double>([0, 3]), requiresGradient: true)
+        try Variable.minimum(c, d).sum().backward()
+        #expect(c.grad!.scalars == [1, 1])   // ties go to the first input
+        #expect(d.grad!.scalars == [0, 0])
+    }
+}

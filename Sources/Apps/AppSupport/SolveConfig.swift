@@ -367,7 +367,7 @@ public struct SolverSpec: Decodable, Sendable {
                               expected: "method: cg for iterative options (\(method) is a direct solver)")
         }
         if let ordering = parameters["ordering"], !CholmodFactorization.Ordering.allCases.map(\.rawValue).contains(ordering) {
-            throw ConfigError(keyPath: c.path("ordering"), value: "'\(ordering)'",
+            throw ConfigError(keyPath: c.path(c.contains(AnyKey("ordering")) ? "ordering" : "options.ordering"), value: "'\(ordering)'",
                               expected: "one of " + CholmodFactorization.Ordering.allCases.map(\.rawValue).joined(separator: ", "))
         }
     }

@@ -30,8 +30,8 @@ public struct SolveSummary: Sendable {
     public var outputs: [String] = []
 }
 
-/// Runs a `SolveConfig`: builds the domain and the equation, assembles, solves with
-/// CHOLMOD, measures errors against the analytic solution, writes outputs. Holds no
+/// Runs a `SolveConfig`: builds the domain and the equation, assembles, solves with the
+/// method and preconditioner the config names (through `SolverRegistry`), measures errors against the analytic solution, writes outputs. Holds no
 /// numerics of its own: everything is a library call.
 public struct SolveRunner {
     public let config: SolveConfig
@@ -148,7 +148,6 @@ public struct SolveRunner {
         summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
         let (field, errors) = try solve(system, problem: pde, exact: exact, summary: &summary)
         record(errors, in: &summary)
-        report(summary)
         try writeGridOutputs(field, exact: exact, summary: &summary)
         return summary
     }
@@ -225,7 +224,7 @@ public struct SolveRunner {
             for _ in 0..<spec.refine { mesh = try mesh.refined(project: projection) }
         } catch let e as PDEError {
             if case .fileNotFound = e { throw fail("mesh.file", "'\(spec.file ?? "")': file not found", "an existing Gmsh .msh file") }
-            if case .malformedFile = e { throw fail("mesh.file", e.description, "a Gmsh 4.1 ASCII mesh") }
+            if case .malformedFile = e { throw fail("mesh.file", e.description, "a Gmsh mesh (4.1 ASCII or binary, or 2.2 ASCII)") }
             throw fail("mesh", e.description, "valid mesh parameters")
         }
         log("mesh        \(mesh.vertexCount) vertices, \(mesh.triangleCount) triangles; \(mesh.quality)")
@@ -269,7 +268,6 @@ public struct SolveRunner {
         summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
         let (field, errors) = try solve(system, problem: nil, exact: exact, summary: &summary)
         record(errors, in: &summary)
-        report(summary)
         let base = config.output.directory + "/" + config.output.name
         for format in config.output.formats {
             let path = base + "." + format.rawValue

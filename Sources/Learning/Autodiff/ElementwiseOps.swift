@@ -70,8 +70,10 @@ extension Variable {
                     b.accumulate(-(try t.summed(toShape: bv.shape)))
                 }
             case .maximum, .minimum:
-                // The gradient goes to the selected input (to a on ties).
-                let pickA = try Tensor.elementwise(.subtract, av.broadcast(to: y.shape), y).map { $0 == 0 ? 1 : 0 }
+                // The gradient goes to the selected input (to a on ties): a was selected where
+                // y equals it (compared, not subtracted, so ±∞ selections are found too).
+                let ab = try av.broadcast(to: y.shape)
+                let pickA = Tensor(unchecked: y.shape, zip(ab.scalars, y.scalars).map { $0 == $1 ? T(1) : T(0) })
                 if a.requiresGradient { a.accumulate(try (try g * pickA).summed(toShape: av.shape)) }
                 if b.requiresGradient { b.accumulate(try (try g * (1 - pickA)).summed(toShape: bv.shape)) }
             }

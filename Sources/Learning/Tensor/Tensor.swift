@@ -131,8 +131,13 @@ public struct Tensor<T: TensorScalar>: Sendable, Equatable {
     }
 
     func flatIndex(_ index: [Int]) -> Int {
+        // Programmer errors (like an array's out-of-range index), not user input: they trap.
+        precondition(index.count == shape.count, "Tensor subscript: \(index.count) indices for a \(shape.count)-D tensor")
         var k = 0
-        for (d, i) in index.enumerated() { k = k * shape[d] + i }
+        for (d, i) in index.enumerated() {
+            precondition(i >= 0 && i < shape[d], "Tensor subscript: index \(i) out of range 0..<\(shape[d]) on axis \(d)")
+            k = k * shape[d] + i
+        }
         return k
     }
 

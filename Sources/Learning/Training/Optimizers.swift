@@ -24,7 +24,9 @@ public protocol Optimizer<Scalar>: CheckpointableState {
     func step() throws
     /// Per-parameter state (moments, velocities) by name, for checkpoints.
     func stateTensors() -> [(name: String, tensor: Tensor<Scalar>)]
-    /// Restores state saved by `stateTensors`; throws on a missing name or wrong shape.
+    /// Restores state saved by `stateTensors`; a parameter without a saved slot had no state
+    /// yet (no step with a gradient) and is restored empty. Throws
+    /// `LearningError.checkpointMismatch` on a wrong shape.
     func loadState(_ tensors: [String: Tensor<Scalar>]) throws
 }
 

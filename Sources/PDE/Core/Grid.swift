@@ -34,7 +34,11 @@ public struct Grid: Sendable, Equatable, CustomStringConvertible {
             throw PDEError.invalidValue(key: "grid.bounds[\(d)]", value: "[\(lower[d]), \(upper[d])]",
                                         expected: "finite lower < upper")
         }
-        let total = counts.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
+        // Saturating product: a wrapped product must not pass the limit.
+        let total = counts.reduce(1) { p, c in
+            let (v, overflow) = p.multipliedReportingOverflow(by: c)
+            return overflow ? Int.max : v
+        }
         guard total <= Int(Int32.max) else {
             throw PDEError.invalidValue(key: "grid.counts", value: "\(counts)", expected: "at most \(Int32.max) nodes")
         }

@@ -31,8 +31,9 @@ public struct RGBImage {
     /// A width × height image filled with `fill` (white by default); allocates 3 · width · height
     /// bytes and traps for negative sizes.
     public init(width: Int, height: Int, fill: (UInt8, UInt8, UInt8) = (255, 255, 255)) {
-        self.width = width
-        self.height = height
+        self.width = max(0, width)
+        self.height = max(0, height)
+        let (width, height) = (self.width, self.height)
         pixels = [UInt8](repeating: 0, count: 3 * width * height)
         for i in 0..<(width * height) { pixels[3 * i] = fill.0; pixels[3 * i + 1] = fill.1; pixels[3 * i + 2] = fill.2 }
     }
@@ -47,6 +48,7 @@ public struct RGBImage {
     /// Fills the rectangle with top-left corner (x, y), clipped to the image; a negative width
     /// or height traps.
     public mutating func fillRect(x: Int, y: Int, width w: Int, height h: Int, _ c: (UInt8, UInt8, UInt8)) {
+        guard w > 0, h > 0 else { return }
         for yy in y..<(y + h) { for xx in x..<(x + w) { set(xx, yy, c) } }
     }
 
@@ -87,8 +89,11 @@ public enum HeatMap {
     /// so the map is at least ~400 pixels wide). NaN values (and points outside a mesh) are drawn light gray.
     public static func write(values: [Double], width: Int, height: Int, to path: String, title: String? = nil,
                              range: ClosedRange<Double>? = nil, scale: Int? = nil, colormap: Colormap = .viridis) throws {
-        guard width >= 1, height >= 1, values.count == width * height else {
-            throw PDEError.shapeMismatch(what: "heat map", expected: "\(width)×\(height) = \(width * height) values", got: "\(values.count)")
+        guard width >= 1, height >= 1, width <= 1 << 20, height <= 1 << 20, values.count == width * height else {
+            throw PDEError.shapeMismatch(what: "heat map", expected: "\(width)×\(height) values (1 ≤ sizes ≤ 2²⁰)", got: "\(values.count)")
+        }
+        if let scale, !(1...64).contains(scale) {
+            throw PDEError.invalidValue(key: "heat map scale", value: "\(scale)", expected: "an integer from 1 to 64 (pixels per value)")
         }
         let finite = values.filter(\.isFinite)
         var lo = range?.lowerBound ?? finite.min() ?? 0

@@ -39,6 +39,8 @@ public final class CholmodFactorization {
     private let rowPointers32: [Int32]
     private let patternColumns: [Int32]
     private var isFactorized = false
+    /// Whether `factorize` refuses values that are not symmetric (as `analyze` did).
+    private let checksSymmetry: Bool
     // Reusable solve workspace (cholmod_solve2), so repeated solves allocate nothing.
     private var xHandle: UnsafeMutablePointer<cholmod_dense>?
     private var yHandle: UnsafeMutablePointer<cholmod_dense>?
@@ -72,6 +74,7 @@ public final class CholmodFactorization {
         }
         size = matrix.rows
         self.ordering = ordering
+        self.checksSymmetry = checkSymmetry
         rowPointers32 = matrix.rowPointers.map { Int32(truncatingIfNeeded: $0) }
         patternColumns = matrix.columnIndices
         common = .allocate(capacity: 1)
@@ -128,6 +131,12 @@ public final class CholmodFactorization {
         }
         for v in matrix.values where !v.isFinite {
             throw PDEError.invalidValue(key: "matrix entry", value: "\(v)", expected: "finite values")
+        }
+        // CHOLMOD reads one triangle: new values that are not symmetric would be factorized
+        // silently as the symmetric matrix of their lower triangle.
+        if checksSymmetry && !matrix.isSymmetric(tolerance: 1e-12) {
+            throw PDEError.invalidValue(key: "matrix", value: "a non-symmetric \(matrix.rows)×\(matrix.columns) matrix",
+                                        expected: "a symmetric matrix with both triangles stored")
         }
         isFactorized = false
         let ok = withSparseView(of: matrix) { a in cholmod_factorize(a, factor, common) }

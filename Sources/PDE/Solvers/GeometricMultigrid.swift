@@ -295,6 +295,7 @@ public final class GeometricMultigrid: Preconditioner {
     /// One cycle from a zero initial guess: z ≈ A⁻¹ r. Returns r · z. Throws when the
     /// coarsest direct solve fails.
     public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
+        try checkApplySizes(r, z, size: levels[0].a.rows, name)
         let top = levels[0]
         top.b.withUnsafeMutableBufferPointer { bp in r.withUnsafeBufferPointer { bp.baseAddress!.update(from: $0.baseAddress!, count: $0.count) } }
         zero(&top.x)

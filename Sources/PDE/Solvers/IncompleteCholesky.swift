@@ -23,6 +23,9 @@ public final class IncompleteCholeskyPreconditioner: Preconditioner {
         guard a.rows == a.columns else {
             throw PDEError.shapeMismatch(what: "IC(0)", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")
         }
+        guard maxShiftAttempts >= 0 else {
+            throw PDEError.invalidValue(key: "maxShiftAttempts", value: "\(maxShiftAttempts)", expected: "an integer ≥ 0")
+        }
         n = a.rows
         self.maxShiftAttempts = maxShiftAttempts
         work = [Double](repeating: 0, count: n)
@@ -44,18 +47,21 @@ public final class IncompleteCholeskyPreconditioner: Preconditioner {
             throw PDEError.notPositiveDefinite(column: i, reason: "IC(0) needs positive diagonal entries; a[\(i),\(i)] = \(d)")
         }
         var alpha = 0.0
+        var lastFailure = 0
         for attempt in 0...maxShiftAttempts {
-            if let failed = factor(a, diag: diag, shift: alpha) {
-                let next = attempt == 0 ? 1e-3 : alpha * 10
-                notes.append("IC(0) pivot ≤ 0 at row \(failed) with shift \(alpha); retrying with diagonal shift \(next)")
-                alpha = next
-                continue
+            guard let failed = factor(a, diag: diag, shift: alpha) else {
+                shift = alpha
+                if alpha > 0 { notes.append("IC(0) used diagonal shift α = \(alpha) (A + α·diag(A))") }
+                return
             }
-            shift = alpha
-            if alpha > 0 { notes.append("IC(0) used diagonal shift α = \(alpha) (A + α·diag(A))") }
-            return
+            lastFailure = failed
+            if attempt == maxShiftAttempts { break }
+            let next = attempt == 0 ? 1e-3 : alpha * 10
+            notes.append("IC(0) pivot ≤ 0 at row \(failed) with shift \(alpha); retrying with diagonal shift \(next)")
+            alpha = next
         }
-        throw PDEError.notPositiveDefinite(column: 0, reason: "IC(0) failed even with diagonal shift \(alpha)")
+        throw PDEError.notPositiveDefinite(column: lastFailure,
+            reason: "IC(0) pivot ≤ 0 at row \(lastFailure) even with diagonal shift \(alpha) after \(maxShiftAttempts) retries")
     }
 
     /// Returns the failing row, or nil on success.
@@ -123,6 +129,7 @@ public final class IncompleteCholeskyPreconditioner: Preconditioner {
 
     /// z = (L Lᵀ)⁻¹ r by a forward and a backward substitution; returns r · z.
     public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
+        try checkApplySizes(r, z, size: n, name)
         let n = self.n
         var rz = 0.0
         lRowPointers.withUnsafeBufferPointer { lrp in

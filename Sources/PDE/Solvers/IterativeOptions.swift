@@ -6,9 +6,11 @@ public typealias IterationMonitor = (Int, Double) -> Void
 /// `callback`, PETSc's `KSPSetTolerances`): CG, Richardson (stand-alone multigrid and AMG)
 /// and every later iterative method take one of these.
 ///
-/// Stopping: ‖r‖ ≤ max(relativeTolerance · ‖b‖₂, absoluteTolerance) in the chosen norm. The
-/// reason a solve reports is decided on the true residual b − A x of the returned x
-/// (unpreconditioned norm), never on a recursively updated one alone.
+/// Stopping: ‖r‖ ≤ max(relativeTolerance · ‖b‖₂, absoluteTolerance) in the chosen norm. With
+/// the default unpreconditioned norm the reason a solve reports is decided on the true
+/// residual b − A x of the returned x, never on a recursively updated one alone; with the
+/// preconditioned or natural norm (PETSc's semantics) the test is in that norm, and the
+/// report's `trueRelativeResidual` shows the ℓ² one.
 public struct IterativeOptions {
     /// The suite's one default relative tolerance (10⁻⁸, the peers' stopping rule).
     public static let defaultRelativeTolerance = 1e-8

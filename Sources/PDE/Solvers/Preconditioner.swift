@@ -15,12 +15,23 @@ public protocol Preconditioner: AnyObject {
     func apply(_ r: [Double], into z: inout [Double]) throws -> Double
     /// Numeric re-setup for `matrix`, which has the sparsity pattern of the matrix the
     /// preconditioner was built for and new values. Throws `PDEError.shapeMismatch` for
-    /// another pattern, and the setup's errors (non-positive pivots, …) for bad values.
+    /// another size (and, for multigrid, AMG and CHOLMOD, which keep pattern-dependent
+    /// structures, for another pattern), and the setup's errors (non-positive pivots, …)
+    /// for bad values.
     func update(_ matrix: CSRMatrix) throws
 }
 
 extension Preconditioner {
     public var notes: [String] { [] }
+}
+
+/// Throws `PDEError.shapeMismatch` unless r and z both have `size` entries: the
+/// preconditioners' kernels run on unsafe pointers.
+@inline(__always)
+func checkApplySizes(_ r: [Double], _ z: [Double], size: Int, _ name: String) throws {
+    guard r.count == size, z.count == size else {
+        throw PDEError.shapeMismatch(what: "\(name) preconditioner", expected: "r and z of length \(size)", got: "r \(r.count), z \(z.count)")
+    }
 }
 
 /// Jacobi (diagonal) preconditioning: z = D⁻¹ r.
@@ -61,9 +72,11 @@ public final class JacobiPreconditioner: Preconditioner {
         try self.init(diagonal: d)
     }
 
-    /// z = D⁻¹ r fused with r · z in one threaded pass; no allocation, never throws.
-    public func apply(_ r: [Double], into z: inout [Double]) -> Double {
-        VectorKernels.scaleAndDot(inverseDiagonal, r, into: &z)
+    /// z = D⁻¹ r fused with r · z in one threaded pass; no allocation. Throws only for
+    /// vectors of the wrong length.
+    public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
+        try checkApplySizes(r, z, size: inverseDiagonal.count, name)
+        return VectorKernels.scaleAndDot(inverseDiagonal, r, into: &z)
     }
 }
 

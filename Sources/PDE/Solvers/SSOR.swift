@@ -43,6 +43,7 @@ public final class SSORPreconditioner: Preconditioner {
     /// A forward sweep with D/ω + L, a backward one with D/ω + U, scaled by (2 − ω)/ω: serial,
     /// O(nnz), no allocation; returns r · z and never throws.
     public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
+        try checkApplySizes(r, z, size: a.rows, name)
         let n = a.rows
         let w = omega
         let scale = (2 - w) / w

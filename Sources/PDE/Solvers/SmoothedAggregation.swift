@@ -64,9 +64,12 @@ public final class SmoothedAggregationAMG: Preconditioner {
         guard a.rows == a.columns else {
             throw PDEError.shapeMismatch(what: "AMG", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")
         }
-        guard options.strengthThreshold >= 0, options.strengthThreshold < 1, options.coarseSize >= 1, options.maxLevels >= 1 else {
-            throw PDEError.invalidValue(key: "amg options", value: "θ \(options.strengthThreshold), coarseSize \(options.coarseSize)",
-                                        expected: "0 ≤ θ < 1, coarseSize ≥ 1, maxLevels ≥ 1")
+        guard options.strengthThreshold >= 0, options.strengthThreshold < 1, options.coarseSize >= 1, options.maxLevels >= 1,
+              options.presmoothingSweeps >= 0, options.postsmoothingSweeps >= 0,
+              options.jacobiWeight > 0, options.jacobiWeight < 2 else {
+            throw PDEError.invalidValue(key: "amg options",
+                                        value: "θ \(options.strengthThreshold), coarseSize \(options.coarseSize), maxLevels \(options.maxLevels), sweeps \(options.presmoothingSweeps)/\(options.postsmoothingSweeps), jacobiWeight \(options.jacobiWeight)",
+                                        expected: "0 ≤ θ < 1, coarseSize ≥ 1, maxLevels ≥ 1, sweeps ≥ 0, 0 < jacobiWeight < 2")
         }
         let t0 = DispatchTime.now().uptimeNanoseconds
         self.options = options
@@ -143,6 +146,7 @@ public final class SmoothedAggregationAMG: Preconditioner {
     /// One V-cycle from a zero initial guess: z ≈ A⁻¹ r. Returns r · z. Throws when the
     /// coarsest direct solve fails.
     public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
+        try checkApplySizes(r, z, size: (levels.first?.a ?? coarseMatrix).rows, name)
         if levels.isEmpty {
             try coarse.solve(r, into: &z)
             return VectorKernels.dot(r, z)
