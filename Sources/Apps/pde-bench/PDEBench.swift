@@ -9,8 +9,13 @@ struct PDEBench: ParsableCommand {
         abstract: "SwiftPDE benchmark suites (release builds only), side by side with the peer scripts.",
         discussion: """
         Each suite prints a table and appends one JSON object per measurement to the results
-        file. Peers from ../shared/peers (scipy, scikit-sparse CHOLMOD, numpy) run on the same
+        file. Peers (scipy, pyamg, PETSc, scikit-sparse CHOLMOD, numpy, PyTorch) run on the same
         inputs in the same session unless --no-peers is given.
+
+        Examples:
+          pde-bench core --results bench-results/core.jsonl
+          pde-bench krylov --cases poisson2d-256 poisson3d-64 --methods cg,amg,mg
+          pde-bench learning --no-peers --repeat 3
         """,
         subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self])
 }

@@ -13,6 +13,11 @@ struct PDESolve: ParsableCommand {
         max errors; writes the outputs the config asks for (.vti/.vtu, .npy, .png, .h5).
         Example configs: data/configs/*.yaml. Exit codes: 0 success, 2 bad input (config,
         files, values), 3 iterative solver did not converge, 1 other failures.
+
+        Examples:
+          pde-solve data/configs/flagship.yaml
+          pde-solve data/configs/poisson2d-multigrid.yaml --quiet
+          pde-solve --list-problems
         """)
 
     @Argument(help: "YAML config file.")
