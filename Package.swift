@@ -59,7 +59,7 @@ let package = Package(
             path: "Sources/Operators"),
         .target(
             name: "PDE",
-            dependencies: ["Support", "CCholmod", "CHDF5", "CPNG"],
+            dependencies: ["Support", "CFFTW", "CCholmod", "CHDF5", "CPNG"],
             path: "Sources/PDE"),
         .target(
             name: "AppSupport",

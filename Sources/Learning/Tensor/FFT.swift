@@ -10,16 +10,12 @@ import Foundation
 /// divides by the number of points. A half spectrum has shape [..., N₁, …, N_{d−1},
 /// N_d/2 + 1, 2] (re, im pairs).
 public enum FFT {
-    /// FFTW planning rigor for new plans (measure: slower planning, faster transforms).
-    nonisolated(unsafe) public static var measurePlans = true
-
-    private final class Plan {
-        let pointer: OpaquePointer
-        init(_ p: OpaquePointer) { pointer = p }
+    /// FFTW planning rigor for new plans (measure: slower planning, faster transforms);
+    /// the suite-wide setting `FFTWPlans.measure`.
+    public static var measurePlans: Bool {
+        get { FFTWPlans.measure }
+        set { FFTWPlans.measure = newValue }
     }
-
-    nonisolated(unsafe) private static var plans: [String: Plan] = [:]
-    private static let lock = NSLock()
 
     /// The half-spectrum shape for real data of `shape` transformed over its last `d` axes.
     public static func spectrumShape(_ shape: [Int], dimensions d: Int) -> [Int] {
@@ -32,26 +28,22 @@ public enum FFT {
     /// and FFTW's own allocations have), or an FFTW_UNALIGNED one for other offsets.
     private static func plan<T: TensorScalar>(_: T.Type, inverse: Bool, sizes: [Int], howmany: Int, aligned: Bool) throws -> OpaquePointer {
         let key = "\(T.dtypeName) \(inverse ? "c2r" : "r2c") \(sizes) \(howmany) \(aligned)"
-        lock.lock()
-        defer { lock.unlock() }
-        if let p = plans[key] { return p.pointer }
-        Threads.configure()
-        let real = sizes.reduce(1, *) * howmany
-        let complex = sizes.dropLast().reduce(1, *) * (sizes.last! / 2 + 1) * 2 * howmany
-        let a = T._allocate(real), b = T._allocate(complex)
-        defer { T._free(a); T._free(b) }
-        let flags = (measurePlans ? swiftpde_fftw_measure() : swiftpde_fftw_estimate()) | (aligned ? 0 : swiftpde_fftw_unaligned())
-            | (inverse ? swiftpde_fftw_destroy_input() : 0)
-        let n = sizes.map { Int32($0) }
-        let p = inverse
-            ? T._planManyC2R(rank: Int32(sizes.count), n: n, howmany: Int32(howmany), input: b, output: a, flags: flags)
-            : T._planManyR2C(rank: Int32(sizes.count), n: n, howmany: Int32(howmany), input: a, output: b, flags: flags)
-        guard let p else {
+        do {
+            return try FFTWPlans.plan(key) {
+                let real = sizes.reduce(1, *) * howmany
+                let complex = sizes.dropLast().reduce(1, *) * (sizes.last! / 2 + 1) * 2 * howmany
+                let a = T._allocate(real), b = T._allocate(complex)
+                defer { T._free(a); T._free(b) }
+                let flags = FFTWPlans.flags((aligned ? 0 : swiftpde_fftw_unaligned()) | (inverse ? swiftpde_fftw_destroy_input() : 0))
+                let n = sizes.map { Int32($0) }
+                return inverse
+                    ? T._planManyC2R(rank: Int32(sizes.count), n: n, howmany: Int32(howmany), input: b, output: a, flags: flags)
+                    : T._planManyR2C(rank: Int32(sizes.count), n: n, howmany: Int32(howmany), input: a, output: b, flags: flags)
+            }.pointer
+        } catch {
             throw LearningError.invalidArgument(name: "FFT size", value: "\(sizes) × \(howmany) transforms",
                                                 expected: "a transform FFTW can plan (it failed: out of memory?)")
         }
-        plans[key] = Plan(p)
-        return p
     }
 
     @inline(__always)

@@ -94,4 +94,20 @@ public struct GridUnknownLayout: Sendable, Equatable {
         }
         return u
     }
+
+    /// Homogeneous boundary conditions of the same kinds as the layout's (Dirichlet 0,
+    /// Neumann 0 or periodic per face): what coarse grids and fast solvers assemble with.
+    public var homogeneousBoundary: BoundaryConditions {
+        var bc = BoundaryConditions(dimension: dimension, all: .neumann(flux: 0))
+        for d in 0..<dimension {
+            if periodic[d] {
+                bc[Face(rawValue: 2 * d)!] = .periodic
+                bc[Face(rawValue: 2 * d + 1)!] = .periodic
+            } else {
+                if dirichletLower[d] { bc[Face(rawValue: 2 * d)!] = .dirichlet(value: 0) }
+                if dirichletUpper[d] { bc[Face(rawValue: 2 * d + 1)!] = .dirichlet(value: 0) }
+            }
+        }
+        return bc
+    }
 }

@@ -115,7 +115,7 @@ public final class GeometricMultigrid: Preconditioner {
             let fine = levels[levels.count - 1]
             if fine.a.rows <= options.coarseSize { break }
             guard let coarseGrid = GeometricMultigrid.coarsen(fine.layout.grid) else { break }
-            let coarseLayout = try GridUnknownLayout(grid: coarseGrid, boundary: GeometricMultigrid.kinds(of: fine.layout))
+            let coarseLayout = try GridUnknownLayout(grid: coarseGrid, boundary: fine.layout.homogeneousBoundary)
             let p = GeometricMultigrid.interpolation(from: coarseLayout, to: fine.layout)
             var ac: CSRMatrix
             let r = p.transposed()
@@ -172,21 +172,6 @@ public final class GeometricMultigrid: Preconditioner {
             if c >= 3 && c < g.counts[d] { counts[d] = c; changed = true }
         }
         return changed ? (try? Grid(counts: counts, lower: g.lower, upper: g.upper)) : nil
-    }
-
-    /// Boundary conditions with the kinds of `layout` (values are irrelevant for the hierarchy).
-    static func kinds(of layout: GridUnknownLayout) -> BoundaryConditions {
-        var bc = BoundaryConditions(dimension: layout.dimension, all: .neumann(flux: 0))
-        for d in 0..<layout.dimension {
-            if layout.periodic[d] {
-                bc[Face(rawValue: 2 * d)!] = .periodic
-                bc[Face(rawValue: 2 * d + 1)!] = .periodic
-            } else {
-                if layout.dirichletLower[d] { bc[Face(rawValue: 2 * d)!] = .dirichlet(value: 0) }
-                if layout.dirichletUpper[d] { bc[Face(rawValue: 2 * d + 1)!] = .dirichlet(value: 0) }
-            }
-        }
-        return bc
     }
 
     /// Linear interpolation from the coarse unknowns to the fine unknowns (tensor product of

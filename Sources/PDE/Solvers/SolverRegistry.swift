@@ -144,6 +144,14 @@ public enum SolverRegistry {
             o.postsmoothingSweeps = try p.int("postsmooth", default: o.postsmoothingSweeps, in: 0...100)
             return try GeometricMultigrid(matrix: c.matrix, layout: layout, problem: c.problem, options: o)
         },
+        PreconditionerEntry(name: "fastpoisson", aliases: ["fft", "spectral"],
+                            summary: "fast Poisson solver by sine/cosine/Hartley transforms (needs the grid layout): exact for constant-coefficient grid matrices") { c in
+            guard let layout = c.layout else {
+                throw PDEError.invalidValue(key: "preconditioner", value: "fastpoisson on a matrix without a grid layout",
+                                            expected: "a grid problem (fast transforms need the grid and its walls)")
+            }
+            return try FastPoissonSolver.matching(c.matrix, layout: layout)
+        },
         PreconditionerEntry(name: "cholesky", aliases: ["cholmod"], summary: "CHOLMOD sparse Cholesky (with preonly: the direct solver)",
                             parameters: [("ordering", "amd | metis | nesdis | natural | automatic, default amd")]) { c in
             let p = SolverParameters(c, "cholesky")
