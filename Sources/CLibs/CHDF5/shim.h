@@ -15,6 +15,43 @@ static inline void swiftpde_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, 
 static inline hid_t swiftpde_h5p_link_create(void) { return H5P_LINK_CREATE; }
 static inline H5T_class_t swiftpde_h5t_integer_class(void) { return H5T_INTEGER; }
 static inline hid_t swiftpde_h5t_native_int(void) { return H5T_NATIVE_INT; }
+/* Appendable datasets, attributes and file access (HDF5DatasetFile). */
+static inline hid_t swiftpde_h5t_native_int32(void) { return H5T_NATIVE_INT32; }
+static inline hid_t swiftpde_h5t_native_int64(void) { return H5T_NATIVE_INT64; }
+static inline hid_t swiftpde_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
+static inline hid_t swiftpde_h5p_file_access(void) { return H5P_FILE_ACCESS; }
+static inline hsize_t swiftpde_h5s_unlimited(void) { return H5S_UNLIMITED; }
+static inline unsigned swiftpde_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
+static inline H5Z_filter_t swiftpde_h5z_filter_deflate(void) { return H5Z_FILTER_DEFLATE; }
+static inline H5Z_filter_t swiftpde_h5z_filter_shuffle(void) { return H5Z_FILTER_SHUFFLE; }
+static inline H5T_class_t swiftpde_h5t_string_class(void) { return H5T_STRING; }
+/* A variable-length UTF-8 string type (what h5py writes for a Python str and reads back
+   as str); the caller closes it. -1 on error. */
+static inline hid_t swiftpde_h5t_vlen_utf8(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) { H5Tclose(t); return -1; }
+    return t;
+}
+/* The id of filter idx of a dataset creation property list and its first parameter (the
+   level of deflate) in *first; a negative value on error. */
+static inline int swiftpde_h5p_filter(hid_t dcpl, unsigned idx, unsigned *first) {
+    unsigned flags = 0, config = 0, cd[4] = {0, 0, 0, 0};
+    size_t n = 4;
+    char name[64];
+    H5Z_filter_t f = H5Pget_filter2(dcpl, idx, &flags, &n, cd, sizeof name, name, &config);
+    *first = n > 0 ? cd[0] : 0;
+    return (int)f;
+}
+/* Chunk extents of a chunked dataset's creation property list into dims (capacity rank);
+   the chunk rank, 0 when the layout is not chunked, -1 on error. */
+static inline int swiftpde_h5p_chunk(hid_t dcpl, int rank, hsize_t *dims) {
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    if (layout < 0) return -1;
+    if (layout != H5D_CHUNKED) return 0;
+    return H5Pget_chunk(dcpl, rank, dims);
+}
+
 /* 1 when the dataset's data are stored contiguously or compactly inside the file (so the
    values cannot take more bytes than the file has), 0 for chunked/virtual, -1 on error. */
 static inline int swiftpde_h5d_stored_inline(hid_t dset) {
