@@ -17,7 +17,7 @@ struct PDEBench: ParsableCommand {
           pde-bench krylov --cases poisson2d-256 poisson3d-64 --methods cg,amg,mg
           pde-bench learning --no-peers --repeat 3
         """,
-        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self])
+        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self, SpectralSuite.self])
 }
 
 /// Options shared by every suite.

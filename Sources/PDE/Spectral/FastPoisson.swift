@@ -38,6 +38,7 @@ public final class FastPoissonSolver: Preconditioner {
     /// Σ_d λ_d per transformed coefficient (C order).
     private let eigenvalues: [Double]
     private let inverseVolumes: [Double]
+    private let unitVolumes: Bool
     private var work: [Double], coefficients: [Double]
 
     /// The solver for `layout` with coefficient a > 0 and reaction c ≥ 0; throws
@@ -92,6 +93,7 @@ public final class FastPoissonSolver: Preconditioner {
         }
         eigenvalues = eig
         inverseVolumes = try FastPoissonSolver.volumes(layout).map { 1 / $0 }
+        unitVolumes = inverseVolumes.allSatisfy { $0 == 1 }
         work = [Double](repeating: 0, count: total)
         coefficients = work
     }
@@ -166,18 +168,28 @@ public final class FastPoissonSolver: Preconditioner {
         return u
     }
 
-    /// u ← A⁻¹ f without allocation; throws `PDEError.shapeMismatch` for wrong lengths.
+    /// u ← A⁻¹ f without allocation; throws `PDEError.shapeMismatch` for wrong lengths. Two
+    /// transforms and one pass over the coefficients (the volume weights — none for
+    /// Dirichlet and periodic walls — and the transform normalization folded in).
     public func solve(_ f: [Double], into u: inout [Double]) throws {
         try checkApplySizes(f, u, size: layout.unknownCount, name)
         let n = f.count
-        for i in 0..<n { work[i] = f[i] * inverseVolumes[i] }
-        try transform.apply(work, into: &coefficients)
-        let a = coefficient, c = reaction
-        for i in 0..<n {
-            let d = a * eigenvalues[i] + c
-            coefficients[i] = d > 0 ? coefficients[i] / d : 0
+        if unitVolumes {
+            try transform.apply(f, into: &coefficients)
+        } else {
+            for i in 0..<n { work[i] = f[i] * inverseVolumes[i] }
+            try transform.apply(work, into: &coefficients)
         }
-        try transform.applyInverse(coefficients, into: &u)
+        let a = coefficient * transform.normalization, c = reaction * transform.normalization
+        eigenvalues.withUnsafeBufferPointer { ev in
+            coefficients.withUnsafeMutableBufferPointer { co in
+                for i in 0..<n {
+                    let d = a * ev[i] + c
+                    co[i] = d > 0 ? co[i] / d : 0
+                }
+            }
+        }
+        try transform.applyInverse(coefficients, into: &u, normalized: false)
     }
 
     /// z = A⁻¹ r (exact for a matched matrix); returns r · z.

@@ -243,9 +243,11 @@ public final class RealToRealTransform {
     /// y ← transform(x) with `kinds` (unnormalized).
     public func apply(_ x: [Double], into y: inout [Double]) throws { try run(kinds, x, &y) }
 
-    /// y ← transform(x) with the inverse kinds, divided by `normalization`.
-    public func applyInverse(_ x: [Double], into y: inout [Double]) throws {
+    /// y ← transform(x) with the inverse kinds, divided by `normalization` unless
+    /// `normalized` is false (for callers that fold the factor into their own pass).
+    public func applyInverse(_ x: [Double], into y: inout [Double], normalized: Bool = true) throws {
         try run(kinds.map(\.inverse), x, &y)
+        guard normalized else { return }
         let s = 1 / normalization
         y.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] *= s } }
     }
