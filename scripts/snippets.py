@@ -112,7 +112,8 @@ def generate(docs, out=OUT):
             'let scratch = NSTemporaryDirectory() + "swiftpde-doc-snippets-\\(getpid())"\n',
             "try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)\n",
             f'try? FileManager.default.createSymbolicLink(atPath: scratch + "/data", withDestinationPath: "{ROOT}/data")\n',
-            "FileManager.default.changeCurrentDirectoryPath(scratch)\n"]
+            "FileManager.default.changeCurrentDirectoryPath(scratch)\n",
+            "defer { try? FileManager.default.removeItem(atPath: scratch) }\n"]
     for rel, name in pages:
         main.append(f'print("== snippets of {rel}")\ntry run_{name}()\n')
     main.append(f'print("doc-snippets: {total} Swift blocks from {len(pages)} pages ran")\n')

@@ -100,8 +100,11 @@ import TestSupport
         expectConfigError("grid: {nodes: [9, 9]}\nequation: {coefficient: {npy: \(dir)/none.npy}, source: 1}\n", key: "equation.coefficient", mentions: "file not found")
         expectConfigError("problem: disk-poisson\nmesh: {file: \(dir)/none.msh}\n", key: "mesh.file", mentions: "file not found")
         expectConfigError("problem: disk-poisson\nmesh: {generate: disk, resolution: 3}\nboundary: {tags: {9: neumann}}\n", key: "boundary.tags.9", mentions: "1")
-        expectConfigError("problem: poisson2d-sin\ngrid: {nodes: [9, 9]}\noutput: {directory: \(dir), formats: [vtu]}\n", key: "output.formats", mentions: "vti")
-        expectConfigError("problem: poisson1d-sinexp\ngrid: {nodes: [9]}\noutput: {directory: \(dir), formats: [png]}\n", key: "output.formats", mentions: "2-D or 3-D")
+        expectConfigError("problem: poisson2d-sin\ngrid: {nodes: [9, 9]}\noutput: {directory: \(dir), formats: [vtu]}\n", key: "output.formats[0]", mentions: "vti")
+        expectConfigError("problem: disk-poisson\nmesh: {generate: disk, resolution: 3}\noutput: {formats: [npy, vti]}\n", key: "output.formats[1]", mentions: "vtu")
+        expectConfigError("problem: disk-poisson\nmesh: {generate: disk, resolution: 3, lower: [0, 0]}\n", key: "mesh.lower", mentions: "radius")
+        expectConfigError("problem: lshape-smooth\nmesh: {generate: lshape, radius: 2}\n", key: "mesh.radius", mentions: "resolution")
+        expectConfigError("problem: poisson1d-sinexp\ngrid: {nodes: [9]}\noutput: {directory: \(dir), formats: [png]}\n", key: "output.formats[0]", mentions: "2-D or 3-D")
     }
 
     /// Runs the built `pde-solve` executable (built by `swift build --build-tests`).

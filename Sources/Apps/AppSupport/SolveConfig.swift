@@ -49,6 +49,25 @@ public struct SolveConfig: Decodable, Sendable {
             throw ConfigError(keyPath: "equation.source", value: "missing",
                               expected: "a source term (number or {npy: file}) when no analytic 'problem' is named")
         }
+        // Checks that need both sections, made before any work is done.
+        if mesh != nil {
+            let pc = (try? SolverRegistry.preconditionerEntry(solver.preconditioner).name) ?? solver.preconditioner
+            if ["mg", "fastpoisson"].contains(pc) {
+                throw ConfigError(keyPath: "solver.preconditioner", value: "\(solver.preconditioner) on a mesh",
+                                  expected: "gamg (algebraic multigrid) or another algebraic preconditioner; \(pc) needs a grid")
+            }
+            if let i = output.formats.firstIndex(of: .vti) {
+                throw ConfigError(keyPath: "output.formats[\(i)]", value: "vti for a mesh solution", expected: "vtu (ParaView unstructured grid) for meshes")
+            }
+        }
+        if let grid {
+            if let i = output.formats.firstIndex(of: .vtu) {
+                throw ConfigError(keyPath: "output.formats[\(i)]", value: "vtu for a grid solution", expected: "vti (ParaView image data) for grids")
+            }
+            if grid.nodes.count == 1, let i = output.formats.firstIndex(of: .png) {
+                throw ConfigError(keyPath: "output.formats[\(i)]", value: "png for a 1-D grid", expected: "vti, npy or h5 (heat maps need 2-D or 3-D grids)")
+            }
+        }
     }
 }
 
@@ -125,6 +144,18 @@ public struct MeshSpec: Decodable, Sendable {
         lower = try c.value("lower")
         upper = try c.value("upper")
         radius = try c.value("radius")
+        // Keys that the chosen generator (or a file) does not use are refused, not ignored.
+        let unused: [String]
+        switch generate {
+        case .disk?: unused = ["lower", "upper"]
+        case .rectangle?: unused = ["radius"]
+        case .lshape?: unused = ["lower", "upper", "radius"]
+        case nil: unused = ["lower", "upper", "radius", "resolution"]
+        }
+        for key in unused where c.contains(AnyKey(key)) {
+            throw ConfigError(keyPath: c.path(key), value: "given with \(generate.map { "generate: \($0.rawValue)" } ?? "a mesh file")",
+                              expected: "only the keys that apply: \(generate == .disk ? "radius, resolution, refine" : generate == .rectangle ? "lower, upper, resolution, refine" : generate == .lshape ? "resolution, refine" : "file, refine")")
+        }
         if (generate == nil) == (file == nil) {
             throw ConfigError(keyPath: decoder.keyPath, value: generate == nil ? "neither 'generate' nor 'file'" : "both 'generate' and 'file'",
                               expected: "exactly one of 'generate' (disk, rectangle, lshape) or 'file' (a Gmsh .msh file, 4.1 ASCII or binary, or 2.2 ASCII)")

@@ -97,7 +97,7 @@ public struct SolveRunner {
                 throw fail("grid.nodes", "\(dim) axes", "\(p.dimension) node counts for the \(p.dimension)-D problem '\(p.name)'")
             }
             guard case .box = p.domain else {
-                throw fail("grid", "a grid for '\(p.name)'", "a 'mesh' section: this problem lives on a \(p.domain == .lShape ? "L-shaped domain" : "disk")")
+                throw fail("grid", "a grid for '\(p.name)'", "a 'mesh' section: this problem lives on \(p.domain == .lShape ? "an L-shaped domain" : "a disk")")
             }
         }
         var lower = spec.lower, upper = spec.upper

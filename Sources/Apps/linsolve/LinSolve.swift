@@ -78,12 +78,16 @@ struct LinSolve: ParsableCommand {
     var plot: String?
 
     func run() throws {
+        Threads.configure()   // SWIFTPDE_THREADS also sets OpenBLAS's threads (CHOLMOD's BLAS)
         do {
             try solve()
         } catch let e as PDEError {
             FileHandle.standardError.write(Data("linsolve: error: \(e.description)\n".utf8))
             if case .libraryFailure = e { throw ExitCode(1) }
             throw ExitCode(2)
+        } catch let e as FileWriteError {
+            FileHandle.standardError.write(Data("linsolve: error: \(e.description)\n".utf8))
+            throw ExitCode(1)
         }
     }
 

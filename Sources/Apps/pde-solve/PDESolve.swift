@@ -39,6 +39,7 @@ struct PDESolve: ParsableCommand {
         guard let config else {
             throw ValidationError("missing config file: pde-solve <config.yaml> (or --list-problems)")
         }
+        Threads.configure()   // SWIFTPDE_THREADS also sets OpenBLAS's threads (CHOLMOD's BLAS)
         do {
             let cfg = try loadConfig(SolveConfig.self, from: config)
             let log: (String) -> Void = quiet ? { _ in } : { print($0) }
@@ -56,6 +57,9 @@ struct PDESolve: ParsableCommand {
             case .libraryFailure: throw ExitCode(1)
             default: throw ExitCode(2)
             }
+        } catch let e as FileWriteError {
+            printError(e.description)
+            throw ExitCode(1)
         }
     }
 }

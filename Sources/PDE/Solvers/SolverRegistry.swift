@@ -76,7 +76,7 @@ public enum SolverRegistry {
         MethodEntry(name: "cg", aliases: ["pcg"], summary: "conjugate gradients (SPD A, SPD preconditioner)") { ConjugateGradient($0) },
         MethodEntry(name: "richardson", aliases: ["stationary"],
                     summary: "x ← x + M⁻¹(b − Ax); with mg or gamg: stand-alone multigrid") { Richardson($0) },
-        MethodEntry(name: "preonly", aliases: ["direct"], summary: "apply the preconditioner once (with cholesky: a direct solve)") { PreconditionerOnly($0) },
+        MethodEntry(name: "preonly", aliases: [], summary: "apply the preconditioner once (with cholesky: a direct solve; the methods cholmod, cholesky and direct mean preonly + cholesky)") { PreconditionerOnly($0) },
     ]
 
     /// The registered preconditioners: the built-in ones, then those added by `register`.
@@ -231,7 +231,7 @@ public final class LinearSolver {
         }
         try options.validate()
         var methodName = method, pcName = preconditioner
-        if ["cholmod", "cholesky"].contains(method) {
+        if ["cholmod", "cholesky", "direct"].contains(method) {
             guard ["none", "cholesky", "cholmod"].contains(preconditioner) else {
                 throw PDEError.invalidValue(key: "preconditioner", value: "'\(preconditioner)' with method \(method)",
                                             expected: "no preconditioner: \(method) is the direct solver")
