@@ -128,7 +128,7 @@ public final class FastPoissonSolver: Preconditioner {
             }
         }
         c = max(0, c / Double(matrix.rows))
-        if abs(c) < 1e-13 * a * layout.grid.spacing.map { 1 / ($0 * $0) }.reduce(0, +) { c = 0 }
+        if abs(c) < 1e-13 * a * layout.grid.spacing.map({ 1 / ($0 * $0) }).reduce(0, +) { c = 0 }
         let solver = try FastPoissonSolver(layout: layout, coefficient: a, reaction: c)
         var worst = 0.0, scale = 0.0
         for i in 0..<matrix.rows {
