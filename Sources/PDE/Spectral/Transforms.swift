@@ -117,7 +117,9 @@ public final class RealFFT {
     /// Shape of one half spectrum (complex entries).
     public var spectrumShape: [Int] { Array(shape.dropLast()) + [shape.last! / 2 + 1] }
 
-    private func plan(inverse: Bool, aligned: Bool) throws -> OpaquePointer {
+    /// The cached FFTW plan of this shape and batch (c2r plans may destroy their input);
+    /// solvers that keep their own aligned buffers execute it directly.
+    func plan(inverse: Bool, aligned: Bool) throws -> OpaquePointer {
         let n = shape.map { Int32($0) }
         let (real, complex) = (realCount, complexCount)
         let key = "pde f64 \(inverse ? "c2r" : "r2c") \(shape) ×\(batch) \(aligned)"
