@@ -36,6 +36,7 @@ let package = Package(
         .executable(name: "pde-solve", targets: ["pde-solve"]),
         .executable(name: "pde-bench", targets: ["pde-bench"]),
         .executable(name: "linsolve", targets: ["linsolve"]),
+        .executable(name: "pde-datagen", targets: ["pde-datagen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -75,6 +76,11 @@ let package = Package(
             dependencies: ["AppSupport", "PDE",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Apps/linsolve"),
+        .executableTarget(
+            name: "pde-datagen",
+            dependencies: ["AppSupport", "PDE",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Apps/pde-datagen"),
         .executableTarget(
             name: "pde-bench",
             dependencies: ["AppSupport", "PDE", "Learning", "Operators",

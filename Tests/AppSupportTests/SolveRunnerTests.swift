@@ -135,7 +135,14 @@ import TestSupport
     @Test func shippedConfigsDecode() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: root + "/data/configs").filter { $0.hasSuffix(".yaml") }
         #expect(files.count >= 10)
-        for f in files { _ = try loadConfig(SolveConfig.self, from: root + "/data/configs/" + f) }
+        for f in files {
+            if f.hasPrefix("datagen-") {
+                let c = try loadConfig(DatagenConfig.self, from: root + "/data/configs/" + f)
+                _ = try c.makeFamily(file: f)
+            } else {
+                _ = try loadConfig(SolveConfig.self, from: root + "/data/configs/" + f)
+            }
+        }
     }
 }
 
