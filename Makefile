@@ -2,7 +2,7 @@
 SWIFT ?= swift
 FLAGSHIP ?= data/configs/flagship.yaml
 
-.PHONY: deps python-deps build run test bench clean
+.PHONY: deps python-deps build run test bench bench-deps clean
 
 deps:
 	@scripts/install-deps
@@ -32,6 +32,13 @@ test: deps python-deps
 	Examples/.build/debug/doc-snippets
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The peers of pde-bench (benchmarks/peers): Debian's petsc4py and SuiteSparse, the pinned
+# PyPI packages of benchmarks/peers/requirements.txt (PyTorch only with BENCH_TORCH=1),
+# then pde-bench in release.
+bench-deps: deps
+	@scripts/install-bench-deps
+	$(SWIFT) build -c release --product pde-bench
 
 # Benchmarks (release); see BENCHMARKS.md for the peer scripts run alongside.
 bench: deps

@@ -85,10 +85,11 @@ struct ProductSolution {
         #expect(maxAbsDifference(a1.dense()[1], [-25, 50, -25, 0]) < 1e-12)
     }
 
-    @Test(.enabled(if: Python.peersFolder != nil && Python.has("scipy"), "needs ../shared/peers and python3 with scipy"))
+    @Test(.enabled(if: Python.peersFolder != nil && Python.has("scipy"), "needs benchmarks/peers and python3 with scipy"))
     func laplacianMatchesPeerMatrixFile() throws {
         let dir = makeTemporaryFolder()
-        let script = "import sys; sys.path.insert(0, '../shared/peers'); import poisson_matrix, scipy.io; scipy.io.mmwrite('\(dir)/p.mtx', poisson_matrix.build_matrix('poisson2d', 6))"
+        let peers = try #require(Python.peersFolder)
+        let script = "import sys; sys.path.insert(0, '\(peers)'); import poisson_matrix, scipy.io; scipy.io.mmwrite('\(dir)/p.mtx', poisson_matrix.build_matrix('poisson2d', 6))"
         let r = Python.run(script)
         #expect(r.status == 0, "\(r.output)")
         let peer = try MatrixMarket.read(dir + "/p.mtx")

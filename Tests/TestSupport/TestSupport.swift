@@ -58,9 +58,10 @@ public enum Python {
         return ok
     }
 
-    /// The folder of the peer scripts (`../shared/peers` beside the package), if present.
+    /// The package's own peer scripts (`benchmarks/peers`, the ones `pde-bench` runs), if
+    /// present.
     public static var peersFolder: String? {
-        let path = FileManager.default.currentDirectoryPath + "/../shared/peers"
+        let path = packageRoot + "/benchmarks/peers"
         return FileManager.default.fileExists(atPath: path + "/poisson_matrix.py") ? path : nil
     }
 }

@@ -5,7 +5,7 @@ import Learning
 import Operators
 
 /// `pde-bench learning`: forward + backward time of single layers next to PyTorch on the
-/// same shapes (`../shared/peers/layers_peer.py`).
+/// same shapes (`benchmarks/peers/layers_peer.py`; skipped without PyTorch).
 struct LearningSuite: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "learning",
@@ -59,9 +59,10 @@ struct LearningSuite: ParsableCommand {
             guard let t = ours[name] else { continue }
             let peer = peers.first { ($0["case"] as? String) == name }
             let pt = peer?["seconds"] as? Double
+            let skipped = (peer?["skipped"] as? String).map { "skipped: \($0)" }
             rows.append([name, formatSeconds(t), pt.map(formatSeconds) ?? "—", pt.map { String(format: "%.2f×", t / $0) } ?? "—",
-                         (peer?["tool"] as? String) ?? "(peer not run)"])
-            if var o = peer {
+                         skipped ?? (peer?["tool"] as? String) ?? "(peer not run)"])
+            if var o = peer, pt != nil {
                 o["suite"] = "learning"
                 rec.record(o)
             }

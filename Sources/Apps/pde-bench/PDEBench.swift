@@ -8,14 +8,15 @@ struct PDEBench: ParsableCommand {
         commandName: "pde-bench",
         abstract: "SwiftPDE benchmark suites (release builds only), side by side with the peer scripts.",
         discussion: """
-        Each suite prints a table and appends one JSON object per measurement to the results
-        file. Peers (scipy, pyamg, PETSc, scikit-sparse CHOLMOD, numpy, PyTorch) run on the same
-        inputs in the same session unless --no-peers is given.
+        Each suite prints a table and appends one JSON object per measurement to the results \
+        file. The peer scripts of benchmarks/peers (numpy, scipy, pyamg, scikit-sparse CHOLMOD, \
+        PETSc, PyTorch) run on the same inputs in the same session unless --no-peers is given; \
+        `make bench-deps` installs what they need. Run pde-bench from the package root.
 
         Examples:
           pde-bench core --results bench-results/core.jsonl
           pde-bench krylov --cases poisson2d-256 poisson3d-64 --methods cg,amg,mg
-          pde-bench learning --no-peers --repeat 3
+          pde-bench spectral --cases fastpoisson2d fastpoisson3d
         """,
         subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self, SpectralSuite.self])
 }
@@ -25,8 +26,8 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "JSON-lines file the measurements are appended to.")
     var results = "bench-results/results.jsonl"
 
-    @Option(help: "Folder holding the peer scripts (cg_peers.py, stream_numpy.py).")
-    var peerDir = "../shared/peers"
+    @Option(help: "Folder holding the peer scripts (cg_peers.py, petsc_cg.py, poisson_matrix.py, stream_numpy.py, layers_peer.py); relative paths start at the working directory.")
+    var peerDir = "benchmarks/peers"
 
     @Flag(help: "Skip the Python peers.")
     var noPeers = false

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""PyTorch (CPU, float32) forward + backward time of the layers of `pde-bench learning`.
+
+Cases (NCHW inputs, same shapes and layer definitions as SwiftPDE's LearningSuite):
+
+  conv3x3   Conv2d 16 -> 16 channels, 3 x 3 kernel, padding 1, bias, on [8, 16, 128, 128]
+  spectral  2-D spectral convolution, 32 -> 32 channels, 12 x 12 modes, on [20, 32, 64, 64]:
+            rfft2; the kept modes are the 12 lowest non-negative and 12 negative frequencies
+            along the first axis times the 12 lowest along the half (rfft) axis; one complex
+            weight [32, 32, 24, 12] mixes the channels per mode (initialized U(0, 1)/(32*32)
+            in both parts); the other modes are zero; irfft2 back to 64 x 64
+  fno4      4 Fourier blocks of width 32, 12 x 12 modes, on [20, 32, 64, 64]: each block is
+            spectral(x) + Conv2d 1x1 (bias)(x), GELU between blocks, none after the last
+
+Each case: the loss sum(layer(x)) is computed and back-propagated (gradients for the input
+and every parameter) --reps times after two warm-up runs; the median wall time is
+reported. torch.manual_seed(0) makes the weights and inputs the same on every run.
+
+Output: one JSON object per case and line on stdout: case, tool (pytorch <version>),
+threads, shape, seconds (median), min_seconds, reps. Without PyTorch (install it with
+`BENCH_TORCH=1 scripts/install-bench-deps`) every case is reported as
+{"case", "tool": "pytorch", "skipped": ...} and a note goes to stderr; the exit status is 0.
+
+  python3 layers_peer.py --threads 2 --reps 10
+  python3 layers_peer.py --cases conv3x3
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+CASES = ("conv3x3", "spectral", "fno4")
+SHAPES = {"conv3x3": (8, 16, 128, 128), "spectral": (20, 32, 64, 64), "fno4": (20, 32, 64, 64)}
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default: %(default)s)")
+    p.add_argument("--reps", type=int, default=10, help="timed runs per case, median reported (default: %(default)s)")
+    p.add_argument("--cases", default=",".join(CASES), help="comma-separated cases (default: %(default)s)")
+    args = p.parse_args()
+    unknown = [c for c in args.cases.split(",") if c not in CASES]
+    if unknown:
+        p.error(f"unknown case(s) {', '.join(unknown)}: expected some of {', '.join(CASES)}")
+    if args.reps < 1 or args.threads < 1:
+        p.error("--reps and --threads must be at least 1")
+    return args
+
+
+def build_modules(torch):
+    """The layer classes, defined once torch is known to be importable."""
+    nn = torch.nn
+
+    class SpectralConv2d(nn.Module):
+        """Low-mode complex channel mixing in Fourier space (the FNO spectral convolution)."""
+
+        def __init__(self, channels_in, channels_out, modes):
+            super().__init__()
+            self.modes = modes
+            scale = 1.0 / (channels_in * channels_out)
+            self.weight = nn.Parameter(scale * torch.rand(channels_in, channels_out, 2 * modes, modes, dtype=torch.cfloat))
+
+        def forward(self, x):
+            batch, _, rows, cols = x.shape
+            m = self.modes
+            spectrum = torch.fft.rfft2(x)
+            low = torch.cat((spectrum[:, :, :m, :m], spectrum[:, :, -m:, :m]), dim=2)
+            mixed = torch.einsum("bixy,ioxy->boxy", low, self.weight)
+            out = torch.zeros(batch, self.weight.shape[1], rows, cols // 2 + 1, dtype=torch.cfloat, device=x.device)
+            out[:, :, :m, :m] = mixed[:, :, :m]
+            out[:, :, -m:, :m] = mixed[:, :, m:]
+            return torch.fft.irfft2(out, s=(rows, cols))
+
+    class FourierBlocks(nn.Module):
+        """`layers` blocks x <- spectral(x) + pointwise(x), GELU between blocks."""
+
+        def __init__(self, width, modes, layers):
+            super().__init__()
+            self.spectral = nn.ModuleList(SpectralConv2d(width, width, modes) for _ in range(layers))
+            self.pointwise = nn.ModuleList(nn.Conv2d(width, width, 1) for _ in range(layers))
+
+        def forward(self, x):
+            last = len(self.spectral) - 1
+            for i, (spectral, pointwise) in enumerate(zip(self.spectral, self.pointwise)):
+                x = spectral(x) + pointwise(x)
+                if i < last:
+                    x = nn.functional.gelu(x)
+            return x
+
+    return {
+        "conv3x3": lambda: nn.Conv2d(16, 16, 3, padding=1),
+        "spectral": lambda: SpectralConv2d(32, 32, 12),
+        "fno4": lambda: FourierBlocks(32, 12, 4),
+    }
+
+
+def time_case(torch, module, shape, reps):
+    """Wall seconds of forward + backward of sum(module(x)), two warm-ups then `reps` runs."""
+    x = torch.randn(*shape, requires_grad=True)
+    times = []
+    for run in range(reps + 2):
+        module.zero_grad(set_to_none=True)
+        x.grad = None
+        t0 = time.perf_counter()
+        module(x).sum().backward()
+        elapsed = time.perf_counter() - t0
+        if run >= 2:
+            times.append(elapsed)
+    return times
+
+
+def main():
+    args = parse_args()
+    cases = args.cases.split(",")
+    try:
+        import torch
+    except ImportError:
+        reason = "PyTorch not installed (BENCH_TORCH=1 scripts/install-bench-deps)"
+        print(f"layers_peer.py: skipped: {reason}", file=sys.stderr)
+        for case in cases:
+            print(json.dumps({"case": case, "tool": "pytorch", "skipped": reason}), flush=True)
+        return
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    factories = build_modules(torch)
+    for case in cases:
+        times = time_case(torch, factories[case](), SHAPES[case], args.reps)
+        print(json.dumps({"case": case, "tool": f"pytorch {torch.__version__}", "threads": args.threads,
+                          "shape": list(SHAPES[case]), "seconds": statistics.median(times), "min_seconds": min(times),
+                          "reps": args.reps}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
