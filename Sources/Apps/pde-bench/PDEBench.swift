@@ -16,8 +16,9 @@ struct PDEBench: ParsableCommand {
           pde-bench core --results bench-results/core.jsonl
           pde-bench krylov --cases poisson2d-256 poisson3d-64 --methods cg,amg,mg
           pde-bench learning --no-peers --repeat 3
+          pde-bench burgers --points 8192 --repeat 3
         """,
-        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self])
+        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self, BurgersSuite.self])
 }
 
 /// Options shared by every suite.
