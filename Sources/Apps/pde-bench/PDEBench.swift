@@ -16,9 +16,9 @@ struct PDEBench: ParsableCommand {
         Examples:
           pde-bench core --results bench-results/core.jsonl
           pde-bench krylov --cases poisson2d-256 poisson3d-64 --methods cg,amg,mg
-          pde-bench spectral --cases fastpoisson2d fastpoisson3d
+          pde-bench spectral --cases fastpoisson2d fastpoisson3d darcy ns burgers
         """,
-        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self, SpectralSuite.self])
+        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self, SpectralSuite.self, BurgersSuite.self])
 }
 
 /// Options shared by every suite.

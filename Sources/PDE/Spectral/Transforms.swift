@@ -102,6 +102,9 @@ public final class RealFFT {
     /// Arrays transformed per call.
     public let batch: Int
     private var scratch: [Double] = []
+    /// The plans this object has used, by (inverse, aligned): found once in the shared cache,
+    /// so a call builds no key string (time-stepping loops stay allocation-free).
+    private var plans: [OpaquePointer?] = [nil, nil, nil, nil]
 
     /// Throws `PDEError.invalidValue` for other than 1–3 axes, empty axes or batch < 1.
     public init(shape: [Int], batch: Int = 1) throws {
@@ -118,8 +121,17 @@ public final class RealFFT {
     public var spectrumShape: [Int] { Array(shape.dropLast()) + [shape.last! / 2 + 1] }
 
     /// The cached FFTW plan of this shape and batch (c2r plans may destroy their input);
-    /// solvers that keep their own aligned buffers execute it directly.
+    /// solvers that keep their own aligned buffers execute it directly. Kept per object, so a
+    /// call does not build a cache key (no allocation).
     func plan(inverse: Bool, aligned: Bool) throws -> OpaquePointer {
+        let slot = (inverse ? 2 : 0) + (aligned ? 1 : 0)
+        if let p = plans[slot] { return p }
+        let p = try makePlan(inverse: inverse, aligned: aligned)
+        plans[slot] = p
+        return p
+    }
+
+    private func makePlan(inverse: Bool, aligned: Bool) throws -> OpaquePointer {
         let n = shape.map { Int32($0) }
         let (real, complex) = (realCount, complexCount)
         let key = "pde f64 \(inverse ? "c2r" : "r2c") \(shape) ×\(batch) \(aligned)"
@@ -143,6 +155,27 @@ public final class RealFFT {
                 yp.baseAddress!.withMemoryRebound(to: fftw_complex.self, capacity: batch * complexCount) { c in
                     fftw_execute_dft_r2c(p, UnsafeMutablePointer(mutating: xp.baseAddress!), c)
                 }
+            }
+        }
+    }
+
+    /// y ← r2c(x) on raw storage of the sizes `forward` checks (for the solvers' loops).
+    func forward(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>) throws {
+        let p = try plan(inverse: false, aligned: TransformCheck.aligned(x) && TransformCheck.aligned(y))
+        y.withMemoryRebound(to: fftw_complex.self, capacity: batch * complexCount) { c in
+            fftw_execute_dft_r2c(p, UnsafeMutablePointer(mutating: x), c)
+        }
+    }
+
+    /// x ← c2r(y), unnormalized, on raw storage; `y` is left unchanged (copied to scratch).
+    func inverse(_ y: UnsafePointer<Double>, into x: UnsafeMutablePointer<Double>) throws {
+        let count = 2 * batch * complexCount
+        if scratch.count != count { scratch = [Double](repeating: 0, count: count) }
+        try scratch.withUnsafeMutableBufferPointer { sp in
+            sp.baseAddress!.update(from: y, count: count)
+            let p = try plan(inverse: true, aligned: TransformCheck.aligned(sp.baseAddress!) && TransformCheck.aligned(x))
+            sp.baseAddress!.withMemoryRebound(to: fftw_complex.self, capacity: batch * complexCount) { c in
+                fftw_execute_dft_c2r(p, c, x)
             }
         }
     }
