@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import PDE
+@testable import AppSupport
 
 /// `linsolve` end to end: exit codes, what it says about symmetry, singular systems and
 /// hostile Matrix Market headers.
@@ -73,5 +74,51 @@ import TestSupport
         }
         let help = try linsolve(["--help"])
         #expect(help.stdout.contains("gamg (amg, sa-amg)") && help.stdout.contains("Examples:"), "\(help.stdout)")
+    }
+}
+
+/// `pde-datagen` end to end: a resumed run writes the datasets of an uninterrupted one; bad
+/// configs are exit 2 with the key path.
+@Suite struct DatagenAppTests {
+    func datagen(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let exe = builtExecutable("pde-datagen")
+        try #require(FileManager.default.isExecutableFile(atPath: exe), "build pde-datagen first (swift build --build-tests)")
+        return try runProcess(exe, args)
+    }
+
+    @Test func resumedRunEqualsAnUninterruptedOne() throws {
+        let dir = makeTemporaryFolder()
+        let config = dir + "/d.yaml"
+        try "family: darcy\nsamples: 5\nseed: 3\noutput: {file: \(dir)/full.h5, precision: float64}\ndarcy: {size: 17, resolutions: [9, 17], solver: cholmod}\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let full = try datagen([config, "--quiet"])
+        #expect(full.status == 0, "\(full.stderr)")
+        let part = try datagen([config, "--samples", "2", "--output", dir + "/resumed.h5", "--workers", "1"])
+        #expect(part.status == 0 && part.stdout.contains("2/2"), "\(part.stdout)\(part.stderr)")
+        let rest = try datagen([config, "--output", dir + "/resumed.h5", "--workers", "2"])
+        #expect(rest.status == 0 && rest.stdout.contains("resumed at sample 2"), "\(rest.stdout)\(rest.stderr)")
+        let a = try HDF5DatasetFile(path: dir + "/full.h5"), b = try HDF5DatasetFile(path: dir + "/resumed.h5")
+        for name in ["a_9", "u_9", "a_17", "u_17", "x_17"] {
+            #expect(try a.read(name, as: Double.self).values == b.read(name, as: Double.self).values, "\(name)")
+        }
+        try a.close(); try b.close()
+        // Other parameters: refused, naming the attribute.
+        try "family: darcy\nsamples: 5\nseed: 4\noutput: {file: \(dir)/full.h5, precision: float64}\ndarcy: {size: 17, resolutions: [9, 17], solver: cholmod}\n"
+            .write(toFile: dir + "/other.yaml", atomically: true, encoding: .utf8)
+        let other = try datagen([dir + "/other.yaml"])
+        #expect(other.status == 2 && other.stderr.contains("seed"), "\(other.stderr)")
+    }
+
+    @Test func badConfigsNameTheKey() throws {
+        let dir = makeTemporaryFolder()
+        for (yaml, key) in [("family: heat\nsamples: 1\noutput: {file: x.h5}\n", "family"),
+                            ("family: darcy\nsamples: 0\noutput: {file: x.h5}\n", "samples"),
+                            ("family: darcy\nsamples: 1\noutput: {file: x.h5}\ndarcy: {size: 17, resolutions: [6]}\n", "resolutions"),
+                            ("family: darcy\nsamples: 1\noutput: {file: x.h5}\nburgers: {points: 64}\n", "burgers"),
+                            ("family: navier-stokes\nsamples: 1\noutput: {file: x.h5}\nnavier_stokes: {scheme: rk9}\n", "scheme")] {
+            try yaml.write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+            let r = try datagen([dir + "/bad.yaml"])
+            #expect(r.status == 2 && r.stderr.contains(key) && r.stderr.contains("bad.yaml"), "\(key): \(r.stderr)")
+        }
     }
 }

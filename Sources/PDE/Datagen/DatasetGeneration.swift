@@ -95,6 +95,12 @@ public enum DatasetGeneration {
             throw PDEError.invalidValue(key: "samples/workers", value: "\(options.samples)/\(options.workers)", expected: "at least 1 each")
         }
         let t0 = DispatchTime.now().uptimeNanoseconds
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw PDEError.writeFailed(path: path, reason: "cannot create the folder \(folder)")
+            }
+        }
         let file = try HDF5DatasetFile(path: path, mode: .append)
         defer { try? file.close() }
         var attributes = family.parameters
