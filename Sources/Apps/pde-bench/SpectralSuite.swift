@@ -112,6 +112,20 @@ struct SpectralSuite: ParsableCommand {
                 times.append(try measureSeconds { _ = try family.sample(i, generator: &g) })
             }
             let t = median(times)
+            // Where a sample's time goes (one more sample, timed by phase).
+            var g = DatasetGeneration.generator(seed: 0, index: 9)
+            var field: [Double] = [], system: FDSystem?, solver: LinearSolver?
+            let tField = try measureSeconds { field = try family.field.sample(using: &g) }
+            let a = CosineGaussianRandomField.darcyCoefficient(field)
+            let tAssemble = try measureSeconds { system = try family.problem(coefficient: a).assemble() }
+            let tSetup = try measureSeconds {
+                solver = try LinearSolver(matrix: system!.matrix, method: direct ? "cholmod" : "cg", preconditioner: direct ? "none" : "mg",
+                                          options: IterativeOptions(relativeTolerance: 1e-10, recordHistory: false), layout: system!.gridLayout)
+            }
+            var iterations = 0
+            let tSolve = try measureSeconds { iterations = try solver!.solve(system!.rhs).report.iterations }
+            print(String(format: "  darcy %@ phases: field %@, assembly %@, setup %@, solve %@ (%d iterations)", direct ? "cholmod" : "cg+mg",
+                         formatSeconds(tField), formatSeconds(tAssemble), formatSeconds(tSetup), formatSeconds(tSolve), iterations))
             let tool = direct ? "swiftpde_darcy_cholmod" : "swiftpde_darcy_cg_mg"
             rec.record(["suite": "spectral", "case": "darcy_s\(s)", "tool": tool, "seconds_per_sample": t,
                         "ratio_to_peer": peerSeconds.map { t / $0 } ?? NSNull()])

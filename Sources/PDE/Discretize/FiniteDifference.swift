@@ -151,13 +151,29 @@ public struct FDSystem: Sendable {
             return nil
         }
 
+        // Per-node work without allocation: one multi-index and one position buffer reused,
+        // neighbours by node strides, the boundary conditions looked up once.
+        let nodeStrides = grid.strides
+        let neumannLower: [(([Double]) -> Double)?] = (0..<dim).map { d in
+            if case .neumann(let g) = problem.boundary[Face(rawValue: 2 * d)!], !layout.periodic[d] { return g } else { return nil }
+        }
+        let neumannUpper: [(([Double]) -> Double)?] = (0..<dim).map { d in
+            if case .neumann(let g) = problem.boundary[Face(rawValue: 2 * d + 1)!], !layout.periodic[d] { return g } else { return nil }
+        }
+        let coordinates: [[Double]] = (0..<dim).map { d in (0..<grid.counts[d]).map { grid.coordinate(axis: d, $0) } }
+        let sourceValues = problem.sourceValues
         var idx = [Int](repeating: 0, count: dim)
+        var x = [Double](repeating: 0, count: dim)
         for u in 0..<n {
             // Node multi-index of unknown u.
             var r = u
-            for d in 0..<dim { idx[d] = r % layout.counts[d] + layout.first[d]; r /= layout.counts[d] }
-            let node = grid.linearIndex(idx)
-            let x = grid.position(idx)
+            var node = 0
+            for d in 0..<dim {
+                idx[d] = r % layout.counts[d] + layout.first[d]
+                r /= layout.counts[d]
+                node += idx[d] * nodeStrides[d]
+                x[d] = coordinates[d][idx[d]]
+            }
             var vol = 1.0
             for d in 0..<dim { vol *= widths[d][idx[d]] }
             volumes[u] = vol / cellVolume
@@ -167,40 +183,38 @@ public struct FDSystem: Sendable {
             }
             if c != 0 { anyReaction = true }
             diag[u] += c * vol
-            rhs[u] += (problem.sourceValues?[node] ?? problem.source(x)) * vol
+            rhs[u] += (sourceValues?[node] ?? problem.source(x)) * vol
             for d in 0..<dim {
                 var area = 1.0
                 for e in 0..<dim where e != d { area *= widths[e][idx[e]] }
                 // Edge to the +d neighbour.
                 let i = idx[d]
                 if i + 1 <= grid.counts[d] - 1 {
-                    var jdx = idx
-                    jdx[d] = i + 1
-                    let jNode = grid.linearIndex(jdx)
+                    let jNode = node + nodeStrides[d]
                     let a = 2 * aNodes[node] * aNodes[jNode] / (aNodes[node] + aNodes[jNode])
                     let k = a * area / h[d]
                     if layout.dirichletUpper[d] && i + 1 == grid.counts[d] - 1 {
                         diag[u] += k
-                        if let face = dirichletFace(jdx) { rhs[u] += k * dirichletValue(jNode, face) }
+                        idx[d] = i + 1
+                        if let face = dirichletFace(idx) { rhs[u] += k * dirichletValue(jNode, face) }
+                        idx[d] = i
                     } else {
                         kPlus[d][u] = k
                     }
                 }
                 // Edge to a Dirichlet −d neighbour (other −d edges are their +d edges).
                 if i - 1 == 0 && layout.dirichletLower[d] {
-                    var jdx = idx
-                    jdx[d] = 0
-                    let jNode = grid.linearIndex(jdx)
+                    let jNode = node - nodeStrides[d]
                     let a = 2 * aNodes[node] * aNodes[jNode] / (aNodes[node] + aNodes[jNode])
                     let k = a * area / h[d]
                     diag[u] += k
-                    if let face = dirichletFace(jdx) { rhs[u] += k * dirichletValue(jNode, face) }
+                    idx[d] = 0
+                    if let face = dirichletFace(idx) { rhs[u] += k * dirichletValue(jNode, face) }
+                    idx[d] = i
                 }
                 // Neumann fluxes on boundary faces (outward flux g = a ∂u/∂n).
-                if !layout.periodic[d] {
-                    if i == 0, case .neumann(let g) = problem.boundary[Face(rawValue: 2 * d)!] { rhs[u] += g(x) * area }
-                    if i == grid.counts[d] - 1, case .neumann(let g) = problem.boundary[Face(rawValue: 2 * d + 1)!] { rhs[u] += g(x) * area }
-                }
+                if i == 0, let g = neumannLower[d] { rhs[u] += g(x) * area }
+                if i == grid.counts[d] - 1, let g = neumannUpper[d] { rhs[u] += g(x) * area }
             }
         }
         // Diagonal: edges on both sides.
