@@ -26,6 +26,7 @@ run: deps
 test: deps python-deps
 	python3 scripts/folder-deps.py Sources/PDE > /dev/null || python3 scripts/folder-deps.py Sources/PDE
 	python3 scripts/folder-deps.py Sources/Learning > /dev/null || python3 scripts/folder-deps.py Sources/Learning
+	python3 scripts/check-doc-comments.py
 	python3 scripts/snippets.py selftest
 	$(SWIFT) build --package-path Examples
 	Examples/.build/debug/plate-example

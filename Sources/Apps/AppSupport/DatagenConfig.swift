@@ -25,6 +25,7 @@ public struct DatagenConfig: Decodable, Sendable {
     public var burgers: BurgersSpec
     public var navierStokes: NavierStokesSpec
 
+    /// Decodes and checks a config: the family name, 1 ≤ samples ≤ 10⁷, seed ≥ 0, workers 1…256, and only the chosen family's section.
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(["family", "samples", "seed", "workers", "output", "darcy", "burgers", "navier_stokes"])
         let c = try decoder.container(keyedBy: AnyKey.self)
@@ -61,6 +62,7 @@ public struct DatagenOutput: Decodable, Sendable {
     /// Deflate level (0: no compression).
     public var compression = 4
 
+    /// Decodes `output`; a missing file, a precision other than float32/float64 or a level outside 0…9 is a `ConfigError`.
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(["file", "precision", "compression"])
         let c = try decoder.container(keyedBy: AnyKey.self)
@@ -83,7 +85,9 @@ public struct DarcySpec: Decodable, Sendable {
     public var size = 421, resolutions = [85, 421]
     public var alpha = 2.0, tau = 3.0, high = 12.0, low = 3.0, tolerance = 1e-10
     public var direct = false
+    /// The FNO defaults: 421² nodes stored at 85 and 421, α = 2, τ = 3, 12/3, rtol 1e-10, CG + multigrid.
     public init() {}
+    /// Decodes the section; unknown keys, a solver other than mg/cholmod or a size outside 3…8193 are `ConfigError`s.
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(["size", "resolutions", "alpha", "tau", "high", "low", "tolerance", "solver"])
         let c = try decoder.container(keyedBy: AnyKey.self)
@@ -107,7 +111,9 @@ public struct DarcySpec: Decodable, Sendable {
 public struct BurgersSpec: Decodable, Sendable {
     public var points = 8192, resolutions = [1024, 8192]
     public var viscosity = 0.1, timeStep = 1e-4, finalTime = 1.0
+    /// The FNO defaults: 8192 points stored at 1024 and 8192, ν = 0.1, dt = 1e-4, t = 1.
     public init() {}
+    /// Decodes the section; unknown keys and out-of-range sizes are `ConfigError`s (divisibility is checked by the family).
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(["points", "resolutions", "viscosity", "time_step", "final_time"])
         let c = try decoder.container(keyedBy: AnyKey.self)
@@ -125,7 +131,9 @@ public struct NavierStokesSpec: Decodable, Sendable {
     public var points = 256, storedPoints = 64
     public var viscosity = 1e-3, timeStep = 1e-4, finalTime = 50.0, interval = 1.0
     public var scheme = NavierStokes2D.Scheme.crankNicolsonEuler
+    /// The FNO defaults: 256² → 64², ν = 1e-3, dt = 1e-4, T = 50, interval 1, Crank–Nicolson + Euler.
     public init() {}
+    /// Decodes the section; unknown keys, a bad scheme or out-of-range sizes are `ConfigError`s (ranges are checked by the family).
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(["points", "stored_points", "viscosity", "time_step", "final_time", "interval", "scheme"])
         let c = try decoder.container(keyedBy: AnyKey.self)

@@ -41,6 +41,7 @@ public struct BurgersFamily: DatasetFamily {
         resolutions.map { r in ("x_\(r)", [r], (0..<r).map { Double($0) / Double(r) }) }
     }
 
+    /// Sample `index`: u₀ from the random field, u(T) by ETDRK4; both at every stated resolution.
     public func sample(_ index: Int, generator: inout SeededGenerator) throws -> [[Double]] {
         let u0 = try initial.sample(using: &generator)
         let u1 = try solver.evolve(u0, to: finalTime).final

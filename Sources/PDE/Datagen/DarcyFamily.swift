@@ -75,6 +75,7 @@ public struct DarcyFamily: DatasetFamily {
         return p
     }
 
+    /// Sample `index`: field → coefficient → FV solve (throws when the solver does not converge) → every stated resolution of a and u.
     public func sample(_ index: Int, generator: inout SeededGenerator) throws -> [[Double]] {
         let a = CosineGaussianRandomField.darcyCoefficient(try field.sample(using: &generator), high: high, low: low)
         let system = try problem(coefficient: a).assemble()

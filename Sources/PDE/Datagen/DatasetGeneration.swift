@@ -35,6 +35,7 @@ public struct DatasetGenerationOptions {
     /// Polled between samples: true stops the run after the samples in flight (Ctrl-C).
     public var shouldStop: () -> Bool
 
+    /// Options with the defaults: all workers, float32, shuffle + deflate 4, no progress, never stop.
     public init(samples: Int, seed: UInt64 = 0, workers: Int = Parallel.workerCount, doublePrecision: Bool = false,
                 compression: HDF5Compression = .standard, progress: ((DatasetGenerationProgress) -> Void)? = nil,
                 shouldStop: @escaping () -> Bool = { false }) {

@@ -55,6 +55,7 @@ public struct NavierStokesFamily: DatasetFamily {
         [("t", [times.count], times), ("x", [storedPoints], (0..<storedPoints).map { Double($0) / Double(storedPoints) })]
     }
 
+    /// Sample `index`: w₀ from the random field, evolved to every recorded time; both subsampled to r×r.
     public func sample(_ index: Int, generator: inout SeededGenerator) throws -> [[Double]] {
         let w0 = try initial.sample(using: &generator)
         let snapshots = try solver.evolve(w0, to: times)
