@@ -216,3 +216,20 @@ import Testing
         #expect(throws: PDEError.self) { try grid.closing([1, 2]) }
     }
 }
+
+@Suite struct FFTWWisdomTests {
+    @Test func wisdomRoundTripsThroughFiles() throws {
+        let dir = makeTemporaryFolder()
+        // A plan measured here puts wisdom into FFTW; saving and loading it back succeeds.
+        let t = try RealToRealTransform(shape: [24], kinds: [.dct2])
+        var y = [Double](repeating: 0, count: 24)
+        try t.apply((0..<24).map(Double.init), into: &y)
+        try FFTWPlans.saveWisdom(to: dir + "/wisdom")
+        #expect(FileManager.default.fileExists(atPath: dir + "/wisdom") && FileManager.default.fileExists(atPath: dir + "/wisdom.f"))
+        #expect(FFTWPlans.loadWisdom(from: dir + "/wisdom"))
+        #expect(!FFTWPlans.loadWisdom(from: dir + "/missing"))
+        try Data("not wisdom".utf8).write(to: URL(fileURLWithPath: dir + "/bad"))
+        try Data("not wisdom".utf8).write(to: URL(fileURLWithPath: dir + "/bad.f"))
+        #expect(!FFTWPlans.loadWisdom(from: dir + "/bad"))
+    }
+}

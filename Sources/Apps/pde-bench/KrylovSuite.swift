@@ -16,7 +16,7 @@ struct KrylovSuite: ParsableCommand {
     var cases: [String] = KrylovCase.allNames
 
     @Option(help: "Our preconditioners for CG (comma separated registry names or aliases; cg = none).")
-    var methods = "cg,jacobi,ic0,amg,mg"
+    var methods = "cg,jacobi,ic0,amg,mg,fastpoisson"
 
     @Option(help: "Peer tools for cg_peers.py (comma separated).")
     var scipyTools = "cg,cg_jacobi,cg_ic0,amg_sa,amg_rs"
@@ -85,7 +85,8 @@ struct KrylovSuite: ParsableCommand {
     func runOurs(_ method: String, _ p: KrylovCase.Prepared) throws -> Result? {
         let pcName = method == "cg" ? "none" : method
         let canonical = try SolverRegistry.preconditionerEntry(pcName).name
-        if canonical == "mg" && p.layout == nil { return nil }  // no grid layout for this case
+        if (canonical == "mg" || canonical == "fastpoisson") && p.layout == nil { return nil }  // no grid layout for this case
+        if canonical == "fastpoisson", (try? FastPoissonSolver.matching(p.a, layout: p.layout!)) == nil { return nil }  // not a grid stencil matrix
         let options = IterativeOptions(relativeTolerance: rtol, maxIterations: 100_000, recordHistory: false)
         var setups: [Double] = [], solves: [Double] = []
         var report: SolverReport!
