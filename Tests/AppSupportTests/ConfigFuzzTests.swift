@@ -5,7 +5,8 @@ import TestSupport
 import PDE
 
 // Seeded mutation fuzzing of config decoding: every mutated YAML text must decode to a
-// SolveConfig or throw ConfigError naming the file; any other error fails, a trap kills the run.
+// SolveConfig (or, for the datagen- configs, a DatagenConfig) or
+// throw ConfigError naming the file; any other error fails, a trap kills the run.
 
 @Suite struct ConfigFuzzTests {
     @Test("Config decoding: 3000 mutated YAML files, typed ConfigError or valid config")
@@ -14,8 +15,17 @@ import PDE
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".yaml") }.sorted()
         try #require(names.count >= 5)
         let seeds = try names.map { [UInt8](try Data(contentsOf: URL(fileURLWithPath: folder + "/" + $0))) }
+        /// Decodes a pde-solve or pde-datagen config (by the seed's name); true when it is a
+        /// solve config, which the loop checks further.
+        func decode(_ seedName: String, _ text: String, file: String) throws -> SolveConfig? {
+            if seedName.hasPrefix("datagen-") {
+                _ = try decodeConfig(DatagenConfig.self, yaml: text, file: file)
+                return nil
+            }
+            return try decodeConfig(SolveConfig.self, yaml: text, file: file)
+        }
         // Every seed decodes as it is.
-        for (name, s) in zip(names, seeds) { _ = try decodeConfig(SolveConfig.self, yaml: String(decoding: s, as: UTF8.self), file: name) }
+        for (name, s) in zip(names, seeds) { _ = try decode(name, String(decoding: s, as: UTF8.self), file: name) }
         let yamlTokens = ["[", "]", "{", "}", ":", "- ", ", ", "&a ", "*a", "*b", "!!binary ", "!!int ", "!!float ", "!!str ", "!!map ", "!!seq ",
                           "~", "null", ".nan", ".inf", "-.inf", "0x7fffffffffffffff", "0o777", "1e999", "'", "\"", "\t", "? ", "|", ">",
                           "---\n", "...\n", "%YAML 1.1\n", "#", "<<: *a\n", "\u{FEFF}", "\0", "yes", "no", "on", "2001-12-14t21:59:43.10-05:00"]
@@ -41,10 +51,12 @@ import PDE
             }
             let file = "fuzz-\(names[k])"
             do {
-                let c = try decodeConfig(SolveConfig.self, yaml: String(decoding: bytes, as: UTF8.self), file: file)
+                let decoded = try decode(names[k], String(decoding: bytes, as: UTF8.self), file: file)
                 valid += 1
-                #expect((c.grid == nil) != (c.mesh == nil))
-                if let g = c.grid { #expect((1...3).contains(g.nodes.count) && g.nodes.allSatisfy { $0 >= 3 }) }
+                if let c = decoded {
+                    #expect((c.grid == nil) != (c.mesh == nil))
+                    if let g = c.grid { #expect((1...3).contains(g.nodes.count) && g.nodes.allSatisfy { $0 >= 3 }) }
+                }
             } catch let e as ConfigError {
                 typed += 1
                 #expect(e.file == file, "\(e)")
