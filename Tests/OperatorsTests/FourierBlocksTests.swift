@@ -7,7 +7,7 @@ import TestSupport
 /// Largest relative error max|g − g_fd| / max(1, |g_fd|) between the reverse-mode gradient
 /// of L = Σ r ⊙ f() (r fixed, random) and central differences, over up to `samples`
 /// entries of each input (all entries of small ones).
-private func worstGradientError(_ inputs: [Variable<Double>], samples: Int = 24, step: Double = 1e-6,
+func worstGradientError(_ inputs: [Variable<Double>], samples: Int = 24, step: Double = 1e-6,
                                 _ f: () throws -> Variable<Double>) throws -> Double {
     var g = SeededGenerator(seed: 11)
     let r = Tensor<Double>.randomUniform(shape: try f().shape, low: -1, high: 1, generator: &g)
