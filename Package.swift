@@ -53,10 +53,11 @@ let package = Package(
             name: "Learning",
             dependencies: ["Support", "CFFTW", "CBLAS", "CVectorMath"],
             path: "Sources/Learning"),
-        // Neural operators (Fourier layers and models) on top of Learning.
+        // Neural operators (Fourier layers, models, losses, datasets) on top of Learning; PDE
+        // for the datasets' HDF5 files.
         .target(
             name: "Operators",
-            dependencies: ["Learning"],
+            dependencies: ["Learning", "PDE"],
             path: "Sources/Operators"),
         .target(
             name: "PDE",
@@ -89,7 +90,7 @@ let package = Package(
         // Helpers shared by the test targets (temporary folders, Python probes, orders).
         .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport"),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "TestSupport"], path: "Tests/LearningTests"),
-        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "TestSupport"], path: "Tests/OperatorsTests"),
+        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "PDE", "TestSupport"], path: "Tests/OperatorsTests"),
         .testTarget(name: "PDETests", dependencies: ["PDE", "TestSupport", "CFFTW", "CBLAS", "CLapacke"],
                     path: "Tests/PDETests"),
         .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE", "TestSupport"],
