@@ -265,22 +265,20 @@ final class BurgersWorkspace {
         let e = coefficients, e2 = coefficients + m, q = coefficients + 2 * m
         let f1 = coefficients + 3 * m, f2 = coefficients + 4 * m, f3 = coefficients + 5 * m, g = coefficients + 6 * m
         let (v, a, b, c, nv, na, nb, nc) = (self.v, self.a, self.b, self.c, self.nv, self.na, self.nb, self.nc)
-        try squaredSpectrum(v, nv)
-        for k in 0..<m {
-            let r = 2 &* k, i = r &+ 1
-            let nr = -g[k] * nv[i], ni = g[k] * nv[r]
-            nv[r] = nr; nv[i] = ni
-            a[r] = e2[k] * v[r] + q[k] * nr
-            a[i] = e2[k] * v[i] + q[k] * ni
+        /// N ← nonlinear term of `input`; `output` ← E₂·v + Q·N (the first two stages).
+        func halfStage(_ input: UnsafeMutablePointer<Double>, _ n: UnsafeMutablePointer<Double>,
+                       _ output: UnsafeMutablePointer<Double>) throws {
+            try squaredSpectrum(input, n)
+            for k in 0..<m {
+                let r = 2 &* k, i = r &+ 1
+                let nr = -g[k] * n[i], ni = g[k] * n[r]
+                n[r] = nr; n[i] = ni
+                output[r] = e2[k] * v[r] + q[k] * nr
+                output[i] = e2[k] * v[i] + q[k] * ni
+            }
         }
-        try squaredSpectrum(a, na)
-        for k in 0..<m {
-            let r = 2 &* k, i = r &+ 1
-            let nr = -g[k] * na[i], ni = g[k] * na[r]
-            na[r] = nr; na[i] = ni
-            b[r] = e2[k] * v[r] + q[k] * nr
-            b[i] = e2[k] * v[i] + q[k] * ni
-        }
+        try halfStage(v, nv, a)
+        try halfStage(a, na, b)
         try squaredSpectrum(b, nb)
         for k in 0..<m {
             let r = 2 &* k, i = r &+ 1
