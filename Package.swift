@@ -2,7 +2,7 @@
 import PackageDescription
 
 // SwiftPDE: PDE and inverse-problem suite. Layering (arrows point down only):
-//   Apps (pde-solve, pde-bench, linsolve, AppSupport) -> Operators -> Learning; PDE, Learning -> Support
+//   Apps (pde-solve, linsolve, pde-datagen, pde-train, pde-bench, AppSupport) -> Operators -> Learning; PDE, Learning -> Support
 //   -> CLibs (system-library shims)
 // No unsafe compiler flags anywhere: other packages must be able to depend on this one.
 
@@ -37,6 +37,7 @@ let package = Package(
         .executable(name: "pde-bench", targets: ["pde-bench"]),
         .executable(name: "linsolve", targets: ["linsolve"]),
         .executable(name: "pde-datagen", targets: ["pde-datagen"]),
+        .executable(name: "pde-train", targets: ["pde-train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -65,7 +66,7 @@ let package = Package(
             path: "Sources/PDE"),
         .target(
             name: "AppSupport",
-            dependencies: ["PDE", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PDE", "Operators", .product(name: "Yams", package: "Yams")],
             path: "Sources/Apps/AppSupport"),
         .executableTarget(
             name: "pde-solve",
@@ -83,6 +84,11 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Apps/pde-datagen"),
         .executableTarget(
+            name: "pde-train",
+            dependencies: ["AppSupport", "Operators",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Apps/pde-train"),
+        .executableTarget(
             name: "pde-bench",
             dependencies: ["AppSupport", "PDE", "Learning", "Operators",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -93,7 +99,7 @@ let package = Package(
         .testTarget(name: "OperatorsTests", dependencies: ["Operators", "PDE", "TestSupport"], path: "Tests/OperatorsTests"),
         .testTarget(name: "PDETests", dependencies: ["PDE", "TestSupport", "CFFTW", "CBLAS", "CLapacke"],
                     path: "Tests/PDETests"),
-        .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE", "TestSupport"],
+        .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE", "Learning", "Operators", "TestSupport"],
                     path: "Tests/AppSupportTests"),
     ],
     // Swift 5 language mode: the numerical kernels hand unsafe buffer pointers to

@@ -28,6 +28,12 @@ public enum Threads {
         _ = fftwf_init_threads()
     }
 
+    /// OpenBLAS's kernel family in use (e.g. `SkylakeX`), for benchmark reports.
+    public static var blasCore: String {
+        configure()
+        return String(cString: svm_openblas_core())
+    }
+
     /// Runs `body` with OpenBLAS restricted to one thread (for BLAS calls made from inside
     /// our own parallel loops), restoring the configured count afterwards.
     public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {

@@ -5,7 +5,7 @@ import TestSupport
 import PDE
 
 // Seeded mutation fuzzing of config decoding: every mutated YAML text must decode to a
-// SolveConfig (or, for the datagen- configs, a DatagenConfig) or
+// SolveConfig (or, for the datagen- configs, a DatagenConfig; for train- ones a TrainConfig) or
 // throw ConfigError naming the file; any other error fails, a trap kills the run.
 
 @Suite struct ConfigFuzzTests {
@@ -20,6 +20,10 @@ import PDE
         func decode(_ seedName: String, _ text: String, file: String) throws -> SolveConfig? {
             if seedName.hasPrefix("datagen-") {
                 _ = try decodeConfig(DatagenConfig.self, yaml: text, file: file)
+                return nil
+            }
+            if seedName.hasPrefix("train-") {
+                _ = try decodeConfig(TrainConfig.self, yaml: text, file: file)
                 return nil
             }
             return try decodeConfig(SolveConfig.self, yaml: text, file: file)

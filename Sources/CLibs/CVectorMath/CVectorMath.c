@@ -1,3 +1,5 @@
+#include <strings.h>
+#include <stdlib.h>
 #include "CVectorMath.h"
 #include <stdint.h>
 #include <string.h>
@@ -114,6 +116,38 @@ static int svm_level(void) {
     return isa_level;
 }
 int svm_uses_avx2(void) { return svm_level() >= 1; }
+
+/* OpenBLAS (Debian's DYNAMIC_ARCH build, 0.3.21) picks its kernels from the CPU model
+ * and falls back to Prescott (SSE3) on CPUs it does not know, such as the anonymous
+ * "Intel Xeon Processor" of virtual machines, even when they have AVX-512: GEMMs then run
+ * 1.5-3x slower. When OPENBLAS_CORETYPE is unset and the chosen core is below what the
+ * CPU supports, re-select the Haswell (AVX2+FMA) or SkylakeX (AVX-512) kernels through
+ * OpenBLAS's own initializer. Weak references: without these symbols nothing happens. */
+extern char *openblas_get_corename(void) __attribute__((weak));
+extern void gotoblas_dynamic_init(void) __attribute__((weak));
+extern void gotoblas_dynamic_quit(void) __attribute__((weak));
+
+int svm_select_openblas_core(void) {
+    if (!openblas_get_corename || !gotoblas_dynamic_init || !gotoblas_dynamic_quit) return 0;
+    if (getenv("OPENBLAS_CORETYPE")) return 0;
+    const char *name = openblas_get_corename();
+    if (!name) return 0;
+    static const char *older[] = {"prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "sandybridge", "unknown", 0};
+    int below = 0;
+    for (int i = 0; older[i]; i++) if (strcasecmp(name, older[i]) == 0) below = 1;
+    int level = svm_level();
+    if (!below || level < 1) return 0;
+    setenv("OPENBLAS_CORETYPE", level >= 2 ? "SkylakeX" : "Haswell", 1);
+    gotoblas_dynamic_quit();
+    gotoblas_dynamic_init();
+    return 1;
+}
+
+/* At load time, before main and before any thread can be inside a BLAS call (OpenBLAS's
+ * own constructor, in its shared library, has run already). */
+__attribute__((constructor)) static void svm_init_openblas_core(void) { svm_select_openblas_core(); }
+
+const char *svm_openblas_core(void) { return openblas_get_corename ? openblas_get_corename() : "unavailable"; }
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma"), min_vector_width(512)))

@@ -113,17 +113,17 @@ public final class Variable<T: TensorScalar> {
     }
 }
 
-/// Whether operations record the graph.
+/// Whether operations record the graph. The switch is per task (per thread outside Swift
+/// concurrency): `withoutGradient` on one thread — an evaluation — does not stop another
+/// thread's training step from recording.
 public enum Autodiff {
-    nonisolated(unsafe) static var recordingDepth = 0
+    @TaskLocal static var recordingOff = false
 
-    /// False inside `withoutGradient`.
-    public static var isRecording: Bool { recordingDepth == 0 }
+    /// False inside `withoutGradient` (on this task or thread).
+    public static var isRecording: Bool { !recordingOff }
 
     /// Runs `body` without recording (evaluation, inference, parameter updates).
     public static func withoutGradient<R>(_ body: () throws -> R) rethrows -> R {
-        recordingDepth += 1
-        defer { recordingDepth -= 1 }
-        return try body()
+        try $recordingOff.withValue(true) { try body() }
     }
 }

@@ -40,4 +40,5 @@ public enum LearningError: Error, Equatable, CustomStringConvertible, LocalizedE
 }
 
 @inline(__always)
-func shapeString(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
+/// A shape as `[2, 3, 4]` (for error messages).
+public func shapeString(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }

@@ -30,6 +30,10 @@ public struct TrainingOptions: Sendable {
     public var checkpointMetadata: [String: String] = [:]
     /// Print a progress line per epoch.
     public var progress = true
+    /// Asked after every epoch (e.g. set by Ctrl-C): when true, the trainer writes its
+    /// checkpoint (if it has a path) and returns; `Trainer.wasInterrupted` tells. A resumed
+    /// run then continues the same curve.
+    public var shouldStop: (@Sendable () -> Bool)?
 
     /// Every other option at its default: no schedule, clipping, early stopping or checkpoint;
     /// progress printed. Counts are checked by `Trainer`, not here.
@@ -94,6 +98,8 @@ public final class Trainer<T: TensorScalar> {
     public var options: TrainingOptions
     /// Where progress lines go (standard output by default).
     public var log: (String) -> Void = { print($0); fflush(stdout) }
+    /// Whether the last `fit` returned because `options.shouldStop` asked it to.
+    public private(set) var wasInterrupted = false
     /// The optimizer's learning rate when the trainer was created (what a schedule's base
     /// rate must equal).
     private let initialLearningRate: Double
@@ -129,6 +135,7 @@ public final class Trainer<T: TensorScalar> {
     public func fit(sampleCount: Int, loss: ([Int]) throws -> Variable<T>, validate: (() throws -> Double)? = nil,
                     resume: Bool = true) throws -> TrainingHistory {
         try checkOptions()
+        wasInterrupted = false
         guard sampleCount >= 1 else {
             throw LearningError.invalidArgument(name: "sampleCount", value: "\(sampleCount)", expected: "at least one training sample")
         }
@@ -213,8 +220,14 @@ public final class Trainer<T: TensorScalar> {
             }
             if options.progress { log(progressLine(epoch: epoch, history: history, sampleCount: sampleCount)) }
             let stop = options.earlyStoppingPatience.map { badEpochs >= $0 } ?? false
-            if let path = options.checkpointPath, epoch % options.checkpointEvery == 0 || epoch == options.epochs || stop {
+            let interrupt = options.shouldStop?() ?? false
+            if let path = options.checkpointPath, epoch % options.checkpointEvery == 0 || epoch == options.epochs || stop || interrupt {
                 try saveCheckpoint(path, epoch: epoch, history: history, generator: generator, badEpochs: badEpochs, best: best)
+            }
+            if interrupt && !stop {
+                wasInterrupted = true
+                if options.progress { log("interrupted after epoch \(epoch)" + (options.checkpointPath.map { ": checkpoint \($0); run again with --resume" } ?? "")) }
+                break
             }
             if stop {
                 history.stoppedEarly = true

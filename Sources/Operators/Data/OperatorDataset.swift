@@ -45,6 +45,16 @@ public final class OperatorDataset {
         fileOutputShape = Array(b.shape.dropFirst())
     }
 
+    /// The number of samples (leading extent) of dataset `name` in the HDF5 file at `path`.
+    /// Throws the file's `PDEError`s (missing file or dataset).
+    public static func sampleCount(path: String, dataset name: String) throws -> Int {
+        let info = try HDF5DatasetFile(path: path).info(name)
+        guard let n = info.shape.first else {
+            throw LearningError.shapeMismatch(operation: "operator dataset \(path)", expected: "'\(name)' of shape [samples, …]", got: "a scalar")
+        }
+        return n
+    }
+
     /// Samples in this dataset (the split's size).
     public var count: Int { samples.count }
     /// The subsampled per-sample shape of a file shape: ⌈n / stride⌉ points per axis.

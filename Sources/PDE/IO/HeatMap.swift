@@ -89,6 +89,33 @@ public enum HeatMap {
     /// so the map is at least ~400 pixels wide). NaN values (and points outside a mesh) are drawn light gray.
     public static func write(values: [Double], width: Int, height: Int, to path: String, title: String? = nil,
                              range: ClosedRange<Double>? = nil, scale: Int? = nil, colormap: Colormap = .viridis) throws {
+        try image(values: values, width: width, height: height, title: title, range: range, scale: scale, colormap: colormap).writePNG(to: path)
+    }
+
+    /// Several heat maps of the same size side by side in one PNG, each with its title and
+    /// its own color bar (e.g. input | truth | prediction | error of a neural operator).
+    /// Throws as `write` for any panel, or for no panels.
+    public static func writeRow(_ panels: [(title: String, values: [Double])], width: Int, height: Int, to path: String,
+                                colormap: Colormap = .viridis) throws {
+        guard !panels.isEmpty else {
+            throw PDEError.invalidValue(key: "heat map panels", value: "none", expected: "at least one panel")
+        }
+        let images = try panels.map { try image(values: $0.values, width: width, height: height, title: $0.title, range: nil, scale: nil, colormap: colormap) }
+        var row = RGBImage(width: images.map(\.width).reduce(0, +), height: images.map(\.height).max()!)
+        var x0 = 0
+        for img in images {
+            for y in 0..<img.height {
+                let src = 3 * y * img.width, dst = 3 * (y * row.width + x0)
+                row.pixels.replaceSubrange(dst..<(dst + 3 * img.width), with: img.pixels[src..<(src + 3 * img.width)])
+            }
+            x0 += img.width
+        }
+        try row.writePNG(to: path)
+    }
+
+    /// The heat map `write` draws, as an image.
+    static func image(values: [Double], width: Int, height: Int, title: String?, range: ClosedRange<Double>?, scale: Int?,
+                      colormap: Colormap) throws -> RGBImage {
         guard width >= 1, height >= 1, width <= 1 << 20, height <= 1 << 20, values.count == width * height else {
             throw PDEError.shapeMismatch(what: "heat map", expected: "\(width)×\(height) values (1 ≤ sizes ≤ 2²⁰)", got: "\(values.count)")
         }
@@ -149,7 +176,7 @@ public enum HeatMap {
             img.fillRect(x: barX + barW, y: y, width: 5, height: 1, black)
             img.drawText(label, x: barX + barW + 8, y: y - BitmapFont.height * text / 2, scale: text)
         }
-        try img.writePNG(to: path)
+        return img
     }
 
     /// Writes a 2-D grid field.

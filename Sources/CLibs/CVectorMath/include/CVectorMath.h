@@ -22,5 +22,12 @@ int svm_uses_avx2(void);
 /* glibc: serve large blocks from the heap and keep freed memory (no page faults for
  * the tensors allocated and freed on every training step). */
 void svm_keep_freed_memory(void);
+/* Re-selects OpenBLAS's kernels when it fell back below the CPU's level (Prescott on an
+ * unrecognised AVX2/AVX-512 CPU) and OPENBLAS_CORETYPE is unset; 1 when it did. Runs
+ * once by itself at load time (a constructor); calling it while another thread is in a
+ * BLAS call is unsafe. */
+int svm_select_openblas_core(void);
+/* OpenBLAS's kernel family ("SkylakeX", "Haswell", "Prescott", ...). */
+const char *svm_openblas_core(void);
 
 #endif

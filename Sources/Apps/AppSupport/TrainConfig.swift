@@ -1,0 +1,294 @@
+import Foundation
+import Learning
+import Operators
+import PDE
+
+/// The config of `pde-train`: the model, the data (an HDF5 file of `pde-datagen`, its split
+/// and resolution), the training, and what `eval` reports.
+///
+/// ```yaml
+/// model: {kind: fno, modes: [12, 12], width: 32, layers: 4, projection_width: 128, padding: 0.1}
+/// data:
+///   file: out/darcy_r421.h5
+///   input: a_85
+///   output: u_85
+///   split: {train: 1000, validation: 0, test: 100}
+///   normalize: {input: per-point, output: per-point}
+/// training:
+///   epochs: 500
+///   batch: 20
+///   seed: 0
+///   optimizer: {name: adam, learning_rate: 1.0e-3, weight_decay: 1.0e-4}
+///   schedule: {name: step, step_size: 100, gamma: 0.5}
+///   loss: relative-l2
+///   checkpoint: {folder: runs/fno-darcy, every: 10}
+/// evaluation: {fine: {input: a_141, output: u_141}, panels: [0, 1, 2]}
+/// ```
+public struct TrainConfig: Decodable, Sendable {
+    public var model: OperatorArchitecture
+    public var data: TrainDataSpec
+    public var training: TrainingSpec
+    public var evaluation: EvaluationSpec
+
+    /// Decodes and checks every section (unknown keys, types and ranges are `ConfigError`s
+    /// naming the key path).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["model", "data", "training", "evaluation"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        model = try c.required("model", as: ModelSpec.self).architecture
+        data = try c.required("data")
+        training = try c.required("training")
+        evaluation = try c.value("evaluation") ?? EvaluationSpec()
+    }
+}
+
+/// `model:` — `kind` and that kind's settings.
+struct ModelSpec: Decodable {
+    var architecture: OperatorArchitecture
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        let kind: String = try c.required("kind")
+        switch kind {
+        case "fno":
+            try decoder.rejectUnknownKeys(["kind", "in_channels", "out_channels", "modes", "width", "layers", "projection_width",
+                                           "padding", "grid_coordinates"])
+            let modes: [Int] = try c.required("modes")
+            guard (1...3).contains(modes.count), modes.allSatisfy({ $0 >= 1 }) else {
+                throw ConfigError(keyPath: c.path("modes"), value: "\(modes)", expected: "1 to 3 mode counts ≥ 1, one per spatial axis")
+            }
+            var f = FNOConfiguration(modes: modes)
+            f.inChannels = try positive(c, "in_channels") ?? f.inChannels
+            f.outChannels = try positive(c, "out_channels") ?? f.outChannels
+            f.width = try positive(c, "width") ?? f.width
+            f.layers = try positive(c, "layers") ?? f.layers
+            f.projectionWidth = try positive(c, "projection_width") ?? f.projectionWidth
+            f.gridCoordinates = try c.value("grid_coordinates") ?? true
+            if c.contains(AnyKey("padding")) {
+                let list: [Double]
+                if let one = try? c.decode(Double.self, forKey: AnyKey("padding")) { list = Array(repeating: one, count: modes.count) } else {
+                    list = try c.required("padding")
+                }
+                guard list.count == modes.count, list.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
+                    throw ConfigError(keyPath: c.path("padding"), value: "\(list)",
+                                      expected: "a fraction in [0, 1], or one per spatial axis (\(modes.count))")
+                }
+                f.padding = list
+            }
+            architecture = .fno(f)
+        default:
+            throw ConfigError(keyPath: c.path("kind"), value: "'\(kind)'", expected: "fno")
+        }
+    }
+}
+
+func positive(_ c: KeyedDecodingContainer<AnyKey>, _ key: String) throws -> Int? {
+    guard let v: Int = try c.value(key) else { return nil }
+    guard v >= 1 else { throw ConfigError(keyPath: c.path(key), value: "\(v)", expected: "an integer ≥ 1") }
+    return v
+}
+
+/// `data:` — the file, the input and output dataset names, the split (contiguous: train,
+/// then validation, then test), the subsampling stride and the normalizers.
+public struct TrainDataSpec: Decodable, Sendable {
+    public var file: String
+    public var input: String
+    public var output: String
+    public var train: Int
+    public var validation = 0
+    public var test = 0
+    public var stride = 1
+    public var inputNormalizer: GaussianNormalizer<Float>.Mode?
+    public var outputNormalizer: GaussianNormalizer<Float>.Mode?
+
+    /// Decodes and checks the section; unknown keys and values out of range are `ConfigError`s naming the key path.
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["file", "input", "output", "split", "stride", "normalize"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        file = try c.required("file")
+        input = try c.required("input")
+        output = try c.required("output")
+        let split = try c.required("split", as: SplitSpec.self)
+        (train, validation, test) = (split.train, split.validation, split.test)
+        stride = try positive(c, "stride") ?? 1
+        let n = try c.value("normalize", as: NormalizeSpec.self) ?? NormalizeSpec()
+        (inputNormalizer, outputNormalizer) = (n.input, n.output)
+    }
+}
+
+struct SplitSpec: Decodable {
+    var train: Int, validation: Int, test: Int
+    init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["train", "validation", "test"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        train = try c.required("train")
+        guard train >= 1 else { throw ConfigError(keyPath: c.path("train"), value: "\(train)", expected: "at least 1 training sample") }
+        validation = try c.value("validation") ?? 0
+        test = try c.value("test") ?? 0
+        for (k, v) in [("validation", validation), ("test", test)] where v < 0 {
+            throw ConfigError(keyPath: c.path(k), value: "\(v)", expected: "a count ≥ 0")
+        }
+    }
+}
+
+struct NormalizeSpec: Decodable {
+    var input: GaussianNormalizer<Float>.Mode? = .perPoint
+    var output: GaussianNormalizer<Float>.Mode? = .perPoint
+    init() {}
+    init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["input", "output"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        func mode(_ key: String) throws -> GaussianNormalizer<Float>.Mode? {
+            let s: String = try c.value(key) ?? "per-point"
+            if s == "none" { return nil }
+            guard let m = GaussianNormalizer<Float>.Mode(rawValue: s) else {
+                throw ConfigError(keyPath: c.path(key), value: "'\(s)'", expected: "per-point, global or none")
+            }
+            return m
+        }
+        input = try mode("input")
+        output = try mode("output")
+    }
+}
+
+/// `training:` — epochs, batch, seed, optimizer, schedule, loss, checkpoints.
+public struct TrainingSpec: Decodable, Sendable {
+    public var epochs: Int
+    public var batch: Int
+    public var seed: UInt64 = 0
+    public var optimizer: OptimizerSpec
+    public var schedule: LearningRateSchedule?
+    public var loss: OperatorLossKind = .relativeL2
+    public var checkpointFolder: String
+    public var checkpointEvery = 1
+
+    /// Decodes and checks the section; unknown keys and values out of range are `ConfigError`s naming the key path.
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["epochs", "batch", "seed", "optimizer", "schedule", "loss", "checkpoint"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        epochs = try c.required("epochs")
+        guard (1...1_000_000).contains(epochs) else { throw ConfigError(keyPath: c.path("epochs"), value: "\(epochs)", expected: "1 to 10⁶ epochs") }
+        batch = try c.required("batch")
+        guard batch >= 1 else { throw ConfigError(keyPath: c.path("batch"), value: "\(batch)", expected: "an integer ≥ 1") }
+        let s: Int = try c.value("seed") ?? 0
+        guard s >= 0 else { throw ConfigError(keyPath: c.path("seed"), value: "\(s)", expected: "an integer ≥ 0") }
+        seed = UInt64(s)
+        optimizer = try c.value("optimizer") ?? OptimizerSpec()
+        if let sc = try c.value("schedule", as: ScheduleSpec.self) { schedule = try sc.schedule(base: optimizer.learningRate, epochs: epochs) }
+        if let l: String = try c.value("loss") {
+            guard let k = OperatorLossKind(rawValue: l) else {
+                throw ConfigError(keyPath: c.path("loss"), value: "'\(l)'", expected: OperatorLossKind.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+            loss = k
+        }
+        let ck = try c.required("checkpoint", as: CheckpointSpec.self)
+        checkpointFolder = ck.folder
+        checkpointEvery = ck.every
+    }
+}
+
+/// `optimizer: {name: adam|adamw, learning_rate, weight_decay}`.
+public struct OptimizerSpec: Decodable, Sendable {
+    public var name = "adam"
+    public var learningRate = 1e-3
+    public var weightDecay = 0.0
+    init() {}
+    /// Decodes and checks the section; unknown keys and values out of range are `ConfigError`s naming the key path.
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["name", "learning_rate", "weight_decay"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        name = try c.value("name") ?? name
+        guard name == "adam" || name == "adamw" else { throw ConfigError(keyPath: c.path("name"), value: "'\(name)'", expected: "adam or adamw") }
+        learningRate = try c.value("learning_rate") ?? learningRate
+        guard learningRate > 0, learningRate.isFinite else {
+            throw ConfigError(keyPath: c.path("learning_rate"), value: "\(learningRate)", expected: "a positive finite rate")
+        }
+        weightDecay = try c.value("weight_decay") ?? weightDecay
+        guard weightDecay >= 0, weightDecay <= 1e6 else {
+            throw ConfigError(keyPath: c.path("weight_decay"), value: "\(weightDecay)", expected: "a value in [0, 10⁶]")
+        }
+    }
+
+    /// Adam (L2 penalty, PyTorch's `Adam`) or AdamW (decoupled) over `parameters`.
+    public func make(_ parameters: [(name: String, variable: Variable<Float>)]) throws -> Adam<Float> {
+        try Adam(parameters, learningRate: learningRate, weightDecay: weightDecay, decoupledWeightDecay: name == "adamw")
+    }
+}
+
+/// `schedule: {name: constant|step|cosine, step_size, gamma, minimum, warmup}`.
+struct ScheduleSpec: Decodable {
+    var name: String, stepSize: Int?, gamma: Double?, minimum: Double?, warmup: Int?, path: String, c: [String: String] = [:]
+    init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["name", "step_size", "gamma", "minimum", "warmup"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        name = try c.required("name")
+        stepSize = try c.value("step_size")
+        gamma = try c.value("gamma")
+        minimum = try c.value("minimum")
+        warmup = try c.value("warmup")
+        path = decoder.keyPath
+        guard ["constant", "step", "cosine"].contains(name) else {
+            throw ConfigError(keyPath: c.path("name"), value: "'\(name)'", expected: "constant, step or cosine")
+        }
+        if let s = stepSize, s < 1 { throw ConfigError(keyPath: c.path("step_size"), value: "\(s)", expected: "an integer ≥ 1") }
+        if let g = gamma, !(g > 0 && g <= 1) { throw ConfigError(keyPath: c.path("gamma"), value: "\(g)", expected: "a factor in (0, 1]") }
+        if let w = warmup, w < 0 { throw ConfigError(keyPath: c.path("warmup"), value: "\(w)", expected: "a count ≥ 0") }
+    }
+
+    func schedule(base: Double, epochs: Int) throws -> LearningRateSchedule {
+        var s: LearningRateSchedule
+        switch name {
+        case "step":
+            guard let size = stepSize else { throw ConfigError(keyPath: path + ".step_size", value: "missing", expected: "the epochs between rate cuts") }
+            s = .step(base: base, stepSize: size, gamma: gamma ?? 0.5)
+        case "cosine":
+            s = .cosine(base: base, total: epochs - (warmup ?? 0), minimum: minimum ?? 0)
+        default:
+            s = .constant(base)
+        }
+        if let w = warmup, w > 0 { s = .warmup(w, s) }
+        return s
+    }
+}
+
+struct CheckpointSpec: Decodable {
+    var folder: String, every: Int
+    init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["folder", "every"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        folder = try c.required("folder")
+        guard !folder.isEmpty else { throw ConfigError(keyPath: c.path("folder"), value: "''", expected: "a folder for checkpoints and reports") }
+        every = try positive(c, "every") ?? 1
+    }
+}
+
+/// `evaluation: {fine: {input, output, stride}, panels: [sample indices], batch}`.
+public struct EvaluationSpec: Decodable, Sendable {
+    /// Datasets of the same samples at a finer resolution (zero-shot evaluation).
+    public var fineInput: String?, fineOutput: String?, fineStride = 1
+    /// Test samples drawn in the PNG panel.
+    public var panels: [Int] = [0]
+    /// Samples per forward pass.
+    public var batch = 20
+    init() {}
+    /// Decodes and checks the section; unknown keys and values out of range are `ConfigError`s naming the key path.
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["fine", "panels", "batch"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        if let f = try c.value("fine", as: FineSpec.self) { (fineInput, fineOutput, fineStride) = (f.input, f.output, f.stride) }
+        panels = try c.value("panels") ?? panels
+        if let bad = panels.first(where: { $0 < 0 }) { throw ConfigError(keyPath: c.path("panels"), value: "\(bad)", expected: "test-sample indices ≥ 0") }
+        batch = try positive(c, "batch") ?? batch
+    }
+}
+
+struct FineSpec: Decodable {
+    var input: String, output: String, stride: Int
+    init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["input", "output", "stride"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        input = try c.required("input")
+        output = try c.required("output")
+        stride = try positive(c, "stride") ?? 1
+    }
+}

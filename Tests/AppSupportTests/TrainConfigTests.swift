@@ -1,0 +1,143 @@
+import Foundation
+import Learning
+import Operators
+import PDE
+import Testing
+import TestSupport
+@testable import AppSupport
+
+@Suite struct TrainConfigTests {
+    static let good = """
+    model: {kind: fno, modes: [12, 12], width: 32, layers: 4, projection_width: 128, padding: 0.1}
+    data:
+      file: out/darcy.h5
+      input: a_85
+      output: u_85
+      split: {train: 1000, validation: 0, test: 100}
+      normalize: {input: per-point, output: global}
+    training:
+      epochs: 500
+      batch: 20
+      seed: 3
+      optimizer: {name: adam, learning_rate: 1.0e-3, weight_decay: 1.0e-4}
+      schedule: {name: step, step_size: 100, gamma: 0.5}
+      loss: relative-l2
+      checkpoint: {folder: runs/x, every: 5}
+    evaluation: {fine: {input: a_141, output: u_141}, panels: [0, 3]}
+    """
+
+    func decode(_ yaml: String) throws -> TrainConfig { try decodeConfig(TrainConfig.self, yaml: yaml, file: "t.yaml") }
+
+    func expectError(_ yaml: String, keyPath: String, mentions: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try decode(yaml)
+            Issue.record("expected an error at \(keyPath)", sourceLocation: sourceLocation)
+        } catch let e as ConfigError {
+            #expect(e.file == "t.yaml" && e.keyPath == keyPath && e.description.contains(mentions), "\(e)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("wrong error type \(type(of: error)): \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func decodesTheFNODarcyConfig() throws {
+        let c = try decode(Self.good)
+        guard case .fno(let f) = c.model else { Issue.record("not an FNO"); return }
+        #expect(f.modes == [12, 12] && f.width == 32 && f.layers == 4 && f.projectionWidth == 128 && f.padding == [0.1, 0.1] && f.gridCoordinates)
+        #expect(c.data.train == 1000 && c.data.test == 100 && c.data.inputNormalizer == .perPoint && c.data.outputNormalizer == .global)
+        #expect(c.training.schedule == .step(base: 1e-3, stepSize: 100, gamma: 0.5) && c.training.seed == 3 && c.training.checkpointEvery == 5)
+        #expect(c.training.optimizer.weightDecay == 1e-4 && c.training.loss == .relativeL2)
+        #expect(c.evaluation.fineInput == "a_141" && c.evaluation.panels == [0, 3])
+        // Every shipped pde-train config decodes.
+        let folder = packageRoot + "/data/configs"
+        let shipped = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("train-") && $0.hasSuffix(".yaml") }
+        #expect(!shipped.isEmpty)
+        for name in shipped { _ = try loadConfig(TrainConfig.self, from: folder + "/" + name) }
+    }
+
+    @Test func badConfigsNameTheKeyPath() {
+        let g = Self.good
+        expectError(g.replacingOccurrences(of: "kind: fno", with: "kind: unet"), keyPath: "model.kind", mentions: "fno")
+        expectError(g.replacingOccurrences(of: "modes: [12, 12]", with: "modes: []"), keyPath: "model.modes", mentions: "1 to 3")
+        expectError(g.replacingOccurrences(of: "width: 32", with: "width: 0"), keyPath: "model.width", mentions: "≥ 1")
+        expectError(g.replacingOccurrences(of: "padding: 0.1", with: "padding: [0.1, 0.1, 0.1]"), keyPath: "model.padding", mentions: "one per spatial axis")
+        expectError(g.replacingOccurrences(of: "width: 32,", with: "width: 32, depth: 3,"), keyPath: "model.depth", mentions: "unknown key")
+        expectError(g.replacingOccurrences(of: "train: 1000", with: "train: 0"), keyPath: "data.split.train", mentions: "at least 1")
+        expectError(g.replacingOccurrences(of: "output: global", with: "output: minmax"), keyPath: "data.normalize.output", mentions: "per-point")
+        expectError(g.replacingOccurrences(of: "  input: a_85\n", with: ""), keyPath: "data.input", mentions: "missing")
+        expectError(g.replacingOccurrences(of: "epochs: 500", with: "epochs: 0"), keyPath: "training.epochs", mentions: "1 to 10⁶")
+        expectError(g.replacingOccurrences(of: "name: adam", with: "name: sgd"), keyPath: "training.optimizer.name", mentions: "adam or adamw")
+        expectError(g.replacingOccurrences(of: "learning_rate: 1.0e-3", with: "learning_rate: -1"), keyPath: "training.optimizer.learning_rate", mentions: "positive")
+        expectError(g.replacingOccurrences(of: "step_size: 100, ", with: ""), keyPath: "training.schedule.step_size", mentions: "missing")
+        expectError(g.replacingOccurrences(of: "gamma: 0.5", with: "gamma: 2"), keyPath: "training.schedule.gamma", mentions: "(0, 1]")
+        expectError(g.replacingOccurrences(of: "loss: relative-l2", with: "loss: mse"), keyPath: "training.loss", mentions: "relative-l2")
+        expectError(g.replacingOccurrences(of: "folder: runs/x, ", with: ""), keyPath: "training.checkpoint.folder", mentions: "missing")
+        expectError(g.replacingOccurrences(of: "panels: [0, 3]", with: "panels: [-1]"), keyPath: "evaluation.panels", mentions: "≥ 0")
+        expectError(g + "\nextra: 1\n", keyPath: "extra", mentions: "unknown key")
+    }
+}
+
+/// pde-train end to end on a tiny Darcy set made by pde-datagen.
+@Suite(.serialized) struct TrainAppTests {
+    func run(_ exe: String, _ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let path = builtExecutable(exe)
+        try #require(FileManager.default.isExecutableFile(atPath: path), "build \(exe) first (swift build --build-tests)")
+        return try runProcess(path, args)
+    }
+
+    @Test func fitResumeEvalAndPredict() throws {
+        let dir = makeTemporaryFolder()
+        try "family: darcy\nsamples: 12\nseed: 1\noutput: {file: \(dir)/d.h5}\ndarcy: {size: 17, resolutions: [9, 17], solver: cholmod}\n"
+            .write(toFile: dir + "/data.yaml", atomically: true, encoding: .utf8)
+        let gen = try run("pde-datagen", [dir + "/data.yaml", "--quiet"])
+        try #require(gen.status == 0, "\(gen.stderr)")
+        let config = """
+        model: {kind: fno, modes: [3, 3], width: 6, layers: 2, projection_width: 8, padding: 0.1}
+        data: {file: \(dir)/d.h5, input: a_9, output: u_9, split: {train: 8, validation: 0, test: 4}}
+        training:
+          epochs: 2
+          batch: 4
+          optimizer: {name: adam, learning_rate: 1.0e-2}
+          checkpoint: {folder: \(dir)/run, every: 1}
+        evaluation: {fine: {input: a_17, output: u_17}, panels: [1]}
+        """
+        try config.write(toFile: dir + "/train.yaml", atomically: true, encoding: .utf8)
+        let fit = try run("pde-train", ["fit", dir + "/train.yaml"])
+        #expect(fit.status == 0 && fit.stdout.contains("epoch 2/2") && fit.stdout.contains("test relative L2"), "\(fit.stdout)\(fit.stderr)")
+        for f in ["checkpoint.safetensors", "model.safetensors", "history.json", "curve.svg"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/run/" + f), "\(f)")
+        }
+        // A second fit into the same folder is refused unless resumed.
+        let again = try run("pde-train", ["fit", dir + "/train.yaml"])
+        #expect(again.status == 2 && again.stderr.contains("--resume"), "\(again.stderr)")
+        let resumed = try run("pde-train", ["fit", dir + "/train.yaml", "--resume", "--epochs", "3"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("resumed") && resumed.stdout.contains("epoch 3/3"), "\(resumed.stdout)\(resumed.stderr)")
+        let eval = try run("pde-train", ["eval", dir + "/train.yaml"])
+        #expect(eval.status == 0 && eval.stdout.contains("test 9×9") && eval.stdout.contains("zero-shot 17×17"), "\(eval.stdout)\(eval.stderr)")
+        for f in ["eval.json", "errors.npy", "errors_fine.npy", "panel_1.png"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/run/" + f), "\(f)")
+        }
+        let errors = try NPY.read(dir + "/run/errors.npy")
+        #expect(errors.shape == [4] && errors.doubles.allSatisfy { $0 > 0 && $0 < 2 })
+        // predict: one sample [n, n] and a batch [N, n, n], at the training and a finer resolution.
+        let file = try HDF5DatasetFile(path: dir + "/d.h5")
+        let a17 = try file.read("a_17", samples: 0..<2, as: Double.self).values
+        try NPY.write(a17, shape: [2, 17, 17], to: dir + "/a.npy")
+        try NPY.write(Array(a17[0..<289]), shape: [17, 17], to: dir + "/a1.npy")
+        let p = try run("pde-train", ["predict", dir + "/run/model.safetensors", dir + "/a.npy", "-o", dir + "/u.npy"])
+        #expect(p.status == 0, "\(p.stderr)")
+        let p1 = try run("pde-train", ["predict", dir + "/run/model.safetensors", dir + "/a1.npy", "-o", dir + "/u1.npy"])
+        #expect(p1.status == 0, "\(p1.stderr)")
+        let u = try NPY.read(dir + "/u.npy"), u1 = try NPY.read(dir + "/u1.npy")
+        #expect(u.shape == [2, 17, 17] && u1.shape == [17, 17])
+        #expect(maxAbsDifference(Array(u.doubles[0..<289]), u1.doubles) < 1e-6)
+        // Bad inputs: a 1-D array, a missing model, a bad config.
+        try NPY.write([1, 2, 3] as [Double], shape: [3], to: dir + "/bad.npy")
+        let bad = try run("pde-train", ["predict", dir + "/run/model.safetensors", dir + "/bad.npy", "-o", dir + "/x.npy"])
+        #expect(bad.status == 2 && bad.stderr.contains("[3]"), "\(bad.stderr)")
+        let missing = try run("pde-train", ["predict", dir + "/nothing.safetensors", dir + "/a.npy", "-o", dir + "/x.npy"])
+        #expect(missing.status == 2 && missing.stderr.contains("nothing.safetensors"), "\(missing.stderr)")
+        try config.replacingOccurrences(of: "train: 8", with: "train: 20").replacingOccurrences(of: "/run,", with: "/run2,").write(toFile: dir + "/big.yaml", atomically: true, encoding: .utf8)
+        let big = try run("pde-train", ["fit", dir + "/big.yaml"])
+        #expect(big.status == 2 && big.stderr.contains("data.split"), "\(big.stderr)")
+    }
+}
