@@ -30,12 +30,21 @@ public func observedOrder(h: [Double], errors: [Double]) -> Double {
 /// missing module shows as a skipped test with its reason, never as a silent pass; once
 /// enabled, a failing script fails the test.
 public enum Python {
+    /// The interpreter: `SWIFTPDE_PYTHON` when set (e.g. a virtual environment with torch),
+    /// else `python3` from the path.
+    public static var interpreter: String { ProcessInfo.processInfo.environment["SWIFTPDE_PYTHON"] ?? "python3" }
+
     /// Runs `python3 -c script` (working directory: the package root) and returns its exit
     /// status and combined output; status 127 when python3 cannot be started.
     public static func run(_ script: String) -> (status: Int32, output: String) {
+        run(arguments: ["-c", script])
+    }
+
+    /// Runs the interpreter with `arguments` (working directory: the package root).
+    public static func run(arguments: [String]) -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script]
+        p.arguments = [interpreter] + arguments
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe

@@ -100,13 +100,14 @@ extension Variable {
         }
     }
 
-    /// x [B, C, S…] → [B, C + d, S…]: the grid coordinates on [0, 1]^d appended as channels.
-    public func appendingGridCoordinates() throws -> Variable {
+    /// x [B, C, S…] → [B, C + d, S…]: the grid coordinates on [0, 1]^d appended as channels
+    /// (`Tensor.gridCoordinates`: i/(n − 1), or i/n without the endpoint).
+    public func appendingGridCoordinates(includingEndpoint: Bool = true) throws -> Variable {
         let s = value.shape
         guard s.count >= 3 else {
             throw LearningError.shapeMismatch(operation: "appendingGridCoordinates", expected: "[B, C, S…] with 1–3 spatial axes", got: shapeString(s))
         }
-        let grid = try Tensor<T>.gridCoordinates(Array(s[2...]), batch: s[0])
+        let grid = try Tensor<T>.gridCoordinates(Array(s[2...]), batch: s[0], includingEndpoint: includingEndpoint)
         return try Variable.concatenate([self, Variable(grid)], axis: 1)
     }
 

@@ -70,7 +70,8 @@ public enum SafeTensors {
 
     /// Reads a file: tensors by name and the metadata. Throws `LearningError` naming the
     /// file and the problem for anything that is not a well-formed safetensors file with
-    /// F32/F64 tensors.
+    /// F32/F64 tensors (complex C64/C128 tensors are read as F32/F64 with a trailing (re, im)
+    /// axis of 2).
     public static func read(_ path: String) throws -> (tensors: [String: Entry], order: [String], metadata: [String: String]) {
         guard let data = FileManager.default.contents(atPath: path) else { throw LearningError.fileNotFound(path: path) }
         func bad(_ reason: String) -> LearningError { .malformedFile(path: path, reason: reason) }
@@ -90,15 +91,22 @@ public enum SafeTensors {
         var tensors: [String: Entry] = [:]
         var ranges: [(Int, Int, String)] = []
         for (name, value) in header where name != "__metadata__" {
-            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+            guard let info = value as? [String: Any], let storedType = info["dtype"] as? String,
                   let shapeAny = info["shape"] as? [Any], let offsetsAny = info["data_offsets"] as? [Any],
                   offsetsAny.count == 2 else {
                 throw bad("tensor '\(name)' needs dtype, shape and two data_offsets")
             }
-            guard let shape = integers(shapeAny), let offsets = integers(offsetsAny) else {
+            guard var shape = integers(shapeAny), let offsets = integers(offsetsAny) else {
                 throw bad("tensor '\(name)': shape \(shapeAny) and data_offsets \(offsetsAny) must be lists of integers (below 9e18)")
             }
-            guard dtype == "F32" || dtype == "F64" else { throw bad("tensor '\(name)' has dtype \(dtype); expected F32 or F64") }
+            // Complex tensors (PyTorch's complex64/complex128 saved natively, safetensors ≥ 0.7)
+            // are read as their interleaved (re, im) pairs: a trailing axis of 2.
+            var dtype = storedType
+            if dtype == "C64" || dtype == "C128" {
+                dtype = dtype == "C64" ? "F32" : "F64"
+                shape.append(2)
+            }
+            guard dtype == "F32" || dtype == "F64" else { throw bad("tensor '\(name)' has dtype \(dtype); expected F32, F64, C64 or C128") }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw bad("tensor '\(name)' has a negative dimension in \(shape)") }
             var size = dtype == "F32" ? 4 : 8
             for d in shape {

@@ -98,10 +98,12 @@ public struct Tensor<T: TensorScalar>: Sendable, Equatable {
         return Tensor((0..<count).map { T(start + (end - start) * Double($0) / Double(count - 1)) })
     }
 
-    /// Node coordinates of the uniform grid on [0, 1]^d with `sizes` nodes per axis (both
-    /// ends included, numpy's linspace), as d channels: [batch, d, S₁…S_d], channel a holding
-    /// the coordinate along spatial axis a (the positional input of Fourier neural operators).
-    public static func gridCoordinates(_ sizes: [Int], batch: Int = 1) throws -> Tensor {
+    /// Node coordinates of the uniform grid on [0, 1]^d with `sizes` nodes per axis, as d
+    /// channels: [batch, d, S₁…S_d], channel a holding the coordinate along spatial axis a
+    /// (the positional input of Fourier neural operators). With `includingEndpoint` (the
+    /// FNO paper's numpy linspace) node i of n is at i/(n − 1); without (neuraloperator's
+    /// periodic `GridEmbedding`, `linspace(0, 1, n + 1)[:-1]`) at i/n.
+    public static func gridCoordinates(_ sizes: [Int], batch: Int = 1, includingEndpoint: Bool = true) throws -> Tensor {
         guard (1...3).contains(sizes.count), sizes.allSatisfy({ $0 >= 1 }), batch >= 1 else {
             throw LearningError.invalidArgument(name: "gridCoordinates", value: "sizes \(sizes), batch \(batch)",
                                                 expected: "1 to 3 positive sizes and a positive batch")
@@ -112,7 +114,7 @@ public struct Tensor<T: TensorScalar>: Sendable, Equatable {
         for b in 0..<batch {
             for a in 0..<d {
                 let base = (b * d + a) * n
-                let h = sizes[a] > 1 ? 1 / Double(sizes[a] - 1) : 0
+                let h = includingEndpoint ? (sizes[a] > 1 ? 1 / Double(sizes[a] - 1) : 0) : 1 / Double(sizes[a])
                 for l in 0..<n { values[base + l] = Double((l / st[a]) % sizes[a]) * h }
             }
         }

@@ -27,13 +27,19 @@ public struct FNOConfiguration: Codable, Equatable, Sendable {
     /// so that evaluation at another resolution pads the same physical length
     /// (neuraloperator #72). 0 for periodic problems.
     public var padding: [Double]
-    /// Append the coordinates of the nodes (in [0, 1], endpoints included) to the input
-    /// channels, as the paper does.
+    /// Append the coordinates of the nodes to the input channels, as the paper does (in
+    /// [0, 1], i/(n − 1); neuraloperator's style: i/n).
     public var gridCoordinates: Bool
+    /// The arrangement of the layers (`FNOStyle`): the paper's, or neuraloperator's.
+    public var style: FNOStyle
+    /// Hidden channels of a two-layer lifting (input → liftingWidth → GELU → width), as
+    /// neuraloperator has (2·width); nil: the paper's single pointwise lifting.
+    public var liftingWidth: Int?
 
     /// The dimension is `modes.count`; `padding` defaults to none.
     public init(inChannels: Int = 1, outChannels: Int = 1, modes: [Int], width: Int = 32, layers: Int = 4,
-                projectionWidth: Int = 128, padding: [Double]? = nil, gridCoordinates: Bool = true) {
+                projectionWidth: Int = 128, padding: [Double]? = nil, gridCoordinates: Bool = true,
+                style: FNOStyle = .paper, liftingWidth: Int? = nil) {
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.modes = modes
@@ -42,6 +48,42 @@ public struct FNOConfiguration: Codable, Equatable, Sendable {
         self.projectionWidth = projectionWidth
         self.padding = padding ?? [Double](repeating: 0, count: modes.count)
         self.gridCoordinates = gridCoordinates
+        self.style = style
+        self.liftingWidth = liftingWidth
+    }
+
+    /// neuraloperator's `FNO(n_modes, in_channels, out_channels, hidden_channels, n_layers)`
+    /// with every other argument at its default (version 2.0): `nModes[a]` is that
+    /// library's count of kept frequencies per axis (−n/2…n/2 − 1 on a full axis, 0…n/2 on
+    /// the last), so `n_modes = (24, 24)` is `modes = [12, 13]` here; lifting and projection
+    /// MLPs of 2·hidden channels; no padding.
+    public static func neuraloperator(nModes: [Int], inChannels: Int = 1, outChannels: Int = 1, hiddenChannels: Int,
+                                      layers: Int = 4) -> FNOConfiguration {
+        let d = nModes.count
+        let modes = nModes.enumerated().map { $0.offset < d - 1 ? $0.element / 2 : $0.element / 2 + 1 }
+        return FNOConfiguration(inChannels: inChannels, outChannels: outChannels, modes: modes, width: hiddenChannels, layers: layers,
+                                projectionWidth: 2 * hiddenChannels, gridCoordinates: true, style: .neuraloperator,
+                                liftingWidth: 2 * hiddenChannels)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case inChannels, outChannels, modes, width, layers, projectionWidth, padding, gridCoordinates, style, liftingWidth
+    }
+
+    /// Decodes a configuration; `style` (paper) and `liftingWidth` (none) may be absent, as
+    /// in files written before they existed.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        inChannels = try c.decode(Int.self, forKey: .inChannels)
+        outChannels = try c.decode(Int.self, forKey: .outChannels)
+        modes = try c.decode([Int].self, forKey: .modes)
+        width = try c.decode(Int.self, forKey: .width)
+        layers = try c.decode(Int.self, forKey: .layers)
+        projectionWidth = try c.decode(Int.self, forKey: .projectionWidth)
+        padding = try c.decode([Double].self, forKey: .padding)
+        gridCoordinates = try c.decode(Bool.self, forKey: .gridCoordinates)
+        style = try c.decodeIfPresent(FNOStyle.self, forKey: .style) ?? .paper
+        liftingWidth = try c.decodeIfPresent(Int.self, forKey: .liftingWidth)
     }
 
     /// Spatial dimension (1–3).
@@ -53,7 +95,7 @@ public struct FNOConfiguration: Codable, Equatable, Sendable {
             throw LearningError.invalidArgument(name: "FNO modes", value: "\(modes)", expected: "1 to 3 counts ≥ 1 (one per spatial axis)")
         }
         for (name, v) in [("inChannels", inChannels), ("outChannels", outChannels), ("width", width), ("layers", layers),
-                          ("projectionWidth", projectionWidth)] where v < 1 {
+                          ("projectionWidth", projectionWidth), ("liftingWidth", liftingWidth ?? 1)] where v < 1 {
             throw LearningError.invalidArgument(name: "FNO \(name)", value: "\(v)", expected: "an integer ≥ 1")
         }
         guard padding.count == modes.count, padding.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
@@ -94,12 +136,17 @@ func isSmooth(_ n: Int) -> Bool {
 /// Parameters (PyTorch-style paths; the pointwise maps are 1×1 convolutions, weight
 /// `[out, in, 1…]`): `lifting.weight/bias`, `blocks.blocks.<i>.spectral.weight`
 /// `[width, width, 2m₁…, m_d, 2]`, `blocks.blocks.<i>.pointwise.weight/bias`,
-/// `projection.weight/bias`, `output.weight/bias`.
+/// `projection.weight/bias`, `output.weight/bias`. In neuraloperator's style
+/// (`FNOConfiguration.neuraloperator`) also `liftingOutput.*`, `blocks.blocks.<i>.spectralBias`,
+/// `.mlpIn.*`, `.mlpOut.*`, `.gate`; `NeuraloperatorWeights` loads that library's state
+/// dicts into them.
 public final class FNO<T: TensorScalar>: Layer {
     /// The settings the model was built with.
     public let configuration: FNOConfiguration
-    /// Input (+ coordinates) → width, pointwise.
+    /// Input (+ coordinates) → width (or → liftingWidth), pointwise.
     public let lifting: Convolution<T>
+    /// With a two-layer lifting: liftingWidth → width after a GELU.
+    public let liftingOutput: Convolution<T>?
     /// The Fourier layers.
     public let blocks: FourierBlocks<T>
     /// Width → projectionWidth, pointwise (GELU after).
@@ -116,8 +163,15 @@ public final class FNO<T: TensorScalar>: Layer {
         let d = configuration.dimensions
         let one = [Int](repeating: 1, count: d)
         let inputs = configuration.inChannels + (configuration.gridCoordinates ? d : 0)
-        lifting = try Convolution(inChannels: inputs, outChannels: configuration.width, kernel: one, generator: &g)
-        blocks = try FourierBlocks(width: configuration.width, modes: configuration.modes, layers: configuration.layers, generator: &g)
+        if let hidden = configuration.liftingWidth {
+            lifting = try Convolution(inChannels: inputs, outChannels: hidden, kernel: one, generator: &g)
+            liftingOutput = try Convolution(inChannels: hidden, outChannels: configuration.width, kernel: one, generator: &g)
+        } else {
+            lifting = try Convolution(inChannels: inputs, outChannels: configuration.width, kernel: one, generator: &g)
+            liftingOutput = nil
+        }
+        blocks = try FourierBlocks(width: configuration.width, modes: configuration.modes, layers: configuration.layers,
+                                   style: configuration.style, generator: &g)
         projection = try Convolution(inChannels: configuration.width, outChannels: configuration.projectionWidth, kernel: one, generator: &g)
         output = try Convolution(inChannels: configuration.projectionWidth, outChannels: configuration.outChannels, kernel: one, generator: &g)
     }
@@ -132,7 +186,8 @@ public final class FNO<T: TensorScalar>: Layer {
                                               got: shapeString(x.shape))
         }
         let spatial = Array(x.shape[2...])
-        var h = try lifting(c.gridCoordinates ? x.appendingGridCoordinates() : x)
+        var h = try lifting(c.gridCoordinates ? x.appendingGridCoordinates(includingEndpoint: c.style == .paper) : x)
+        if let liftingOutput { h = try liftingOutput(h.gelu()) }
         let pads = spatial.enumerated().map { c.paddingPoints($0.element, axis: $0.offset) }
         let padded = pads.contains { $0 > 0 }
         if padded { h = try h.padded(lower: [Int](repeating: 0, count: d + 2), upper: [0, 0] + pads) }
