@@ -140,4 +140,50 @@ import TestSupport
         let big = try run("pde-train", ["fit", dir + "/big.yaml"])
         #expect(big.status == 2 && big.stderr.contains("data.split"), "\(big.stderr)")
     }
+
+    @Test func sfnoFitAndSpectralRefinement() throws {
+        let dir = makeTemporaryFolder()
+        try """
+        family: navier-stokes
+        samples: 5
+        seed: 2
+        output: {file: \(dir)/ns.h5}
+        navier_stokes: {points: 16, stored_points: 16, viscosity: 1.0e-3, time_step: 1.0e-3, final_time: 1.5, interval: 0.05, scheme: cn-heun}
+        """.write(toFile: dir + "/data.yaml", atomically: true, encoding: .utf8)
+        let gen = try run("pde-datagen", [dir + "/data.yaml", "--quiet"])
+        try #require(gen.status == 0, "\(gen.stderr)")
+        let config = """
+        model: {kind: sfno, modes: [4, 4, 3], width: 4, layers: 2, input_steps: 5, latent_steps: 6, output_steps: 10, feed_forward_width: 8}
+        data:
+          file: \(dir)/ns.h5
+          input: w
+          output: w
+          split: {train: 3, test: 2}
+          windows: {input_steps: 5, output_steps: 10, starts: [0, 10], test_start: 5}
+          normalize: {input: none, output: none}
+        training:
+          epochs: 2
+          batch: 2
+          optimizer: {name: adam, learning_rate: 1.0e-2}
+          checkpoint: {folder: \(dir)/run}
+        refine: {iterations: 3, learning_rate: 1.0e-3, output_modes: [8, 8, 4], viscosity: 1.0e-3, time_step: 0.05}
+        """
+        try config.write(toFile: dir + "/train.yaml", atomically: true, encoding: .utf8)
+        let fit = try run("pde-train", ["fit", dir + "/train.yaml"])
+        #expect(fit.status == 0 && fit.stdout.contains("sfno") && fit.stdout.contains("epoch 2/2"), "\(fit.stdout)\(fit.stderr)")
+        let eval = try run("pde-train", ["eval", dir + "/train.yaml"])
+        #expect(eval.status == 0 && eval.stdout.contains("test 16×16"), "\(eval.stdout)\(eval.stderr)")
+        let refine = try run("pde-train", ["refine", dir + "/train.yaml", "--samples", "1"])
+        #expect(refine.status == 0 && refine.stdout.contains("trajectory 1/1") && refine.stdout.contains("H⁻¹ residual"), "\(refine.stdout)\(refine.stderr)")
+        let again = try run("pde-train", ["refine", dir + "/train.yaml"])
+        #expect(again.status == 2 && again.stderr.contains("--resume"), "\(again.stderr)")
+        let resumed = try run("pde-train", ["refine", dir + "/train.yaml", "--resume"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("resumed after 1") && resumed.stdout.contains("trajectory 2/2"), "\(resumed.stdout)\(resumed.stderr)")
+        let summary = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/run/refine.json")))
+        #expect(summary["trajectories"] == 2 && (summary["residual_after"] ?? 1) < (summary["residual_before"] ?? 0))
+        // A refine section with an FNO, and windows that do not fit the model, are refused by key.
+        try config.replacingOccurrences(of: "output_steps: 10, feed", with: "output_steps: 12, feed").write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let bad = try run("pde-train", ["fit", dir + "/bad.yaml"])
+        #expect(bad.status == 2 && bad.stderr.contains("data.windows"), "\(bad.stderr)")
+    }
 }

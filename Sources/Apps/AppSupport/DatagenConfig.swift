@@ -126,16 +126,16 @@ public struct BurgersSpec: Decodable, Sendable {
     }
 }
 
-/// `navier_stokes: {points, stored_points, viscosity, time_step, final_time, interval, scheme}`.
+/// `navier_stokes: {points, stored_points, viscosity, time_step, final_time, interval, record_from, scheme}`.
 public struct NavierStokesSpec: Decodable, Sendable {
     public var points = 256, storedPoints = 64
-    public var viscosity = 1e-3, timeStep = 1e-4, finalTime = 50.0, interval = 1.0
+    public var viscosity = 1e-3, timeStep = 1e-4, finalTime = 50.0, interval = 1.0, recordFrom = 0.0
     public var scheme = NavierStokes2D.Scheme.crankNicolsonEuler
     /// The FNO defaults: 256² → 64², ν = 1e-3, dt = 1e-4, T = 50, interval 1, Crank–Nicolson + Euler.
     public init() {}
     /// Decodes the section; unknown keys, a bad scheme or out-of-range sizes are `ConfigError`s (ranges are checked by the family).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(["points", "stored_points", "viscosity", "time_step", "final_time", "interval", "scheme"])
+        try decoder.rejectUnknownKeys(["points", "stored_points", "viscosity", "time_step", "final_time", "interval", "record_from", "scheme"])
         let c = try decoder.container(keyedBy: AnyKey.self)
         points = try c.value("points") ?? points
         storedPoints = try c.value("stored_points") ?? storedPoints
@@ -143,6 +143,7 @@ public struct NavierStokesSpec: Decodable, Sendable {
         timeStep = try c.value("time_step") ?? timeStep
         finalTime = try c.value("final_time") ?? finalTime
         interval = try c.value("interval") ?? interval
+        recordFrom = try c.value("record_from") ?? recordFrom
         if let s: String = try c.value("scheme") {
             guard let v = NavierStokes2D.Scheme(rawValue: s) else {
                 throw ConfigError(keyPath: c.path("scheme"), value: "'\(s)'", expected: "one of " + NavierStokes2D.Scheme.allCases.map(\.rawValue).joined(separator: ", "))
@@ -169,7 +170,7 @@ extension DatagenConfig {
             case .navierStokes:
                 let n = navierStokes
                 return try NavierStokesFamily(points: n.points, storedPoints: n.storedPoints, viscosity: n.viscosity, timeStep: n.timeStep,
-                                              finalTime: n.finalTime, interval: n.interval, scheme: n.scheme)
+                                              finalTime: n.finalTime, interval: n.interval, recordFrom: n.recordFrom, scheme: n.scheme)
             }
         } catch let PDEError.invalidValue(key, value, expected) {
             let section = family == .navierStokes ? "navier_stokes" : family.rawValue

@@ -29,16 +29,28 @@ public struct TrainConfig: Decodable, Sendable {
     public var data: TrainDataSpec
     public var training: TrainingSpec
     public var evaluation: EvaluationSpec
+    /// Spectral-Refiner's fine-tuning (`pde-train refine`), for SFNO models.
+    public var refine: RefineSpec?
 
     /// Decodes and checks every section (unknown keys, types and ranges are `ConfigError`s
     /// naming the key path).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(["model", "data", "training", "evaluation"])
+        try decoder.rejectUnknownKeys(["model", "data", "training", "evaluation", "refine"])
         let c = try decoder.container(keyedBy: AnyKey.self)
         model = try c.required("model", as: ModelSpec.self).architecture
         data = try c.required("data")
         training = try c.required("training")
         evaluation = try c.value("evaluation") ?? EvaluationSpec()
+        refine = try c.value("refine")
+        if case .sfno(let s) = model {
+            guard let w = data.windows, w.inputSteps == s.inputSteps, w.outputSteps == s.outputSteps else {
+                throw ConfigError(keyPath: c.path("data") + ".windows", value: data.windows.map { "\($0.inputSteps) → \($0.outputSteps) frames" } ?? "missing",
+                                  expected: "trajectory windows of \(s.inputSteps) input and \(s.outputSteps) output frames for the sfno model")
+            }
+        }
+        if refine != nil, model.kind != "sfno" {
+            throw ConfigError(keyPath: c.path("refine"), value: "given for a \(model.kind) model", expected: "a refine section only with model kind sfno")
+        }
     }
 }
 
@@ -76,8 +88,27 @@ struct ModelSpec: Decodable {
                 f.padding = list
             }
             architecture = .fno(f)
+        case "sfno":
+            try decoder.rejectUnknownKeys(["kind", "modes", "width", "layers", "input_steps", "latent_steps", "output_steps", "feed_forward_width"])
+            var f = SFNOConfiguration()
+            if let modes: [Int] = try c.value("modes") {
+                guard modes.count == 3, modes.allSatisfy({ $0 >= 1 }) else {
+                    throw ConfigError(keyPath: c.path("modes"), value: "\(modes)", expected: "3 mode counts ≥ 1 (x, y, t)")
+                }
+                f.modes = modes
+            }
+            f.width = try positive(c, "width") ?? f.width
+            f.layers = try positive(c, "layers") ?? f.layers
+            f.inputSteps = try positive(c, "input_steps") ?? f.inputSteps
+            f.latentSteps = try positive(c, "latent_steps") ?? f.latentSteps
+            f.outputSteps = try positive(c, "output_steps") ?? f.outputSteps
+            f.feedForwardWidth = try positive(c, "feed_forward_width") ?? f.feedForwardWidth
+            do { try f.validate() } catch let e as LearningError {
+                throw ConfigError(keyPath: c.path("modes"), value: "\(f.modes)", expected: "\(e)")
+            }
+            architecture = .sfno(f)
         default:
-            throw ConfigError(keyPath: c.path("kind"), value: "'\(kind)'", expected: "fno")
+            throw ConfigError(keyPath: c.path("kind"), value: "'\(kind)'", expected: "fno or sfno")
         }
     }
 }
@@ -100,10 +131,12 @@ public struct TrainDataSpec: Decodable, Sendable {
     public var stride = 1
     public var inputNormalizer: GaussianNormalizer<Float>.Mode?
     public var outputNormalizer: GaussianNormalizer<Float>.Mode?
+    /// Trajectory windows (SFNO): `input` names trajectories [T, n, n] cut into windows.
+    public var windows: WindowSpec?
 
     /// Decodes and checks the section; unknown keys and values out of range are `ConfigError`s naming the key path.
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(["file", "input", "output", "split", "stride", "normalize"])
+        try decoder.rejectUnknownKeys(["file", "input", "output", "split", "stride", "normalize", "windows"])
         let c = try decoder.container(keyedBy: AnyKey.self)
         file = try c.required("file")
         input = try c.required("input")
@@ -113,6 +146,61 @@ public struct TrainDataSpec: Decodable, Sendable {
         stride = try positive(c, "stride") ?? 1
         let n = try c.value("normalize", as: NormalizeSpec.self) ?? NormalizeSpec()
         (inputNormalizer, outputNormalizer) = (n.input, n.output)
+        windows = try c.value("windows")
+    }
+}
+
+/// `windows: {input_steps, output_steps, starts: [s…], test_start}`: training windows start
+/// at every s, test windows at `test_start` (Spectral-Refiner: 30).
+public struct WindowSpec: Decodable, Sendable {
+    public var inputSteps: Int, outputSteps: Int, starts: [Int], testStart: Int
+    /// Decodes and checks the section; unknown keys and values out of range are `ConfigError`s naming the key path.
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["input_steps", "output_steps", "starts", "test_start"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        inputSteps = try positive(c, "input_steps") ?? 10
+        outputSteps = try positive(c, "output_steps") ?? 40
+        starts = try c.value("starts") ?? [0]
+        guard !starts.isEmpty, starts.allSatisfy({ $0 >= 0 }) else {
+            throw ConfigError(keyPath: c.path("starts"), value: "\(starts)", expected: "frame indices ≥ 0")
+        }
+        testStart = try c.value("test_start") ?? starts[0]
+        guard testStart >= 0 else { throw ConfigError(keyPath: c.path("test_start"), value: "\(testStart)", expected: "a frame index ≥ 0") }
+    }
+}
+
+/// `refine: {iterations, learning_rate, output_modes, viscosity, time_step, forcing: fno|none, alpha, layout: yx|xy}`.
+public struct RefineSpec: Decodable, Sendable {
+    public var iterations = 50, learningRate = 1e-3
+    public var outputModes: [Int]
+    public var viscosity: Double, timeStep: Double
+    public var fnoForcing = true
+    public var alpha = 1.0
+    public var layout = NavierStokesResidual.Layout.yx
+    /// Decodes and checks the section; unknown keys and values out of range are `ConfigError`s naming the key path.
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["iterations", "learning_rate", "output_modes", "viscosity", "time_step", "forcing", "alpha", "layout"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        iterations = try positive(c, "iterations") ?? iterations
+        learningRate = try c.value("learning_rate") ?? learningRate
+        guard learningRate > 0 else { throw ConfigError(keyPath: c.path("learning_rate"), value: "\(learningRate)", expected: "a positive rate") }
+        outputModes = try c.required("output_modes")
+        guard outputModes.count == 3, outputModes.allSatisfy({ $0 >= 1 }) else {
+            throw ConfigError(keyPath: c.path("output_modes"), value: "\(outputModes)", expected: "3 mode counts ≥ 1 (x, y, t)")
+        }
+        viscosity = try c.required("viscosity")
+        guard viscosity >= 0 else { throw ConfigError(keyPath: c.path("viscosity"), value: "\(viscosity)", expected: "ν ≥ 0") }
+        timeStep = try c.required("time_step")
+        guard timeStep > 0 else { throw ConfigError(keyPath: c.path("time_step"), value: "\(timeStep)", expected: "the positive time between frames") }
+        let f: String = try c.value("forcing") ?? "fno"
+        guard f == "fno" || f == "none" else { throw ConfigError(keyPath: c.path("forcing"), value: "'\(f)'", expected: "fno or none") }
+        fnoForcing = f == "fno"
+        alpha = try c.value("alpha") ?? alpha
+        guard alpha > 0 else { throw ConfigError(keyPath: c.path("alpha"), value: "\(alpha)", expected: "a positive α") }
+        if let l: String = try c.value("layout") {
+            guard let v = NavierStokesResidual.Layout(rawValue: l) else { throw ConfigError(keyPath: c.path("layout"), value: "'\(l)'", expected: "yx or xy") }
+            layout = v
+        }
     }
 }
 

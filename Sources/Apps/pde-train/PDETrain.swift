@@ -23,7 +23,7 @@ struct PDETrain: ParsableCommand {
           pde-train eval data/configs/train-fno-darcy.yaml
           pde-train predict runs/fno-darcy/model.safetensors a.npy -o u.npy
         """,
-        subcommands: [Fit.self, Eval.self, Predict.self])
+        subcommands: [Fit.self, Eval.self, Refine.self, Predict.self])
 }
 
 /// Prints `pde-train: error: …` and exits with `code`.
@@ -68,12 +68,14 @@ struct LoadedData {
                               expected: "at most the \(total) samples of \(d.file)")
         }
         let s = try OperatorDataset.split(total: total, train: d.train, validation: d.validation, test: d.test)
-        func load(_ r: Range<Int>) throws -> OperatorSamples {
-            try OperatorSamples(OperatorDataset(path: d.file, input: d.input, output: d.output, samples: r, stride: d.stride))
+        func load(_ r: Range<Int>, test: Bool = false) throws -> OperatorSamples {
+            let set = try OperatorDataset(path: d.file, input: d.input, output: d.output, samples: r, stride: d.stride)
+            guard let w = d.windows else { return try OperatorSamples(set) }
+            return try OperatorSamples(trajectories: set, inputSteps: w.inputSteps, outputSteps: w.outputSteps, starts: test ? [w.testStart] : w.starts)
         }
-        train = try load(s.train)
-        validation = splits.contains("validation") && !s.validation.isEmpty ? try load(s.validation) : nil
-        test = splits.contains("test") && !s.test.isEmpty ? try load(s.test) : nil
+        train = try splits.contains("train") ? load(s.train) : load(s.train.prefix(1))
+        validation = splits.contains("validation") && !s.validation.isEmpty ? try load(s.validation, test: true) : nil
+        test = splits.contains("test") && !s.test.isEmpty ? try load(s.test, test: true) : nil
         testRange = s.test
     }
 }
@@ -227,7 +229,7 @@ struct Eval: ParsableCommand {
                 }
                 try writePanel(input: test.inputs, truth: test.outputs, prediction: prediction, sample: i, to: folder + "/panel_\(i)")
             }
-            if let fi = cfg.evaluation.fineInput, let fo = cfg.evaluation.fineOutput {
+            if let fi = cfg.evaluation.fineInput, let fo = cfg.evaluation.fineOutput, cfg.data.windows == nil {
                 let fine = try OperatorSamples(OperatorDataset(path: cfg.data.file, input: fi, output: fo, samples: data.testRange,
                                                                stride: cfg.evaluation.fineStride))
                 let t1 = Date()
@@ -289,6 +291,110 @@ func writePanel(input: Tensor<Float>, truth: Tensor<Float>, prediction: Tensor<F
     let (h, w) = (spatial[spatial.count - 2], spatial[spatial.count - 1])
     try HeatMap.writeRow(panels, width: w, height: h, to: base + ".png")
     return base + ".png"
+}
+
+struct Refine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Spectral-Refiner: fine-tune a trained SFNO's output layer per test trajectory against the H⁻¹ Navier–Stokes residual.",
+        discussion: """
+        Loads <folder>/model.safetensors (an sfno model), rebuilds its output spectral layer
+        with the config's `refine.output_modes`, freezes everything else, and for every test
+        window optimizes that layer alone (Adam, `refine.iterations` steps) against the H⁻¹
+        norm of the Navier–Stokes residual of its predicted frames — no labels. Prints, per
+        trajectory, the residual and the relative L2 error before and after; writes
+        refine.json (means), errors_refined.npy, and refine-progress.json after every
+        trajectory (--resume continues from it; Ctrl-C stops after the trajectory in flight).
+        """)
+
+    @Argument(help: "YAML config file (with a refine section).")
+    var config: String
+    @Option(help: "Operator file (default: <folder>/model.safetensors).")
+    var model: String?
+    @Option(help: "Refine only the first N test windows.")
+    var samples: Int?
+    @Flag(help: "Continue from refine-progress.json.")
+    var resume = false
+
+    struct Progress: Codable {
+        var errorsBefore: [Double] = [], errorsAfter: [Double] = [], residualsBefore: [Double] = [], residualsAfter: [Double] = []
+        var seconds: [Double] = []
+    }
+
+    func run() throws {
+        Threads.configure()
+        try guarded(config) {
+            let cfg = try loadConfig(TrainConfig.self, from: config)
+            guard let spec = cfg.refine else {
+                throw ConfigError(file: config, keyPath: "refine", value: "missing", expected: "a refine section (iterations, output_modes, viscosity, time_step)")
+            }
+            let folder = cfg.training.checkpointFolder
+            let path = model ?? folder + "/model.safetensors"
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ConfigError(file: config, keyPath: "training.checkpoint.folder", value: "no \(path)", expected: "a trained model: run pde-train fit first")
+            }
+            let op = try NeuralOperator<Float>.load(from: path)
+            guard let sfno = op.model as? SFNO<Float>, op.inputNormalizer == nil, op.outputNormalizer == nil else {
+                throw ConfigError(file: config, keyPath: "model.kind", value: op.architecture.kind + (op.model is SFNO<Float> ? " with normalizers" : ""),
+                                  expected: "an sfno model trained without normalizers (normalize: {input: none, output: none})")
+            }
+            let data = try LoadedData(cfg, splits: ["test"])
+            guard let test = data.test else {
+                throw ConfigError(file: config, keyPath: "data.split.test", value: "0", expected: "test trajectories to refine")
+            }
+            let count = min(test.count, samples ?? test.count)
+            let n = test.inputs.shape[2]
+            let residual = try NavierStokesResidual(points: n, viscosity: spec.viscosity, timeStep: spec.timeStep,
+                                                    forcing: spec.fnoForcing ? NavierStokesResidual.fnoForcing(points: n) : nil,
+                                                    alpha: spec.alpha, layout: spec.layout)
+            let refiner = try SpectralRefiner(residual: residual, outputModes: spec.outputModes, iterations: spec.iterations, learningRate: spec.learningRate)
+            let progressPath = folder + "/refine-progress.json"
+            var progress = Progress()
+            if FileManager.default.fileExists(atPath: progressPath) {
+                guard resume else {
+                    throw ConfigError(file: config, keyPath: "training.checkpoint.folder", value: "'\(folder)' holds refine-progress.json",
+                                      expected: "--resume to continue it, or remove it")
+                }
+                progress = try JSONDecoder().decode(Progress.self, from: Data(contentsOf: URL(fileURLWithPath: progressPath)))
+                print("pde-train refine: resumed after \(progress.errorsAfter.count) trajectories")
+            }
+            print("pde-train refine: \(count) test windows \(test.inputs.shape.dropFirst()) → \(test.outputs.shape.dropFirst()), output modes "
+                  + "\((sfno.configuration.outputModes ?? sfno.configuration.modes)) → \(spec.outputModes), \(spec.iterations) Adam steps at \(spec.learningRate)")
+            signal(SIGINT) { _ in interrupted = 1 }
+            for i in progress.errorsAfter.count..<count {
+                let t0 = Date()
+                let (x, y) = try test.batch([i])
+                let before = try OperatorTraining.predict(op, inputs: x)
+                let outcome = try refiner.refine(sfno, input: x)
+                let eb = try OperatorTraining.relativeErrors(before, y)[0], ea = try OperatorTraining.relativeErrors(outcome.prediction, y)[0]
+                progress.errorsBefore.append(eb)
+                progress.errorsAfter.append(ea)
+                progress.residualsBefore.append(outcome.residualBefore)
+                progress.residualsAfter.append(outcome.residualAfter)
+                progress.seconds.append(Date().timeIntervalSince(t0))
+                try AtomicFile.write(try JSONEncoder().encode(progress), to: progressPath)
+                print(String(format: "trajectory %d/%d  H⁻¹ residual %.3e → %.3e  relative L2 %.4e → %.4e  (%.1f s)", i + 1, count,
+                             outcome.residualBefore, outcome.residualAfter, eb, ea, progress.seconds.last!))
+                fflush(stdout)
+                if interrupted != 0 {
+                    print("pde-train refine: interrupted after trajectory \(i + 1); run again with --resume")
+                    throw ExitCode(130)
+                }
+            }
+            func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(max(1, v.count)) }
+            let summary: [String: Double] = [
+                "relative_l2_before": mean(progress.errorsBefore), "relative_l2_after": mean(progress.errorsAfter),
+                "residual_before": mean(progress.residualsBefore), "residual_after": mean(progress.residualsAfter),
+                "trajectories": Double(progress.errorsAfter.count), "seconds": progress.seconds.reduce(0, +)]
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(try enc.encode(summary), to: folder + "/refine.json")
+            try NPY.write(progress.errorsAfter, shape: [progress.errorsAfter.count], to: folder + "/errors_refined.npy")
+            let cut = 1 - summary["relative_l2_after"]! / summary["relative_l2_before"]!
+            print(String(format: "pde-train refine: relative L2 %.4e → %.4e (%.1f%% lower), H⁻¹ residual %.3e → %.3e → %@/refine.json",
+                         summary["relative_l2_before"]!, summary["relative_l2_after"]!, 100 * cut, summary["residual_before"]!,
+                         summary["residual_after"]!, folder))
+        }
+    }
 }
 
 struct Predict: ParsableCommand {

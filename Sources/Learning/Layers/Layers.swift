@@ -183,6 +183,20 @@ public final class SpectralConvolution<T: TensorScalar>: Layer {
         let mixed = try Variable.complexMix(try x.rfftLowModes(modes), weight)
         return try mixed.irfftFromLowModes(spatial: Array(x.shape[2...]))
     }
+
+    /// The same map onto a grid of other sizes `outputSizes` (the kept modes zero-padded or
+    /// truncated by the inverse transform, as `irfftn(…, s=…)` does): how a spatio-temporal
+    /// operator maps 10 input frames to 40 output frames. Throws as `callAsFunction(_:)`,
+    /// and for output sizes too coarse for the modes.
+    public func callAsFunction(_ x: Variable<T>, outputSizes: [Int]) throws -> Variable<T> {
+        let d = modes.count
+        guard x.shape.count == d + 2, x.shape[1] == weight.shape[0], outputSizes.count == d else {
+            throw LearningError.shapeMismatch(operation: "SpectralConvolution", expected: "input [B, \(weight.shape[0]), \(d) spatial axes] and \(d) output sizes",
+                                              got: shapeString(x.shape) + " → \(outputSizes)")
+        }
+        let mixed = try Variable.complexMix(try x.rfftLowModes(modes), weight)
+        return try mixed.irfftFromLowModes(spatial: outputSizes)
+    }
 }
 
 /// A multilayer perceptron: Linear layers with an activation between them (none after the

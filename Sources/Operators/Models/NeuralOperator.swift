@@ -6,25 +6,30 @@ import Learning
 public enum OperatorArchitecture: Codable, Equatable, Sendable {
     /// A Fourier neural operator (1-, 2- or 3-D).
     case fno(FNOConfiguration)
+    /// A spatio-temporal FNO: frames `[B, T_in, n, n]` → `[B, T_out, n, n]`.
+    case sfno(SFNOConfiguration)
 
-    /// The short name used in configs and progress lines (`fno`).
+    /// The short name used in configs and progress lines (`fno`, `sfno`).
     public var kind: String {
         switch self {
         case .fno: return "fno"
+        case .sfno: return "sfno"
         }
     }
 
-    /// Spatial axes of the data the model takes.
+    /// Spatial axes of the data the model takes (the frames of an SFNO: 2).
     public var dimensions: Int {
         switch self {
         case .fno(let c): return c.dimensions
+        case .sfno: return 2
         }
     }
 
-    /// Input and output channels.
+    /// Input and output channels (frames for an SFNO).
     public var channels: (input: Int, output: Int) {
         switch self {
         case .fno(let c): return (c.inChannels, c.outChannels)
+        case .sfno(let c): return (c.inputSteps, c.outputSteps)
         }
     }
 
@@ -33,6 +38,7 @@ public enum OperatorArchitecture: Codable, Equatable, Sendable {
     public func build<T: TensorScalar>(_: T.Type = T.self, generator g: inout SeededGenerator) throws -> any Layer<T> {
         switch self {
         case .fno(let c): return try FNO<T>(c, generator: &g)
+        case .sfno(let c): return try SFNO<T>(c, generator: &g)
         }
     }
 }

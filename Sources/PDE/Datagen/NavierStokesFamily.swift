@@ -3,7 +3,8 @@
 /// computed on N×N points (FNO: 256) with the generator's scheme (Crank–Nicolson viscous
 /// term, explicit advection, 2/3 dealiasing, dt = 1e-4, CFL-checked) and stored subsampled
 /// to r×r (FNO: 64) at t = 0 (`w0`) and every `interval` time units up to T (`w`, shape
-/// [T/interval, r, r]; FNO: T = 50).
+/// [T/interval, r, r]; FNO: T = 50) — or, after a warm-up to `recordFrom` (Spectral-Refiner:
+/// 30, interval 0.2), at recordFrom + interval, …, T.
 public struct NavierStokesFamily: DatasetFamily {
     /// The solver (grid, ν, dt, scheme, forcing).
     public let solver: NavierStokes2D
@@ -13,18 +14,26 @@ public struct NavierStokesFamily: DatasetFamily {
     public let storedPoints: Int
     /// Final time T and the recording interval.
     public let finalTime: Double, interval: Double
+    /// The end of the warm-up: the first snapshot is at recordFrom + interval (0: none).
+    public let recordFrom: Double
 
     /// Throws `PDEError.invalidValue` for a stored resolution that does not divide N, a
     /// recording interval that is not a whole number of steps or does not divide T, and the
     /// solver's and field's own checks.
     public init(points n: Int = 256, storedPoints r: Int = 64, viscosity: Double = 1e-3, timeStep: Double = 1e-4,
-                finalTime: Double = 50, interval: Double = 1, scheme: NavierStokes2D.Scheme = .crankNicolsonEuler) throws {
+                finalTime: Double = 50, interval: Double = 1, recordFrom: Double = 0,
+                scheme: NavierStokes2D.Scheme = .crankNicolsonEuler) throws {
         guard r >= 2, r <= n, n % r == 0 else {
             throw PDEError.invalidValue(key: "navier_stokes.stored_points", value: "\(r)", expected: "a divisor of points = \(n)")
         }
-        guard interval > 0, finalTime >= interval, abs(finalTime / interval - (finalTime / interval).rounded()) < 1e-9 else {
-            throw PDEError.invalidValue(key: "navier_stokes.interval", value: "\(interval) with final time \(finalTime)",
-                                        expected: "a positive interval dividing the final time")
+        guard recordFrom >= 0, recordFrom < finalTime else {
+            throw PDEError.invalidValue(key: "navier_stokes.record_from", value: "\(recordFrom) with final time \(finalTime)",
+                                        expected: "a warm-up time in [0, final time)")
+        }
+        let span = finalTime - recordFrom
+        guard interval > 0, span >= interval, abs(span / interval - (span / interval).rounded()) < 1e-9 else {
+            throw PDEError.invalidValue(key: "navier_stokes.interval", value: "\(interval) with final time \(finalTime)" + (recordFrom > 0 ? " and record_from \(recordFrom)" : ""),
+                                        expected: "a positive interval dividing the recorded span")
         }
         solver = try NavierStokes2D.fno(pointsPerAxis: n, viscosity: viscosity, timeStep: timeStep, scheme: scheme)
         _ = try solver.stepCounts([interval, finalTime])
@@ -32,10 +41,11 @@ public struct NavierStokesFamily: DatasetFamily {
         storedPoints = r
         self.finalTime = finalTime
         self.interval = interval
+        self.recordFrom = recordFrom
     }
 
-    /// Recorded times interval, 2·interval, …, T.
-    public var times: [Double] { (1...Int((finalTime / interval).rounded())).map { Double($0) * interval } }
+    /// Recorded times recordFrom + interval, recordFrom + 2·interval, …, T.
+    public var times: [Double] { (1...Int(((finalTime - recordFrom) / interval).rounded())).map { recordFrom + Double($0) * interval } }
 
     public var name: String { "navier-stokes" }
 
@@ -46,6 +56,7 @@ public struct NavierStokesFamily: DatasetFamily {
     public var parameters: [String: HDF5Attribute] {
         ["points": .int(Int64(solver.pointsPerAxis)), "stored_points": .int(Int64(storedPoints)), "viscosity": .double(solver.viscosity),
          "time_step": .double(solver.timeStep), "final_time": .double(finalTime), "interval": .double(interval),
+         "record_from": .double(recordFrom),
          "scheme": .string(solver.scheme.rawValue), "forcing": .string("0.1*(sin(2*pi*(x+y)) + cos(2*pi*(x+y)))"),
          "initial_field": .string("N(0, 7^1.5 (-Lap + 49 I)^-2.5)"), "dealiasing": .string(solver.dealiasing.rawValue),
          "equation": .string("w_t + u.grad(w) = nu Lap(w) + f on the unit torus, vorticity form")]
