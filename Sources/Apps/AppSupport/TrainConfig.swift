@@ -107,8 +107,24 @@ struct ModelSpec: Decodable {
                 throw ConfigError(keyPath: c.path("modes"), value: "\(f.modes)", expected: "\(e)")
             }
             architecture = .sfno(f)
+        case "lsm":
+            try decoder.rejectUnknownKeys(["kind", "in_channels", "out_channels", "width", "basis", "tokens", "heads", "patch", "levels", "projection_width"])
+            var f = LSMConfiguration()
+            f.inChannels = try positive(c, "in_channels") ?? f.inChannels
+            f.outChannels = try positive(c, "out_channels") ?? f.outChannels
+            f.width = try positive(c, "width") ?? f.width
+            f.basis = try positive(c, "basis") ?? f.basis
+            f.tokens = try positive(c, "tokens") ?? f.tokens
+            f.heads = try positive(c, "heads") ?? f.heads
+            f.patch = try positive(c, "patch") ?? f.patch
+            f.levels = try positive(c, "levels") ?? f.levels
+            f.projectionWidth = try positive(c, "projection_width") ?? f.projectionWidth
+            guard f.width % f.heads == 0 else {
+                throw ConfigError(keyPath: c.path("heads"), value: "\(f.heads)", expected: "a divisor of the width \(f.width)")
+            }
+            architecture = .lsm(f)
         default:
-            throw ConfigError(keyPath: c.path("kind"), value: "'\(kind)'", expected: "fno or sfno")
+            throw ConfigError(keyPath: c.path("kind"), value: "'\(kind)'", expected: "fno, sfno or lsm")
         }
     }
 }

@@ -8,12 +8,15 @@ public enum OperatorArchitecture: Codable, Equatable, Sendable {
     case fno(FNOConfiguration)
     /// A spatio-temporal FNO: frames `[B, T_in, n, n]` → `[B, T_out, n, n]`.
     case sfno(SFNOConfiguration)
+    /// A 2-D Latent Spectral Model.
+    case lsm(LSMConfiguration)
 
     /// The short name used in configs and progress lines (`fno`, `sfno`).
     public var kind: String {
         switch self {
         case .fno: return "fno"
         case .sfno: return "sfno"
+        case .lsm: return "lsm"
         }
     }
 
@@ -21,7 +24,7 @@ public enum OperatorArchitecture: Codable, Equatable, Sendable {
     public var dimensions: Int {
         switch self {
         case .fno(let c): return c.dimensions
-        case .sfno: return 2
+        case .sfno, .lsm: return 2
         }
     }
 
@@ -30,6 +33,7 @@ public enum OperatorArchitecture: Codable, Equatable, Sendable {
         switch self {
         case .fno(let c): return (c.inChannels, c.outChannels)
         case .sfno(let c): return (c.inputSteps, c.outputSteps)
+        case .lsm(let c): return (c.inChannels, c.outChannels)
         }
     }
 
@@ -39,6 +43,7 @@ public enum OperatorArchitecture: Codable, Equatable, Sendable {
         switch self {
         case .fno(let c): return try FNO<T>(c, generator: &g)
         case .sfno(let c): return try SFNO<T>(c, generator: &g)
+        case .lsm(let c): return try LSM<T>(c, generator: &g)
         }
     }
 }

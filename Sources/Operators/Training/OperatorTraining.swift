@@ -92,16 +92,19 @@ public enum OperatorTraining {
         if let log { trainer.log = log }
         let d = op.architecture.dimensions
         let history = try trainer.fit(sampleCount: train.count, loss: { indices in
+            op.setTraining(true)    // batch statistics in normalization layers (evaluation switches them off)
             let (x, y) = try train.batch(indices)
             return try loss(try op(Variable(x)), Variable(y), dimensions: d)
         }, validate: validation.map { v in { try meanRelativeError(op, v) } }, resume: resume)
+        op.setTraining(false)
         return (history, trainer.wasInterrupted)
     }
 
     /// Predictions of `op` for `inputs` `[N, C, n…]`, `batch` samples at a time, without
-    /// gradients.
+    /// gradients, in evaluation mode (batch normalization uses its running statistics).
     public static func predict(_ op: NeuralOperator<Float>, inputs: Tensor<Float>, batch: Int = 20) throws -> Tensor<Float> {
         guard batch >= 1 else { throw LearningError.invalidArgument(name: "batch", value: "\(batch)", expected: "an integer ≥ 1") }
+        op.setTraining(false)       // running statistics in normalization layers
         return try Autodiff.withoutGradient {
             var out: [Float] = []
             var shape: [Int] = []
