@@ -30,7 +30,7 @@ final class BenchRecorder {
     }
 }
 
-/// Runs a peer script with python3 and returns its JSON objects (one per stdout line).
+/// Runs a peer script with the options' Python (python3 by default) and returns its JSON objects (one per stdout line).
 func runPeer(_ script: String, _ arguments: [String], options: BenchOptions) -> [[String: Any]] {
     guard !options.noPeers else { return [] }
     let path = options.peerDir + "/" + script
@@ -40,12 +40,12 @@ func runPeer(_ script: String, _ arguments: [String], options: BenchOptions) -> 
     }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", path] + arguments
+    p.arguments = [options.python, path] + arguments
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.standardError
     do { try p.run() } catch {
-        print("  (cannot run python3: \(error))")
+        print("  (cannot run \(options.python): \(error))")
         return []
     }
     let data = out.fileHandleForReading.readDataToEndOfFile()

@@ -18,7 +18,7 @@ struct PDEBench: ParsableCommand {
           pde-bench krylov --cases poisson2d-256 poisson3d-64 --methods cg,amg,mg
           pde-bench spectral --cases fastpoisson2d fastpoisson3d darcy ns burgers
         """,
-        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self, SpectralSuite.self])
+        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self, SpectralSuite.self, OperatorsSuite.self])
 }
 
 /// Options shared by every suite.
@@ -31,6 +31,9 @@ struct BenchOptions: ParsableArguments {
 
     @Flag(help: "Skip the Python peers.")
     var noPeers = false
+
+    @Option(help: "Python interpreter of the peers (default: $SWIFTPDE_PYTHON, else python3), e.g. a virtual environment with torch.")
+    var python = ProcessInfo.processInfo.environment["SWIFTPDE_PYTHON"] ?? "python3"
 
     @Option(name: .customLong("repeat"), help: "Repetitions per measurement (the median is reported).")
     var repetitions = 5
