@@ -89,6 +89,8 @@ enum SoftmaxKernels {
             x.scalars.withUnsafeBufferPointer { px in
                 let px = px.baseAddress!
                 parallelLines(outer * inner, n: n) { s, e in
+                    let scratch = UnsafeMutablePointer<T>.allocate(capacity: n)
+                    defer { scratch.deallocate() }
                     for line in s..<e {
                         let base = (line / inner) * n * inner + line % inner
                         var m = -T.infinity
@@ -97,11 +99,19 @@ enum SoftmaxKernels {
                             if v > m || v.isNaN { m = v }
                         }
                         var sum: T = 0
-                        for j in 0..<n {
-                            let k = base + j * inner
-                            let ex = T._exp(px[k] - m)
-                            sum += ex
-                            if !log { y[k] = ex }
+                        if inner == 1 && !log {
+                            // A contiguous row: shifted into scratch, then the vectorized exp
+                            // (its operands must not alias).
+                            for j in 0..<n { scratch[j] = px[base + j] - m }
+                            T.unaryKernel(.exp, scratch, y + base, n)
+                            for j in 0..<n { sum += y[base + j] }
+                        } else {
+                            for j in 0..<n {
+                                let k = base + j * inner
+                                let ex = T._exp(px[k] - m)
+                                sum += ex
+                                if !log { y[k] = ex }
+                            }
                         }
                         if log {
                             // (x − m) − log Σ: x − m is exact, m + log Σ would round at |m|'s scale.
