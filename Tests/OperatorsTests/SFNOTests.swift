@@ -58,7 +58,7 @@ func navierStokesFrames(n: Int, count: Int, seed: UInt64) throws -> Tensor<Doubl
         model.zeroGradients(Double.self)
         try loss().backward()
         for (name, p) in model.namedParameters(Double.self) where ["lifting.weight", "liftSpectral.weight", "spectral.0.weight", "skips.0.bias",
-                                                                   "reduction.weight", "output.weight", "feedForward.0.1.weight"].contains(name) {
+                                                                   "reduction.weight", "output.weight", "outputBias", "feedForward.0.1.weight"].contains(name) {
             let analytic = try #require(p.grad, "\(name)")
             for k in Set([0, p.value.count / 3, p.value.count - 1]) {
                 let original = p.value

@@ -65,7 +65,8 @@ public struct SFNOConfiguration: Codable, Equatable, Sendable {
 ///
 /// Our own arrangement of those steps; torch-cfd's also adds a positional encoding and a
 /// group norm in the lifting. Parameters: `lifting`, `liftSpectral`, `liftFeedForward`
-/// (`.0`, `.1`), `spectral.<i>`, `feedForward.<i>`, `skips.<i>`, `reduction`, `output`.
+/// (`.0`, `.1`), `spectral.<i>`, `feedForward.<i>`, `skips.<i>`, `reduction`, `output`,
+/// `outputBias`.
 public final class SFNO<T: TensorScalar>: Layer {
     /// The settings the model was built with.
     public let configuration: SFNOConfiguration
@@ -78,6 +79,10 @@ public final class SFNO<T: TensorScalar>: Layer {
     public let reduction: Convolution<T>
     /// The output spectral layer (1 → 1 channel): what Spectral-Refiner fine-tunes.
     public let output: SpectralConvolution<T>
+    /// A learned additive term per kept output mode `[1, 2m₁, 2m₂, m₃, 2]` (complex, zero at
+    /// first), in units of normalized Fourier coefficients (û/N): the output layer's bias,
+    /// which lets fine-tuning correct any kept mode directly, whatever the latent holds.
+    public let outputBias: Variable<T>
 
     /// A model drawn from `g`. Throws `LearningError.invalidArgument` for settings out of range.
     public init(_ configuration: SFNOConfiguration, generator g: inout SeededGenerator) throws {
@@ -100,6 +105,8 @@ public final class SFNO<T: TensorScalar>: Layer {
         (spectral, feedForward, skips) = (sp, ff, sk)
         reduction = try Convolution(inChannels: w, outChannels: 1, kernel: one, generator: &g)
         output = try SpectralConvolution(inChannels: 1, outChannels: 1, modes: c.outputModes ?? c.modes, generator: &g)
+        let m = c.outputModes ?? c.modes
+        outputBias = Variable(Tensor(zeros: [1, 2 * m[0], 2 * m[1], m[2], 2]), requiresGradient: true)
     }
 
     /// `[B, inputSteps, n, n]` → `[B, outputSteps, n, n]`. Throws `LearningError.shapeMismatch`
@@ -138,7 +145,10 @@ public final class SFNO<T: TensorScalar>: Layer {
         // FFT implies in time wraps around in the discarded half (a trend such as a linear
         // growth then needs few time modes).
         let padded = try latent.padded(lower: [0, 0, 0, 0, 0], upper: [0, 0, 0, 0, l])
-        let y = try output(padded, outputSizes: [n, n, 2 * c.outputSteps]).slice(axis: 4, 0..<c.outputSteps)   // [B, 1, n, n, T_out]
+        let sizes = [n, n, 2 * c.outputSteps]
+        let modes = try Variable.complexMix(try padded.rfftLowModes(output.modes), output.weight)          // [B, 1, 2m, 2m, m_t, 2]
+        let points = T(Double(sizes.reduce(1, *)))
+        let y = try (try modes + outputBias * points).irfftFromLowModes(spatial: sizes).slice(axis: 4, 0..<c.outputSteps)   // [B, 1, n, n, T_out]
         let frames = try y.reshaped([b, n, n, c.outputSteps]).permuted([0, 3, 1, 2])                         // [B, T_out, n, n]
         return try frames + lastFrame
     }
@@ -158,8 +168,10 @@ public final class SFNO<T: TensorScalar>: Layer {
         var g = SeededGenerator(seed: 0)
         let copy = try SFNO(c, generator: &g)
         let mine = namedVariables(T.self), theirs = Dictionary(uniqueKeysWithValues: copy.namedVariables(T.self).map { ($0.name, $0.variable) })
-        for (name, v) in mine where name != "output.weight" { theirs[name]?.value = v.value }
+        for (name, v) in mine where name != "output.weight" && name != "outputBias" { theirs[name]?.value = v.value }
         copy.output.weight.value = try SFNO.embedModes(output.weight.value, from: old, to: outputModes)
+        let bias = try SFNO.embedModes(try outputBias.value.reshaped([1, 1] + outputBias.shape.dropFirst()), from: old, to: outputModes)
+        copy.outputBias.value = try bias.reshaped(Array(bias.shape.dropFirst()))
         return copy
     }
 

@@ -32,7 +32,7 @@ extension OperatorSamples {
 
 /// Spectral-Refiner's fine-tuning (Cao et al.): a trained `SFNO`'s output spectral layer is
 /// rebuilt without the frequency truncation (`SFNO.refinable`), every other weight frozen,
-/// and that layer alone optimized, for each input trajectory, against the H⁻¹ norm of the
+/// and that layer alone (weights and per-mode bias) optimized, for each input trajectory, against the H⁻¹ norm of the
 /// Navier–Stokes residual of the predicted frames (`NavierStokesResidual`) — no labels.
 /// Only the output layer runs in the loop: the latent trajectory is computed once.
 public struct SpectralRefiner {
@@ -70,8 +70,8 @@ public struct SpectralRefiner {
         let x = Variable(input)
         let latent = try Autodiff.withoutGradient { try tuned.latent(x) }.detached()
         let lastFrame = try x.slice(axis: 1, (input.shape[1] - 1)..<input.shape[1])
-        let weight = tuned.output.weight
-        let adam = try Adam([(name: "output.weight", variable: weight)], learningRate: learningRate)
+        let adam = try Adam([(name: "output.weight", variable: tuned.output.weight), (name: "outputBias", variable: tuned.outputBias)],
+                            learningRate: learningRate)
         func loss() throws -> Variable<Float> { try residual.loss(try tuned.decode(latent, lastFrame: lastFrame)) }
         let before = try Autodiff.withoutGradient { Double(try loss().value.scalars[0]) }
         for _ in 0..<iterations {
