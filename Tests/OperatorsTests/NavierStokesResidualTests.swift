@@ -156,6 +156,22 @@ private let twoPi = 2 * Double.pi
         }
     }
 
+    @Test func theNegativeSobolevNormOfAFourierModeIsTheStatedFormula() throws {
+        // r = cos 2π(k·x) has r̂ = ½ at ±k: ‖r‖²_{H⁻¹} = 2·¼/(α + 4π²|k|²).
+        let n = 16
+        for (kx, ky, alpha) in [(1.0, 0.0, 1.0), (2.0, 3.0, 1.0), (0.0, 5.0, 0.1), (3.0, 3.0, 2.5)] {
+            let res = try NavierStokesResidual(points: n, viscosity: 0, timeStep: 1, alpha: alpha)
+            let r = try frames(n: n, times: [0]) { _, x, y in cos(twoPi * (kx * x + ky * y)) }
+            let norm = try res.negativeSobolevNorms(Variable(r)).value.scalars[0]
+            let expected = (0.5 / (alpha + twoPi * twoPi * (kx * kx + ky * ky))).squareRoot()
+            #expect(abs(norm - expected) < 1e-14 * expected, "k = (\(kx), \(ky)), α = \(alpha): \(norm) vs \(expected)")
+        }
+        // A constant: |r̂₀|²/α.
+        let res = try NavierStokesResidual(points: n, viscosity: 0, timeStep: 1, alpha: 4)
+        let c = try res.negativeSobolevNorms(Variable(try frames(n: n, times: [0]) { _, _, _ in 3 })).value.scalars[0]
+        #expect(abs(c - 1.5) < 1e-14)
+    }
+
     @Test func badArgumentsAreTypedErrors() throws {
         #expect(throws: LearningError.self) { try NavierStokesResidual(points: 2, viscosity: 1e-3, timeStep: 1) }
         #expect(throws: LearningError.self) { try NavierStokesResidual(points: 8, viscosity: -1, timeStep: 1) }
