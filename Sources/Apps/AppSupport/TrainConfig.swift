@@ -122,6 +122,8 @@ struct ModelSpec: Decodable {
             guard f.width % f.heads == 0 else {
                 throw ConfigError(keyPath: c.path("heads"), value: "\(f.heads)", expected: "a divisor of the width \(f.width)")
             }
+            guard f.levels <= 8 else { throw ConfigError(keyPath: c.path("levels"), value: "\(f.levels)", expected: "1 to 8 down-samplings") }
+            guard f.patch <= 64 else { throw ConfigError(keyPath: c.path("patch"), value: "\(f.patch)", expected: "a patch side from 1 to 64") }
             architecture = .lsm(f)
         default:
             throw ConfigError(keyPath: c.path("kind"), value: "'\(kind)'", expected: "fno, sfno or lsm")
@@ -163,6 +165,10 @@ public struct TrainDataSpec: Decodable, Sendable {
         let n = try c.value("normalize", as: NormalizeSpec.self) ?? NormalizeSpec()
         (inputNormalizer, outputNormalizer) = (n.input, n.output)
         windows = try c.value("windows")
+        if windows != nil && stride > 1 {
+            throw ConfigError(keyPath: c.path("stride"), value: "\(stride)",
+                              expected: "1 with trajectory windows (the stride would thin the frames in time too)")
+        }
     }
 }
 

@@ -47,6 +47,10 @@ func guarded(_ context: String, _ body: () throws -> Void) throws {
         }
     } catch let e as FileWriteError {
         fail(e.description, code: 1)
+    } catch let e as DecodingError {
+        fail("\(context): unreadable progress or report file (\(e))", code: 2)
+    } catch let e as CocoaError {
+        fail("\(context): \(e.localizedDescription)", code: 2)
     }
 }
 
@@ -341,6 +345,9 @@ struct Refine: ParsableCommand {
             guard let test = data.test else {
                 throw ConfigError(file: config, keyPath: "data.split.test", value: "0", expected: "test trajectories to refine")
             }
+            if let samples, samples < 1 {
+                throw ConfigError(file: config, keyPath: "--samples", value: "\(samples)", expected: "an integer ≥ 1")
+            }
             let count = min(test.count, samples ?? test.count)
             let n = test.inputs.shape[2]
             let residual = try NavierStokesResidual(points: n, viscosity: spec.viscosity, timeStep: spec.timeStep,
@@ -360,7 +367,7 @@ struct Refine: ParsableCommand {
             print("pde-train refine: \(count) test windows \(test.inputs.shape.dropFirst()) → \(test.outputs.shape.dropFirst()), output modes "
                   + "\((sfno.configuration.outputModes ?? sfno.configuration.modes)) → \(spec.outputModes), \(spec.iterations) Adam steps at \(spec.learningRate)")
             signal(SIGINT) { _ in interrupted = 1 }
-            for i in progress.errorsAfter.count..<count {
+            for i in min(progress.errorsAfter.count, count)..<count {
                 let t0 = Date()
                 let (x, y) = try test.batch([i])
                 let before = try OperatorTraining.predict(op, inputs: x)
@@ -402,7 +409,8 @@ struct Predict: ParsableCommand {
         abstract: "Apply a trained operator to inputs in an NPY file.",
         discussion: """
         The input holds one sample [n…] or a batch [N, n…] (single-channel models) or
-        [N, C, n…]; the output has the same layout with the model's output channels.
+        [N, C, n…]; the output has the same layout with the model's output channels. An
+        SFNO's frames are its channels: give [N, T_in, n, n] (one window: [1, T_in, n, n]).
         Any resolution the model accepts works (normalizers are interpolated).
         """)
 

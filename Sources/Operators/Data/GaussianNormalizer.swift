@@ -71,7 +71,8 @@ public final class GaussianNormalizer<T: TensorScalar>: Module {
     /// The normalizer for samples whose trailing spatial axes have `sizes` points: itself when
     /// global or already of that size, else per-point statistics interpolated multilinearly
     /// between grids of nodes spanning the same interval with both endpoints (as subsampling
-    /// `[::k]` of a node grid produces: 85 and 421 points of [0, 1]). This is what lets a
+    /// `[::k]` of a node grid produces: 85 and 421 points of [0, 1]; not the periodic grids
+    /// i/n of torus data, which would need j·old/new). This is what lets a
     /// per-point normalizer fitted at one resolution apply at another (zero-shot
     /// super-resolution). Throws `LearningError.shapeMismatch` for more sizes than the
     /// statistics have axes or a size below 1.

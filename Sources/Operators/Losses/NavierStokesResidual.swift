@@ -9,8 +9,10 @@ import Learning
 /// negative-Sobolev norm — the label-free loss of Spectral-Refiner's fine-tuning. The
 /// spatial part is evaluated exactly in Fourier space, as the data's pseudo-spectral
 /// solver does (`NavierStokes2D`: spectral derivatives, ψ̂ = ŵ/(4π²|k|²) with the mean
-/// mode left out, the nonlinear term de-aliased by the 2/3 rule on integer wavenumbers,
-/// first derivatives zero at the Nyquist wavenumbers); ∂ₜw is the fourth-order finite
+/// mode left out, the nonlinear term de-aliased by the 2/3 rule on integer wavenumbers),
+/// except at the Nyquist wavenumbers, where first derivatives are zero here while the solver
+/// follows numpy's irfft2 convention (for resolved data the two differ by far less than the
+/// time-difference error; see the tests); ∂ₜw is the fourth-order finite
 /// difference along the frames (central inside, one-sided at both ends), or given.
 ///
 /// Norm (stated, since implementations differ — torch-cfd's `SobolevLoss` weights by

@@ -45,6 +45,10 @@ public struct LSMConfiguration: Codable, Equatable, Sendable {
         guard width % heads == 0 else {
             throw LearningError.invalidArgument(name: "LSM heads", value: "\(heads) for width \(width)", expected: "a divisor of the width")
         }
+        guard levels <= 8, patch <= 64 else {
+            throw LearningError.invalidArgument(name: "LSM levels and patch", value: "\(levels) levels, patch \(patch)",
+                                                expected: "at most 8 down-samplings and patches of at most 64")
+        }
     }
 
     /// The padded grid side for n points: the smallest size ≥ n that `patch`·2^levels divides.
@@ -112,11 +116,11 @@ public final class NeuralSpectralBlock<T: TensorScalar>: Layer {
     /// [B, C, H, W] → the same shape; H and W must be multiples of the patch.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         let s = x.shape
-        let (b, c, h, w, p) = (s[0], s[1], s[2], s[3], patch)
-        guard s.count == 4, h % p == 0, w % p == 0, c == weights.shape[0] else {
-            throw LearningError.shapeMismatch(operation: "neural spectral block", expected: "[B, \(weights.shape[0]), H, W] with H, W multiples of \(p)",
+        guard s.count == 4, s[2] % patch == 0, s[3] % patch == 0, s[1] == weights.shape[0] else {
+            throw LearningError.shapeMismatch(operation: "neural spectral block", expected: "[B, \(weights.shape[0]), H, W] with H, W multiples of \(patch)",
                                               got: shapeString(s))
         }
+        let (b, c, h, w, p) = (s[0], s[1], s[2], s[3], patch)
         let (hp, wp, l, d) = (h / p, w / p, p * p, c / heads)
         let count = b * hp * wp
         let patches = try x.reshaped([b, c, hp, p, wp, p]).permuted([0, 2, 4, 1, 3, 5]).reshaped([count, c, p, p])

@@ -42,9 +42,12 @@ public struct SFNOConfiguration: Codable, Equatable, Sendable {
             throw LearningError.invalidArgument(name: "SFNO \(name)", value: "\(v)", expected: "an integer ≥ 1")
         }
         let half = min(inputSteps, latentSteps) / 2 + 1
-        guard modes[2] <= half, (outputModes ?? modes)[2] <= latentSteps + 1 else {
+        // The output layer works on the latent frames zero-padded to twice their count and
+        // maps to twice the output frames: up to min(latent, output) + 1 time modes.
+        let outputHalf = min(latentSteps, outputSteps) + 1
+        guard modes[2] <= half, (outputModes ?? modes)[2] <= outputHalf else {
             throw LearningError.invalidArgument(name: "SFNO time modes", value: "\(modes[2]) (output \((outputModes ?? modes)[2]))",
-                                                expected: "at most \(half) for \(inputSteps) input and \(latentSteps) latent frames")
+                                                expected: "at most \(half) for \(inputSteps) input and \(latentSteps) latent frames (output layer: \(outputHalf))")
         }
     }
 }

@@ -38,7 +38,8 @@ extension OperatorSamples {
 public struct SpectralRefiner {
     /// The residual (ν, forcing, frame spacing, α) of the data.
     public let residual: NavierStokesResidual
-    /// Modes of the rebuilt output layer (e.g. all of a 64² grid: [32, 32, latentSteps/2 + 1]).
+    /// Modes of the rebuilt output layer (e.g. all of a 64² grid: [32, 32, latentSteps + 1], the
+    /// time axis of the output layer being the latent frames padded to twice their count).
     public let outputModes: [Int]
     /// Adam iterations per trajectory and their learning rate.
     public let iterations: Int, learningRate: Double
