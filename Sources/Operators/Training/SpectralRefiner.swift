@@ -43,9 +43,13 @@ public struct SpectralRefiner {
     public let outputModes: [Int]
     /// Adam iterations per trajectory and their learning rate.
     public let iterations: Int, learningRate: Double
+    /// Input frames put before the prediction when the residual is evaluated (they anchor
+    /// the time derivative at the start).
+    public let anchorFrames: Int
 
     /// Throws `LearningError.invalidArgument` for iterations < 1 or a non-positive rate.
-    public init(residual: NavierStokesResidual, outputModes: [Int], iterations: Int = 50, learningRate: Double = 1e-3) throws {
+    public init(residual: NavierStokesResidual, outputModes: [Int], iterations: Int = 50, learningRate: Double = 1e-3,
+                anchorFrames: Int = 4) throws {
         guard iterations >= 1, learningRate > 0, learningRate.isFinite else {
             throw LearningError.invalidArgument(name: "refinement", value: "\(iterations) iterations at rate \(learningRate)",
                                                 expected: "at least one iteration and a positive rate")
@@ -54,6 +58,7 @@ public struct SpectralRefiner {
         self.outputModes = outputModes
         self.iterations = iterations
         self.learningRate = learningRate
+        self.anchorFrames = max(0, anchorFrames)
     }
 
     /// What one refinement did.
@@ -73,7 +78,13 @@ public struct SpectralRefiner {
         let lastFrame = try x.slice(axis: 1, (input.shape[1] - 1)..<input.shape[1])
         let adam = try Adam([(name: "output.weight", variable: tuned.output.weight), (name: "outputBias", variable: tuned.outputBias)],
                             learningRate: learningRate)
-        func loss() throws -> Variable<Float> { try residual.loss(try tuned.decode(latent, lastFrame: lastFrame)) }
+        // The residual of the known input frames followed by the predicted ones: the time
+        // differences across the junction tie the prediction to the given past (a trajectory
+        // that satisfies the equation from another state would otherwise score as well).
+        let known = try x.slice(axis: 1, max(0, input.shape[1] - anchorFrames)..<input.shape[1])
+        func loss() throws -> Variable<Float> {
+            try residual.loss(try Variable.concatenate([known, try tuned.decode(latent, lastFrame: lastFrame)], axis: 1))
+        }
         let before = try Autodiff.withoutGradient { Double(try loss().value.scalars[0]) }
         for _ in 0..<iterations {
             adam.zeroGradients()
@@ -82,8 +93,7 @@ public struct SpectralRefiner {
             try adam.step()
         }
         let (after, prediction) = try Autodiff.withoutGradient { () -> (Double, Tensor<Float>) in
-            let y = try tuned.decode(latent, lastFrame: lastFrame)
-            return (Double(try residual.loss(y).value.scalars[0]), y.value)
+            (Double(try loss().value.scalars[0]), try tuned.decode(latent, lastFrame: lastFrame).value)
         }
         return Outcome(prediction: prediction, residualBefore: before, residualAfter: after)
     }
