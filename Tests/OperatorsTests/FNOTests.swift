@@ -114,27 +114,7 @@ func darcySamples(_ count: Int, size: Int, seed: UInt64) throws -> OperatorSampl
         let fno = try FNO<Double>(FNOConfiguration(modes: [3, 3], width: 4, layers: 2, projectionWidth: 6, padding: [0.25, 0.25]), generator: &g)
         let x = Variable(Tensor<Double>.randomNormal(shape: [2, 1, 8, 8], generator: &g))
         let target = Tensor<Double>.randomNormal(shape: [2, 1, 8, 8], generator: &g)
-        func loss() throws -> Variable<Double> { try OperatorLoss.relativeLp(try fno(x), Variable(target)) }
-        fno.zeroGradients(Double.self)
-        try loss().backward()
-        for (name, p) in fno.namedParameters(Double.self) {
-            let analytic = try #require(p.grad, "\(name) has no gradient")
-            for k in Set([0, p.value.count / 2, p.value.count - 1]) {
-                let original = p.value
-                func set(_ delta: Double) throws {
-                    var s = original.scalars
-                    s[k] += delta
-                    p.value = try Tensor(shape: original.shape, scalars: s)
-                }
-                try set(1e-6)
-                let up = try Autodiff.withoutGradient { try loss().value.scalars[0] }
-                try set(-1e-6)
-                let down = try Autodiff.withoutGradient { try loss().value.scalars[0] }
-                p.value = original
-                let numeric = (up - down) / 2e-6
-                #expect(abs(numeric - analytic.scalars[k]) <= 1e-6 + 1e-5 * abs(numeric), "\(name)[\(k)]: \(analytic.scalars[k]) vs \(numeric)")
-            }
-        }
+        try expectParameterGradients(fno, absolute: 1e-6) { try OperatorLoss.relativeLp(try fno(x), Variable(target)) }
     }
 
     @Test func aSmallFNOOverfitsEightDarcySamples() throws {

@@ -67,22 +67,6 @@ import TestSupport
         model.setTraining(false)        // running statistics: the loss is a smooth function of the weights
         let x = Variable(Tensor<Double>.randomNormal(shape: [2, 1, 4, 4], generator: &g))
         let target = Variable(Tensor<Double>.randomNormal(shape: [2, 1, 4, 4], generator: &g))
-        func loss() throws -> Variable<Double> { try OperatorLoss.relativeLp(try model(x), target) }
-        model.zeroGradients(Double.self)
-        try loss().backward()
-        for (name, p) in model.namedParameters(Double.self) {
-            let analytic = try #require(p.grad, "\(name)")
-            let k = p.value.count / 2
-            let original = p.value
-            func at(_ d: Double) throws -> Double {
-                var s = original.scalars
-                s[k] += d
-                p.value = try Tensor(shape: original.shape, scalars: s)
-                defer { p.value = original }
-                return try Autodiff.withoutGradient { try loss().value.scalars[0] }
-            }
-            let numeric = (try at(1e-6) - at(-1e-6)) / 2e-6
-            #expect(abs(numeric - analytic.scalars[k]) <= 1e-7 + 1e-5 * abs(numeric), "\(name)[\(k)]: \(analytic.scalars[k]) vs \(numeric)")
-        }
+        try expectParameterGradients(model) { try OperatorLoss.relativeLp(try model(x), target) }
     }
 }
