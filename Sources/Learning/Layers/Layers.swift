@@ -175,13 +175,7 @@ public final class SpectralConvolution<T: TensorScalar>: Layer {
     /// `LearningError.shapeMismatch` on another channel or axis count, `invalidArgument` on a
     /// grid too coarse for the modes.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
-        let d = modes.count
-        guard x.shape.count == d + 2, x.shape[1] == weight.shape[0] else {
-            throw LearningError.shapeMismatch(operation: "SpectralConvolution", expected: "input [B, \(weight.shape[0]), \(d) spatial axes]",
-                                              got: shapeString(x.shape))
-        }
-        let mixed = try Variable.complexMix(try x.rfftLowModes(modes), weight)
-        return try mixed.irfftFromLowModes(spatial: Array(x.shape[2...]))
+        try callAsFunction(x, outputSizes: Array(x.shape.dropFirst(2)))
     }
 
     /// The same map onto a grid of other sizes `outputSizes` (the kept modes zero-padded or

@@ -115,16 +115,17 @@ public struct NavierStokesResidual: Sendable {
         guard s.count == 4, s[2] == points, s[3] == points else {
             throw LearningError.shapeMismatch(operation: "H⁻¹ norm", expected: "[B, T, \(points), \(points)]", got: shapeString(s))
         }
-        let t = try tables(T.self)
-        return try (try r.rfft(dimensions: 2).square() * t.weights).sum(alongAxes: [2, 3, 4]).sqrt()
+        return try squaredNorms(r).sqrt()
+    }
+
+    /// ‖r‖²_{H⁻¹} of every frame of `r` [B, T, n, n]: [B, T].
+    private func squaredNorms<T: TensorScalar>(_ r: Variable<T>) throws -> Variable<T> {
+        try (try r.rfft(dimensions: 2).square() * tables(T.self).weights).sum(alongAxes: [2, 3, 4])
     }
 
     /// The loss: batch mean of √(mean over frames of ‖R‖²_{H⁻¹}).
     public func loss<T: TensorScalar>(_ w: Variable<T>, timeDerivative: Variable<T>? = nil) throws -> Variable<T> {
-        let r = try residual(w, timeDerivative: timeDerivative)
-        let t = try tables(T.self)
-        let perFrame = try (try r.rfft(dimensions: 2).square() * t.weights).sum(alongAxes: [2, 3, 4])   // [B, T]
-        return try perFrame.mean(alongAxes: [1]).sqrt().mean()
+        return try squaredNorms(try residual(w, timeDerivative: timeDerivative)).mean(alongAxes: [1]).sqrt().mean()
     }
 
     /// Fourth-order ∂ₜ along axis 1: central (w₋₂ − 8w₋₁ + 8w₊₁ − w₊₂)/12Δt inside, the

@@ -82,9 +82,7 @@ public final class NeuralOperator<T: TensorScalar>: Layer {
     /// to the input's resolution when they were fitted at another. Rethrows the model's
     /// shape errors.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
-        let spatial = Array(x.shape.suffix(architecture.dimensions))
-        let encoded = try inputNormalizer.map { try $0.resampled(to: spatial).encode(x) } ?? x
-        let y = try model(encoded)
+        let y = try normalizedPrediction(x)
         return try outputNormalizer.map { try $0.resampled(to: Array(y.shape.suffix(architecture.dimensions))).decode(y) } ?? y
     }
 

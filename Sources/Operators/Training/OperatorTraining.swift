@@ -91,11 +91,14 @@ public enum OperatorTraining {
         let trainer = try Trainer<Float>(model: op, optimizer: optimizer, options: options)
         if let log { trainer.log = log }
         let d = op.architecture.dimensions
+        op.setTraining(true)        // batch statistics in normalization layers; validation switches them off and back
         let history = try trainer.fit(sampleCount: train.count, loss: { indices in
-            op.setTraining(true)    // batch statistics in normalization layers (evaluation switches them off)
             let (x, y) = try train.batch(indices)
             return try loss(try op(Variable(x)), Variable(y), dimensions: d)
-        }, validate: validation.map { v in { try meanRelativeError(op, v) } }, resume: resume)
+        }, validate: validation.map { v in {
+            defer { op.setTraining(true) }
+            return try meanRelativeError(op, v)
+        } }, resume: resume)
         op.setTraining(false)
         return (history, trainer.wasInterrupted)
     }
