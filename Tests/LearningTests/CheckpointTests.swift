@@ -89,7 +89,7 @@ final class TinyNet: Layer {
             o.schedule = .step(base: 0.01, stepSize: 3, gamma: 0.5)
             let trainer = try Trainer(model: net, optimizer: opt, options: o)
             let h = try trainer.fit(sampleCount: 24, loss: { idx in
-                try (try net(Variable(try data.gathered(idx, axis: 0))) - Variable(try target.gathered(idx, axis: 0))).square().mean()
+                (try net(Variable(try data.gathered(idx, axis: 0))) - Variable(try target.gathered(idx, axis: 0))).square().mean()
             }, resume: resume)
             return h.records.map(\.trainingLoss)
         }

@@ -137,22 +137,44 @@ import Testing
         try checkGradients([low, w]) { try Variable.complexMix(low, w) }
     }
 
-    /// The fused rfft+lowModes and embedding+irfft agree with the compositions, including
-    /// odd sizes and a kept Nyquist column, and have correct gradients.
-    @Test(arguments: [([8], [5]), ([7], [3]), ([6, 8], [2, 5]), ([5, 7], [2, 2]), ([4, 6, 6], [2, 1, 4])])
-    func fusedSpectralOps(sizes: [Int], modes: [Int]) throws {
+    /// The fused rfft+lowModes and embedding+irfft agree with the compositions, by FFTs and
+    /// by dense DFT products, including odd sizes, a kept Nyquist column and all modes of an
+    /// axis, and have correct gradients.
+    static let spectralCases: [([Int], [Int])] = [([8], [5]), ([7], [3]), ([6, 8], [2, 5]), ([5, 7], [2, 2]), ([6, 5], [3, 3]),
+                                                  ([4, 6, 6], [2, 1, 4]), ([4, 5, 6], [1, 2, 2])]
+    static let methods: [LowModeTransform] = [.fft, .dft]
+
+    @Test(arguments: spectralCases, methods)
+    func fusedSpectralOps(_ shape: ([Int], [Int]), method: LowModeTransform) throws {
+        let (sizes, modes) = shape
         let d = sizes.count
         let x = variable([2] + sizes, seed: 40)
-        let fused = try x.rfftLowModes(modes), composed = try x.rfft(dimensions: d).lowModes(modes)
+        let fused = try x.rfftLowModes(modes, method: method), composed = try x.rfft(dimensions: d).lowModes(modes)
         #expect(maxDifference(fused.value, composed.value) < 1e-13)
-        try checkGradients([x]) { try x.rfftLowModes(modes) }
+        try checkGradients([x]) { try x.rfftLowModes(modes, method: method) }
         let low = variable(fused.shape, seed: 41)
         var spectral = sizes
         spectral[d - 1] = sizes[d - 1] / 2 + 1
-        let a = try low.irfftFromLowModes(spatial: sizes)
+        let a = try low.irfftFromLowModes(spatial: sizes, method: method)
         let b = try low.embeddingLowModes(spectral: spectral).irfft(dimensions: d, lastSize: sizes[d - 1])
         #expect(maxDifference(a.value, b.value) < 1e-14)
-        try checkGradients([low]) { try low.irfftFromLowModes(spatial: sizes) }
+        try checkGradients([low]) { try low.irfftFromLowModes(spatial: sizes, method: method) }
+    }
+
+    /// In single precision the two methods agree to float rounding on an FNO-sized grid with
+    /// a prime factor (85 = 5 · 17), and to a finer output grid (the resolution change of a
+    /// spectral convolution).
+    @Test func lowModeMethodsAgreeInFloat() throws {
+        var g = SeededGenerator(seed: 42)
+        let x = Variable(Tensor<Float>.randomNormal(shape: [2, 3, 85, 85], generator: &g))
+        let fft = try x.rfftLowModes([6, 7], method: .fft), dft = try x.rfftLowModes([6, 7], method: .dft)
+        let scale = fft.value.scalars.map { abs($0) }.max()!
+        #expect(zip(fft.value.scalars, dft.value.scalars).map { abs($0 - $1) }.max()! < 1e-5 * scale)
+        for out in [[85, 85], [170, 170], [85, 96]] {
+            let a = try fft.irfftFromLowModes(spatial: out, method: .fft), b = try fft.irfftFromLowModes(spatial: out, method: .dft)
+            let s = a.value.scalars.map { abs($0) }.max()!
+            #expect(zip(a.value.scalars, b.value.scalars).map { abs($0 - $1) }.max()! < 1e-5 * s)
+        }
     }
 
     @Test(arguments: [1, 2, 3])
@@ -182,7 +204,7 @@ import Testing
         let spectral = try SpectralConvolution<Double>(inChannels: 4, outChannels: 4, modes: [2, 2], generator: &g)
         let pointwise = try Convolution<Double>(inChannels: 4, outChannels: 4, kernel: [1, 1], generator: &g)
         let h = variable([2, 4, 6, 6], seed: 38)
-        try checkGradients([h] + spectral.parameters() + pointwise.parameters()) { try (try spectral(h) + pointwise(h)).gelu() }
+        try checkGradients([h] + spectral.parameters() + pointwise.parameters()) { (try spectral(h) + pointwise(h)).gelu() }
     }
 
     @Test func gradientsAccumulateAndDetachStopsThem() throws {

@@ -13,7 +13,7 @@ struct LearningSuite: ParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Cases: conv3x3, spectral, fno4.")
+    @Option(help: "Cases: conv3x3, spectral, fno4 (vs PyTorch), lowmodes (FFT vs dense DFT low-mode transforms, ours only).")
     var cases = "conv3x3,spectral,fno4"
 
     func run() throws {
@@ -39,8 +39,10 @@ struct LearningSuite: ParsableCommand {
                 shape = [20, 32, 64, 64]
                 let blocks = try FourierBlocks<Float>(width: 32, modes: [12, 12], layers: 4, generator: &g)
                 forward = { try blocks($0) }
+            case "lowmodes":
+                continue
             default:
-                throw ValidationError("unknown case \(name): expected conv3x3, spectral or fno4")
+                throw ValidationError("unknown case \(name): expected conv3x3, spectral, fno4 or lowmodes")
             }
             let x = Variable(Tensor<Float>.randomNormal(shape: shape, generator: &g), requiresGradient: true)
             var times: [Double] = []
@@ -53,6 +55,8 @@ struct LearningSuite: ParsableCommand {
             rec.record(["suite": "learning", "case": name, "tool": "swiftpde", "shape": shape, "seconds": median(times),
                         "min_seconds": times.min()!, "threads": Threads.count])
         }
+        if cases.contains("lowmodes") { try lowModeTransforms(rec) }
+        if !cases.split(separator: ",").contains(where: { $0 != "lowmodes" }) { try rec.flush(); return }
         var rows: [[String]] = []
         let peers = runPeer("layers_peer.py", ["--threads", "\(Threads.count)", "--reps", "\(max(options.repetitions, 5))"], options: options)
         for name in cases.split(separator: ",").map(String.init) {
@@ -69,5 +73,40 @@ struct LearningSuite: ParsableCommand {
         }
         printTable(["case", "SwiftPDE", "PyTorch", "ratio", "peer"], rows)
         try rec.flush()
+    }
+
+    /// rfftLowModes → irfftFromLowModes, forward + backward, by FFTs and by dense DFT
+    /// products, on the shapes of FNO-1D/2D/3D layers; the automatic choice is marked.
+    func lowModeTransforms(_ rec: BenchRecorder) throws {
+        let cases: [([Int], [Int])] = [([20, 64, 1024], [16]), ([20, 64, 8192], [16]),
+                                       ([20, 32, 64, 64], [12, 12]), ([20, 32, 85, 85], [12, 13]), ([20, 32, 96, 96], [12, 13]),
+                                       ([20, 32, 128, 128], [12, 13]), ([20, 32, 256, 256], [16, 17]),
+                                       ([2, 20, 64, 64, 16], [8, 8, 6]), ([1, 20, 64, 64, 21], [32, 32, 11])]
+        var g = SeededGenerator(seed: 1)
+        var rows: [[String]] = []
+        for (shape, modes) in cases {
+            let d = modes.count
+            let sizes = Array(shape.suffix(d))
+            let x = Variable(Tensor<Float>.randomNormal(shape: shape, generator: &g), requiresGradient: true)
+            var seconds: [LowModeTransform: Double] = [:]
+            for method in [LowModeTransform.fft, .dft] {
+                var times: [Double] = []
+                for i in 0..<(options.repetitions + 2) {
+                    x.zeroGradient()
+                    let t = try measureSeconds {
+                        try x.rfftLowModes(modes, method: method).irfftFromLowModes(spatial: sizes, method: method).sum().backward()
+                    }
+                    if i >= 2 { times.append(t) }
+                }
+                seconds[method] = median(times)
+                rec.record(["suite": "learning", "case": "lowmodes", "method": method.rawValue, "shape": shape, "modes": modes,
+                            "seconds": median(times), "threads": Threads.count])
+            }
+            let (f, t) = (seconds[.fft]!, seconds[.dft]!)
+            let auto = LowModeTransform.automatic.usesDFT(sizes: sizes, modes: modes) ? "dft" : "fft"
+            rows.append([shapeString(shape), "\(modes)", formatSeconds(f), formatSeconds(t), String(format: "%.2f", t / f), auto,
+                         (t < f) == (auto == "dft") ? "" : "✗"])
+        }
+        printTable(["shape", "modes", "FFT", "DFT", "DFT/FFT", "automatic", ""], rows)
     }
 }

@@ -1,3 +1,19 @@
+/// How `rfftLowModes` and `irfftFromLowModes` compute: FFTs of the whole grid, dense DFT
+/// products of the kept modes only (`LowModeDFT`), or whichever an operation count
+/// predicts is faster (the default; deterministic for given sizes and modes).
+public enum LowModeTransform: String, Sendable, CaseIterable {
+    case automatic, fft, dft
+
+    /// Whether transforms of real `sizes` keeping `modes` use the dense DFT.
+    public func usesDFT(sizes: [Int], modes: [Int]) -> Bool {
+        switch self {
+        case .fft: false
+        case .dft: true
+        case .automatic: LowModeDFT.isPreferred(sizes: sizes, modes: modes)
+        }
+    }
+}
+
 /// Real FFTs, low-mode selection and complex channel mixing: the pieces of a Fourier
 /// neural operator's spectral convolution, each with an exact VJP.
 extension Variable {
@@ -66,14 +82,21 @@ extension Variable {
     }
 
     /// `rfft(dimensions:)` followed by `lowModes(_:)`, fused: the full spectrum is not kept,
-    /// and the VJP touches only the low modes before its inverse transform.
-    public func rfftLowModes(_ modes: [Int]) throws -> Variable {
+    /// and the VJP touches only the low modes before its inverse transform. `method` picks
+    /// FFTs or dense DFT products of the kept modes (`LowModeTransform`); both give the same
+    /// values to rounding.
+    public func rfftLowModes(_ modes: [Int], method: LowModeTransform = .automatic) throws -> Variable {
         let d = modes.count
         let sizes = try fftSizes(d)
         let lead = Array(value.shape.dropLast(d))
         var spectral = sizes
         spectral[d - 1] = sizes[d - 1] / 2 + 1
         let boxes = try LowModeBoxes(leading: lead, spectral: spectral, modes: modes)
+        if method.usesDFT(sizes: sizes, modes: modes) {
+            return Variable.record(LowModeDFT.forward(value, modes: modes), [self]) { [self] g in
+                accumulate(LowModeDFT.forwardAdjoint(g, sizes: sizes, modes: modes))
+            }
+        }
         let y = boxes.extract(try FFT.forward(value, dimensions: d))
         let nyquist = FFT.keepsNyquist(columns: modes[d - 1], lastSize: sizes[d - 1])
         return Variable.record(y, [self]) { [self] g in
@@ -86,8 +109,8 @@ extension Variable {
     }
 
     /// `embeddingLowModes` followed by `irfft`, fused: low modes [..., 2m₁…, m_d, 2] → real
-    /// [..., N₁…N_d] (`spatial` = N₁…N_d).
-    public func irfftFromLowModes(spatial sizes: [Int]) throws -> Variable {
+    /// [..., N₁…N_d] (`spatial` = N₁…N_d). `method` as for `rfftLowModes`.
+    public func irfftFromLowModes(spatial sizes: [Int], method: LowModeTransform = .automatic) throws -> Variable {
         let d = sizes.count
         guard (1...3).contains(d), sizes.allSatisfy({ $0 >= 1 }) else {
             throw LearningError.invalidArgument(name: "irfftFromLowModes sizes", value: "\(sizes)", expected: "1 to 3 positive sizes")
@@ -95,6 +118,12 @@ extension Variable {
         var spectral = sizes
         spectral[d - 1] = sizes[d - 1] / 2 + 1
         let boxes = try LowModeBoxes(lowShape: value.shape, spectral: spectral)
+        if method.usesDFT(sizes: sizes, modes: boxes.modes) {
+            let modes = boxes.modes
+            return Variable.record(LowModeDFT.inverse(value, sizes: sizes, modes: modes), [self]) { [self] g in
+                accumulate(LowModeDFT.inverseAdjoint(g, modes: modes))
+            }
+        }
         let n = Double(sizes.reduce(1, *))
         let md = boxes.modes[d - 1]
         let nyquist = FFT.keepsNyquist(columns: md, lastSize: sizes[d - 1])

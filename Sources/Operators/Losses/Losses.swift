@@ -23,7 +23,7 @@ public enum OperatorLoss {
             if p == 1 { return try v.abs().sum(alongAxes: axes) }
             return try v.abs().pow(p).sum(alongAxes: axes).pow(1 / p)
         }
-        return try (try norm(prediction - target) / norm(target)).mean()
+        return (try norm(prediction - target) / norm(target)).mean()
     }
 
     /// Relative H¹ error per sample on a periodic grid, batch mean:
@@ -49,7 +49,7 @@ public enum OperatorLoss {
             let weighted = try spectrum * weight                              // broadcasts over leading axes
             return try weighted.sum(alongAxes: Array(1..<(shape.count + 1))).sqrt()
         }
-        return try (try norm(prediction - target) / norm(target)).mean()
+        return (try norm(prediction - target) / norm(target)).mean()
     }
 
     /// (1 + |k|²) per half-spectrum entry (shape [n₁, …, n_d/2 + 1, 2]), doubled for the
