@@ -44,6 +44,11 @@ public enum NPY {
         try writeRaw(values.withUnsafeBytes { Data($0) }, count: values.count, descr: "<i4", shape: shape, path: path)
     }
 
+    /// As the `[Double]` form, stored as uint8 (`|u1`), e.g. cell-type masks.
+    public static func write(_ values: [UInt8], shape: [Int], to path: String) throws {
+        try writeRaw(Data(values), count: values.count, descr: "|u1", shape: shape, path: path)
+    }
+
     private static func writeRaw(_ payload: Data, count: Int, descr: String, shape: [Int], path: String) throws {
         let product = shape.reduce(Int?.some(1)) { p, d in
             guard let p, d >= 0 else { return nil }

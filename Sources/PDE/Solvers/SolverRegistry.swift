@@ -69,7 +69,34 @@ public enum SolverRegistry {
         public let name: String
         public let aliases: [String]
         public let summary: String
-        public let make: @Sendable (IterativeOptions) -> IterativeMethod
+        /// Parameter keys this method accepts (its own keys among a solver's parameters).
+        public let parameters: [(key: String, meaning: String)]
+        let configured: @Sendable (IterativeOptions, SolverParameters) throws -> IterativeMethod
+
+        /// A method without parameters.
+        public init(name: String, aliases: [String] = [], summary: String, make: @escaping @Sendable (IterativeOptions) -> IterativeMethod) {
+            self.init(name: name, aliases: aliases, summary: summary, parameters: []) { o, _ in make(o) }
+        }
+
+        /// A method reading its `parameters` (typed readers, errors naming `options.<key>`).
+        public init(name: String, aliases: [String] = [], summary: String, parameters: [(key: String, meaning: String)],
+                    make: @escaping @Sendable (IterativeOptions, SolverParameters) throws -> IterativeMethod) {
+            self.name = name
+            self.aliases = aliases
+            self.summary = summary
+            self.parameters = parameters
+            configured = make
+        }
+
+        /// The method with `options` and default parameters.
+        public func make(_ options: IterativeOptions) throws -> IterativeMethod {
+            try configured(options, SolverParameters(values: [:], owner: name))
+        }
+
+        /// The method with `options` and `parameters` (only this method's keys).
+        public func build(_ options: IterativeOptions, parameters: [String: String]) throws -> IterativeMethod {
+            try configured(options, SolverParameters(values: parameters, owner: name))
+        }
     }
 
     public static let methods: [MethodEntry] = [
@@ -77,6 +104,15 @@ public enum SolverRegistry {
         MethodEntry(name: "richardson", aliases: ["stationary"],
                     summary: "x ← x + M⁻¹(b − Ax); with mg or gamg: stand-alone multigrid") { Richardson($0) },
         MethodEntry(name: "preonly", aliases: [], summary: "apply the preconditioner once (with cholesky: a direct solve; the methods cholmod, cholesky and direct mean preonly + cholesky)") { PreconditionerOnly($0) },
+        MethodEntry(name: "dcdm", aliases: ["deep-conjugate-direction"],
+                    summary: "deep conjugate direction method: the preconditioner (a trained network, dcdm-net, or any other) proposes each search direction, A-orthogonalized against the last k, with an exact line search",
+                    parameters: [("directions", "k, previous directions to A-orthogonalize against, default 2"),
+                                 ("replace_every", "iterations between true residuals, default 10")]) { o, p in
+            var m = DeepConjugateDirection(o)
+            m.directions = try p.int("directions", default: 2, in: 0...100)
+            m.replacementInterval = try p.int("replace_every", default: 10, in: 1...1_000_000)
+            return m
+        },
     ]
 
     /// The registered preconditioners: the built-in ones, then those added by `register`.
@@ -185,7 +221,10 @@ public enum SolverRegistry {
     /// The names, aliases and parameters, for `--help` texts.
     public static var helpText: String {
         var lines = ["Methods (--ksp / solver.method):"]
-        for m in methods { lines.append("  \(m.name)\(m.aliases.isEmpty ? "" : " (" + m.aliases.joined(separator: ", ") + ")"): \(m.summary)") }
+        for m in methods {
+            lines.append("  \(m.name)\(m.aliases.isEmpty ? "" : " (" + m.aliases.joined(separator: ", ") + ")"): \(m.summary)")
+            for (k, meaning) in m.parameters { lines.append("      \(k): \(meaning)") }
+        }
         lines.append("Preconditioners (--pc / solver.preconditioner):")
         for p in preconditioners {
             lines.append("  \(p.name)\(p.aliases.isEmpty ? "" : " (" + p.aliases.joined(separator: ", ") + ")"): \(p.summary)")
@@ -246,9 +285,12 @@ public final class LinearSolver {
         }
         self.methodName = m.name
         preconditionerName = p.name
-        self.method = m.make(options)
+        // The method's own keys go to the method, the rest to the preconditioner (which
+        // refuses keys it does not know).
+        let methodKeys = Set(m.parameters.map(\.key))
+        self.method = try m.build(options, parameters: parameters.filter { methodKeys.contains($0.key) })
         self.matrix = matrix
-        let context = SolverContext(matrix: matrix, layout: layout, problem: problem, parameters: parameters)
+        let context = SolverContext(matrix: matrix, layout: layout, problem: problem, parameters: parameters.filter { !methodKeys.contains($0.key) })
         let t0 = DispatchTime.now().uptimeNanoseconds
         self.preconditioner = try p.build(context)
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
@@ -296,6 +338,12 @@ public struct SolverParameters {
     /// The parameters of `context`, read for the preconditioner named `owner`.
     public init(_ context: SolverContext, _ owner: String) {
         values = context.parameters
+        self.owner = owner
+    }
+
+    /// Text parameters read for the method or preconditioner named `owner`.
+    public init(values: [String: String], owner: String) {
+        self.values = values
         self.owner = owner
     }
 

@@ -20,6 +20,9 @@ public enum ConvergenceReason: String, Sendable, Equatable, CaseIterable {
     case inconsistentRightHandSide
     /// The preconditioner (or a direct solve inside it) failed; the error is in the notes.
     case preconditionerFailure
+    /// A proposed search direction is orthogonal to the residual (DCDM's model): a step
+    /// along it cannot reduce the error.
+    case nonDescentDirection
 
     /// True for the two converged reasons.
     public var converged: Bool { self == .convergedRelative || self == .convergedAbsolute }
@@ -36,6 +39,7 @@ public enum ConvergenceReason: String, Sendable, Equatable, CaseIterable {
         case .stagnated: return "DIVERGED_TRUE_RESIDUAL"
         case .inconsistentRightHandSide: return "DIVERGED_INCONSISTENT_RHS"
         case .preconditionerFailure: return "DIVERGED_PC_FAILED"
+        case .nonDescentDirection: return "DIVERGED_BREAKDOWN"
         }
     }
 }

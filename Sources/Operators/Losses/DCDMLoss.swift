@@ -1,0 +1,84 @@
+import Foundation
+import Learning
+import PDE
+
+/// The pressure Poisson matrices of a batch of `CellDomain`s (all of one size) applied to
+/// cell fields [B, 1, n…] (C order: x the last axis) inside the autodiff graph, matrix-free:
+/// (Aq)_c = diag_c q_c − Σ_axes (link_c q_{c+e} + link_{c−e} q_{c−e}) on fluid cells, 0 on
+/// the others, where diag is `PressurePoissonSystem`'s diagonal and link_c = 1 when c and
+/// c + e are both fluid. Equal to the assembled matrix on the fluid cells (tested), and
+/// differentiable through slices and padding.
+public struct MaskedPoissonOperator<T: TensorScalar> {
+    /// [B, 1, n…]: the diagonal on fluid cells, 0 elsewhere.
+    public let diagonal: Tensor<T>
+    /// Per spatial axis of the tensor (2…): 1 where the cell and its successor are fluid.
+    public let links: [Tensor<T>]
+    /// [B, 1, n…]: 1 on fluid cells.
+    public let mask: Tensor<T>
+
+    /// Operators for `domains` (each with its enclosed pockets made solid, as the system
+    /// assembles them). Throws for an empty list or domains of different sizes.
+    public init(domains: [CellDomain]) throws {
+        guard let first = domains.first, domains.allSatisfy({ $0.counts == first.counts }) else {
+            throw LearningError.invalidArgument(name: "domains", value: "\(domains.map(\.counts))", expected: "one or more domains of one size")
+        }
+        let counts = first.counts, d = counts.count
+        let cellsPer = first.cellCount
+        let shape = [domains.count, 1] + counts.reversed()
+        var diag = [T](repeating: 0, count: domains.count * cellsPer), fluid = diag
+        var link = [[T]](repeating: diag, count: d)
+        for (b, domain) in domains.enumerated() {
+            let sys = try PressurePoissonSystem(domain)
+            let dom = sys.domain
+            let a = sys.matrix
+            for (u, c) in sys.cellOfUnknown.enumerated() {
+                fluid[b * cellsPer + c] = 1
+                for k in a.rowPointers[u]..<a.rowPointers[u + 1] where Int(a.columnIndices[k]) == u { diag[b * cellsPer + c] = T(a.values[k]) }
+            }
+            var stride = 1
+            for axis in 0..<d {
+                for c in 0..<cellsPer where dom.cells[c] == .fluid {
+                    let i = (c / stride) % counts[axis]
+                    if i + 1 < counts[axis], dom.cells[c + stride] == .fluid { link[axis][b * cellsPer + c] = 1 }
+                }
+                stride *= counts[axis]
+            }
+        }
+        diagonal = try Tensor(shape: shape, scalars: diag)
+        mask = try Tensor(shape: shape, scalars: fluid)
+        // Cell axis `axis` (x = 0) is tensor axis 1 + d − axis.
+        links = try (0..<d).reversed().map { try Tensor(shape: shape, scalars: link[$0]) }
+    }
+
+    /// A q for q [B, 1, n…].
+    public func callAsFunction(_ q: Variable<T>) throws -> Variable<T> {
+        let s = q.value.shape
+        guard s == diagonal.shape else {
+            throw LearningError.shapeMismatch(operation: "masked Poisson operator", expected: shapeString(diagonal.shape), got: shapeString(s))
+        }
+        var y = try q * Variable(diagonal)
+        for (t, link) in links.enumerated() {
+            let axis = 2 + t, n = s[axis]
+            var lower = [Int](repeating: 0, count: s.count), upper = lower
+            upper[axis] = 1
+            let next = try q.slice(axis: axis, 1..<n).padded(lower: lower, upper: upper)          // q_{c+e}
+            let l = Variable(link)
+            upper[axis] = 0; lower[axis] = 1
+            let previous = try (q * l).slice(axis: axis, 0..<(n - 1)).padded(lower: lower, upper: upper)   // link_{c−e} q_{c−e}
+            y = try y - next * l - previous
+        }
+        return y
+    }
+
+    /// The deep conjugate direction method's training loss for directions q [B, 1, n…] and
+    /// right-hand sides b [B, 1, n…] (zero off the fluid cells): the batch mean of
+    /// ‖b − (qᵀb / qᵀAq) A q‖², the residual left by an exact line search along q.
+    public func directionLoss(_ q: Variable<T>, _ b: Variable<T>) throws -> Variable<T> {
+        let aq = try self(q)
+        let axes = Array(1..<q.value.shape.count)
+        let qb = try (q * b).sum(alongAxes: axes, keepingDimensions: true)
+        let qaq = try (q * aq).sum(alongAxes: axes, keepingDimensions: true)
+        let r = try b - (qb / qaq) * aq
+        return try r.square().sum(alongAxes: axes).mean()
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Learning
+import PDE
+
+/// A `DCDMNetwork` as the deep conjugate direction method's direction model on one
+/// `PressurePoissonSystem`: the residual (on the fluid unknowns) is placed on the cell grid,
+/// scaled to unit RMS over the fluid cells (so one network serves every grid size: the
+/// paper's unit-norm input shrinks per cell as the grid grows), evaluated in Float next to
+/// the fluid mask, and read back on the fluid cells in Double. Also a `Preconditioner`, so
+/// it plugs into `LinearSolver` and the registry's `dcdm` method.
+public final class DCDMDirectionModel: DirectionModel, Preconditioner {
+    public let name = "dcdm-net"
+    public let network: DCDMNetwork<Float>
+    public let system: PressurePoissonSystem
+    private let maskValues: [Float]
+    private let shape: [Int]
+    /// Seconds spent in the network (for the time split of `pde-bench dcdm`).
+    public private(set) var networkSeconds = 0.0
+    /// Network evaluations so far.
+    public private(set) var evaluations = 0
+
+    /// The model for `system`. Throws when the network's dimension is not the domain's, or a
+    /// side is odd (one pooling level).
+    public init(network: DCDMNetwork<Float>, system: PressurePoissonSystem) throws {
+        let counts = system.domain.counts
+        guard counts.count == network.configuration.dimension, counts.allSatisfy({ $0 % 2 == 0 }) else {
+            throw LearningError.invalidArgument(name: "DCDM domain", value: "\(counts) for a \(network.configuration.dimension)-D network",
+                                                expected: "a domain of the network's dimension with even sides")
+        }
+        self.network = network
+        self.system = system
+        maskValues = system.domain.cells.map { $0 == .fluid ? 1 : 0 }
+        shape = [1, 2] + counts.reversed()
+    }
+
+    public func direction(for residual: [Double], into q: inout [Double]) throws {
+        let n = system.unknownCount
+        guard residual.count == n, q.count == n else {
+            throw LearningError.shapeMismatch(operation: "DCDM direction", expected: "\(n) unknowns", got: "r \(residual.count), q \(q.count)")
+        }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer {
+            networkSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+            evaluations += 1
+        }
+        var norm = 0.0
+        for v in residual { norm += v * v }
+        let scale = norm > 0 ? (Double(n) / norm).squareRoot() : 1
+        let cells = system.domain.cellCount
+        var input = [Float](repeating: 0, count: 2 * cells)
+        for (u, c) in system.cellOfUnknown.enumerated() { input[c] = Float(residual[u] * scale) }
+        for c in 0..<cells { input[cells + c] = maskValues[c] }
+        let x = Variable(try Tensor(shape: shape, scalars: input))
+        let y = try Autodiff.withoutGradient { try network(x) }
+        let out = y.value.scalars
+        for (u, c) in system.cellOfUnknown.enumerated() { q[u] = Double(out[c]) }
+    }
+
+    /// Preconditioner form: z = model(r); returns r·z.
+    public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
+        try direction(for: r, into: &z)
+        var s = 0.0
+        for i in r.indices { s += r[i] * z[i] }
+        return s
+    }
+
+    /// The network does not depend on the matrix values; a new matrix needs a new model
+    /// (its geometry is the system's). Throws for another size.
+    public func update(_ matrix: CSRMatrix) throws {
+        guard matrix.rows == system.unknownCount else {
+            throw PDEError.shapeMismatch(what: "dcdm-net update", expected: "\(system.unknownCount) unknowns", got: "\(matrix.rows)")
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Learning
+
+/// Settings of the deep conjugate direction method's network (`DCDMNetwork`).
+public struct DCDMConfiguration: Codable, Equatable, Sendable {
+    /// 2 (3×3 convolutions) or 3 (3×3×3).
+    public var dimension: Int
+    /// Channels of every hidden convolution (the paper's 16).
+    public var channels: Int
+    /// Residual blocks at full resolution before pooling.
+    public var fineBlocks: Int
+    /// Residual blocks at half resolution.
+    public var coarseBlocks: Int
+    /// Residual blocks at full resolution after upsampling and the skip.
+    public var decoderBlocks: Int
+    /// Biases in the convolutions (the paper's Keras default has them). Without them the
+    /// network is positively homogeneous (f(αr) = αf(r) for α > 0), as a model of A⁻¹ up
+    /// to scale should be.
+    public var bias: Bool
+
+    /// The paper's 64-grid network: 16 channels, 1 + 3 + 2 residual blocks.
+    public init(dimension: Int = 2, channels: Int = 16, fineBlocks: Int = 1, coarseBlocks: Int = 3, decoderBlocks: Int = 2, bias: Bool = false) {
+        self.dimension = dimension
+        self.channels = channels
+        self.fineBlocks = fineBlocks
+        self.coarseBlocks = coarseBlocks
+        self.decoderBlocks = decoderBlocks
+        self.bias = bias
+    }
+
+    private enum CodingKeys: String, CodingKey { case dimension, channels, fineBlocks, coarseBlocks, decoderBlocks, bias }
+
+    /// Decodes with the defaults for absent keys.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = DCDMConfiguration()
+        self.init(dimension: try c.decodeIfPresent(Int.self, forKey: .dimension) ?? d.dimension,
+                  channels: try c.decodeIfPresent(Int.self, forKey: .channels) ?? d.channels,
+                  fineBlocks: try c.decodeIfPresent(Int.self, forKey: .fineBlocks) ?? d.fineBlocks,
+                  coarseBlocks: try c.decodeIfPresent(Int.self, forKey: .coarseBlocks) ?? d.coarseBlocks,
+                  decoderBlocks: try c.decodeIfPresent(Int.self, forKey: .decoderBlocks) ?? d.decoderBlocks,
+                  bias: try c.decodeIfPresent(Bool.self, forKey: .bias) ?? d.bias)
+    }
+
+    /// Throws `LearningError.invalidArgument` naming the first setting out of range.
+    public func validate() throws {
+        guard dimension == 2 || dimension == 3 else {
+            throw LearningError.invalidArgument(name: "DCDM dimension", value: "\(dimension)", expected: "2 or 3")
+        }
+        for (name, v, low) in [("channels", channels, 1), ("fineBlocks", fineBlocks, 0), ("coarseBlocks", coarseBlocks, 0),
+                               ("decoderBlocks", decoderBlocks, 0)] where v < low || v > 64 {
+            throw LearningError.invalidArgument(name: "DCDM \(name)", value: "\(v)", expected: "an integer in \(low)...64")
+        }
+    }
+}
+
+/// x + ReLU(conv₂(ReLU(conv₁(x)))): the residual pair of the DCDM network.
+public final class DCDMResidualBlock<T: TensorScalar>: Layer {
+    public let first: Convolution<T>, second: Convolution<T>
+
+    init(channels: Int, kernel: [Int], bias: Bool, generator g: inout SeededGenerator) throws {
+        let pad = kernel.map { _ in 1 }
+        first = try Convolution(inChannels: channels, outChannels: channels, kernel: kernel, padding: pad, bias: bias, generator: &g)
+        second = try Convolution(inChannels: channels, outChannels: channels, kernel: kernel, padding: pad, bias: bias, generator: &g)
+    }
+
+    public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
+        try x + second(try first(x).relu()).relu()
+    }
+}
+
+/// The deep conjugate direction method's fully convolutional network (Kaneda et al., ICML
+/// 2023): from a residual on the cell grid and the fluid mask, a direction ≈ A⁻¹r up to
+/// scale. Input [B, 2, n…] (channel 0 the residual, channel 1 the fluid mask, 1 on fluid
+/// cells), output [B, 1, n…], zero off the fluid cells.
+///
+/// Layers: a linear 3×3(×3) convolution 1 → C of the residual, a ReLU convolution,
+/// `fineBlocks` residual pairs (features kept for the skip), 2×2(×2) average pooling,
+/// `coarseBlocks` residual pairs, nearest upsampling plus the skip, `decoderBlocks` residual
+/// pairs, a linear 1×1 convolution C → 1. Zero ("same") padding, so the network applies to
+/// any grid size whose sides are even (trained at one size, applied at larger ones).
+///
+/// The mask gates rather than feeds: features are multiplied by it after every layer at
+/// full resolution (by its average-pooled fluid fraction at half resolution), so solid and
+/// air cells carry nothing, and without biases the network is positively homogeneous —
+/// f(αr) = αf(r), f(0) = 0 — as a model of A⁻¹ up to scale should be. (Fed as an input
+/// channel, the mask adds an r-independent pattern to every output.) Parameter names follow the property
+/// paths (`stem.weight`, `coarse.0.first.weight`, …).
+public final class DCDMNetwork<T: TensorScalar>: Layer {
+    public let configuration: DCDMConfiguration
+    public let stem: Convolution<T>, lift: Convolution<T>
+    public let fine: [DCDMResidualBlock<T>], coarse: [DCDMResidualBlock<T>], decoder: [DCDMResidualBlock<T>]
+    public let output: Convolution<T>
+
+    /// A freshly initialized network (PyTorch's default convolution initialization).
+    public init(_ c: DCDMConfiguration = DCDMConfiguration(), generator g: inout SeededGenerator) throws {
+        try c.validate()
+        configuration = c
+        let k = [Int](repeating: 3, count: c.dimension), pad = [Int](repeating: 1, count: c.dimension)
+        stem = try Convolution(inChannels: 1, outChannels: c.channels, kernel: k, padding: pad, bias: c.bias, generator: &g)
+        lift = try Convolution(inChannels: c.channels, outChannels: c.channels, kernel: k, padding: pad, bias: c.bias, generator: &g)
+        fine = try (0..<c.fineBlocks).map { _ in try DCDMResidualBlock(channels: c.channels, kernel: k, bias: c.bias, generator: &g) }
+        coarse = try (0..<c.coarseBlocks).map { _ in try DCDMResidualBlock(channels: c.channels, kernel: k, bias: c.bias, generator: &g) }
+        decoder = try (0..<c.decoderBlocks).map { _ in try DCDMResidualBlock(channels: c.channels, kernel: k, bias: c.bias, generator: &g) }
+        output = try Convolution(inChannels: c.channels, outChannels: 1, kernel: [Int](repeating: 1, count: c.dimension), bias: c.bias, generator: &g)
+    }
+
+    /// [B, 2, n…] → [B, 1, n…]. Throws for another channel count, rank, or an odd side.
+    public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
+        let s = x.value.shape
+        let d = configuration.dimension
+        guard s.count == d + 2, s[1] == 2, s[2...].allSatisfy({ $0 >= 2 && $0 % 2 == 0 }) else {
+            throw LearningError.shapeMismatch(operation: "DCDM network", expected: "[batch, 2 (residual, mask), \(d) even sides]",
+                                              got: shapeString(s))
+        }
+        let r = try x.slice(axis: 1, 0..<1), mask = try x.slice(axis: 1, 1..<2)
+        let window = [Int](repeating: 2, count: d)
+        let coarseMask = try mask.averagePooled(kernel: window)
+        var h = try stem(r) * mask
+        h = try lift(h).relu() * mask
+        for b in fine { h = try b(h) * mask }
+        let skip = h
+        var c = try h.averagePooled(kernel: window)
+        for b in coarse { c = try b(c) * coarseMask }
+        h = try (try c.upsampled(factor: window, mode: .nearest) + skip) * mask
+        for b in decoder { h = try b(h) * mask }
+        return try output(h) * mask
+    }
+}

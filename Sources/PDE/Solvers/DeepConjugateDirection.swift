@@ -1,0 +1,179 @@
+/// A search-direction model for the deep conjugate direction method: given a residual r
+/// (normalized to ‖r‖₂ = 1), a direction q ≈ A⁻¹r up to scale. The model need not be
+/// linear, symmetric or exact (a trained network is none of these); only the scale-free
+/// direction matters, since the step length comes from an exact line search.
+public protocol DirectionModel: AnyObject {
+    /// Short name for reports.
+    var name: String { get }
+    /// q ← model(r). Throws when the model fails; the solve then stops with
+    /// `.preconditionerFailure` and the error in its notes.
+    func direction(for residual: [Double], into q: inout [Double]) throws
+}
+
+/// Any preconditioner as a direction model (q = M⁻¹r): CHOLMOD's exact inverse, a multigrid
+/// V-cycle, Jacobi, … With a fixed SPD preconditioner and one kept direction, DCDM is PCG.
+public final class PreconditionerDirection: DirectionModel {
+    public let preconditioner: Preconditioner
+    public var name: String { preconditioner.name }
+
+    public init(_ preconditioner: Preconditioner) { self.preconditioner = preconditioner }
+
+    public func direction(for residual: [Double], into q: inout [Double]) throws {
+        _ = try preconditioner.apply(residual, into: &q)
+    }
+}
+
+/// The deep conjugate direction method (Kaneda, Akar, Chen, Kala, Teran, ICML 2023): a
+/// conjugate-direction iteration whose search directions come from a model (a network
+/// trained to approximate A⁻¹ up to scale, or any `DirectionModel`) instead of the residual
+/// recurrence of CG.
+///
+/// Per iteration: q = model(r/‖r‖); q is A-orthogonalized (modified Gram–Schmidt in the A
+/// inner product) against the last `directions` search directions, which are stored with
+/// their A-products so that A q is updated instead of recomputed (one SpMV per iteration);
+/// α = qᵀr / qᵀAq (the exact line search: the A-norm of the error is minimized along q);
+/// x ← x + αq, r ← r − αAq. The true residual b − Ax replaces the recursive one every
+/// `replacementInterval` iterations and before convergence is declared.
+///
+/// In the solver registry as the method `dcdm`; the preconditioner slot supplies the model
+/// (`--ksp dcdm --pc mg`, or the trained network registered by `Operators`).
+///
+/// Stops: converged (true residual), iteration limit, `.preconditionerFailure` when the model
+/// throws, `.notANumber` when it returns NaN/Inf, `.breakdown` when qᵀAq ≤ 0 (A not SPD on
+/// q, or q = 0), `.nonDescentDirection` when qᵀr = 0 to rounding (the direction cannot
+/// reduce the error).
+public struct DeepConjugateDirection: IterativeMethod, @unchecked Sendable {
+    public let name = "dcdm"
+    public var options: IterativeOptions
+    /// Previous directions each new one is A-orthogonalized against (k; the paper's 2).
+    public var directions: Int
+    /// Iterations between recomputations of the true residual (m ≥ 1).
+    public var replacementInterval: Int
+    /// Called after every iteration with (iteration, q, Aq) of the direction just used
+    /// (after orthogonalization): for diagnostics and tests.
+    public var directionMonitor: ((Int, [Double], [Double]) -> Void)?
+
+    /// DCDM with `options` (shared tolerances, limits, monitor), k = `directions` and the
+    /// true residual every `replacementInterval` iterations.
+    public init(_ options: IterativeOptions = IterativeOptions(), directions: Int = 2, replacementInterval: Int = 10) {
+        self.options = options
+        self.directions = directions
+        self.replacementInterval = replacementInterval
+    }
+
+    /// `IterativeMethod`'s form: the preconditioner is the direction model (required).
+    public func solve(_ a: LinearOperator, _ b: [Double], x: inout [Double], preconditioner: Preconditioner?) throws -> SolverReport {
+        guard let preconditioner else {
+            throw PDEError.invalidValue(key: "preconditioner", value: "none with method dcdm",
+                                        expected: "a direction model: a trained network (dcdm-net) or any preconditioner (mg, gamg, icc, jacobi, cholesky)")
+        }
+        return try solve(a, b, x: &x, model: PreconditionerDirection(preconditioner))
+    }
+
+    /// In-place form with any direction model: `x` holds the initial guess on entry and the
+    /// solution on return. Throws only for bad arguments.
+    public func solve(_ a: LinearOperator, _ b: [Double], x: inout [Double], model: DirectionModel) throws -> SolverReport {
+        guard directions >= 0 else {
+            throw PDEError.invalidValue(key: "directions", value: "\(directions)", expected: "an integer ≥ 0 (previous directions to A-orthogonalize against)")
+        }
+        guard replacementInterval >= 1 else {
+            throw PDEError.invalidValue(key: "replace_every", value: "\(replacementInterval)", expected: "an integer ≥ 1 (iterations between true residuals)")
+        }
+        guard options.norm == .unpreconditioned else {
+            throw PDEError.invalidValue(key: "norm", value: options.norm.rawValue, expected: "unpreconditioned (DCDM's model has no norm of its own)")
+        }
+        var s = try IterationSession(method: "deep conjugate direction", options: options, a: a, b: b, x: x, preconditioner: nil)
+        let n = a.size
+        let b = s.b
+        var r = [Double](repeating: 0, count: n), scaled = r, q = r, aq = r
+        if s.inconsistency != nil { return s.finish(.inconsistentRightHandSide, x: &x, scratch: &aq) }
+        if !s.bNorm.isFinite { return s.finish(.notANumber, x: &x, scratch: &aq) }
+        let target = options.target(bNorm: s.bNorm)
+        // Ring of the last k directions with A p and pᵀAp.
+        var kept: [(p: [Double], ap: [Double], pap: Double)] = []
+
+        a.apply(x, into: &r)
+        VectorKernels.residualFrom(b, &r)
+        var rNorm = VectorKernels.norm(r)
+        s.record(rNorm)
+        if !rNorm.isFinite { return s.finish(.notANumber, x: &x, scratch: &aq) }
+        var sinceReplacement = 0
+        while true {
+            if rNorm <= target {
+                // Declare convergence on the true residual only.
+                a.apply(x, into: &aq)
+                VectorKernels.residualFrom(b, &aq)
+                let trueNorm = VectorKernels.norm(aq)
+                if trueNorm <= target * 1.0000001 { return s.finish(options.convergedReason(bNorm: s.bNorm), x: &x, scratch: &aq) }
+                swap(&r, &aq)
+                rNorm = trueNorm
+                sinceReplacement = 0
+                continue
+            }
+            if s.iterations >= options.maxIterations { return s.finish(.divergedIterations, x: &x, scratch: &aq) }
+            // q = model(r / ‖r‖)
+            let inv = 1 / rNorm
+            for i in 0..<n { scaled[i] = r[i] * inv }
+            do { try model.direction(for: scaled, into: &q) } catch {
+                s.notes.append("direction model \(model.name) failed at iteration \(s.iterations): \(error)")
+                return s.finish(.preconditionerFailure, x: &x, scratch: &aq)
+            }
+            guard q.count == n else {
+                s.notes.append("direction model \(model.name) returned \(q.count) values for \(n) unknowns")
+                return s.finish(.preconditionerFailure, x: &x, scratch: &aq)
+            }
+            a.apply(q, into: &aq)
+            // A-orthogonalize against the kept directions (modified Gram–Schmidt).
+            for j in 0..<kept.count {
+                let c = VectorKernels.dot(q, kept[j].ap) / kept[j].pap
+                if c != 0 && c.isFinite {
+                    axpy(-c, kept[j].p, &q)
+                    axpy(-c, kept[j].ap, &aq)
+                }
+            }
+            let qaq = VectorKernels.dot(q, aq), qr = VectorKernels.dot(q, r)
+            if !qaq.isFinite || !qr.isFinite {
+                s.notes.append("direction model \(model.name) returned NaN or Inf at iteration \(s.iterations)")
+                return s.finish(.notANumber, x: &x, scratch: &aq)
+            }
+            if qaq <= 0 {
+                s.notes.append(String(format: "qᵀAq = %.3e ≤ 0 at iteration %d: the direction is zero or A is not positive definite on it", qaq, s.iterations))
+                return s.finish(.breakdown, x: &x, scratch: &aq)
+            }
+            // The error's A-norm decreases by (qᵀr)²/qᵀAq: nothing when q ⟂ r to rounding.
+            if abs(qr) <= 1e-14 * VectorKernels.norm(q) * rNorm {
+                s.notes.append(String(format: "qᵀr = %.3e at iteration %d: the model's direction is orthogonal to the residual", qr, s.iterations))
+                return s.finish(.nonDescentDirection, x: &x, scratch: &aq)
+            }
+            let alpha = qr / qaq
+            axpy(alpha, q, &x)
+            axpy(-alpha, aq, &r)
+            s.iterations += 1
+            directionMonitor?(s.iterations, q, aq)
+            if directions > 0 {
+                // Oldest first, so the Gram–Schmidt sweep runs in age order.
+                if kept.count == directions { kept.removeFirst() }
+                kept.append((q, aq, qaq))
+            }
+            sinceReplacement += 1
+            if sinceReplacement >= replacementInterval {
+                a.apply(x, into: &r)
+                VectorKernels.residualFrom(b, &r)
+                sinceReplacement = 0
+            }
+            rNorm = VectorKernels.norm(r)
+            s.record(rNorm)
+            if !rNorm.isFinite { return s.finish(.notANumber, x: &x, scratch: &aq) }
+        }
+    }
+
+    @inline(__always)
+    private func axpy(_ alpha: Double, _ v: [Double], _ y: inout [Double]) {
+        v.withUnsafeBufferPointer { pv in
+            y.withUnsafeMutableBufferPointer { py in
+                let a = pv.baseAddress!, b = py.baseAddress!
+                for i in 0..<pv.count { b[i] += alpha * a[i] }
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Learning
+@testable import Operators
+import PDE
+import Testing
+import TestSupport
+
+@Suite struct DCDMTests {
+    func randomVector(_ n: Int, seed: UInt64) -> [Double] {
+        var g = SeededGenerator(seed: seed)
+        return (0..<n).map { _ in g.normal() }
+    }
+
+    /// The matrix-free operator equals the assembled pressure matrix on the fluid cells, in
+    /// 2-D and 3-D, with air, solid and open faces.
+    @Test func maskedOperatorMatchesTheAssembledMatrix() throws {
+        for domain in [try CellDomain.pool(counts: [12, 10], level: 0.6, boxes: 2, seed: 1),
+                       try CellDomain.randomObstacles(counts: [6, 8, 4], boxes: 1, balls: 1, seed: 2)] {
+            let sys = try PressurePoissonSystem(domain)
+            let op = try MaskedPoissonOperator<Double>(domains: [domain, domain])
+            let x = randomVector(sys.unknownCount, seed: 3)
+            var ax = x
+            sys.matrix.apply(x, into: &ax)
+            let field = sys.scatter(x)
+            let q = Variable(try Tensor(shape: op.diagonal.shape, scalars: field + field.map { 2 * $0 }))
+            let y = try op(q).value.scalars
+            let cells = domain.cellCount
+            #expect(zip(sys.gather(Array(y[..<cells])), ax).map { abs($0 - $1) }.max()! < 1e-12)
+            #expect(zip(sys.gather(Array(y[cells...])), ax).map { abs($0 - 2 * $1) }.max()! < 1e-12)
+            // Zero off the fluid cells.
+            for c in 0..<cells where sys.unknownOfCell[c] < 0 { #expect(y[c] == 0) }
+        }
+        #expect(throws: LearningError.self) {
+            try MaskedPoissonOperator<Double>(domains: [try CellDomain(counts: [4, 4], open: [3]), try CellDomain(counts: [6, 4], open: [3])])
+        }
+    }
+
+    /// The loss ‖b − (qᵀb/qᵀAq)Aq‖² against finite differences in q and in the network's
+    /// parameters; the loss vanishes for the exact solution direction.
+    @Test func lossAndNetworkGradients() throws {
+        let domain = try CellDomain.randomObstacles(counts: [8, 8], boxes: 1, balls: 1, seed: 4)
+        let sys = try PressurePoissonSystem(domain)
+        let op = try MaskedPoissonOperator<Double>(domains: [domain, domain])
+        var bField = sys.scatter(randomVector(sys.unknownCount, seed: 5))
+        bField += sys.scatter(randomVector(sys.unknownCount, seed: 6))
+        let b = Variable(try Tensor(shape: op.diagonal.shape, scalars: bField))
+        // Exact direction: A⁻¹b per sample → loss at rounding level.
+        let chol = try CholmodFactorization(matrix: sys.matrix)
+        let cells = domain.cellCount
+        let exact = try (0..<2).flatMap { s in sys.scatter(try chol.solve(sys.gather(Array(bField[(s * cells)..<((s + 1) * cells)])))) }
+        let lossExact = try op.directionLoss(Variable(try Tensor(shape: op.diagonal.shape, scalars: exact)), b).value.scalars[0]
+        #expect(lossExact < 1e-20)
+        // Gradient in q.
+        let q = Variable(try Tensor(shape: op.diagonal.shape, scalars: (0..<(2 * cells)).map { Double(($0 * 37) % 11) / 11 - 0.4 }),
+                         requiresGradient: true)
+        let loss = try op.directionLoss(q, b)
+        try loss.backward()
+        let g = try #require(q.grad)
+        for k in [3, cells + 17, 2 * cells - 5] {
+            func at(_ d: Double) throws -> Double {
+                var s = q.value.scalars
+                s[k] += d
+                return try op.directionLoss(Variable(try Tensor(shape: q.value.shape, scalars: s)), b).value.scalars[0]
+            }
+            let numeric = (try at(1e-6) - at(-1e-6)) / 2e-6
+            #expect(abs(numeric - g.scalars[k]) <= 1e-7 + 1e-5 * abs(numeric), "q[\(k)]: \(g.scalars[k]) vs \(numeric)")
+        }
+        // Network parameters, through the loss.
+        var gen = SeededGenerator(seed: 7)
+        let net = try DCDMNetwork<Double>(DCDMConfiguration(channels: 3, fineBlocks: 1, coarseBlocks: 1, decoderBlocks: 1), generator: &gen)
+        let input = Variable(try Tensor.concatenate([b.value, op.mask], axis: 1))
+        try expectParameterGradients(net) { try op.directionLoss(try net(input), b) }
+    }
+
+    @Test func networkShapesMaskingAndBadInputs() throws {
+        var g = SeededGenerator(seed: 8)
+        let net2 = try DCDMNetwork<Float>(generator: &g)
+        let parameterCount = net2.parameters(Float.self).reduce(0) { $0 + $1.value.count }
+        let expectedCount: Int = 16 * 9 + 13 * 16 * 16 * 9 + 16   // no biases by default
+        #expect(parameterCount == expectedCount)
+        let domain = try CellDomain.smokePlume(counts: [16, 12])
+        let op = try MaskedPoissonOperator<Float>(domains: [domain])
+        let x = Variable(try Tensor.concatenate([Tensor<Float>.randomNormal(shape: op.mask.shape, generator: &g), op.mask], axis: 1))
+        let y = try net2(x)
+        #expect(y.value.shape == [1, 1, 12, 16])
+        for (v, m) in zip(y.value.scalars, op.mask.scalars) where m == 0 { #expect(v == 0) }
+        let net3 = try DCDMNetwork<Float>(DCDMConfiguration(dimension: 3, channels: 4), generator: &g)
+        #expect(try net3(Variable(Tensor<Float>(zeros: [1, 2, 4, 6, 8]))).value.shape == [1, 1, 4, 6, 8])
+        #expect(throws: LearningError.self) { try net2(Variable(Tensor<Float>(zeros: [1, 1, 8, 8]))) }
+        #expect(throws: LearningError.self) { try net2(Variable(Tensor<Float>(zeros: [1, 2, 7, 8]))) }
+        #expect(throws: LearningError.self) { try DCDMNetwork<Float>(DCDMConfiguration(dimension: 4), generator: &g) }
+        #expect(throws: LearningError.self) { try DCDMNetwork<Float>(DCDMConfiguration(channels: 0), generator: &g) }
+        #expect(throws: LearningError.self) {
+            try DCDMDirectionModel(network: net2, system: try PressurePoissonSystem(CellDomain(counts: [7, 8], open: [3])))
+        }
+    }
+
+    /// A small network trained for a few hundred steps on Ritz-vector right-hand sides of a
+    /// 32² obstacle problem halves the loss on held-out right-hand sides of the same kind.
+    /// (Beating CG inside DCDM needs more: a network trained this briefly is nearly local,
+    /// and DCDM with it stalls after a few iterations; see the issue notes.)
+    @Test func briefTrainingLowersTheHeldOutLoss() throws {
+        let domain = try CellDomain.randomObstacles(counts: [32, 32], boxes: 3, balls: 2, seed: 9)
+        let sys = try PressurePoissonSystem(domain)
+        let n = sys.unknownCount
+        var start = [Double](repeating: 0, count: n)
+        sys.matrix.apply(randomVector(n, seed: 10), into: &start)
+        let (values, vectors) = try Lanczos.ritzPairs(try Lanczos.run(sys.matrix, start: start, steps: 160))
+        let rhs = try Lanczos.mixedRightHandSides(values: values, vectors: vectors, size: n, count: 72, seed: 11)
+        let op = try MaskedPoissonOperator<Float>(domains: Array(repeating: domain, count: 8))
+        let scale = Float(Double(n).squareRoot())
+        var g = SeededGenerator(seed: 12)
+        let net = try DCDMNetwork<Float>(DCDMConfiguration(channels: 8, fineBlocks: 0, coarseBlocks: 1, decoderBlocks: 1), generator: &g)
+        let adam = try Adam<Float>(net.namedParameters(Float.self), learningRate: 3e-3)
+        func batch(_ ids: [Int]) throws -> (x: Variable<Float>, b: Variable<Float>) {
+            let b = try Tensor<Float>(shape: op.mask.shape, scalars: ids.flatMap { sys.scatter(rhs[$0]).map { Float($0) } })
+            return (Variable(try Tensor.concatenate([b * scale, op.mask], axis: 1)), Variable(b))
+        }
+        let heldOut = try batch(Array(64..<72))
+        func heldOutLoss() throws -> Double {
+            Double(try Autodiff.withoutGradient { try op.directionLoss(try net(heldOut.x), heldOut.b) }.value.scalars[0])
+        }
+        let before = try heldOutLoss()
+        for step in 0..<150 {
+            let (x, b) = try batch((0..<8).map { (step * 8 + $0) % 64 })
+            net.zeroGradients(Float.self)
+            let loss = try op.directionLoss(try net(x), b)
+            try loss.backward()
+            try adam.step()
+        }
+        let after = try heldOutLoss()
+        #expect(after < 0.5 * before, "held-out loss \(before) → \(after)")
+    }
+}
