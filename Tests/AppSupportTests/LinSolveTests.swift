@@ -115,10 +115,29 @@ import TestSupport
                             ("family: darcy\nsamples: 0\noutput: {file: x.h5}\n", "samples"),
                             ("family: darcy\nsamples: 1\noutput: {file: x.h5}\ndarcy: {size: 17, resolutions: [6]}\n", "resolutions"),
                             ("family: darcy\nsamples: 1\noutput: {file: x.h5}\nburgers: {points: 64}\n", "burgers"),
-                            ("family: navier-stokes\nsamples: 1\noutput: {file: x.h5}\nnavier_stokes: {scheme: rk9}\n", "scheme")] {
+                            ("family: navier-stokes\nsamples: 1\noutput: {file: x.h5}\nnavier_stokes: {scheme: rk9}\n", "scheme"),
+                            ("family: dcdm\nsamples: 1\noutput: {file: x.h5}\ndcdm: {size: [63, 64]}\n", "dcdm.size"),
+                            ("family: dcdm\nsamples: 1\noutput: {file: x.h5}\ndcdm: {lanczos: 5}\n", "lanczos"),
+                            ("family: dcdm\nsamples: 1\noutput: {file: x.h5}\ndcdm: {scene_seed: -1}\n", "scene_seed")] {
             try yaml.write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
             let r = try datagen([dir + "/bad.yaml"])
             #expect(r.status == 2 && r.stderr.contains(key) && r.stderr.contains("bad.yaml"), "\(key): \(r.stderr)")
         }
+        let none = try datagen([])
+        #expect(none.status == 2 && none.stderr.contains("config"), "\(none.stderr)")
+    }
+
+    @Test func dcdmDataAndScenes() throws {
+        let dir = makeTemporaryFolder()
+        try "family: dcdm\nsamples: 4\nseed: 1\noutput: {file: \(dir)/d.h5}\ndcdm: {size: [16, 16], geometries: 2, lanczos_steps: 40}\n"
+            .write(toFile: dir + "/d.yaml", atomically: true, encoding: .utf8)
+        let r = try datagen([dir + "/d.yaml", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let f = try HDF5DatasetFile(path: dir + "/d.h5")
+        #expect(try f.read("rhs", as: Double.self).shape == [4, 16, 16])
+        #expect(try f.read("cells", as: Double.self).shape == [4, 16, 16])
+        try f.close()
+        let s = try datagen(["--write-dcdm-scenes", dir + "/scenes"])
+        #expect(s.status == 0 && FileManager.default.fileExists(atPath: dir + "/scenes/scenes.json"), "\(s.stderr)")
     }
 }

@@ -306,3 +306,45 @@ private struct ModelFailure: Error, CustomStringConvertible {
         #expect(throws: PDEError.self) { try Lanczos.run(a, start: [1, 2], steps: 1) }
     }
 }
+
+@Suite struct DCDMDataTests {
+    @Test func familySamplesAreUnitNormMixturesOnTheScene() throws {
+        let family = try DCDMFamily(counts: [16, 16], geometries: 2, lanczosSteps: 60)
+        #expect(family.fields.map(\.name) == ["rhs", "cells"] && family.fields[0].shape == [16, 16])
+        for i in 0..<4 {
+            var g = DatasetGeneration.generator(seed: 3, index: i)
+            let s = try family.sample(i, generator: &g)
+            let scene = try PressurePoissonSystem(family.scene(i % 2))
+            #expect(s[1] == scene.domain.cells.map { Double($0.rawValue) })
+            #expect(abs(VectorKernels.norm(scene.gather(s[0])) - 1) < 1e-12)
+            for c in 0..<s[0].count where scene.unknownOfCell[c] < 0 { #expect(s[0][c] == 0) }
+            var g2 = DatasetGeneration.generator(seed: 3, index: i)
+            #expect(try family.sample(i, generator: &g2) == s)
+        }
+        #expect(throws: PDEError.self) { try DCDMFamily(counts: [15, 16]) }
+        #expect(throws: PDEError.self) { try DCDMFamily(counts: [16, 16], geometries: 0) }
+        #expect(throws: PDEError.self) { try DCDMFamily(counts: [16, 16], emphasized: 1.5) }
+        #expect(throws: PDEError.self) { try DCDMFamily(counts: [16, 16], lanczosSteps: 1) }
+    }
+
+    /// The shipped evaluation masks are what the generators make today, and round-trip.
+    @Test func evaluationScenesAreReproducibleAndReadable() throws {
+        let shipped = try DCDMScenes.load(from: packageRoot + "/data/dcdm")
+        #expect(shipped.count == 15)
+        for counts in [[64, 64], [32, 32, 32]] {
+            for (name, domain) in try DCDMScenes.evaluation(counts: counts) {
+                #expect(shipped.first { $0.name == name }?.domain == domain, "\(name)")
+            }
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftpde-scenes-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try DCDMScenes.write(sizes: [[16, 16]], to: dir)
+        #expect(try DCDMScenes.load(from: dir).map(\.domain) == DCDMScenes.evaluation(counts: [16, 16]).map(\.domain))
+        try Data("{".utf8).write(to: URL(fileURLWithPath: dir + "/scenes.json"))
+        #expect(throws: PDEError.self) { try DCDMScenes.load(from: dir) }
+        try Data(#"[{"name": "a", "file": "plume-16x16.npy", "faces": ["closed", "shut", "closed", "open"]}]"#.utf8)
+            .write(to: URL(fileURLWithPath: dir + "/scenes.json"))
+        #expect(throws: PDEError.self) { try DCDMScenes.load(from: dir) }
+        #expect(throws: PDEError.self) { try DCDMScenes.load(from: dir + "/missing") }
+    }
+}

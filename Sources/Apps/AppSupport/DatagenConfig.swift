@@ -5,7 +5,7 @@ import PDE
 /// and the family's parameters (defaults: the FNO papers' settings).
 ///
 /// ```yaml
-/// family: darcy                 # darcy | burgers | navier-stokes
+/// family: darcy                 # darcy | burgers | navier-stokes | dcdm
 /// samples: 1000
 /// seed: 0
 /// output: {file: out/darcy_r421.h5, precision: float32, compression: 4}
@@ -13,7 +13,7 @@ import PDE
 /// ```
 public struct DatagenConfig: Decodable, Sendable {
     /// The dataset families by config name.
-    public enum Family: String, Sendable, CaseIterable { case darcy, burgers, navierStokes = "navier-stokes" }
+    public enum Family: String, Sendable, CaseIterable { case darcy, burgers, navierStokes = "navier-stokes", dcdm }
 
     public var family: Family
     public var samples: Int
@@ -24,10 +24,11 @@ public struct DatagenConfig: Decodable, Sendable {
     public var darcy: DarcySpec
     public var burgers: BurgersSpec
     public var navierStokes: NavierStokesSpec
+    public var dcdm: DCDMSpec
 
     /// Decodes and checks a config: the family name, 1 ≤ samples ≤ 10⁷, seed ≥ 0, workers 1…256, and only the chosen family's section.
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(["family", "samples", "seed", "workers", "output", "darcy", "burgers", "navier_stokes"])
+        try decoder.rejectUnknownKeys(["family", "samples", "seed", "workers", "output", "darcy", "burgers", "navier_stokes", "dcdm"])
         let c = try decoder.container(keyedBy: AnyKey.self)
         let name: String = try c.required("family")
         guard let f = Family(rawValue: name) else {
@@ -49,7 +50,8 @@ public struct DatagenConfig: Decodable, Sendable {
         darcy = try c.value("darcy") ?? DarcySpec()
         burgers = try c.value("burgers") ?? BurgersSpec()
         navierStokes = try c.value("navier_stokes") ?? NavierStokesSpec()
-        for (key, other) in [("darcy", Family.darcy), ("burgers", .burgers), ("navier_stokes", .navierStokes)] where other != family && c.contains(AnyKey(key)) {
+        dcdm = try c.value("dcdm") ?? DCDMSpec()
+        for (key, other) in [("darcy", Family.darcy), ("burgers", .burgers), ("navier_stokes", .navierStokes), ("dcdm", .dcdm)] where other != family && c.contains(AnyKey(key)) {
             throw ConfigError(keyPath: c.path(key), value: "given with family \(family.rawValue)", expected: "the section of the chosen family only")
         }
     }
@@ -154,6 +156,28 @@ public struct NavierStokesSpec: Decodable, Sendable {
     }
 }
 
+/// `dcdm: {size, geometries, boxes, balls, scene_seed, lanczos_steps, low_weight, emphasized}`.
+public struct DCDMSpec: Decodable, Sendable {
+    public var size = [64, 64], geometries = 8, boxes = 3, balls = 2, sceneSeed = 1, lanczosSteps = 500
+    public var lowWeight = 9.0, emphasized = 0.55
+    /// 64² cells, 8 scenes of 3 boxes and 2 balls, 500 Lanczos steps, the paper's ×9 on the lowest 55 %.
+    public init() {}
+    /// Decodes the section; unknown keys and a negative scene seed are `ConfigError`s (ranges are checked by the family).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["size", "geometries", "boxes", "balls", "scene_seed", "lanczos_steps", "low_weight", "emphasized"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        size = try c.value("size") ?? size
+        geometries = try c.value("geometries") ?? geometries
+        boxes = try c.value("boxes") ?? boxes
+        balls = try c.value("balls") ?? balls
+        sceneSeed = try c.value("scene_seed") ?? sceneSeed
+        lanczosSteps = try c.value("lanczos_steps") ?? lanczosSteps
+        lowWeight = try c.value("low_weight") ?? lowWeight
+        emphasized = try c.value("emphasized") ?? emphasized
+        guard sceneSeed >= 0 else { throw ConfigError(keyPath: c.path("scene_seed"), value: "\(sceneSeed)", expected: "an integer ≥ 0") }
+    }
+}
+
 extension DatagenConfig {
     /// The library family the config describes; parameter errors become `ConfigError`s at
     /// the family's section.
@@ -171,6 +195,10 @@ extension DatagenConfig {
                 let n = navierStokes
                 return try NavierStokesFamily(points: n.points, storedPoints: n.storedPoints, viscosity: n.viscosity, timeStep: n.timeStep,
                                               finalTime: n.finalTime, interval: n.interval, recordFrom: n.recordFrom, scheme: n.scheme)
+            case .dcdm:
+                let d = dcdm
+                return try DCDMFamily(counts: d.size, geometries: d.geometries, boxes: d.boxes, balls: d.balls, sceneSeed: UInt64(d.sceneSeed),
+                                      lanczosSteps: d.lanczosSteps, lowWeight: d.lowWeight, emphasized: d.emphasized)
             }
         } catch let PDEError.invalidValue(key, value, expected) {
             let section = family == .navierStokes ? "navier_stokes" : family.rawValue

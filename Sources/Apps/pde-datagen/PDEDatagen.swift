@@ -10,7 +10,7 @@ nonisolated(unsafe) var interrupted: sig_atomic_t = 0
 struct PDEDatagen: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pde-datagen",
-        abstract: "Generate PDE datasets (Darcy, Burgers, Navier–Stokes) into HDF5 with the suite's own solvers.",
+        abstract: "Generate PDE datasets (Darcy, Burgers, Navier–Stokes, DCDM right-hand sides) into HDF5 with the suite's own solvers.",
         discussion: """
         One HDF5 file per config: every generating parameter and the seed as attributes, one
         chunked, compressed dataset per field with a leading sample axis, coordinates.
@@ -24,10 +24,15 @@ struct PDEDatagen: ParsableCommand {
           pde-datagen data/configs/datagen-darcy.yaml
           pde-datagen data/configs/datagen-navier-stokes.yaml --samples 20 --output out/ns-small.h5
           pde-datagen data/configs/datagen-burgers.yaml --workers 1
+          pde-datagen data/configs/datagen-dcdm-64.yaml
+          pde-datagen --write-dcdm-scenes data/dcdm        # the fixed DCDM evaluation masks
         """)
 
     @Argument(help: "YAML config file.")
-    var config: String
+    var config: String?
+
+    @Option(help: "Write the deep conjugate direction method's evaluation scenes (2-D 64², 128², 256²; 3-D 32³, 64³) as NPY masks and scenes.json into this folder, then exit.")
+    var writeDcdmScenes: String?
 
     @Option(help: "Override the config's sample count.")
     var samples: Int?
@@ -43,6 +48,16 @@ struct PDEDatagen: ParsableCommand {
 
     func run() throws {
         Threads.configure()
+        if let folder = writeDcdmScenes {
+            do {
+                let entries = try DCDMScenes.write(sizes: [[64, 64], [128, 128], [256, 256], [32, 32, 32], [64, 64, 64]], to: folder)
+                print("pde-datagen: \(entries.count) DCDM evaluation scenes → \(folder)/scenes.json")
+                return
+            } catch {
+                fail("\(folder): \(error)", code: 1)
+            }
+        }
+        guard let config else { fail("a config file is required (or --write-dcdm-scenes FOLDER)", code: 2) }
         do {
             var cfg = try loadConfig(DatagenConfig.self, from: config)
             if let samples {
