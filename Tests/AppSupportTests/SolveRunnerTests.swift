@@ -139,6 +139,8 @@ import TestSupport
             if f.hasPrefix("datagen-") {
                 let c = try loadConfig(DatagenConfig.self, from: root + "/data/configs/" + f)
                 _ = try c.makeFamily(file: f)
+            } else if f.hasPrefix("train-dcdm") {
+                _ = try loadConfig(DCDMTrainConfig.self, from: root + "/data/configs/" + f)
             } else if f.hasPrefix("train-") {
                 _ = try loadConfig(TrainConfig.self, from: root + "/data/configs/" + f)
             } else {

@@ -186,4 +186,49 @@ import TestSupport
         let bad = try run("pde-train", ["fit", dir + "/bad.yaml"])
         #expect(bad.status == 2 && bad.stderr.contains("data.windows"), "\(bad.stderr)")
     }
+
+    /// pde-datagen dcdm → pde-train dcdm (fit, refuse, resume) → a loadable network that
+    /// drives the DCDM solver; bad configs name their key.
+    @Test func dcdmTrainingEndToEnd() throws {
+        let dir = makeTemporaryFolder()
+        try "family: dcdm\nsamples: 24\nseed: 1\noutput: {file: \(dir)/d.h5}\ndcdm: {size: [16, 16], geometries: 2, lanczos_steps: 40}\n"
+            .write(toFile: dir + "/data.yaml", atomically: true, encoding: .utf8)
+        let gen = try run("pde-datagen", [dir + "/data.yaml", "--quiet"])
+        try #require(gen.status == 0, "\(gen.stderr)")
+        let config = """
+        network: {channels: 4, fine_blocks: 0, coarse_blocks: 1, decoder_blocks: 1}
+        data: {file: \(dir)/d.h5, train: 16, validation: 8}
+        training:
+          epochs: 2
+          batch: 4
+          optimizer: {name: adam, learning_rate: 1.0e-3}
+          checkpoint: {folder: \(dir)/run, every: 1}
+        """
+        try config.write(toFile: dir + "/train.yaml", atomically: true, encoding: .utf8)
+        let fit = try run("pde-train", ["dcdm", dir + "/train.yaml"])
+        #expect(fit.status == 0 && fit.stdout.contains("epoch 2/2") && fit.stdout.contains("validation loss"), "\(fit.stdout)\(fit.stderr)")
+        let again = try run("pde-train", ["dcdm", dir + "/train.yaml"])
+        #expect(again.status == 2 && again.stderr.contains("--resume"), "\(again.stderr)")
+        let resumed = try run("pde-train", ["dcdm", dir + "/train.yaml", "--resume", "--epochs", "3"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("epoch 3/3"), "\(resumed.stdout)\(resumed.stderr)")
+        let net = try DCDMNetwork<Float>.load(from: dir + "/run/network.safetensors")
+        #expect(net.configuration.channels == 4)
+        let sys = try PressurePoissonSystem(try CellDomain.smokePlume(counts: [16, 16]))
+        var x = [Double](repeating: 0, count: sys.unknownCount)
+        let report = try DeepConjugateDirection(IterativeOptions(relativeTolerance: 1e-6, maxIterations: 2000))
+            .solve(sys.matrix, [Double](repeating: 1, count: sys.unknownCount), x: &x, model: try DCDMDirectionModel(network: net, system: sys))
+        #expect(report.iterations >= 1 && report.residualHistory.count == report.iterations + 1)
+        for (yaml, key) in [("training:\n  loss: relative-l2\n", "training.loss"), ("network: {channels: 0}\n", "network"),
+                            ("network: {depth: 3}\n", "depth")] {
+            let text = yaml + (yaml.hasPrefix("training") ? "" : "training: {epochs: 1, batch: 1, checkpoint: {folder: \(dir)/r2}}\n")
+                + "data: {file: \(dir)/d.h5, train: 4}\n"
+            try text.write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+            let r = try run("pde-train", ["dcdm", dir + "/bad.yaml"])
+            #expect(r.status == 2 && r.stderr.contains(key), "\(key): \(r.stderr)")
+        }
+        try "data: {file: \(dir)/missing.h5, train: 4}\ntraining: {epochs: 1, batch: 1, checkpoint: {folder: \(dir)/r3}}\n"
+            .write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let missing = try run("pde-train", ["dcdm", dir + "/bad.yaml"])
+        #expect(missing.status == 2 && missing.stderr.contains("data.file"), "\(missing.stderr)")
+    }
 }

@@ -50,6 +50,24 @@ public struct MaskedPoissonOperator<T: TensorScalar> {
         links = try (0..<d).reversed().map { try Tensor(shape: shape, scalars: link[$0]) }
     }
 
+    private init(diagonal: Tensor<T>, links: [Tensor<T>], mask: Tensor<T>) {
+        self.diagonal = diagonal
+        self.links = links
+        self.mask = mask
+    }
+
+    /// The operators of `parts` as one batch (their batches concatenated). Throws for an
+    /// empty list or parts of different sizes.
+    public static func stacking(_ parts: [MaskedPoissonOperator]) throws -> MaskedPoissonOperator {
+        guard let first = parts.first, parts.allSatisfy({ Array($0.diagonal.shape.dropFirst()) == Array(first.diagonal.shape.dropFirst()) }) else {
+            throw LearningError.invalidArgument(name: "operators", value: "\(parts.count) parts", expected: "one or more operators of one size")
+        }
+        if parts.count == 1 { return first }
+        return MaskedPoissonOperator(diagonal: try Tensor.concatenate(parts.map(\.diagonal), axis: 0),
+                                     links: try (0..<first.links.count).map { a in try Tensor.concatenate(parts.map { $0.links[a] }, axis: 0) },
+                                     mask: try Tensor.concatenate(parts.map(\.mask), axis: 0))
+    }
+
     /// A q for q [B, 1, n…].
     public func callAsFunction(_ q: Variable<T>) throws -> Variable<T> {
         let s = q.value.shape

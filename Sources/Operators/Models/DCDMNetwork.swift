@@ -127,3 +127,35 @@ public final class DCDMNetwork<T: TensorScalar>: Layer {
         return try output(h) * mask
     }
 }
+
+extension DCDMNetwork {
+    /// Metadata key of the configuration (JSON) in saved networks and trainer checkpoints.
+    public static var configurationKey: String { "dcdm.configuration" }
+
+    /// The configuration as checkpoint metadata.
+    public func metadata() throws -> [String: String] {
+        [Self.configurationKey: String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)]
+    }
+
+    /// Writes the network (variables and configuration, plus `extra` metadata) atomically.
+    public func save(to path: String, metadata extra: [String: String] = [:]) throws {
+        try Checkpoint.save(model: self, scalar: T.self, metadata: try metadata().merging(extra) { a, _ in a }, to: path)
+    }
+
+    /// Rebuilds a network saved by `save` (or a trainer checkpoint carrying `metadata()`).
+    /// Throws `LearningError.malformedFile` without readable configuration metadata, and the
+    /// checkpoint's errors when the tensors do not fit.
+    public static func load(from path: String) throws -> DCDMNetwork {
+        let meta = try SafeTensors.read(path).metadata
+        guard let text = meta[configurationKey] else {
+            throw LearningError.malformedFile(path: path, reason: "no '\(configurationKey)' metadata: not a DCDM network")
+        }
+        guard let c = try? JSONDecoder().decode(DCDMConfiguration.self, from: Data(text.utf8)) else {
+            throw LearningError.malformedFile(path: path, reason: "unreadable '\(configurationKey)' metadata: \(text.prefix(200))")
+        }
+        var g = SeededGenerator(seed: 0)
+        let net = try DCDMNetwork(c, generator: &g)
+        try Checkpoint.load(into: net, scalar: T.self, from: path)
+        return net
+    }
+}

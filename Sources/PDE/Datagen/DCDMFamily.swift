@@ -9,7 +9,7 @@ import Support
 /// `emphasized` fraction — the paper's 9 and 0.55), normalized to unit norm. Sample i uses
 /// scene i mod `geometries`; stored per sample: `rhs` (on the cells, 0 off the fluid) and
 /// `cells` (the `CellType` raw values), both with shape counts reversed ([ny, nx] or
-/// [nz, ny, nx]).
+/// [nz, ny, nx]); once, `faces` (1 for an open face, 0 for a closed one).
 ///
 /// The Lanczos decomposition of a scene is computed once per process, on first use, and
 /// kept (m × n doubles per scene).
@@ -68,7 +68,10 @@ public final class DCDMFamily: DatasetFamily, @unchecked Sendable {
          "rhs": .string("unit-norm mixtures of Ritz vectors (Lanczos from A randn, full reorthogonalization), N(0,1) coefficients x low_weight on the lowest emphasized fraction")]
     }
 
-    public var fixedDatasets: [(name: String, shape: [Int], values: [Double])] { [] }
+    /// `faces`: the face kinds of every scene (x−, x+, y−, y+[, z−, z+]; 1 open, 0 closed).
+    public var fixedDatasets: [(name: String, shape: [Int], values: [Double])] {
+        [("faces", [2 * counts.count], (0..<(2 * counts.count)).map { $0 == 2 * counts.count - 1 ? 1 : 0 })]
+    }
 
     /// The training scene g (open top, random obstacles).
     public func scene(_ g: Int) throws -> CellDomain {

@@ -1,0 +1,72 @@
+import Foundation
+import Operators
+import PDE
+
+/// The config of `pde-train dcdm`: the network, the `pde-datagen dcdm` file and its split,
+/// and the training (as for operators; the loss is fixed: DCDM's ‖b − (qᵀb/qᵀAq)Aq‖²).
+///
+/// ```yaml
+/// network: {dimension: 2, channels: 16, fine_blocks: 1, coarse_blocks: 3, decoder_blocks: 2, bias: false}
+/// data: {file: out/dcdm_64.h5, train: 3600, validation: 400}
+/// training:
+///   epochs: 20
+///   batch: 10
+///   optimizer: {name: adam, learning_rate: 1.0e-4}
+///   checkpoint: {folder: runs/dcdm-64, every: 1}
+/// ```
+public struct DCDMTrainConfig: Decodable, Sendable {
+    public var network: DCDMConfiguration
+    public var file: String
+    public var train: Int
+    public var validation: Int
+    public var training: TrainingSpec
+
+    /// Decodes and checks the config; unknown keys, out-of-range values and a `training.loss`
+    /// (DCDM's loss is fixed) are `ConfigError`s naming the key path.
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["network", "data", "training"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        network = try c.value("network", as: NetworkSpec.self)?.configuration ?? DCDMConfiguration()
+        let d = try c.required("data", as: DataSpec.self)
+        file = d.file
+        train = d.train
+        validation = d.validation
+        let t = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("training"))
+        if t.contains(AnyKey("loss")) {
+            throw ConfigError(keyPath: c.path("training") + ".loss", value: "given", expected: "no loss: DCDM's loss ‖b − (qᵀb/qᵀAq)Aq‖² is fixed")
+        }
+        training = try c.required("training")
+    }
+
+    struct NetworkSpec: Decodable {
+        var configuration = DCDMConfiguration()
+        init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(["dimension", "channels", "fine_blocks", "coarse_blocks", "decoder_blocks", "bias"])
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            var n = DCDMConfiguration()
+            n.dimension = try c.value("dimension") ?? n.dimension
+            n.channels = try c.value("channels") ?? n.channels
+            n.fineBlocks = try c.value("fine_blocks") ?? n.fineBlocks
+            n.coarseBlocks = try c.value("coarse_blocks") ?? n.coarseBlocks
+            n.decoderBlocks = try c.value("decoder_blocks") ?? n.decoderBlocks
+            n.bias = try c.value("bias") ?? n.bias
+            do { try n.validate() } catch {
+                throw ConfigError(keyPath: "network", value: "\(n)", expected: "\(error)")
+            }
+            configuration = n
+        }
+    }
+
+    struct DataSpec: Decodable {
+        var file: String, train: Int, validation: Int
+        init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(["file", "train", "validation"])
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            file = try c.required("file")
+            train = try c.required("train")
+            validation = try c.value("validation") ?? 0
+            guard train >= 1 else { throw ConfigError(keyPath: c.path("train"), value: "\(train)", expected: "an integer ≥ 1") }
+            guard validation >= 0 else { throw ConfigError(keyPath: c.path("validation"), value: "\(validation)", expected: "an integer ≥ 0") }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import AppSupport
+import ArgumentParser
+import Foundation
+import Learning
+import Operators
+import PDE
+
+/// `pde-train dcdm`: trains the deep conjugate direction method's network on a
+/// `pde-datagen dcdm` file.
+struct TrainDCDM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dcdm",
+        abstract: "Train the deep conjugate direction method's network (unsupervised: DCDM's one-step residual loss).",
+        discussion: """
+        Reads `rhs` and `cells` of a pde-datagen dcdm file (the first `data.train` samples
+        train, the next `data.validation` validate), and minimizes the batch mean of
+        ‖b − (qᵀb/qᵀAq) A q‖², q = network(b scaled to unit RMS on the fluid cells, mask),
+        with A each sample's pressure Poisson matrix applied matrix-free. Writes to the
+        checkpoint folder: checkpoint.safetensors (every `checkpoint.every` epochs, at the end
+        and on Ctrl-C; --resume continues the same loss curve), network.safetensors (for
+        `pde-bench dcdm` and the solver registry's dcdm-net), history.json, curve.svg.
+
+        Example:
+          pde-datagen data/configs/datagen-dcdm-64.yaml
+          pde-train dcdm data/configs/train-dcdm-64.yaml
+        """)
+
+    @Argument(help: "YAML config file.")
+    var config: String
+    @Flag(help: "Continue from the checkpoint in the config's folder.")
+    var resume = false
+    @Option(help: "Override the config's epoch count (a resumed run counts the epochs already done).")
+    var epochs: Int?
+    @Flag(help: "Print only the final line.")
+    var quiet = false
+
+    func run() throws {
+        Threads.configure()
+        try guarded(config) {
+            var cfg = try loadConfig(DCDMTrainConfig.self, from: config)
+            if let epochs {
+                guard epochs >= 1 else { throw ConfigError(file: config, keyPath: "--epochs", value: "\(epochs)", expected: "an integer ≥ 1") }
+                cfg.training.epochs = epochs
+            }
+            let folder = cfg.training.checkpointFolder
+            let checkpoint = folder + "/checkpoint.safetensors"
+            if FileManager.default.fileExists(atPath: checkpoint) && !resume {
+                throw ConfigError(file: config, keyPath: "training.checkpoint.folder", value: "'\(folder)' already holds checkpoint.safetensors",
+                                  expected: "--resume to continue it, or another (or emptied) folder")
+            }
+            let t0 = Date()
+            let data = try DCDMTrainingData(cfg, configPath: config)
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            var g = SeededGenerator(seed: cfg.training.seed)
+            let net = try DCDMNetwork<Float>(cfg.network, generator: &g)
+            let optimizer = try cfg.training.optimizer.make(net.namedParameters(Float.self))
+            var options = TrainingOptions(epochs: cfg.training.epochs, batchSize: cfg.training.batch, seed: cfg.training.seed)
+            options.schedule = cfg.training.schedule
+            options.checkpointPath = checkpoint
+            options.checkpointEvery = cfg.training.checkpointEvery
+            options.progress = !quiet
+            options.checkpointMetadata = try net.metadata()
+            options.checkpointMetadata["config"] = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+            options.shouldStop = { interrupted != 0 }
+            if !quiet {
+                print("pde-train dcdm: \(cfg.network.dimension)-D network, \(net.parameterCount(Float.self)) parameters; "
+                      + "\(cfg.train) training and \(cfg.validation) validation right-hand sides on \(data.cellShape) cells, "
+                      + "\(data.geometryCount) geometries" + String(format: "; data read in %.1f s", Date().timeIntervalSince(t0)))
+            }
+            let trainer = try Trainer(model: net, optimizer: optimizer, options: options)
+            signal(SIGINT) { _ in interrupted = 1 }
+            let validate: (() throws -> Double)? = cfg.validation > 0 ? {
+                try Autodiff.withoutGradient {
+                    var total = 0.0
+                    var s = cfg.train
+                    while s < cfg.train + cfg.validation {
+                        let ids = Array(s..<min(s + cfg.training.batch, cfg.train + cfg.validation))
+                        total += Double(try data.loss(net, ids).value.scalars[0]) * Double(ids.count)
+                        s += ids.count
+                    }
+                    return total / Double(cfg.validation)
+                }
+            } : nil
+            let history = try trainer.fit(sampleCount: cfg.train, loss: { try data.loss(net, $0) }, validate: validate, resume: resume)
+            try writeHistory(history, folder: folder)
+            if trainer.wasInterrupted {
+                print("pde-train dcdm: interrupted after epoch \(history.records.last?.epoch ?? 0); run again with --resume")
+                throw ExitCode(130)
+            }
+            try net.save(to: folder + "/network.safetensors",
+                         metadata: ["config": options.checkpointMetadata["config"] ?? "",
+                                    "trainer.history": String(decoding: try JSONEncoder().encode(history), as: UTF8.self)])
+            let seconds = history.records.map(\.seconds).reduce(0, +)
+            var line = String(format: "pde-train dcdm: %d epochs (%.0f s in all", history.records.count, seconds)
+            if history.resumedAfterEpoch > 0 { line += ", resumed after epoch \(history.resumedAfterEpoch)" }
+            line += String(format: "), final training loss %.4e", history.records.last?.trainingLoss ?? .nan)
+            if let v = history.records.last?.validationLoss { line += String(format: ", validation loss %.4e", v) }
+            print(line + " → \(folder)/network.safetensors")
+        }
+    }
+}
+
+/// The right-hand sides and cell masks of a dcdm file in memory, with one masked Poisson
+/// operator per distinct geometry.
+struct DCDMTrainingData {
+    let rhs: [Float]
+    let cellShape: [Int]
+    let cellsPer: Int
+    /// Geometry of each sample, and each geometry's operator (batch 1) and √(fluid cells).
+    let geometryOfSample: [Int]
+    let operators: [MaskedPoissonOperator<Float>]
+    let scales: [Float]
+    var geometryCount: Int { operators.count }
+
+    init(_ cfg: DCDMTrainConfig, configPath: String) throws {
+        guard FileManager.default.fileExists(atPath: cfg.file) else {
+            throw ConfigError(file: configPath, keyPath: "data.file", value: "'\(cfg.file)' not found", expected: "an HDF5 file written by pde-datagen dcdm")
+        }
+        let f = try HDF5DatasetFile(path: cfg.file, fileLocking: false)
+        defer { try? f.close() }
+        let faces = try Self.faces(f, dimension: cfg.network.dimension)
+        let total = try f.sampleCount("rhs")
+        let count = cfg.train + cfg.validation
+        guard count <= total else {
+            throw ConfigError(file: configPath, keyPath: "data", value: "train \(cfg.train) + validation \(cfg.validation)",
+                              expected: "at most the \(total) samples of \(cfg.file)")
+        }
+        let b = try f.read("rhs", samples: 0..<count, as: Float.self)
+        let cells = try f.read("cells", samples: 0..<count, as: Float.self)
+        let shape = Array(b.shape.dropFirst())
+        guard shape.count == cfg.network.dimension, Array(cells.shape.dropFirst()) == shape else {
+            throw ConfigError(file: configPath, keyPath: "network.dimension", value: "\(cfg.network.dimension)",
+                              expected: "the data's dimension: rhs \(shape), cells \(Array(cells.shape.dropFirst()))")
+        }
+        rhs = b.values
+        cellShape = shape
+        cellsPer = shape.reduce(1, *)
+        var index: [[Float]: Int] = [:]
+        var ops: [MaskedPoissonOperator<Float>] = [], scales: [Float] = [], geometryOfSample: [Int] = []
+        for s in 0..<count {
+            let mask = Array(cells.values[(s * cellsPer)..<((s + 1) * cellsPer)])
+            if let g = index[mask] { geometryOfSample.append(g); continue }
+            let domain = try CellDomain(mask: mask.map(Double.init), shape: shape, faces: faces,
+                                        source: "\(cfg.file): cells[\(s)]")
+            let op = try MaskedPoissonOperator<Float>(domains: [domain])
+            index[mask] = ops.count
+            geometryOfSample.append(ops.count)
+            ops.append(op)
+            scales.append(Float(Double(op.mask.scalars.reduce(0, +)).squareRoot()))
+        }
+        operators = ops
+        self.scales = scales
+        self.geometryOfSample = geometryOfSample
+    }
+
+    /// The file's `faces` dataset (1 open, 0 closed per face).
+    static func faces(_ f: HDF5DatasetFile, dimension d: Int) throws -> [CellDomain.Face] {
+        let v = try f.read("faces", as: Double.self).values
+        guard v.count == 2 * d else {
+            throw PDEError.shapeMismatch(what: "dataset 'faces'", expected: "\(2 * d) face kinds", got: "\(v.count)")
+        }
+        return v.map { $0 == 1 ? .open : .closed }
+    }
+
+    /// The DCDM loss of the network on samples `ids`.
+    func loss(_ net: DCDMNetwork<Float>, _ ids: [Int]) throws -> Variable<Float> {
+        var b = [Float](), x = [Float]()
+        b.reserveCapacity(ids.count * cellsPer)
+        x.reserveCapacity(2 * ids.count * cellsPer)
+        var parts: [MaskedPoissonOperator<Float>] = []
+        for s in ids {
+            let g = geometryOfSample[s]
+            let row = rhs[(s * cellsPer)..<((s + 1) * cellsPer)]
+            b += row
+            x += row.map { $0 * scales[g] }
+            x += operators[g].mask.scalars
+            parts.append(operators[g])
+        }
+        let op = try MaskedPoissonOperator.stacking(parts)
+        let bt = Variable(try Tensor(shape: [ids.count, 1] + cellShape, scalars: b))
+        let xt = Variable(try Tensor(shape: [ids.count, 2] + cellShape, scalars: x))
+        return try op.directionLoss(try net(xt), bt)
+    }
+}
