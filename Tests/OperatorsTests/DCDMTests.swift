@@ -95,6 +95,38 @@ import TestSupport
         }
     }
 
+    /// `dcdm-net` in the solver registry gives the same iterations as the model used
+    /// directly; missing parameters or cell systems are typed errors.
+    @Test func registeredNetworkModel() throws {
+        var g = SeededGenerator(seed: 14)
+        let net = try DCDMNetwork<Float>(DCDMConfiguration(channels: 4, fineBlocks: 0, coarseBlocks: 1, decoderBlocks: 1), generator: &g)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftpde-dcdm-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try net.save(to: dir + "/network.safetensors")
+        let loaded = try DCDMNetwork<Float>.load(from: dir + "/network.safetensors")
+        #expect(loaded.configuration == net.configuration)
+        let sys = try PressurePoissonSystem(try CellDomain.smokePlume(counts: [16, 16]))
+        let b = randomVector(sys.unknownCount, seed: 15)
+        let options = IterativeOptions(relativeTolerance: 1e-6, maxIterations: 30)
+        DCDMDirectionModel.registerInSolverRegistry()
+        DCDMDirectionModel.registerInSolverRegistry()
+        let solver = try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "dcdm-net", options: options,
+                                      parameters: ["network": dir + "/network.safetensors", "directions": "2"], cells: sys)
+        #expect(solver.preconditionerName == "dcdm-net")
+        let viaRegistry = try solver.solve(b).report
+        var x = [Double](repeating: 0, count: sys.unknownCount)
+        let direct = try DeepConjugateDirection(options).solve(sys.matrix, b, x: &x, model: try DCDMDirectionModel(network: loaded, system: sys))
+        #expect(viaRegistry.iterations == direct.iterations && viaRegistry.residualHistory == direct.residualHistory)
+        #expect(throws: PDEError.self) { try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "dcdm-net", cells: sys) }
+        #expect(throws: PDEError.self) {
+            try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "dcdm-net", parameters: ["network": dir + "/network.safetensors"])
+        }
+        #expect(throws: (any Error).self) {
+            try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "dcdm-net", parameters: ["network": dir + "/missing.safetensors"], cells: sys)
+        }
+    }
+
     /// A small network trained for a few hundred steps on Ritz-vector right-hand sides of a
     /// 32² obstacle problem halves the loss on held-out right-hand sides of the same kind.
     /// (Beating CG inside DCDM needs more: a network trained this briefly is nearly local,

@@ -72,3 +72,31 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
         }
     }
 }
+
+extension DCDMDirectionModel {
+    /// The registry entry `dcdm-net`: a trained network (parameter `network`, the path of
+    /// `pde-train dcdm`'s network.safetensors) on the solver context's cell system; used as
+    /// the direction model of the method `dcdm`.
+    public static let registryEntry = SolverRegistry.PreconditionerEntry(
+        name: "dcdm-net", summary: "trained DCDM network as direction model (with method dcdm; needs the cell system of a pressure Poisson problem)",
+        parameters: [("network", "path of a network.safetensors written by pde-train dcdm")]) { c in
+            guard let path = c.parameters["network"] else {
+                throw PDEError.invalidValue(key: "options.network", value: "missing", expected: "the path of a trained network (pde-train dcdm's network.safetensors) for dcdm-net")
+            }
+            guard let system = c.cells else {
+                throw PDEError.invalidValue(key: "preconditioner", value: "dcdm-net without a cell system",
+                                            expected: "a pressure Poisson system (its cell grid and mask) for the network")
+            }
+            guard system.unknownCount == c.matrix.rows else {
+                throw PDEError.shapeMismatch(what: "dcdm-net", expected: "a cell system of \(c.matrix.rows) unknowns", got: "\(system.unknownCount)")
+            }
+            return try DCDMDirectionModel(network: DCDMNetwork<Float>.load(from: path), system: system)
+        }
+
+    /// Adds `dcdm-net` to the solver registry (once per process; later calls do nothing).
+    public static func registerInSolverRegistry() {
+        registration
+    }
+
+    private static let registration: Void = { try? SolverRegistry.register(registryEntry) }()
+}

@@ -13,15 +13,19 @@ public struct SolverContext {
     /// Parameters by name, as text (from a config or `--pc-option key=value`); each entry
     /// checks the keys it knows and refuses the others.
     public var parameters: [String: String]
+    /// The cell-domain system the matrix came from (pressure Poisson problems): what a
+    /// learned direction model (`dcdm-net`) needs to place residuals on its grid.
+    public var cells: PressurePoissonSystem?
 
-    /// A context for `PreconditionerEntry.build`: the matrix, plus the layout, the problem and
-    /// text parameters where the caller has them.
+    /// A context for `PreconditionerEntry.build`: the matrix, plus the layout, the problem,
+    /// the cell system and text parameters where the caller has them.
     public init(matrix: CSRMatrix, layout: GridUnknownLayout? = nil, problem: DiffusionProblem? = nil,
-                parameters: [String: String] = [:]) {
+                parameters: [String: String] = [:], cells: PressurePoissonSystem? = nil) {
         self.matrix = matrix
         self.layout = layout
         self.problem = problem
         self.parameters = parameters
+        self.cells = cells
     }
 }
 
@@ -264,7 +268,7 @@ public final class LinearSolver {
     /// Throws typed errors for unknown names, bad parameters and failing setups.
     public init(matrix: CSRMatrix, method: String = "cg", preconditioner: String = "none",
                 options: IterativeOptions = IterativeOptions(), layout: GridUnknownLayout? = nil,
-                problem: DiffusionProblem? = nil, parameters: [String: String] = [:]) throws {
+                problem: DiffusionProblem? = nil, parameters: [String: String] = [:], cells: PressurePoissonSystem? = nil) throws {
         guard matrix.rows == matrix.columns else {
             throw PDEError.shapeMismatch(what: "linear solve", expected: "a square matrix", got: "\(matrix.rows)×\(matrix.columns)")
         }
@@ -290,7 +294,8 @@ public final class LinearSolver {
         let methodKeys = Set(m.parameters.map(\.key))
         self.method = try m.build(options, parameters: parameters.filter { methodKeys.contains($0.key) })
         self.matrix = matrix
-        let context = SolverContext(matrix: matrix, layout: layout, problem: problem, parameters: parameters.filter { !methodKeys.contains($0.key) })
+        let context = SolverContext(matrix: matrix, layout: layout, problem: problem, parameters: parameters.filter { !methodKeys.contains($0.key) },
+                                    cells: cells)
         let t0 = DispatchTime.now().uptimeNanoseconds
         self.preconditioner = try p.build(context)
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
