@@ -46,7 +46,6 @@ import TestSupport
         let b = Variable(try Tensor(shape: op.diagonal.shape, scalars: bField))
         // Exact direction: A⁻¹b per sample → loss at rounding level.
         let chol = try CholmodFactorization(matrix: sys.matrix)
-        let cells = domain.cellCount
         let exact = try (0..<2).flatMap { s in sys.scatter(try chol.solve(sys.gather(Array(bField[(s * cells)..<((s + 1) * cells)])))) }
         let lossExact = try op.directionLoss(Variable(try Tensor(shape: op.diagonal.shape, scalars: exact)), b).value.scalars[0]
         #expect(lossExact < 1e-20)
@@ -70,6 +69,35 @@ import TestSupport
         let net = try DCDMNetwork<Double>(DCDMConfiguration(channels: 3, fineBlocks: 1, coarseBlocks: 1, decoderBlocks: 1), generator: &gen)
         let input = Variable(try Tensor.concatenate([b.value, op.mask], axis: 1))
         try expectParameterGradients(net) { try op.directionLoss(try net(input), b) }
+    }
+
+    /// One unrolled step is the paper's loss; two steps have exact gradients; an identity
+    /// "network" unrolled over n steps is CG, which solves a small system exactly.
+    @Test func unrolledLoss() throws {
+        let domain = try CellDomain.randomObstacles(counts: [8, 8], boxes: 1, balls: 1, seed: 16)
+        let sys = try PressurePoissonSystem(domain)
+        let op = try MaskedPoissonOperator<Double>(domains: [domain, domain])
+        var bField = sys.scatter(randomVector(sys.unknownCount, seed: 17))
+        let n0 = VectorKernels.norm(bField)
+        bField = bField.map { $0 / n0 } + sys.scatter(randomVector(sys.unknownCount, seed: 18)).map { $0 / n0 }
+        let b = Variable(try Tensor(shape: op.diagonal.shape, scalars: bField))
+        var gen = SeededGenerator(seed: 19)
+        let net = try DCDMNetwork<Double>(DCDMConfiguration(channels: 3, fineBlocks: 0, coarseBlocks: 1, decoderBlocks: 1), generator: &gen)
+        let scale = Double(sys.unknownCount).squareRoot()
+        let scaled = try (0..<2).map { s -> Tensor<Double> in
+            let part = try b.value.slice(lower: [s, 0, 0, 0], sizes: [1, 1, 8, 8])
+            let norm = part.scalars.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return part * (scale / norm)
+        }
+        let x = Variable(try Tensor.concatenate([try Tensor.concatenate(scaled, axis: 0), op.mask], axis: 1))
+        let one = try op.unrolledLoss(steps: 1, b: b) { try net($0) }.value.scalars[0]
+        let paper = try op.directionLoss(try net(x), b).value.scalars[0]
+        #expect(abs(one - paper) < 1e-12 * max(1, paper))
+        try expectParameterGradients(net) { try op.unrolledLoss(steps: 2, b: b) { try net($0) } }
+        // The identity as direction model: CG; with all directions kept it ends at rounding level.
+        let identity = try op.unrolledLoss(steps: sys.unknownCount, directions: sys.unknownCount, b: b) { v in try v.slice(axis: 1, 0..<1) * Variable(op.mask) }
+        #expect(identity.value.scalars[0] < 1e-20, "\(identity.value.scalars[0])")
+        #expect(throws: LearningError.self) { try op.unrolledLoss(steps: 0, b: b) { $0 } }
     }
 
     @Test func networkShapesMaskingAndBadInputs() throws {

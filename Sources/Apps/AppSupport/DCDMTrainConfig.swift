@@ -3,11 +3,13 @@ import Operators
 import PDE
 
 /// The config of `pde-train dcdm`: the network, the `pde-datagen dcdm` file and its split,
-/// and the training (as for operators; the loss is fixed: DCDM's ‖b − (qᵀb/qᵀAq)Aq‖²).
+/// the objective (DCDM's residual after `unroll` iterations: 1 is the paper's one-step loss
+/// ‖b − (qᵀb/qᵀAq)Aq‖²) and the training (as for operators, without a loss key).
 ///
 /// ```yaml
 /// network: {dimension: 2, channels: 16, fine_blocks: 1, coarse_blocks: 3, decoder_blocks: 2, bias: false}
 /// data: {file: out/dcdm_64.h5, train: 3600, validation: 400}
+/// objective: {unroll: 3, directions: 2}
 /// training:
 ///   epochs: 20
 ///   batch: 10
@@ -19,18 +21,26 @@ public struct DCDMTrainConfig: Decodable, Sendable {
     public var file: String
     public var train: Int
     public var validation: Int
+    /// DCDM iterations the loss is unrolled over (1: the paper's loss).
+    public var unroll = 1
+    /// Previous directions each unrolled step A-orthogonalizes against.
+    public var directions = 2
     public var training: TrainingSpec
 
     /// Decodes and checks the config; unknown keys, out-of-range values and a `training.loss`
     /// (DCDM's loss is fixed) are `ConfigError`s naming the key path.
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(["network", "data", "training"])
+        try decoder.rejectUnknownKeys(["network", "data", "objective", "training"])
         let c = try decoder.container(keyedBy: AnyKey.self)
         network = try c.value("network", as: NetworkSpec.self)?.configuration ?? DCDMConfiguration()
         let d = try c.required("data", as: DataSpec.self)
         file = d.file
         train = d.train
         validation = d.validation
+        if let o = try c.value("objective", as: ObjectiveSpec.self) {
+            unroll = o.unroll
+            directions = o.directions
+        }
         let t = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("training"))
         if t.contains(AnyKey("loss")) {
             throw ConfigError(keyPath: c.path("training") + ".loss", value: "given", expected: "no loss: DCDM's loss ‖b − (qᵀb/qᵀAq)Aq‖² is fixed")
@@ -54,6 +64,18 @@ public struct DCDMTrainConfig: Decodable, Sendable {
                 throw ConfigError(keyPath: "network", value: "\(n)", expected: "\(error)")
             }
             configuration = n
+        }
+    }
+
+    struct ObjectiveSpec: Decodable {
+        var unroll = 1, directions = 2
+        init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(["unroll", "directions"])
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            unroll = try c.value("unroll") ?? unroll
+            directions = try c.value("directions") ?? directions
+            guard (1...50).contains(unroll) else { throw ConfigError(keyPath: c.path("unroll"), value: "\(unroll)", expected: "1 to 50 iterations") }
+            guard (0...50).contains(directions) else { throw ConfigError(keyPath: c.path("directions"), value: "\(directions)", expected: "0 to 50 directions") }
         }
     }
 

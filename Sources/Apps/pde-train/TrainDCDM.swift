@@ -15,7 +15,9 @@ struct TrainDCDM: ParsableCommand {
         Reads `rhs` and `cells` of a pde-datagen dcdm file (the first `data.train` samples
         train, the next `data.validation` validate), and minimizes the batch mean of
         ‖b − (qᵀb/qᵀAq) A q‖², q = network(b scaled to unit RMS on the fluid cells, mask),
-        with A each sample's pressure Poisson matrix applied matrix-free. Writes to the
+        with A each sample's pressure Poisson matrix applied matrix-free — or, with
+        `objective.unroll` K > 1, the residual after K DCDM iterations (gradients through
+        every step). Writes to the
         checkpoint folder: checkpoint.safetensors (every `checkpoint.every` epochs, at the end
         and on Ctrl-C; --resume continues the same loss curve), network.safetensors (for
         `pde-bench dcdm` and the solver registry's dcdm-net), history.json, curve.svg.
@@ -63,7 +65,7 @@ struct TrainDCDM: ParsableCommand {
             options.checkpointMetadata["config"] = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
             options.shouldStop = { interrupted != 0 }
             if !quiet {
-                print("pde-train dcdm: \(cfg.network.dimension)-D network, \(net.parameterCount(Float.self)) parameters; "
+                print("pde-train dcdm: \(cfg.network.dimension)-D network, \(net.parameterCount(Float.self)) parameters, loss unrolled over \(cfg.unroll) iteration(s); "
                       + "\(cfg.train) training and \(cfg.validation) validation right-hand sides on \(data.cellShape) cells, "
                       + "\(data.geometryCount) geometries" + String(format: "; data read in %.1f s", Date().timeIntervalSince(t0)))
             }
@@ -75,13 +77,13 @@ struct TrainDCDM: ParsableCommand {
                     var s = cfg.train
                     while s < cfg.train + cfg.validation {
                         let ids = Array(s..<min(s + cfg.training.batch, cfg.train + cfg.validation))
-                        total += Double(try data.loss(net, ids).value.scalars[0]) * Double(ids.count)
+                        total += Double(try data.loss(net, ids, unroll: cfg.unroll, directions: cfg.directions).value.scalars[0]) * Double(ids.count)
                         s += ids.count
                     }
                     return total / Double(cfg.validation)
                 }
             } : nil
-            let history = try trainer.fit(sampleCount: cfg.train, loss: { try data.loss(net, $0) }, validate: validate, resume: resume)
+            let history = try trainer.fit(sampleCount: cfg.train, loss: { try data.loss(net, $0, unroll: cfg.unroll, directions: cfg.directions) }, validate: validate, resume: resume)
             try writeHistory(history, folder: folder)
             if trainer.wasInterrupted {
                 print("pde-train dcdm: interrupted after epoch \(history.records.last?.epoch ?? 0); run again with --resume")
@@ -106,10 +108,9 @@ struct DCDMTrainingData {
     let rhs: [Float]
     let cellShape: [Int]
     let cellsPer: Int
-    /// Geometry of each sample, and each geometry's operator (batch 1) and √(fluid cells).
+    /// Geometry of each sample, and each geometry's operator (batch 1).
     let geometryOfSample: [Int]
     let operators: [MaskedPoissonOperator<Float>]
-    let scales: [Float]
     var geometryCount: Int { operators.count }
 
     init(_ cfg: DCDMTrainConfig, configPath: String) throws {
@@ -136,7 +137,7 @@ struct DCDMTrainingData {
         cellShape = shape
         cellsPer = shape.reduce(1, *)
         var index: [[Float]: Int] = [:]
-        var ops: [MaskedPoissonOperator<Float>] = [], scales: [Float] = [], geometryOfSample: [Int] = []
+        var ops: [MaskedPoissonOperator<Float>] = [], geometryOfSample: [Int] = []
         for s in 0..<count {
             let mask = Array(cells.values[(s * cellsPer)..<((s + 1) * cellsPer)])
             if let g = index[mask] { geometryOfSample.append(g); continue }
@@ -146,10 +147,8 @@ struct DCDMTrainingData {
             index[mask] = ops.count
             geometryOfSample.append(ops.count)
             ops.append(op)
-            scales.append(Float(Double(op.mask.scalars.reduce(0, +)).squareRoot()))
         }
         operators = ops
-        self.scales = scales
         self.geometryOfSample = geometryOfSample
     }
 
@@ -162,23 +161,17 @@ struct DCDMTrainingData {
         return v.map { $0 == 1 ? .open : .closed }
     }
 
-    /// The DCDM loss of the network on samples `ids`.
-    func loss(_ net: DCDMNetwork<Float>, _ ids: [Int]) throws -> Variable<Float> {
-        var b = [Float](), x = [Float]()
+    /// The DCDM loss of the network on samples `ids`, unrolled over `unroll` iterations.
+    func loss(_ net: DCDMNetwork<Float>, _ ids: [Int], unroll: Int, directions: Int) throws -> Variable<Float> {
+        var b = [Float]()
         b.reserveCapacity(ids.count * cellsPer)
-        x.reserveCapacity(2 * ids.count * cellsPer)
         var parts: [MaskedPoissonOperator<Float>] = []
         for s in ids {
-            let g = geometryOfSample[s]
-            let row = rhs[(s * cellsPer)..<((s + 1) * cellsPer)]
-            b += row
-            x += row.map { $0 * scales[g] }
-            x += operators[g].mask.scalars
-            parts.append(operators[g])
+            b += rhs[(s * cellsPer)..<((s + 1) * cellsPer)]
+            parts.append(operators[geometryOfSample[s]])
         }
         let op = try MaskedPoissonOperator.stacking(parts)
         let bt = Variable(try Tensor(shape: [ids.count, 1] + cellShape, scalars: b))
-        let xt = Variable(try Tensor(shape: [ids.count, 2] + cellShape, scalars: x))
-        return try op.directionLoss(try net(xt), bt)
+        return try op.unrolledLoss(steps: unroll, directions: directions, b: bt) { try net($0) }
     }
 }

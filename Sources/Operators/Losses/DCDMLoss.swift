@@ -99,4 +99,49 @@ public struct MaskedPoissonOperator<T: TensorScalar> {
         let r = try b - (qb / qaq) * aq
         return try r.square().sum(alongAxes: axes).mean()
     }
+
+    /// DCDM's loss unrolled over `steps` iterations (an extension of the paper's one-step
+    /// loss, which is `steps` = 1): from r₀ = b, each step feeds r (scaled to unit RMS on
+    /// the fluid cells; the scale is a constant of the graph, and a bias-free network does
+    /// not see it) with the mask to `network`, A-orthogonalizes its direction against the
+    /// last `directions` ones, takes the exact line search step, and the loss is the batch
+    /// mean of ‖r_steps‖². Gradients flow through every step, so the network learns from the
+    /// residuals its own directions leave — the ones DCDM meets after its first iteration.
+    public func unrolledLoss(steps: Int, directions: Int = 2, b: Variable<T>,
+                             network: (Variable<T>) throws -> Variable<T>) throws -> Variable<T> {
+        guard steps >= 1, directions >= 0 else {
+            throw LearningError.invalidArgument(name: "unroll", value: "\(steps) steps, \(directions) directions", expected: "steps ≥ 1, directions ≥ 0")
+        }
+        let shape = b.value.shape
+        guard shape == diagonal.shape else {
+            throw LearningError.shapeMismatch(operation: "DCDM unrolled loss", expected: shapeString(diagonal.shape), got: shapeString(shape))
+        }
+        let axes = Array(1..<shape.count)
+        let fluid = try mask.sum(alongAxes: axes, keepingDimensions: true)       // [B, 1, 1(, 1)]
+        let maskVariable = Variable(mask)
+        var r = b
+        var kept: [(p: Variable<T>, ap: Variable<T>, pap: Variable<T>)] = []
+        for _ in 0..<steps {
+            // r · √(fluid cells) / ‖r‖ per sample, the factor held constant.
+            let norms = try (r.value * r.value).sum(alongAxes: axes, keepingDimensions: true)
+            let factor = try Tensor(shape: norms.shape, scalars: zip(norms.scalars, fluid.scalars).map { n, f in
+                n > 0 ? T((Double(f) / Double(n)).squareRoot()) : 1
+            })
+            var q = try network(try Variable.concatenate([try r * Variable(factor), maskVariable], axis: 1))
+            var aq = try self(q)
+            for (p, ap, pap) in kept {
+                let c = try (q * ap).sum(alongAxes: axes, keepingDimensions: true) / pap
+                q = try q - c * p
+                aq = try aq - c * ap
+            }
+            let qr = try (q * r).sum(alongAxes: axes, keepingDimensions: true)
+            let qaq = try (q * aq).sum(alongAxes: axes, keepingDimensions: true)
+            r = try r - (qr / qaq) * aq
+            if directions > 0 {
+                if kept.count == directions { kept.removeFirst() }
+                kept.append((q, aq, qaq))
+            }
+        }
+        return try r.square().sum(alongAxes: axes).mean()
+    }
 }
