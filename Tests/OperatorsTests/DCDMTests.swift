@@ -46,6 +46,7 @@ import TestSupport
         let b = Variable(try Tensor(shape: op.diagonal.shape, scalars: bField))
         // Exact direction: A⁻¹b per sample → loss at rounding level.
         let chol = try CholmodFactorization(matrix: sys.matrix)
+        let cells = domain.cellCount
         let exact = try (0..<2).flatMap { s in sys.scatter(try chol.solve(sys.gather(Array(bField[(s * cells)..<((s + 1) * cells)])))) }
         let lossExact = try op.directionLoss(Variable(try Tensor(shape: op.diagonal.shape, scalars: exact)), b).value.scalars[0]
         #expect(lossExact < 1e-20)
