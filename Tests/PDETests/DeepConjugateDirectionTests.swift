@@ -118,6 +118,30 @@ private struct ModelFailure: Error, CustomStringConvertible {
         #expect(wrongSize.reason == .preconditionerFailure)
     }
 
+    /// A model that ignores the residual (a fixed pattern, as a network dominated by a bias
+    /// would give) stalls: DCDM says so within a few iterations instead of running to the
+    /// limit, and with the Jacobi fallback it converges.
+    @Test func stallsAreCaughtAndTheFallbackConverges() throws {
+        let sys = try obstacleSystem(16)
+        let b = randomVector(sys.unknownCount, seed: 9)
+        let pattern = randomVector(sys.unknownCount, seed: 10)
+        let fixed = ClosureModel("fixed") { _, q in q = pattern }
+        var dcdm = DeepConjugateDirection(IterativeOptions(relativeTolerance: 1e-8, maxIterations: 3000))
+        var x = [Double](repeating: 0, count: sys.unknownCount)
+        let stalled = try dcdm.solve(sys.matrix, b, x: &x, model: fixed)
+        #expect(stalled.reason == .nonDescentDirection && stalled.iterations < 10, "\(stalled.reason) after \(stalled.iterations)")
+        dcdm.jacobiFallback = true
+        x = [Double](repeating: 0, count: sys.unknownCount)
+        let rescued = try dcdm.solve(sys.matrix, b, x: &x, model: fixed)
+        #expect(rescued.reason == .convergedRelative)
+        #expect(rescued.notes.contains { $0.contains("fallback") })
+        let solver = try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "jacobi",
+                                      parameters: ["fallback": "jacobi", "descent_tolerance": "1e-6"])
+        #expect(try solver.solve(b).report.reason == .convergedRelative)
+        #expect(throws: PDEError.self) { try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "jacobi", parameters: ["fallback": "cg"]) }
+        #expect(throws: PDEError.self) { try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "jacobi", parameters: ["descent_tolerance": "2"]) }
+    }
+
     @Test func registeredAsDCDMWithParameters() throws {
         let sys = try obstacleSystem(16)
         let b = randomVector(sys.unknownCount, seed: 8)

@@ -37,6 +37,8 @@ struct DCDMSuite: ParsableCommand {
     var maxIterations = 5000
     @Option(help: "Previous directions DCDM A-orthogonalizes against.")
     var directions = 2
+    @Option(help: "What DCDM does when the network's direction cannot descend: none (stop, the paper's method) or jacobi (a Jacobi direction for that iteration).")
+    var fallback = "none"
     @Option(help: "Folder for the SVG convergence plots and PNG panels (empty: none).")
     var plots = "bench-results/dcdm"
 
@@ -48,9 +50,10 @@ struct DCDMSuite: ParsableCommand {
         let wanted = Set(sizes.split(separator: ",").compactMap { Int($0) })
         let tols = tolerances.split(separator: ",").compactMap { Double($0) }
         guard !wanted.isEmpty, !tols.isEmpty else { throw ValidationError("--sizes and --tolerances need numbers") }
+        guard ["none", "jacobi"].contains(fallback) else { throw ValidationError("--fallback: none or jacobi") }
         let rec = BenchRecorder(path: options.results)
         if !plots.isEmpty { try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true) }
-        print("pde-bench dcdm — network \(network) (\(d)-D, \(net.parameterCount(Float.self)) parameters), k = \(directions), \(Threads.count) threads\n")
+        print("pde-bench dcdm — network \(network) (\(d)-D, \(net.parameterCount(Float.self)) parameters), k = \(directions), fallback \(fallback), \(Threads.count) threads\n")
         var rows: [[String]] = []
         for (name, domain) in try DCDMScenes.load(from: scenes) where domain.dimension == d && wanted.contains(domain.counts[0]) {
             let sys = try PressurePoissonSystem(domain)
@@ -64,12 +67,14 @@ struct DCDMSuite: ParsableCommand {
                 let model = try DCDMDirectionModel(network: net, system: sys)
                 var x = [Double](repeating: 0, count: sys.unknownCount)
                 var dcdm = DeepConjugateDirection(opts, directions: directions)
-                dcdm.options.recordHistory = true
+                dcdm.jacobiFallback = fallback == "jacobi"
                 let t0 = Date()
                 let r = try dcdm.solve(sys.matrix, b, x: &x, model: model)
                 let total = Date().timeIntervalSince(t0)
                 results.append(("dcdm", r.iterations, total, r.reason.converged,
-                                String(format: "network %.0f%%", 100 * model.networkSeconds / max(total, 1e-12)) + (r.reason.converged ? "" : ", " + r.reason.rawValue)))
+                                String(format: "network %.0f%%", 100 * model.networkSeconds / max(total, 1e-12))
+                                    + (r.notes.first { $0.contains("came from the fallback") }.map { ", " + $0.components(separatedBy: " directions")[0] + " fallback" } ?? "")
+                                    + (r.reason.converged ? "" : ", " + r.reason.rawValue)))
                 if tol == tols.last { histories.append(("DCDM", r.residualHistory)); solution = x }
                 for (method, pc) in [("cg", "none"), ("icc-pcg", "icc"), ("amg-pcg", "gamg")] {
                     let solver = try LinearSolver(matrix: sys.matrix, method: "cg", preconditioner: pc, options: opts)
@@ -90,7 +95,7 @@ struct DCDMSuite: ParsableCommand {
                                  formatSeconds(res.seconds), res.note])
                     rec.record(["suite": "dcdm", "scene": name, "unknowns": sys.unknownCount, "tolerance": tol, "method": res.method,
                                 "iterations": res.iterations, "converged": res.converged, "seconds": res.seconds, "note": res.note,
-                                "network": network, "directions": directions])
+                                "network": network, "directions": directions, "fallback": fallback])
                 }
             }
             if !plots.isEmpty {

@@ -153,7 +153,7 @@ struct DCDMTrainingData {
     }
 
     /// The file's `faces` dataset (1 open, 0 closed per face).
-    static func faces(_ f: HDF5DatasetFile, dimension d: Int) throws -> [CellDomain.Face] {
+    static func faces(_ f: HDF5DatasetFile, dimension d: Int) throws -> [CellDomain.FaceKind] {
         let v = try f.read("faces", as: Double.self).values
         guard v.count == 2 * d else {
             throw PDEError.shapeMismatch(what: "dataset 'faces'", expected: "\(2 * d) face kinds", got: "\(v.count)")

@@ -155,8 +155,8 @@ public enum DCDMScenes {
             throw PDEError.malformedFile(path: indexPath, line: nil, reason: "expected a JSON list of {name, file, faces}: \(error)")
         }
         return try entries.map { e in
-            let faces = try e.faces.map { f -> CellDomain.Face in
-                guard let k = CellDomain.Face(rawValue: f) else {
+            let faces = try e.faces.map { f -> CellDomain.FaceKind in
+                guard let k = CellDomain.FaceKind(rawValue: f) else {
                     throw PDEError.invalidValue(key: "\(indexPath): \(e.name).faces", value: "'\(f)'", expected: "closed or open")
                 }
                 return k

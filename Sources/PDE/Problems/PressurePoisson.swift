@@ -20,7 +20,7 @@ public enum CellType: UInt8, Sendable, CaseIterable {
 /// counts reversed ([ny, nx] or [nz, ny, nx]), values the `CellType` raw values.
 public struct CellDomain: Sendable, Equatable {
     /// How a domain face behaves.
-    public enum Face: String, Sendable, CaseIterable {
+    public enum FaceKind: String, Sendable, CaseIterable {
         /// A solid wall (Neumann).
         case closed
         /// Open to air (Dirichlet p = 0).
@@ -32,7 +32,7 @@ public struct CellDomain: Sendable, Equatable {
     /// Cell types, x-fastest.
     public var cells: [CellType]
     /// Face kinds in the order x−, x+, y−, y+[, z−, z+].
-    public var faces: [Face]
+    public var faces: [FaceKind]
 
     /// All-fluid cells, every face closed except `open` ones. Throws for a dimension other
     /// than 2 or 3, an axis with fewer than 2 cells, or more than 2²⁸ cells.
@@ -55,7 +55,7 @@ public struct CellDomain: Sendable, Equatable {
     /// A domain from a mask in NPY layout (C order, shape counts reversed; values 0 fluid,
     /// 1 solid, 2 air) and face kinds. Throws for a bad shape, a value other than 0/1/2
     /// (naming its index), or a face list of the wrong length.
-    public init(mask: [Double], shape: [Int], faces: [Face], source: String = "mask") throws {
+    public init(mask: [Double], shape: [Int], faces: [FaceKind], source: String = "mask") throws {
         guard (2...3).contains(shape.count) else {
             throw PDEError.shapeMismatch(what: "cell mask \(source)", expected: "a 2-D [ny, nx] or 3-D [nz, ny, nx] array", got: "\(shape)")
         }

@@ -52,6 +52,17 @@ public struct DeepConjugateDirection: IterativeMethod, @unchecked Sendable {
     /// Called after every iteration with (iteration, q, Aq) of the direction just used
     /// (after orthogonalization): for diagnostics and tests.
     public var directionMonitor: ((Int, [Double], [Double]) -> Void)?
+    /// A direction is non-descent when |qᵀr| ≤ this · ‖q‖‖r‖ after orthogonalization. A
+    /// deterministic model stalls for good once a step barely changes r (it proposes the
+    /// same direction again, which the orthogonalization reduces to one already used):
+    /// this catches it. Default 1e-8.
+    public var descentTolerance: Double = 1e-8
+    /// Used for an iteration whose model direction is non-descent (e.g. Jacobi); nil: the
+    /// solve stops with `.nonDescentDirection` (the paper's method has no fallback).
+    public var fallback: DirectionModel?
+    /// With `fallback` nil: use Jacobi on the solved operator as the fallback (registry
+    /// parameter `fallback: jacobi`).
+    public var jacobiFallback = false
 
     /// DCDM with `options` (shared tolerances, limits, monitor), k = `directions` and the
     /// true residual every `replacementInterval` iterations.
@@ -73,6 +84,14 @@ public struct DeepConjugateDirection: IterativeMethod, @unchecked Sendable {
     /// In-place form with any direction model: `x` holds the initial guess on entry and the
     /// solution on return. Throws only for bad arguments.
     public func solve(_ a: LinearOperator, _ b: [Double], x: inout [Double], model: DirectionModel) throws -> SolverReport {
+        if fallback == nil && jacobiFallback {
+            var m = self
+            m.fallback = PreconditionerDirection(try JacobiPreconditioner(a))
+            return try m.solve(a, b, x: &x, model: model)
+        }
+        guard descentTolerance >= 0, descentTolerance < 1 else {
+            throw PDEError.invalidValue(key: "descent_tolerance", value: "\(descentTolerance)", expected: "a cosine in [0, 1)")
+        }
         guard directions >= 0 else {
             throw PDEError.invalidValue(key: "directions", value: "\(directions)", expected: "an integer ≥ 0 (previous directions to A-orthogonalize against)")
         }
@@ -91,6 +110,11 @@ public struct DeepConjugateDirection: IterativeMethod, @unchecked Sendable {
         let target = options.target(bNorm: s.bNorm)
         // Ring of the last k directions with A p and pᵀAp.
         var kept: [(p: [Double], ap: [Double], pap: Double)] = []
+        var fallbackSteps = 0
+        func done(_ reason: ConvergenceReason) -> SolverReport {
+            if fallbackSteps > 0 { s.notes.append("\(fallbackSteps) of \(s.iterations) directions came from the fallback \(fallback?.name ?? "")") }
+            return s.finish(reason, x: &x, scratch: &aq)
+        }
 
         a.apply(x, into: &r)
         VectorKernels.residualFrom(b, &r)
@@ -104,46 +128,33 @@ public struct DeepConjugateDirection: IterativeMethod, @unchecked Sendable {
                 a.apply(x, into: &aq)
                 VectorKernels.residualFrom(b, &aq)
                 let trueNorm = VectorKernels.norm(aq)
-                if trueNorm <= target * 1.0000001 { return s.finish(options.convergedReason(bNorm: s.bNorm), x: &x, scratch: &aq) }
+                if trueNorm <= target * 1.0000001 { return done(options.convergedReason(bNorm: s.bNorm)) }
                 swap(&r, &aq)
                 rNorm = trueNorm
                 sinceReplacement = 0
                 continue
             }
-            if s.iterations >= options.maxIterations { return s.finish(.divergedIterations, x: &x, scratch: &aq) }
-            // q = model(r / ‖r‖)
+            if s.iterations >= options.maxIterations { return done(.divergedIterations) }
+            // q = model(r / ‖r‖), A-orthogonalized; the fallback model when it cannot descend.
             let inv = 1 / rNorm
             for i in 0..<n { scaled[i] = r[i] * inv }
-            do { try model.direction(for: scaled, into: &q) } catch {
-                s.notes.append("direction model \(model.name) failed at iteration \(s.iterations): \(error)")
-                return s.finish(.preconditionerFailure, x: &x, scratch: &aq)
-            }
-            guard q.count == n else {
-                s.notes.append("direction model \(model.name) returned \(q.count) values for \(n) unknowns")
-                return s.finish(.preconditionerFailure, x: &x, scratch: &aq)
-            }
-            a.apply(q, into: &aq)
-            // A-orthogonalize against the kept directions (modified Gram–Schmidt).
-            for j in 0..<kept.count {
-                let c = VectorKernels.dot(q, kept[j].ap) / kept[j].pap
-                if c != 0 && c.isFinite {
-                    axpy(-c, kept[j].p, &q)
-                    axpy(-c, kept[j].ap, &aq)
+            var outcome = propose(model, a, scaled, r, rNorm, kept, &q, &aq, &s)
+            if case .nonDescent(let cosine) = outcome, let fallback {
+                fallbackSteps += 1
+                if fallbackSteps == 1 {
+                    s.notes.append(String(format: "iteration %d: the model's direction is (nearly) orthogonal to the residual (cos %.1e); %@ directions are used whenever that happens",
+                                          s.iterations, cosine, fallback.name))
                 }
+                outcome = propose(fallback, a, scaled, r, rNorm, kept, &q, &aq, &s)
             }
-            let qaq = VectorKernels.dot(q, aq), qr = VectorKernels.dot(q, r)
-            if !qaq.isFinite || !qr.isFinite {
-                s.notes.append("direction model \(model.name) returned NaN or Inf at iteration \(s.iterations)")
-                return s.finish(.notANumber, x: &x, scratch: &aq)
-            }
-            if qaq <= 0 {
-                s.notes.append(String(format: "qᵀAq = %.3e ≤ 0 at iteration %d: the direction is zero or A is not positive definite on it", qaq, s.iterations))
-                return s.finish(.breakdown, x: &x, scratch: &aq)
-            }
-            // The error's A-norm decreases by (qᵀr)²/qᵀAq: nothing when q ⟂ r to rounding.
-            if abs(qr) <= 1e-14 * VectorKernels.norm(q) * rNorm {
-                s.notes.append(String(format: "qᵀr = %.3e at iteration %d: the model's direction is orthogonal to the residual", qr, s.iterations))
-                return s.finish(.nonDescentDirection, x: &x, scratch: &aq)
+            let qaq: Double, qr: Double
+            switch outcome {
+            case .step(let v1, let v2): qaq = v1; qr = v2
+            case .stop(let reason): return done(reason)
+            case .nonDescent(let cosine):
+                s.notes.append(String(format: "iteration %d: the direction is (nearly) orthogonal to the residual (|qᵀr| / ‖q‖‖r‖ = %.1e ≤ %.1e): it cannot reduce the error; the model stalls here",
+                                      s.iterations, cosine, descentTolerance))
+                return done(.nonDescentDirection)
             }
             let alpha = qr / qaq
             axpy(alpha, q, &x)
@@ -163,8 +174,54 @@ public struct DeepConjugateDirection: IterativeMethod, @unchecked Sendable {
             }
             rNorm = VectorKernels.norm(r)
             s.record(rNorm)
-            if !rNorm.isFinite { return s.finish(.notANumber, x: &x, scratch: &aq) }
+            if !rNorm.isFinite { return done(.notANumber) }
         }
+    }
+
+    private enum Proposal {
+        case step(qaq: Double, qr: Double)
+        case nonDescent(cosine: Double)
+        case stop(ConvergenceReason)
+    }
+
+    /// q ← model(scaled), A q, A-orthogonalized against `kept` (modified Gram–Schmidt with
+    /// the stored A-products), checked.
+    private func propose(_ model: DirectionModel, _ a: LinearOperator, _ scaled: [Double], _ r: [Double], _ rNorm: Double,
+                         _ kept: [(p: [Double], ap: [Double], pap: Double)], _ q: inout [Double], _ aq: inout [Double],
+                         _ s: inout IterationSession) -> Proposal {
+        let n = r.count
+        do { try model.direction(for: scaled, into: &q) } catch {
+            s.notes.append("direction model \(model.name) failed at iteration \(s.iterations): \(error)")
+            return .stop(.preconditionerFailure)
+        }
+        guard q.count == n else {
+            s.notes.append("direction model \(model.name) returned \(q.count) values for \(n) unknowns")
+            return .stop(.preconditionerFailure)
+        }
+        a.apply(q, into: &aq)
+        let rawEnergy = VectorKernels.dot(q, aq)
+        for j in 0..<kept.count {
+            let c = VectorKernels.dot(q, kept[j].ap) / kept[j].pap
+            if c != 0 && c.isFinite {
+                axpy(-c, kept[j].p, &q)
+                axpy(-c, kept[j].ap, &aq)
+            }
+        }
+        let qaq = VectorKernels.dot(q, aq), qr = VectorKernels.dot(q, r)
+        if !qaq.isFinite || !qr.isFinite {
+            s.notes.append("direction model \(model.name) returned NaN or Inf at iteration \(s.iterations)")
+            return .stop(.notANumber)
+        }
+        // Nothing left after the orthogonalization: the model repeated kept directions.
+        if rawEnergy > 0 && qaq <= 1e-24 * rawEnergy { return .nonDescent(cosine: 0) }
+        if qaq <= 0 {
+            s.notes.append(String(format: "qᵀAq = %.3e ≤ 0 at iteration %d: the direction is zero or A is not positive definite on it", qaq, s.iterations))
+            return .stop(.breakdown)
+        }
+        // The error's A-norm decreases by (qᵀr)²/qᵀAq: next to nothing when q ⟂ r.
+        let cosine = abs(qr) / (VectorKernels.norm(q) * rNorm)
+        if !(cosine > descentTolerance) { return .nonDescent(cosine: cosine) }
+        return .step(qaq: qaq, qr: qr)
     }
 
     @inline(__always)
