@@ -33,6 +33,8 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
         shape = [1, 2] + counts.reversed()
     }
 
+    /// q ← network(r scaled to unit RMS on the fluid cells, mask), read on the fluid
+    /// unknowns. Throws for vectors of another length and the network's errors.
     public func direction(for residual: [Double], into q: inout [Double]) throws {
         let n = system.unknownCount
         guard residual.count == n, q.count == n else {

@@ -64,6 +64,7 @@ public final class DCDMResidualBlock<T: TensorScalar>: Layer {
         second = try Convolution(inChannels: channels, outChannels: channels, kernel: kernel, padding: pad, bias: bias, generator: &g)
     }
 
+    /// x + ReLU(conv₂(ReLU(conv₁(x)))), shape kept.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         try x + second(try first(x).relu()).relu()
     }

@@ -95,6 +95,8 @@ public final class DCDMFamily: DatasetFamily, @unchecked Sendable {
         return r
     }
 
+    /// Sample `index`: a Ritz mixture on scene index mod `geometries` (coefficients from
+    /// `generator`) and the scene's cells.
     public func sample(_ index: Int, generator: inout SeededGenerator) throws -> [[Double]] {
         let (system, values, vectors) = try ritzPairs(index % geometries)
         let m = values.count

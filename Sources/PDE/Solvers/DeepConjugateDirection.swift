@@ -16,8 +16,10 @@ public final class PreconditionerDirection: DirectionModel {
     public let preconditioner: Preconditioner
     public var name: String { preconditioner.name }
 
+    /// The direction model q = M⁻¹r of `preconditioner`.
     public init(_ preconditioner: Preconditioner) { self.preconditioner = preconditioner }
 
+    /// q ← M⁻¹r (the preconditioner's errors are thrown).
     public func direction(for residual: [Double], into q: inout [Double]) throws {
         _ = try preconditioner.apply(residual, into: &q)
     }
