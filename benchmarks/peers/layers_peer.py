@@ -4,6 +4,8 @@
 Cases (NCHW inputs, same shapes and layer definitions as SwiftPDE's LearningSuite):
 
   conv3x3   Conv2d 16 -> 16 channels, 3 x 3 kernel, padding 1, bias, on [8, 16, 128, 128]
+  dcdm2d    Conv2d 16 -> 16, 3 x 3, padding 1, no bias, on [10, 16, 64, 64] (a DCDM training batch)
+  dcdm3d    Conv3d 16 -> 16, 3 x 3 x 3, padding 1, no bias, on [2, 16, 32, 32, 32] (DCDM in 3-D)
   spectral  2-D spectral convolution, 32 -> 32 channels, 12 x 12 modes, on [20, 32, 64, 64]:
             rfft2; the kept modes are the 12 lowest non-negative and 12 negative frequencies
             along the first axis times the 12 lowest along the half (rfft) axis; one complex
@@ -30,8 +32,9 @@ import statistics
 import sys
 import time
 
-CASES = ("conv3x3", "spectral", "fno4")
-SHAPES = {"conv3x3": (8, 16, 128, 128), "spectral": (20, 32, 64, 64), "fno4": (20, 32, 64, 64)}
+CASES = ("conv3x3", "spectral", "fno4", "dcdm2d", "dcdm3d")
+SHAPES = {"conv3x3": (8, 16, 128, 128), "spectral": (20, 32, 64, 64), "fno4": (20, 32, 64, 64),
+          "dcdm2d": (10, 16, 64, 64), "dcdm3d": (2, 16, 32, 32, 32)}
 
 
 def parse_args():
@@ -92,6 +95,8 @@ def build_modules(torch):
         "conv3x3": lambda: nn.Conv2d(16, 16, 3, padding=1),
         "spectral": lambda: SpectralConv2d(32, 32, 12),
         "fno4": lambda: FourierBlocks(32, 12, 4),
+        "dcdm2d": lambda: nn.Conv2d(16, 16, 3, padding=1, bias=False),
+        "dcdm3d": lambda: nn.Conv3d(16, 16, 3, padding=1, bias=False),
     }
 
 

@@ -9,12 +9,12 @@ import Operators
 struct LearningSuite: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "learning",
-        abstract: "Forward+backward of conv3x3, spectral conv and 4 FNO blocks vs PyTorch (layers_peer.py), float32.")
+        abstract: "Forward+backward of conv3x3, spectral conv, 4 FNO blocks and DCDM's 2-D/3-D convolutions vs PyTorch (layers_peer.py), float32.")
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Cases: conv3x3, spectral, fno4 (vs PyTorch), lowmodes (FFT vs dense DFT low-mode transforms, ours only).")
-    var cases = "conv3x3,spectral,fno4"
+    @Option(help: "Cases: conv3x3, spectral, fno4, dcdm2d, dcdm3d (vs PyTorch), lowmodes (FFT vs dense DFT low-mode transforms, ours only).")
+    var cases = "conv3x3,spectral,fno4,dcdm2d,dcdm3d"
 
     func run() throws {
         try options.validateRelease()
@@ -35,6 +35,14 @@ struct LearningSuite: ParsableCommand {
                 shape = [20, 32, 64, 64]
                 let spec = try SpectralConvolution<Float>(inChannels: 32, outChannels: 32, modes: [12, 12], generator: &g)
                 forward = { try spec($0) }
+            case "dcdm2d":
+                shape = [10, 16, 64, 64]
+                let conv = try Convolution<Float>(inChannels: 16, outChannels: 16, kernel: [3, 3], padding: [1, 1], bias: false, generator: &g)
+                forward = { try conv($0) }
+            case "dcdm3d":
+                shape = [2, 16, 32, 32, 32]
+                let conv = try Convolution<Float>(inChannels: 16, outChannels: 16, kernel: [3, 3, 3], padding: [1, 1, 1], bias: false, generator: &g)
+                forward = { try conv($0) }
             case "fno4":
                 shape = [20, 32, 64, 64]
                 let blocks = try FourierBlocks<Float>(width: 32, modes: [12, 12], layers: 4, generator: &g)
@@ -42,7 +50,7 @@ struct LearningSuite: ParsableCommand {
             case "lowmodes":
                 continue
             default:
-                throw ValidationError("unknown case \(name): expected conv3x3, spectral, fno4 or lowmodes")
+                throw ValidationError("unknown case \(name): expected conv3x3, spectral, fno4, dcdm2d, dcdm3d or lowmodes")
             }
             let x = Variable(Tensor<Float>.randomNormal(shape: shape, generator: &g), requiresGradient: true)
             var times: [Double] = []
@@ -58,7 +66,9 @@ struct LearningSuite: ParsableCommand {
         if cases.contains("lowmodes") { try lowModeTransforms(rec) }
         if !cases.split(separator: ",").contains(where: { $0 != "lowmodes" }) { try rec.flush(); return }
         var rows: [[String]] = []
-        let peers = runPeer("layers_peer.py", ["--threads", "\(Threads.count)", "--reps", "\(max(options.repetitions, 5))"], options: options)
+        let peerCases = cases.split(separator: ",").filter { $0 != "lowmodes" }.joined(separator: ",")
+        let peers = runPeer("layers_peer.py", ["--threads", "\(Threads.count)", "--reps", "\(max(options.repetitions, 5))", "--cases", peerCases],
+                            options: options)
         for name in cases.split(separator: ",").map(String.init) {
             guard let t = ours[name] else { continue }
             let peer = peers.first { ($0["case"] as? String) == name }
