@@ -49,4 +49,23 @@ import Testing
         #expect(u1 == fields[3])
         #expect(throws: PDEError.self) { try BurgersFamily(points: 128, resolutions: [48]) }
     }
+
+    /// The period sets the regime: on the unit interval ν = 0.1 damps u(1) to ~1/60 of u₀
+    /// (e^{−4π²ν} on the first mode); on a period of 2π — what FNO's stored data match —
+    /// u(1) keeps u₀'s size and steepens into fronts. The initial fields are the same.
+    @Test func burgersPeriodSetsTheRegime() throws {
+        func norms(_ length: Double) throws -> (u0: [Double], ratio: Double) {
+            let family = try BurgersFamily(points: 512, resolutions: [512], viscosity: 0.1, length: length, timeStep: 1e-3, finalTime: 1)
+            var g = DatasetGeneration.generator(seed: 5, index: 0)
+            let f = try family.sample(0, generator: &g)
+            func norm(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+            return (f[0], norm(f[1]) / norm(f[0]))
+        }
+        let unit = try norms(1), wide = try norms(2 * Double.pi)
+        #expect(unit.u0 == wide.u0)
+        #expect(unit.ratio < 0.05, "unit interval: ‖u(1)‖/‖u₀‖ = \(unit.ratio)")
+        #expect(wide.ratio > 0.4, "period 2π: ‖u(1)‖/‖u₀‖ = \(wide.ratio)")
+        #expect(try BurgersFamily(points: 64, resolutions: [64], length: 2 * Double.pi).fixedDatasets[0].values[32] == Double.pi)
+        #expect(throws: PDEError.self) { try BurgersFamily(points: 64, resolutions: [64], length: 0) }
+    }
 }

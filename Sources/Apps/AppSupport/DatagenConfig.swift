@@ -109,19 +109,20 @@ public struct DarcySpec: Decodable, Sendable {
     }
 }
 
-/// `burgers: {points, resolutions, viscosity, time_step, final_time}`.
+/// `burgers: {points, resolutions, viscosity, length, time_step, final_time}`.
 public struct BurgersSpec: Decodable, Sendable {
     public var points = 8192, resolutions = [1024, 8192]
-    public var viscosity = 0.1, timeStep = 1e-4, finalTime = 1.0
+    public var viscosity = 0.1, length = 1.0, timeStep = 1e-4, finalTime = 1.0
     /// The FNO defaults: 8192 points stored at 1024 and 8192, ν = 0.1, dt = 1e-4, t = 1.
     public init() {}
     /// Decodes the section; unknown keys and out-of-range sizes are `ConfigError`s (divisibility is checked by the family).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(["points", "resolutions", "viscosity", "time_step", "final_time"])
+        try decoder.rejectUnknownKeys(["points", "resolutions", "viscosity", "length", "time_step", "final_time"])
         let c = try decoder.container(keyedBy: AnyKey.self)
         points = try c.value("points") ?? points
         resolutions = try c.value("resolutions") ?? resolutions
         viscosity = try c.value("viscosity") ?? viscosity
+        length = try c.value("length") ?? length
         timeStep = try c.value("time_step") ?? timeStep
         finalTime = try c.value("final_time") ?? finalTime
         guard (4...(1 << 20)).contains(points) else { throw ConfigError(keyPath: c.path("points"), value: "\(points)", expected: "4 to 2²⁰ points") }
@@ -190,7 +191,8 @@ extension DatagenConfig {
                                        tolerance: d.tolerance, direct: d.direct)
             case .burgers:
                 let b = burgers
-                return try BurgersFamily(points: b.points, resolutions: b.resolutions, viscosity: b.viscosity, timeStep: b.timeStep, finalTime: b.finalTime)
+                return try BurgersFamily(points: b.points, resolutions: b.resolutions, viscosity: b.viscosity, length: b.length,
+                                         timeStep: b.timeStep, finalTime: b.finalTime)
             case .navierStokes:
                 let n = navierStokes
                 return try NavierStokesFamily(points: n.points, storedPoints: n.storedPoints, viscosity: n.viscosity, timeStep: n.timeStep,
