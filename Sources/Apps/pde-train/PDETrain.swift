@@ -119,17 +119,9 @@ struct Fit: ParsableCommand {
         Threads.configure()
         try guarded(config) {
             var cfg = try loadConfig(TrainConfig.self, from: config)
-            if let epochs {
-                guard epochs >= 1 else { throw ConfigError(file: config, keyPath: "--epochs", value: "\(epochs)", expected: "an integer ≥ 1") }
-                cfg.training.epochs = epochs
-            }
+            cfg.training.epochs = try epochOverride(epochs, config: config) ?? cfg.training.epochs
             let folder = cfg.training.checkpointFolder
-            let checkpoint = folder + "/checkpoint.safetensors"
-            if FileManager.default.fileExists(atPath: checkpoint) && !resume {
-                throw ConfigError(file: config, keyPath: "training.checkpoint.folder", value: "'\(folder)' already holds checkpoint.safetensors",
-                                  expected: "--resume to continue it, or another (or emptied) folder")
-            }
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let checkpoint = try checkpointFile(in: folder, resume: resume, config: config)
             let t0 = Date()
             let data = try LoadedData(cfg, splits: ["train", "validation", "test"])
             try checkChannels(cfg, data.train)
@@ -171,6 +163,25 @@ struct Fit: ParsableCommand {
             print(line + " → \(folder)/model.safetensors")
         }
     }
+}
+
+/// `--epochs`, checked (nil when not given).
+func epochOverride(_ epochs: Int?, config: String) throws -> Int? {
+    guard let epochs else { return nil }
+    guard epochs >= 1 else { throw ConfigError(file: config, keyPath: "--epochs", value: "\(epochs)", expected: "an integer ≥ 1") }
+    return epochs
+}
+
+/// `folder/checkpoint.safetensors`, the folder created; refused when a checkpoint is there
+/// and the run is not resumed.
+func checkpointFile(in folder: String, resume: Bool, config: String) throws -> String {
+    let checkpoint = folder + "/checkpoint.safetensors"
+    if FileManager.default.fileExists(atPath: checkpoint) && !resume {
+        throw ConfigError(file: config, keyPath: "training.checkpoint.folder", value: "'\(folder)' already holds checkpoint.safetensors",
+                          expected: "--resume to continue it, or another (or emptied) folder")
+    }
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    return checkpoint
 }
 
 /// history.json and curve.svg (training loss and validation error per epoch).

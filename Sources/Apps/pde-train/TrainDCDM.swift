@@ -40,19 +40,11 @@ struct TrainDCDM: ParsableCommand {
         Threads.configure()
         try guarded(config) {
             var cfg = try loadConfig(DCDMTrainConfig.self, from: config)
-            if let epochs {
-                guard epochs >= 1 else { throw ConfigError(file: config, keyPath: "--epochs", value: "\(epochs)", expected: "an integer ≥ 1") }
-                cfg.training.epochs = epochs
-            }
+            cfg.training.epochs = try epochOverride(epochs, config: config) ?? cfg.training.epochs
             let folder = cfg.training.checkpointFolder
-            let checkpoint = folder + "/checkpoint.safetensors"
-            if FileManager.default.fileExists(atPath: checkpoint) && !resume {
-                throw ConfigError(file: config, keyPath: "training.checkpoint.folder", value: "'\(folder)' already holds checkpoint.safetensors",
-                                  expected: "--resume to continue it, or another (or emptied) folder")
-            }
             let t0 = Date()
             let data = try DCDMTrainingData(cfg, configPath: config)
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let checkpoint = try checkpointFile(in: folder, resume: resume, config: config)
             var g = SeededGenerator(seed: cfg.training.seed)
             let net = try DCDMNetwork<Float>(cfg.network, generator: &g)
             let optimizer = try cfg.training.optimizer.make(net.namedParameters(Float.self))

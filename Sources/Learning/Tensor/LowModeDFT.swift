@@ -133,22 +133,7 @@ enum LowModeDFT {
     /// Low modes of the real FFT over the last `modes.count` axes of `x` (the values of
     /// `FFT.forward` followed by `LowModeBoxes.extract`).
     static func forward<T: TensorScalar>(_ x: Tensor<T>, modes: [Int]) -> Tensor<T> {
-        let d = modes.count
-        let sizes = Array(x.shape.suffix(d)), lead = Array(x.shape.dropLast(d))
-        let p = lead.reduce(1, *)
-        var axisSizes = sizes
-        axisSizes[d - 1] = modes[d - 1]
-        var current = Tensor<T>(uninitializedShape: lead + axisSizes + [2]) { y in
-            halfAxis(x.scalars, rows: p * sizes.dropLast().reduce(1, *), size: sizes[d - 1], modes: modes[d - 1], y, .forward)
-        }
-        for a in stride(from: d - 2, through: 0, by: -1) {
-            let pre = p * axisSizes[..<a].reduce(1, *), post = axisSizes[(a + 1)...].reduce(1, *)
-            axisSizes[a] = 2 * modes[a]
-            current = Tensor<T>(uninitializedShape: lead + axisSizes + [2]) { [current] y in
-                fullAxis(current.scalars, pre: pre, post: post, size: sizes[a], modes: modes[a], y, toModes: true)
-            }
-        }
-        return current
+        toModes(x, modes: modes, .forward)
     }
 
     /// The adjoint of `forward`: low-mode gradients [P, 2m₁…, m_d, 2] → real [P, N₁…N_d].
@@ -173,15 +158,19 @@ enum LowModeDFT {
 
     /// The adjoint of `inverse`: real gradients [P, N₁…N_d] → low modes [P, 2m₁…, m_d, 2].
     static func inverseAdjoint<T: TensorScalar>(_ g: Tensor<T>, modes: [Int]) -> Tensor<T> {
+        toModes(g, modes: modes, .inverseAdjoint(scale: 1 / Double(g.shape.suffix(modes.count).reduce(1, *))))
+    }
+
+    /// Real data [P, N₁…N_d] → low modes: the half-axis `stage` (forward or inverse
+    /// adjoint, real → complex), then F_a on each full axis, innermost first.
+    private static func toModes<T: TensorScalar>(_ x: Tensor<T>, modes: [Int], _ stage: HalfAxisStage) -> Tensor<T> {
         let d = modes.count
-        let sizes = Array(g.shape.suffix(d)), lead = Array(g.shape.dropLast(d))
+        let sizes = Array(x.shape.suffix(d)), lead = Array(x.shape.dropLast(d))
         let p = lead.reduce(1, *)
-        let scale = 1 / Double(sizes.reduce(1, *))
         var axisSizes = sizes
         axisSizes[d - 1] = modes[d - 1]
         var current = Tensor<T>(uninitializedShape: lead + axisSizes + [2]) { y in
-            halfAxis(g.scalars, rows: p * sizes.dropLast().reduce(1, *), size: sizes[d - 1], modes: modes[d - 1], y,
-                     .inverseAdjoint(scale: scale))
+            halfAxis(x.scalars, rows: p * sizes.dropLast().reduce(1, *), size: sizes[d - 1], modes: modes[d - 1], y, stage)
         }
         for a in stride(from: d - 2, through: 0, by: -1) {
             let pre = p * axisSizes[..<a].reduce(1, *), post = axisSizes[(a + 1)...].reduce(1, *)
