@@ -106,14 +106,11 @@ struct Fit: ParsableCommand {
         same loss curve as an uninterrupted run.
         """)
 
-    @Argument(help: "YAML config file.")
-    var config: String
-    @Flag(help: "Continue from the checkpoint in the config's folder.")
-    var resume = false
-    @Option(help: "Override the config's epoch count (a resumed run counts the epochs already done).")
-    var epochs: Int?
-    @Flag(help: "Print only the final line.")
-    var quiet = false
+    @OptionGroup var arguments: TrainRunOptions
+    var config: String { arguments.config }
+    var resume: Bool { arguments.resume }
+    var epochs: Int? { arguments.epochs }
+    var quiet: Bool { arguments.quiet }
 
     func run() throws {
         Threads.configure()
@@ -163,6 +160,18 @@ struct Fit: ParsableCommand {
             print(line + " → \(folder)/model.safetensors")
         }
     }
+}
+
+/// The arguments of the training commands (`fit`, `dcdm`).
+struct TrainRunOptions: ParsableArguments {
+    @Argument(help: "YAML config file.")
+    var config: String
+    @Flag(help: "Continue from the checkpoint in the config's folder.")
+    var resume = false
+    @Option(help: "Override the config's epoch count (a resumed run counts the epochs already done).")
+    var epochs: Int?
+    @Flag(help: "Print only the final line.")
+    var quiet = false
 }
 
 /// `--epochs`, checked (nil when not given).

@@ -27,14 +27,11 @@ struct TrainDCDM: ParsableCommand {
           pde-train dcdm data/configs/train-dcdm-64.yaml
         """)
 
-    @Argument(help: "YAML config file.")
-    var config: String
-    @Flag(help: "Continue from the checkpoint in the config's folder.")
-    var resume = false
-    @Option(help: "Override the config's epoch count (a resumed run counts the epochs already done).")
-    var epochs: Int?
-    @Flag(help: "Print only the final line.")
-    var quiet = false
+    @OptionGroup var arguments: TrainRunOptions
+    var config: String { arguments.config }
+    var resume: Bool { arguments.resume }
+    var epochs: Int? { arguments.epochs }
+    var quiet: Bool { arguments.quiet }
 
     func run() throws {
         Threads.configure()
