@@ -110,7 +110,7 @@ public struct DeepConjugateDirection: IterativeMethod, @unchecked Sendable {
         if s.inconsistency != nil { return s.finish(.inconsistentRightHandSide, x: &x, scratch: &aq) }
         if !s.bNorm.isFinite { return s.finish(.notANumber, x: &x, scratch: &aq) }
         let target = options.target(bNorm: s.bNorm)
-        // Ring of the last k directions with A p and pᵀAp.
+        // The last k directions with A p and pᵀAp, oldest first.
         var kept: [(p: [Double], ap: [Double], pap: Double)] = []
         var fallbackSteps = 0
         func done(_ reason: ConvergenceReason) -> SolverReport {
@@ -144,8 +144,8 @@ public struct DeepConjugateDirection: IterativeMethod, @unchecked Sendable {
             if case .nonDescent(let cosine) = outcome, let fallback {
                 fallbackSteps += 1
                 if fallbackSteps == 1 {
-                    s.notes.append(String(format: "iteration %d: the model's direction is (nearly) orthogonal to the residual (cos %.1e); %@ directions are used whenever that happens",
-                                          s.iterations, cosine, fallback.name))
+                    s.notes.append(String(format: "iteration %d: the model's direction is (nearly) orthogonal to the residual (cos %.1e); ", s.iterations, cosine)
+                                   + "\(fallback.name) directions are used whenever that happens")
                 }
                 outcome = propose(fallback, a, scaled, r, rNorm, kept, &q, &aq, &s)
             }
