@@ -22,6 +22,10 @@ import PDE
                 _ = try decodeConfig(DatagenConfig.self, yaml: text, file: file)
                 return nil
             }
+            if seedName.hasPrefix("train-dcdm") {
+                _ = try decodeConfig(DCDMTrainConfig.self, yaml: text, file: file)
+                return nil
+            }
             if seedName.hasPrefix("train-") {
                 _ = try decodeConfig(TrainConfig.self, yaml: text, file: file)
                 return nil

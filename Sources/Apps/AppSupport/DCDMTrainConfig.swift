@@ -41,8 +41,7 @@ public struct DCDMTrainConfig: Decodable, Sendable {
             unroll = o.unroll
             directions = o.directions
         }
-        let t = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("training"))
-        if t.contains(AnyKey("loss")) {
+        if let t = try? c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("training")), t.contains(AnyKey("loss")) {
             throw ConfigError(keyPath: c.path("training") + ".loss", value: "given", expected: "no loss: DCDM's loss ‖b − (qᵀb/qᵀAq)Aq‖² is fixed")
         }
         training = try c.required("training")
