@@ -107,18 +107,14 @@ struct Fit: ParsableCommand {
         """)
 
     @OptionGroup var arguments: TrainRunOptions
-    var config: String { arguments.config }
-    var resume: Bool { arguments.resume }
-    var epochs: Int? { arguments.epochs }
-    var quiet: Bool { arguments.quiet }
 
     func run() throws {
         Threads.configure()
-        try guarded(config) {
-            var cfg = try loadConfig(TrainConfig.self, from: config)
-            cfg.training.epochs = try epochOverride(epochs, config: config) ?? cfg.training.epochs
+        try guarded(arguments.config) {
+            var cfg = try loadConfig(TrainConfig.self, from: arguments.config)
+            cfg.training.epochs = try epochOverride(arguments.epochs, config: arguments.config) ?? cfg.training.epochs
             let folder = cfg.training.checkpointFolder
-            let checkpoint = try checkpointFile(in: folder, resume: resume, config: config)
+            let checkpoint = try checkpointFile(in: folder, resume: arguments.resume, config: arguments.config)
             let t0 = Date()
             let data = try LoadedData(cfg, splits: ["train", "validation", "test"])
             try checkChannels(cfg, data.train)
@@ -131,11 +127,11 @@ struct Fit: ParsableCommand {
             options.schedule = cfg.training.schedule
             options.checkpointPath = checkpoint
             options.checkpointEvery = cfg.training.checkpointEvery
-            options.progress = !quiet
-            options.checkpointMetadata["config"] = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+            options.progress = !arguments.quiet
+            options.checkpointMetadata["config"] = (try? String(contentsOfFile: arguments.config, encoding: .utf8)) ?? ""
             options.shouldStop = { interrupted != 0 }
             let validation = data.validation ?? data.test
-            if !quiet {
+            if !arguments.quiet {
                 print("pde-train fit: \(cfg.model.kind), \(op.model.parameterCount(Float.self)) parameters; \(data.train.count) training samples "
                       + "\(data.train.inputs.shape.dropFirst()) → \(data.train.outputs.shape.dropFirst()); "
                       + (validation.map { "\(data.validation != nil ? "validation" : "test") \($0.count)" } ?? "no validation")
@@ -143,7 +139,7 @@ struct Fit: ParsableCommand {
             }
             signal(SIGINT) { _ in interrupted = 1 }
             let (history, stopped) = try OperatorTraining.fit(op, train: data.train, validation: validation, loss: cfg.training.loss,
-                                                              optimizer: optimizer, options: options, resume: resume)
+                                                              optimizer: optimizer, options: options, resume: arguments.resume)
             try writeHistory(history, folder: folder)
             if stopped {
                 print("pde-train fit: interrupted after epoch \(history.records.last?.epoch ?? 0); run again with --resume")

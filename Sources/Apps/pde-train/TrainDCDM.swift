@@ -28,20 +28,16 @@ struct TrainDCDM: ParsableCommand {
         """)
 
     @OptionGroup var arguments: TrainRunOptions
-    var config: String { arguments.config }
-    var resume: Bool { arguments.resume }
-    var epochs: Int? { arguments.epochs }
-    var quiet: Bool { arguments.quiet }
 
     func run() throws {
         Threads.configure()
-        try guarded(config) {
-            var cfg = try loadConfig(DCDMTrainConfig.self, from: config)
-            cfg.training.epochs = try epochOverride(epochs, config: config) ?? cfg.training.epochs
+        try guarded(arguments.config) {
+            var cfg = try loadConfig(DCDMTrainConfig.self, from: arguments.config)
+            cfg.training.epochs = try epochOverride(arguments.epochs, config: arguments.config) ?? cfg.training.epochs
             let folder = cfg.training.checkpointFolder
             let t0 = Date()
-            let data = try DCDMTrainingData(cfg, configPath: config)
-            let checkpoint = try checkpointFile(in: folder, resume: resume, config: config)
+            let data = try DCDMTrainingData(cfg, configPath: arguments.config)
+            let checkpoint = try checkpointFile(in: folder, resume: arguments.resume, config: arguments.config)
             var g = SeededGenerator(seed: cfg.training.seed)
             let net = try DCDMNetwork<Float>(cfg.network, generator: &g)
             let optimizer = try cfg.training.optimizer.make(net.namedParameters(Float.self))
@@ -49,11 +45,11 @@ struct TrainDCDM: ParsableCommand {
             options.schedule = cfg.training.schedule
             options.checkpointPath = checkpoint
             options.checkpointEvery = cfg.training.checkpointEvery
-            options.progress = !quiet
+            options.progress = !arguments.quiet
             options.checkpointMetadata = try net.metadata()
-            options.checkpointMetadata["config"] = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+            options.checkpointMetadata["config"] = (try? String(contentsOfFile: arguments.config, encoding: .utf8)) ?? ""
             options.shouldStop = { interrupted != 0 }
-            if !quiet {
+            if !arguments.quiet {
                 print("pde-train dcdm: \(cfg.network.dimension)-D network, \(net.parameterCount(Float.self)) parameters, loss unrolled over \(cfg.unroll) iteration(s); "
                       + "\(cfg.train) training and \(cfg.validation) validation right-hand sides on \(data.cellShape) cells, "
                       + "\(data.geometryCount) geometries" + String(format: "; data read in %.1f s", Date().timeIntervalSince(t0)))
@@ -72,7 +68,7 @@ struct TrainDCDM: ParsableCommand {
                     return total / Double(cfg.validation)
                 }
             } : nil
-            let history = try trainer.fit(sampleCount: cfg.train, loss: { try data.loss(net, $0, unroll: cfg.unroll, directions: cfg.directions) }, validate: validate, resume: resume)
+            let history = try trainer.fit(sampleCount: cfg.train, loss: { try data.loss(net, $0, unroll: cfg.unroll, directions: cfg.directions) }, validate: validate, resume: arguments.resume)
             try writeHistory(history, folder: folder)
             if trainer.wasInterrupted {
                 print("pde-train dcdm: interrupted after epoch \(history.records.last?.epoch ?? 0); run again with --resume")

@@ -30,10 +30,10 @@ public struct MaskedPoissonOperator<T: TensorScalar> {
         for (b, domain) in domains.enumerated() {
             let sys = try PressurePoissonSystem(domain)
             let dom = sys.domain
-            let a = sys.matrix
+            let matrixDiagonal = sys.matrix.diagonal()
             for (u, c) in sys.cellOfUnknown.enumerated() {
                 fluid[b * cellsPer + c] = 1
-                for k in a.rowPointers[u]..<a.rowPointers[u + 1] where Int(a.columnIndices[k]) == u { diag[b * cellsPer + c] = T(a.values[k]) }
+                diag[b * cellsPer + c] = T(matrixDiagonal[u])
             }
             var stride = 1
             for axis in 0..<d {

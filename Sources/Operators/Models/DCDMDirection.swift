@@ -45,8 +45,7 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
             networkSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
             evaluations += 1
         }
-        var norm = 0.0
-        for v in residual { norm += v * v }
+        let norm = VectorKernels.dot(residual, residual)
         let scale = norm > 0 ? (Double(n) / norm).squareRoot() : 1
         let cells = system.domain.cellCount
         var input = [Float](repeating: 0, count: 2 * cells)
@@ -61,9 +60,7 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
     /// Preconditioner form: z = model(r); returns r·z.
     public func apply(_ r: [Double], into z: inout [Double]) throws -> Double {
         try direction(for: r, into: &z)
-        var s = 0.0
-        for i in r.indices { s += r[i] * z[i] }
-        return s
+        return VectorKernels.dot(r, z)
     }
 
     /// The network does not depend on the matrix values; a new matrix needs a new model

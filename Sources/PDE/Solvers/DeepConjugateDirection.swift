@@ -158,9 +158,8 @@ public struct DeepConjugateDirection: IterativeMethod, @unchecked Sendable {
                                       s.iterations, cosine, descentTolerance))
                 return done(.nonDescentDirection)
             }
-            let alpha = qr / qaq
-            axpy(alpha, q, &x)
-            axpy(-alpha, aq, &r)
+            // x += αq, r −= αAq, fused with ‖r‖² (CG's update kernel).
+            var rr = VectorKernels.cgUpdate(x: &x, r: &r, p: q, q: aq, alpha: qr / qaq)
             s.iterations += 1
             directionMonitor?(s.iterations, q, aq)
             if directions > 0 {
@@ -172,9 +171,10 @@ public struct DeepConjugateDirection: IterativeMethod, @unchecked Sendable {
             if sinceReplacement >= replacementInterval {
                 a.apply(x, into: &r)
                 VectorKernels.residualFrom(b, &r)
+                rr = VectorKernels.dot(r, r)
                 sinceReplacement = 0
             }
-            rNorm = VectorKernels.norm(r)
+            rNorm = rr.squareRoot()
             s.record(rNorm)
             if !rNorm.isFinite { return done(.notANumber) }
         }
