@@ -17,6 +17,9 @@ public enum PDEError: Error, Equatable, CustomStringConvertible, LocalizedError 
     case invalidMesh(reason: String)
     /// A matrix handed to a Cholesky factorization that is not positive definite.
     case notPositiveDefinite(column: Int, reason: String)
+    /// A square matrix that is exactly singular (a zero pivot), or a least-squares matrix
+    /// without full column rank.
+    case singularMatrix(column: Int, reason: String)
     /// A failure inside a system library (CHOLMOD, HDF5, FFTW) not caused by the input's values.
     case libraryFailure(library: String, reason: String)
 
@@ -37,6 +40,8 @@ public enum PDEError: Error, Equatable, CustomStringConvertible, LocalizedError 
             return "invalid mesh: \(reason)"
         case let .notPositiveDefinite(column, reason):
             return "matrix is not positive definite: \(reason) (failing column \(column))"
+        case let .singularMatrix(column, reason):
+            return "matrix is singular: \(reason) (column \(column))"
         case let .libraryFailure(library, reason):
             return "\(library) failed: \(reason)"
         }
