@@ -62,7 +62,7 @@ let package = Package(
             path: "Sources/Operators"),
         .target(
             name: "PDE",
-            dependencies: ["Support", "CFFTW", "CBLAS", "CLapacke", "CCholmod", "CHDF5", "CPNG"],
+            dependencies: ["Support", "Learning", "CFFTW", "CBLAS", "CLapacke", "CCholmod", "CHDF5", "CPNG"],
             path: "Sources/PDE"),
         .target(
             name: "AppSupport",
