@@ -2,7 +2,8 @@
 import PackageDescription
 
 // SwiftPDE: PDE and inverse-problem suite. Layering (arrows point down only):
-//   Apps (pde-solve, linsolve, pde-datagen, pde-train, pde-bench, AppSupport) -> Operators -> Learning; PDE, Learning -> Support
+//   Apps (pde-solve, linsolve, pde-datagen, pde-train, pde-bench, AppSupport) -> Operators -> PDE -> Learning -> Support
+//   (PDE uses Learning only for GP-HM's Adam)
 //   -> CLibs (system-library shims)
 // No unsafe compiler flags anywhere: other packages must be able to depend on this one.
 

@@ -43,6 +43,20 @@ public enum CollocationPoints {
     /// `perSide` evenly spaced points on each listed side of a 2-D box (cell centres of the
     /// side split into `perSide` pieces, so no corner is taken twice). Sides as in `randomBoundary`.
     public static func evenBoundary(lower: [Double], upper: [Double], perSide: Int, sides: [Int] = [0, 1, 2, 3]) throws -> PointSet {
+        try onSides(lower, upper, perSide: perSide, sides: sides) { k in (Double(k) + 0.5) / Double(perSide) }
+    }
+
+    /// `perSide` uniform random points on each listed side of a 2-D box. Sides: 0 = x low,
+    /// 1 = x high, 2 = y low, 3 = y high.
+    public static func randomBoundary(lower: [Double], upper: [Double], perSide: Int, sides: [Int] = [0, 1, 2, 3],
+                                      seed: UInt64) throws -> PointSet {
+        var g = SeededGenerator(seed: seed)
+        return try onSides(lower, upper, perSide: perSide, sides: sides) { _ in g.uniform() }
+    }
+
+    /// `perSide` points on each listed side of a 2-D box at the fractions `position(k)` along it.
+    private static func onSides(_ lower: [Double], _ upper: [Double], perSide: Int, sides: [Int],
+                                position: (Int) -> Double) throws -> PointSet {
         try checkBox(lower, upper)
         guard lower.count == 2 else {
             throw PDEError.invalidValue(key: "dimension", value: "\(lower.count)", expected: "a 2-D box for boundary points")
@@ -53,7 +67,7 @@ public enum CollocationPoints {
                 throw PDEError.invalidValue(key: "side", value: "\(side)", expected: "0 (x low), 1 (x high), 2 (y low) or 3 (y high)")
             }
             for k in 0..<perSide {
-                let s = (Double(k) + 0.5) / Double(perSide)
+                let s = position(k)
                 switch side {
                 case 0: pts.append(SIMD4(lower[0], lower[1] + s * (upper[1] - lower[1]), 0, 0))
                 case 1: pts.append(SIMD4(upper[0], lower[1] + s * (upper[1] - lower[1]), 0, 0))
@@ -65,35 +79,8 @@ public enum CollocationPoints {
         return PointSet(dimension: 2, points: pts)
     }
 
-    /// `perSide` uniform random points on each listed side of a 2-D box. Sides: 0 = x low,
-    /// 1 = x high, 2 = y low, 3 = y high.
-    public static func randomBoundary(lower: [Double], upper: [Double], perSide: Int, sides: [Int] = [0, 1, 2, 3],
-                                      seed: UInt64) throws -> PointSet {
-        try checkBox(lower, upper)
-        guard lower.count == 2 else {
-            throw PDEError.invalidValue(key: "dimension", value: "\(lower.count)", expected: "a 2-D box for boundary sampling")
-        }
-        var g = SeededGenerator(seed: seed)
-        var pts: [SIMD4<Double>] = []
-        for side in sides {
-            guard (0...3).contains(side) else {
-                throw PDEError.invalidValue(key: "side", value: "\(side)", expected: "0 (x low), 1 (x high), 2 (y low) or 3 (y high)")
-            }
-            for _ in 0..<perSide {
-                let s = g.uniform()
-                switch side {
-                case 0: pts.append(SIMD4(lower[0], lower[1] + s * (upper[1] - lower[1]), 0, 0))
-                case 1: pts.append(SIMD4(upper[0], lower[1] + s * (upper[1] - lower[1]), 0, 0))
-                case 2: pts.append(SIMD4(lower[0] + s * (upper[0] - lower[0]), lower[1], 0, 0))
-                default: pts.append(SIMD4(lower[0] + s * (upper[0] - lower[0]), upper[1], 0, 0))
-                }
-            }
-        }
-        return PointSet(dimension: 2, points: pts)
-    }
-
-    /// The tensor grid of `counts[i]` points per axis including the ends, x fastest... as
-    /// rows of (x, y): point (i, j) at index i·counts[1] + j.
+    /// The tensor grid of `counts[i]` points per axis including the ends; point (i, j) at
+    /// index i·counts[1] + j (the last axis fastest).
     public static func grid(lower: [Double], upper: [Double], counts: [Int]) throws -> PointSet {
         try checkBox(lower, upper)
         guard counts.count == lower.count, counts.allSatisfy({ $0 >= 2 }) else {
@@ -204,6 +191,7 @@ public enum CollocationExamples {
 /// Gauss–Hermite quadrature: nodes and weights for ∫ g(s) e^{−s²} ds, by the Golub–Welsch
 /// eigenvalue method (LAPACK `dstevd` on the Jacobi matrix).
 public enum GaussHermite {
+    /// n nodes and weights (1 ≤ n ≤ 400); exact for polynomials of degree < 2n times e^{−s²}.
     public static func rule(_ n: Int) throws -> (nodes: [Double], weights: [Double]) {
         guard (1...400).contains(n) else {
             throw PDEError.invalidValue(key: "quadrature nodes", value: "\(n)", expected: "1 to 400 Gauss–Hermite nodes")
@@ -230,6 +218,7 @@ public struct ColeHopfBurgers: Sendable {
     private let nodes: [Double]
     private let weights: [Double]
 
+    /// The reference for viscosity ν with `count` Gauss–Hermite nodes; throws for ν ≤ 0.
     public init(viscosity: Double, nodes count: Int = 200) throws {
         guard viscosity > 0, viscosity.isFinite else {
             throw PDEError.invalidValue(key: "viscosity", value: "\(viscosity)", expected: "a positive viscosity")
@@ -266,6 +255,7 @@ public struct EikonalReference: Sendable {
     /// v at the (intervals + 1)² nodes, row-major in (x, y).
     public let v: [Double]
 
+    /// Solves on `intervals` and 2·`intervals` grid intervals per side (CHOLMOD) and extrapolates.
     public init(epsilon: Double, intervals: Int) throws {
         guard epsilon > 0, epsilon.isFinite else {
             throw PDEError.invalidValue(key: "epsilon", value: "\(epsilon)", expected: "a positive regularization")

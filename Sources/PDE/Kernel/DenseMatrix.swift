@@ -50,6 +50,7 @@ public struct DenseMatrix: Sendable, Equatable, CustomStringConvertible {
         return m
     }
 
+    /// Entry (i, j).
     public subscript(i: Int, j: Int) -> Double {
         get { values[i * columns + j] }
         set { values[i * columns + j] = newValue }
@@ -223,6 +224,7 @@ public struct JitterRule: Sendable, Equatable {
     public var growth: Double
     public var attempts: Int
 
+    /// Retries from `initial` × mean diagonal, growing by `growth`, at most `attempts` times.
     public init(initial: Double, growth: Double = 10, attempts: Int = 6) {
         self.initial = initial
         self.growth = growth

@@ -101,6 +101,7 @@ public struct SpectralMixtureParameters: Sendable, Equatable {
 /// analytic; on the uniform grid K and K₂ are Toeplitz, so their adjoints reduce to sums
 /// along diagonals before the chain rule to the parameters.
 public struct GPHM1D: Sendable {
+    /// The equations GP-HM solves in one variable.
     public enum Equation: String, Sendable, CaseIterable {
         /// u″ = f.
         case poisson
@@ -108,6 +109,7 @@ public struct GPHM1D: Sendable {
         case allenCahn = "allen-cahn"
     }
 
+    /// How u is found: with the kernel by Adam, or exactly for each kernel.
     public enum Mode: String, Sendable, CaseIterable {
         /// Adam on u and the kernel parameters together (the paper).
         case joint
@@ -115,6 +117,8 @@ public struct GPHM1D: Sendable {
         case exactInner = "exact-inner"
     }
 
+    /// The reference code's settings by default (Student-t mixture, Q = 30, frequency scale 20,
+    /// boundary weight 200, jitter 1e-6, Adam lr 0.01) on 400 points of [0, 2π].
     public struct Settings: Sendable {
         public var points = 400
         public var lower = 0.0
@@ -131,6 +135,7 @@ public struct GPHM1D: Sendable {
         public var evaluateEvery = 100
         public var evaluationPoints = 300
 
+        /// The defaults above.
         public init() {}
 
         func validate() throws {
@@ -163,6 +168,7 @@ public struct GPHM1D: Sendable {
         public let seconds: Double
     }
 
+    /// The final iterate: grid values, kernel, precisions, loss history and test errors.
     public struct Result: Sendable {
         public let grid: [Double]
         public let u: [Double]
@@ -183,6 +189,7 @@ public struct GPHM1D: Sendable {
 
     public let settings: Settings
 
+    /// Throws for settings out of range, naming the setting.
     public init(settings: Settings) throws {
         try settings.validate()
         self.settings = settings
@@ -415,6 +422,7 @@ public struct GPHMProblem1D: Sendable {
     public static let names = ["poisson1d-sin100x", "poisson1d-xsin200x", "poisson1d-sin6xcos100x", "poisson1d-mixed",
                                "poisson1d-sin500x", "allen-cahn1d-sin100x", "allen-cahn1d-sin6xcos100x"]
 
+    /// The problem called `name` (one of `names`); throws for an unknown name.
     public static func named(_ name: String) throws -> GPHMProblem1D {
         let twoPi = 2 * Double.pi
         switch name {

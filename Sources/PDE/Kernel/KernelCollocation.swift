@@ -21,6 +21,7 @@ public struct CollocationPDE: Sendable {
     public var isLinear: Bool
     public var eliminate: Elimination
 
+    /// A PDE in `dimension` variables measured by `functionals`, solved for `functionals[eliminated]` by `eliminate`.
     public init(name: String, dimension: Int, functionals: [DifferentialFunctional], eliminated: Int, isLinear: Bool,
                 eliminate: @escaping Elimination) {
         self.name = name
@@ -53,6 +54,7 @@ public struct CollocationOptions: Sendable {
     /// How each Gauss–Newton step's linear least-squares problem is solved.
     public var stepSolver: GaussNewtonStepSolver = .qr
 
+    /// The defaults above.
     public init() {}
 
     /// Throws for values out of range, naming the option.
@@ -115,6 +117,7 @@ public struct KernelCollocation: Sendable {
     public let kernel: CovarianceKernel
     public let options: CollocationOptions
 
+    /// A solver with `kernel`; throws for options out of range.
     public init(kernel: CovarianceKernel, options: CollocationOptions = CollocationOptions()) throws {
         try options.validate()
         self.kernel = kernel

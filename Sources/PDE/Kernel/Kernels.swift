@@ -27,6 +27,7 @@ public struct MultiIndex: Hashable, Sendable, CustomStringConvertible {
     /// Total order |α|.
     public var total: Int { Int(orders[0] + orders[1] + orders[2]) }
 
+    /// The multi-index of the composed derivative ∂^a ∂^b.
     public static func + (a: MultiIndex, b: MultiIndex) -> MultiIndex { MultiIndex(raw: a.orders &+ b.orders) }
 
     public var description: String { "(\(orders[0]), \(orders[1]), \(orders[2]))" }
@@ -36,9 +37,11 @@ public struct MultiIndex: Hashable, Sendable, CustomStringConvertible {
 /// measurements a kernel method conditions on (values, derivatives, Laplacians, …) are these
 /// at collocation points.
 public struct DifferentialFunctional: Hashable, Sendable, CustomStringConvertible {
+    /// One term c ∂^α of the functional.
     public struct Term: Hashable, Sendable {
         public var coefficient: Double
         public var index: MultiIndex
+        /// c ∂^α.
         public init(_ coefficient: Double, _ index: MultiIndex) {
             self.coefficient = coefficient
             self.index = index
@@ -49,6 +52,7 @@ public struct DifferentialFunctional: Hashable, Sendable, CustomStringConvertibl
     /// A short name for messages ("u", "u_x", "Δu").
     public var name: String
 
+    /// The functional Σ terms, called `name` in messages.
     public init(_ terms: [Term], name: String) {
         self.terms = terms
         self.name = name
@@ -248,6 +252,7 @@ public struct RadialKernel: CovarianceKernel, CustomStringConvertible {
         return "\(profile) (ℓ = \(ls)\(variance == 1 ? "" : String(format: ", σ² = %.4g", variance)))"
     }
 
+    /// ∂^γ κ at d for each γ (see `CovarianceKernel`).
     public func derivatives(offset d: SIMD4<Double>, indices: UnsafeBufferPointer<MultiIndex>, into out: UnsafeMutableBufferPointer<Double>) {
         var inverse = SIMD4<Double>(repeating: 1 / lengthscales[0])
         if lengthscales.count > 1 { for i in lengthscales.indices { inverse[i] = 1 / lengthscales[i] } }
@@ -309,6 +314,7 @@ public protocol AxisKernel: Sendable {
 /// g^(n)(t) = (−1/ℓ)ⁿ Heₙ(t/ℓ) g(t).
 public struct GaussianAxis: AxisKernel {
     public let lengthscale: Double
+    /// Throws for a lengthscale that is not positive and finite.
     public init(lengthscale: Double) throws {
         guard lengthscale > 0, lengthscale.isFinite else {
             throw PDEError.invalidValue(key: "lengthscale", value: "\(lengthscale)", expected: "a positive finite lengthscale")
@@ -316,6 +322,7 @@ public struct GaussianAxis: AxisKernel {
         self.lengthscale = lengthscale
     }
     public var maximumOrder: Int { 8 }
+    /// g, g′, … at t (see `AxisKernel`).
     public func derivatives(_ t: Double, into out: UnsafeMutablePointer<Double>, count: Int) {
         let x = t / lengthscale
         let g = exp(-0.5 * x * x)
@@ -336,6 +343,7 @@ public struct GaussianAxis: AxisKernel {
 public struct MaternAxis: AxisKernel {
     public let profile: RadialProfile
     public let lengthscale: Double
+    /// Throws for a lengthscale that is not positive and finite.
     public init(_ profile: RadialProfile, lengthscale: Double) throws {
         guard lengthscale > 0, lengthscale.isFinite else {
             throw PDEError.invalidValue(key: "lengthscale", value: "\(lengthscale)", expected: "a positive finite lengthscale")
@@ -344,6 +352,7 @@ public struct MaternAxis: AxisKernel {
         self.lengthscale = lengthscale
     }
     public var maximumOrder: Int { profile.maximumOrder }
+    /// g, g′, … at t (see `AxisKernel`).
     public func derivatives(_ t: Double, into out: UnsafeMutablePointer<Double>, count: Int) {
         // In one variable: g = f₀, g′ = s f₁, g″ = f₁ + s² f₂, g‴ = 3s f₂ + s³ f₃,
         // g⁗ = 3 f₂ + 6 s² f₃ + s⁴ f₄ (s = t/ℓ), each times ℓ^{−n}.
@@ -376,6 +385,7 @@ public struct MaternAxis: AxisKernel {
 public struct PeriodicAxis: AxisKernel {
     public let period: Double
     public let lengthscale: Double
+    /// Throws for a period or lengthscale that is not positive and finite.
     public init(period: Double, lengthscale: Double) throws {
         guard period > 0, period.isFinite else {
             throw PDEError.invalidValue(key: "period", value: "\(period)", expected: "a positive finite period")
@@ -387,6 +397,7 @@ public struct PeriodicAxis: AxisKernel {
         self.lengthscale = lengthscale
     }
     public var maximumOrder: Int { 4 }
+    /// g, g′, … at t (see `AxisKernel`).
     public func derivatives(_ t: Double, into out: UnsafeMutablePointer<Double>, count: Int) {
         let w = 2 * Double.pi / period, c = 1 / (lengthscale * lengthscale)
         let sn = sin(w * t), cs = cos(w * t)
@@ -409,15 +420,18 @@ public struct PeriodicAxis: AxisKernel {
 /// (s_q Gaussian with lengthscale ℓ_q: a Gaussian mixture in frequency) or Student-t
 /// components (s_q Matérn 5/2: a Student-t mixture in frequency), as in GP-HM.
 public struct SpectralMixtureAxis: AxisKernel {
+    /// The spectral density of each component: Gaussian or Student-t.
     public enum Shape: String, Sendable, CaseIterable {
         case gaussian
         case studentT = "student-t"
     }
 
+    /// w · s(t; ℓ) · cos(2π μ t).
     public struct Component: Sendable, Equatable {
         public var weight: Double
         public var frequency: Double
         public var lengthscale: Double
+        /// A component with weight w, frequency μ (cycles per unit length) and envelope lengthscale ℓ.
         public init(weight: Double, frequency: Double, lengthscale: Double) {
             self.weight = weight
             self.frequency = frequency
@@ -455,6 +469,7 @@ public struct SpectralMixtureAxis: AxisKernel {
 
     public var maximumOrder: Int { 4 }
 
+    /// g, g′, … at t (see `AxisKernel`).
     public func derivatives(_ t: Double, into out: UnsafeMutablePointer<Double>, count: Int) {
         for n in 0..<count { out[n] = 0 }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * count) { buffer in
@@ -509,6 +524,7 @@ public struct ProductKernel: CovarianceKernel {
     public var dimension: Int? { axes.count }
     public var maximumOrder: Int { axes.map(\.maximumOrder).min() ?? 0 }
 
+    /// ∂^γ κ at d for each γ (see `CovarianceKernel`).
     public func derivatives(offset d: SIMD4<Double>, indices: UnsafeBufferPointer<MultiIndex>, into out: UnsafeMutableBufferPointer<Double>) {
         var top = SIMD4<Int32>(repeating: 0)
         for g in indices { top = pointwiseMax(top, g.orders) }
@@ -553,6 +569,7 @@ public struct PointSet: Sendable, Equatable {
         self.points = pts
     }
 
+    /// Points given as SIMD lanes (the lanes after `dimension` must be zero).
     public init(dimension: Int, points: [SIMD4<Double>]) {
         precondition((1...3).contains(dimension), "point dimension 1 to 3")
         self.dimension = dimension
@@ -570,6 +587,7 @@ public struct PointSet: Sendable, Equatable {
     }
 }
 
+/// Kernel matrices between differential functionals at point sets.
 public enum KernelMatrices {
     /// Checks that `kernel` can supply the derivatives the functionals need, in `dimension` variables.
     public static func validate(_ kernel: CovarianceKernel, dimension: Int, functionals: [DifferentialFunctional]) throws {
