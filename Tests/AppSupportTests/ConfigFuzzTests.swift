@@ -30,6 +30,10 @@ import PDE
                 _ = try decodeConfig(TrainConfig.self, yaml: text, file: file)
                 return nil
             }
+            if seedName.hasPrefix("gp") {
+                _ = try decodeConfig(MeshFreeSolveConfig.self, yaml: text, file: file)
+                return nil
+            }
             return try decodeConfig(SolveConfig.self, yaml: text, file: file)
         }
         // Every seed decodes as it is.

@@ -56,6 +56,14 @@ extension KeyedDecodingContainer where K == AnyKey {
     }
     /// Key path of a child key, for validation errors.
     func path(_ key: String) -> String { keyPathString(codingPath + [AnyKey(key)]) }
+
+    /// Rejects keys of this nested mapping that are not in `allowed` (`path` names it in the message).
+    func rejectUnknownKeys(_ allowed: [String], path: String) throws {
+        for key in allKeys where !allowed.contains(key.stringValue) {
+            throw ConfigError(keyPath: keyPathString(codingPath + [key]), value: "unknown key",
+                              expected: "one of: " + allowed.joined(separator: ", ") + " in '\(path)'")
+        }
+    }
 }
 
 /// Loads and decodes a YAML config file into `T`, turning every failure (missing file,

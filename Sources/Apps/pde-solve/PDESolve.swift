@@ -7,7 +7,7 @@ import PDE
 struct PDESolve: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pde-solve",
-        abstract: "Solve −∇·(a∇u) + c·u = f on a grid or a triangle mesh from a YAML config.",
+        abstract: "Solve −∇·(a∇u) + c·u = f on a grid or a triangle mesh, or a named problem with a mesh-free kernel method, from a YAML config.",
         discussion: """
         Prints the solve time, the relative residual and, for analytic problems, the L2 and
         max errors; writes the outputs the config asks for (.vti/.vtu, .npy, .png, .h5).
@@ -17,6 +17,8 @@ struct PDESolve: ParsableCommand {
         Examples:
           pde-solve data/configs/flagship.yaml
           pde-solve data/configs/poisson2d-multigrid.yaml --quiet
+          pde-solve data/configs/gp-nonlinear-elliptic.yaml   # Gaussian-process collocation
+          pde-solve data/configs/gphm-poisson1d-sin100x.yaml  # GP-HM
           pde-solve --list-problems
         """)
 
@@ -34,6 +36,9 @@ struct PDESolve: ParsableCommand {
             for p in ProblemCatalogue.all {
                 print("\(p.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(p.dimension)-D  \(p.summary)")
             }
+            for m in SolverRegistry.meshFreeMethods {
+                print("\nmethod \(m.name) (\(m.summary)): problems " + m.problems.joined(separator: ", "))
+            }
             return
         }
         guard let config else {
@@ -41,6 +46,13 @@ struct PDESolve: ParsableCommand {
         }
         Threads.configure()   // SWIFTPDE_THREADS also sets OpenBLAS's threads (CHOLMOD's BLAS)
         do {
+            // Mesh-free methods (kernel solvers) need no grid or mesh: the registry decides.
+            if let method = configuredSolverMethod(in: config), SolverRegistry.isMeshFree(method) {
+                let cfg = try loadConfig(MeshFreeSolveConfig.self, from: config)
+                let silent = quiet
+                _ = try MeshFreeRunner(config: cfg, log: { line in if !silent { print(line) } }).run()
+                return
+            }
             let cfg = try loadConfig(SolveConfig.self, from: config)
             let log: (String) -> Void = quiet ? { _ in } : { print($0) }
             let summary = try SolveRunner(config: cfg, configPath: config, log: log).run()

@@ -1,0 +1,198 @@
+import Foundation
+import Support
+
+/// The result of a mesh-free (kernel) method on a named problem: the solution on a uniform
+/// evaluation grid with the reference where one exists, the iteration history, and what the
+/// method learned.
+public struct MeshFreeSolution: Sendable {
+    /// Evaluation grid: points per axis and the box (1-D or 2-D), values in row-major order
+    /// (the last axis fastest).
+    public let counts: [Int]
+    public let lower: [Double]
+    public let upper: [Double]
+    public let values: [Double]
+    /// The exact or reference solution at the same points (nil when none is known).
+    public let reference: [Double]?
+    /// (iteration, objective or loss, test error when evaluated).
+    public let history: [(iteration: Int, objective: Double, error: Double?)]
+    /// Spectral-mixture weights against frequency (GP-HM), empty otherwise.
+    public let spectrum: [(frequency: Double, weight: Double)]
+    public let seconds: Double
+    /// Lines for the run's summary (method-specific facts: points, jitter, convergence).
+    public let notes: [String]
+
+    /// RMS, maximum and relative L2 error against the reference.
+    public var errors: (rms: Double, max: Double, relativeL2: Double)? {
+        guard let reference else { return nil }
+        var sum = 0.0, worst = 0.0, norm = 0.0
+        for (a, b) in zip(values, reference) {
+            sum += (a - b) * (a - b)
+            norm += b * b
+            worst = max(worst, abs(a - b))
+        }
+        return ((sum / Double(max(1, values.count))).squareRoot(), worst, (sum / max(norm, Double.leastNormalMagnitude)).squareRoot())
+    }
+}
+
+/// A mesh-free PDE method chosen by name — the registry's third kind, next to iterative
+/// methods and preconditioners: `pde-solve` configs with `solver: {method: gp-collocation}`
+/// (or `gp-hm`) reach the kernel solvers through these entries. Parameters arrive as text
+/// (from YAML) and are checked by the entry.
+public struct MeshFreeMethodEntry: Sendable {
+    public let name: String
+    public let summary: String
+    /// The problem names the method knows.
+    public let problems: [String]
+    /// Parameter keys with a short description each.
+    public let parameters: [(key: String, meaning: String)]
+    let solve: @Sendable (_ problem: String, _ parameters: SolverParameters, _ log: @escaping @Sendable (String) -> Void) throws -> MeshFreeSolution
+
+    /// Solves `problem` with text `parameters`; unknown keys and problems throw typed errors.
+    public func run(problem: String, parameters: [String: String], log: @escaping @Sendable (String) -> Void = { _ in })
+        throws -> MeshFreeSolution {
+        guard problems.contains(problem) else {
+            throw PDEError.invalidValue(key: "problem", value: "'\(problem)'", expected: "one of \(problems.joined(separator: ", ")) for \(name)")
+        }
+        let known = Set(self.parameters.map(\.key))
+        if let bad = parameters.keys.sorted().first(where: { !known.contains($0) }) {
+            throw PDEError.invalidValue(key: "options.\(bad)", value: "unknown option",
+                                        expected: "one of \(self.parameters.map(\.key).joined(separator: ", ")) for \(name)")
+        }
+        return try solve(problem, SolverParameters(values: parameters, owner: name), log)
+    }
+}
+
+extension SolverRegistry {
+    /// The mesh-free methods: kernel collocation and GP-HM.
+    public static let meshFreeMethods: [MeshFreeMethodEntry] = [
+        MeshFreeMethodEntry(
+            name: "gp-collocation",
+            summary: "Gaussian-process kernel collocation with Gauss–Newton (Chen, Hosseini, Owhadi & Stuart 2021)",
+            problems: CollocationCase.names,
+            parameters: [("kernel", "gaussian | matern52 | matern72, default gaussian"),
+                         ("lengthscale", "ℓ in exp(−d²/2ℓ²), one value or one per axis separated by commas; default the problem's"),
+                         ("nugget", "relative nugget, default 1e-10 (burgers 1e-5)"),
+                         ("interior", "interior points, default 900 (burgers 1000)"),
+                         ("boundary_per_side", "boundary points per side, default 31 (burgers 66)"),
+                         ("sampling", "random | halton, default halton"),
+                         ("seed", "seed of random points and of the N(0, 1) start, default 0"),
+                         ("max_iterations", "Gauss–Newton iterations at most, default 30"),
+                         ("step_solver", "qr | normal-equations, default normal-equations"),
+                         ("test_points", "evaluation grid points per axis, default 60")],
+            solve: solveCollocation),
+        MeshFreeMethodEntry(
+            name: "gp-hm",
+            summary: "GP-HM: spectral-mixture GP on a grid for high-frequency solutions (Fang et al. 2024), one variable",
+            problems: GPHMProblem1D.names,
+            parameters: [("mode", "joint (the paper) | exact-inner (u solved exactly, Poisson only), default exact-inner for Poisson"),
+                         ("shape", "student-t | gaussian, default student-t"),
+                         ("points", "grid points, default the problem's"),
+                         ("components", "mixture components Q, default 30"),
+                         ("frequency_scale", "initial frequencies linspace(0, 1, Q)·scale, default the problem's"),
+                         ("steps", "Adam steps, default 2000"),
+                         ("learning_rate", "Adam learning rate, default 0.01"),
+                         ("boundary_weight", "boundary likelihood weight, default 200"),
+                         ("jitter", "diagonal jitter of K, default 1e-6"),
+                         ("evaluate_every", "test-error evaluations every this many steps, default 100")],
+            solve: solveGPHM),
+    ]
+
+    /// The mesh-free method called `name`; a typed error listing the names otherwise.
+    public static func meshFreeMethod(_ name: String) throws -> MeshFreeMethodEntry {
+        if let e = meshFreeMethods.first(where: { $0.name == name }) { return e }
+        throw PDEError.invalidValue(key: "method", value: "'\(name)'", expected: "one of " + meshFreeMethods.map(\.name).joined(separator: ", "))
+    }
+
+    /// Whether `name` is a mesh-free method (configs of these need no grid or mesh).
+    public static func isMeshFree(_ name: String) -> Bool { meshFreeMethods.contains { $0.name == name } }
+
+    @Sendable private static func solveCollocation(_ problem: String, _ p: SolverParameters, _ log: @escaping @Sendable (String) -> Void) throws -> MeshFreeSolution {
+        let burgers = problem == "burgers"
+        let interior = try p.int("interior", default: burgers ? 1000 : 900, in: 1...20_000)
+        let perSide = try p.int("boundary_per_side", default: burgers ? 66 : 31, in: 0...5000)
+        let sampling = CollocationCase.Sampling(rawValue: try p.choice("sampling", CollocationCase.Sampling.allCases.map(\.rawValue), default: "halton"))!
+        let seed = try p.int("seed", default: 0, in: 0...Int(Int32.max))
+        let testPoints = try p.int("test_points", default: 60, in: 3...2000)
+        let c = try CollocationCase.make(problem, interior: interior, boundaryPerSide: perSide, testPoints: testPoints,
+                                         sampling: sampling, seed: UInt64(seed))
+        var kernel = c.kernel
+        let profileName = try p.choice("kernel", ["gaussian", "matern52", "matern72"], default: "gaussian")
+        let profile: RadialProfile = profileName == "gaussian" ? .gaussian : profileName == "matern52" ? .matern52 : .matern72
+        if let text = p.values["lengthscale"] {
+            let ls = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !ls.isEmpty, ls.allSatisfy({ $0 != nil && $0! > 0 && $0!.isFinite }), ls.count == 1 || ls.count == 2 else {
+                throw PDEError.invalidValue(key: "options.lengthscale", value: text,
+                                            expected: "one positive lengthscale or one per axis (two) for gp-collocation")
+            }
+            kernel = try RadialKernel(profile, lengthscales: ls.map { $0! })
+        } else if let radial = c.kernel as? RadialKernel, profile != .gaussian {
+            kernel = try RadialKernel(profile, lengthscales: radial.lengthscales)
+        }
+        var options = CollocationOptions()
+        options.nugget = try p.double("nugget", default: burgers ? 1e-5 : 1e-10, expected: "a non-negative finite nugget") { $0 >= 0 }
+        options.maxIterations = try p.int("max_iterations", default: 30, in: 1...10_000)
+        options.stepTolerance = 1e-10
+        options.stepSolver = GaussNewtonStepSolver(rawValue: try p.choice("step_solver", GaussNewtonStepSolver.allCases.map(\.rawValue),
+                                                                          default: "normal-equations"))!
+        var g = SeededGenerator(seed: UInt64(seed) &+ 7)
+        let start = c.pde.isLinear ? nil : (0..<((c.pde.functionals.count - 1) * c.interior.count)).map { _ in g.normal() }
+        log("gp-collocation on \(problem): \(c.interior.count) interior + \(c.boundary.count) boundary points, kernel \(kernel)")
+        let t0 = Date()
+        let solution = try KernelCollocation(kernel: kernel, options: options)
+            .solve(c.pde, interior: c.interior, boundary: c.boundary, boundaryValues: c.boundaryValues, initial: start) { it in
+                log(String(format: "  Gauss–Newton %2d  objective %.6e  step %.3e  length %.3g", it.iteration, it.objective,
+                           it.stepNorm, it.stepLength))
+            }
+        let seconds = Date().timeIntervalSince(t0)
+        // The evaluation grid: the case's test points when they form the full grid, else a grid of the box.
+        let lower = problem == "burgers" ? [-1.0, 0.0] : [0.0, 0.0]
+        let upper = [1.0, 1.0]
+        let gridPoints = try CollocationPoints.grid(lower: lower, upper: upper, counts: [testPoints, testPoints])
+        let values = try solution.predict(gridPoints)
+        let reference: [Double]? = c.test.count == gridPoints.count ? c.reference : nil
+        var notes = ["Gauss–Newton \(solution.converged ? "converged" : "did not converge") in \(solution.history.count) iterations",
+                     String(format: "setup %.2f s, total %.2f s", solution.setupSeconds, seconds)]
+        if solution.jitter > 0 { notes.append("Cholesky of Θ needed a jitter of \(solution.jitter)") }
+        if reference == nil, let e = try? c.errors(solution) {
+            notes.append(String(format: "RMS error %.3e, max %.3e at the %d reference points", e.rms, e.max, c.test.count))
+        }
+        return MeshFreeSolution(counts: [testPoints, testPoints], lower: lower, upper: upper, values: values, reference: reference,
+                                history: solution.history.map { ($0.iteration, $0.objective, nil) }, spectrum: [],
+                                seconds: seconds, notes: notes)
+    }
+
+    @Sendable private static func solveGPHM(_ problem: String, _ p: SolverParameters, _ log: @escaping @Sendable (String) -> Void) throws -> MeshFreeSolution {
+        let prob = try GPHMProblem1D.named(problem)
+        var s = GPHM1D.Settings()
+        s.lower = prob.lower
+        s.upper = prob.upper
+        s.points = try p.int("points", default: prob.points, in: 4...20_000)
+        s.components = try p.int("components", default: 30, in: 1...1000)
+        s.frequencyScale = try p.double("frequency_scale", default: prob.frequencyScale, expected: "a non-negative frequency scale") { $0 >= 0 }
+        s.steps = try p.int("steps", default: 2000, in: 0...100_000_000)
+        s.learningRate = try p.double("learning_rate", default: 0.01, expected: "a positive learning rate") { $0 > 0 }
+        s.boundaryWeight = try p.double("boundary_weight", default: 200, expected: "a positive weight") { $0 > 0 }
+        s.jitter = try p.double("jitter", default: 1e-6, expected: "a non-negative jitter") { $0 >= 0 }
+        s.evaluateEvery = try p.int("evaluate_every", default: 100, in: 1...100_000_000)
+        s.shape = SpectralMixtureAxis.Shape(rawValue: try p.choice("shape", SpectralMixtureAxis.Shape.allCases.map(\.rawValue), default: "student-t"))!
+        let defaultMode = prob.equation == .poisson ? "exact-inner" : "joint"
+        s.mode = GPHM1D.Mode(rawValue: try p.choice("mode", GPHM1D.Mode.allCases.map(\.rawValue), default: defaultMode))!
+        log("gp-hm on \(problem): \(s.points) grid points, \(s.components) \(s.shape.rawValue) components, \(s.mode.rawValue), \(s.steps) steps")
+        let result = try GPHM1D(settings: s).solve(prob.equation, source: prob.source,
+                                                   boundary: (prob.exact(prob.lower), prob.exact(prob.upper)),
+                                                   exact: prob.exact) { progress in
+            if let e = progress.error {
+                log(String(format: "  step %7d  loss %.6e  rel. L2 %.3e", progress.step, progress.loss, e))
+            }
+        }
+        let m = s.evaluationPoints
+        let x = (0..<m).map { prob.lower + (prob.upper - prob.lower) * Double($0) / Double(m - 1) }
+        let values = try result.predict(x)
+        let errorsByStep = Dictionary(result.errors.map { ($0.step, $0.error) }, uniquingKeysWith: { a, _ in a })
+        let history = result.losses.enumerated().map { (iteration: $0.offset, objective: $0.element, error: errorsByStep[$0.offset]) }
+        let spectrum = (0..<result.kernel.count).map { (result.kernel.frequencies[$0], exp(result.kernel.logWeights[$0])) }
+        return MeshFreeSolution(counts: [m], lower: [prob.lower], upper: [prob.upper], values: values, reference: x.map(prob.exact),
+                                history: history, spectrum: spectrum, seconds: result.seconds,
+                                notes: [String(format: "%d Adam steps in %.1f s (final iterate reported)", s.steps, result.seconds)])
+    }
+}
