@@ -213,7 +213,8 @@ public struct RadialKernel: CovarianceKernel, CustomStringConvertible {
     public let profile: RadialProfile
     public let lengthscales: [Double]
     public let variance: Double
-    private let tables: [MultiIndex: [RadialDerivativeTable.Term]]
+    /// Term lists by multi-index code o₀ + 9o₁ + 81o₂ (orders ≤ 8; empty above the implemented order).
+    private let tables: [[RadialDerivativeTable.Term]]
 
     /// Throws for non-positive or non-finite lengthscales or variance, or more than 3 axes.
     public init(_ profile: RadialProfile, lengthscales: [Double], variance: Double = 1) throws {
@@ -230,11 +231,10 @@ public struct RadialKernel: CovarianceKernel, CustomStringConvertible {
         self.lengthscales = lengthscales
         self.variance = variance
         // Tables for every multi-index up to the implemented order in three variables.
-        var tables: [MultiIndex: [RadialDerivativeTable.Term]] = [:]
+        var tables = [[RadialDerivativeTable.Term]](repeating: [], count: 729)
         let top = profile.maximumOrder
         for a in 0...top { for b in 0...(top - a) { for c in 0...(top - a - b) {
-            let g = MultiIndex([a, b, c])
-            tables[g] = RadialDerivativeTable.terms(for: g)
+            tables[a + 9 * b + 81 * c] = RadialDerivativeTable.terms(for: MultiIndex([a, b, c]))
         } } }
         self.tables = tables
     }
@@ -266,10 +266,12 @@ public struct RadialKernel: CovarianceKernel, CustomStringConvertible {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: maxOrder + 1) { f in
             profile.evaluate(r, into: f.baseAddress!, count: maxOrder + 1)
             for (n, g) in indices.enumerated() {
-                guard let terms = tables[g] else {
+                let o = g.orders
+                guard g.total <= profile.maximumOrder, o[0] >= 0, o[1] >= 0, o[2] >= 0 else {
                     out[n] = .nan
                     continue
                 }
+                let terms = tables[Int(o[0]) &+ 9 &* Int(o[1]) &+ 81 &* Int(o[2])]
                 var total = 0.0
                 for t in terms {
                     if atZero {
