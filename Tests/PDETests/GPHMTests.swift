@@ -96,4 +96,75 @@ struct GPHMTests {
         #expect(again.gradientU.map(abs).max()! <= 1e-6 * scale * 1e3)
         #expect(abs(again.loss - ev.loss) <= 1e-9 * abs(ev.loss))
     }
+
+    @Test("2-D Kronecker GP-HM: the loss gradient (U, both kernels, log τ, log v) matches finite differences")
+    func kroneckerGradient() throws {
+        let (n1, n2) = (9, 7)
+        let (h1, h2) = (0.35, 0.5)
+        var p1 = try SpectralMixtureParameters.initial(shape: .studentT, components: 2, frequencyScale: 0.8)
+        p1.logWeights = [-0.2, -0.9]
+        p1.logInverseLengthscales = [0.3, -0.1]
+        var p2 = try SpectralMixtureParameters.initial(shape: .studentT, components: 2, frequencyScale: 0.5)
+        p2.logInverseLengthscales = [0.6, 0.1]
+        var g = SeededGenerator(seed: 3)
+        let u = DenseMatrix(rows: n1, columns: n2) { _, _ in g.normal() }
+        let f = (0..<(n1 * n2)).map { _ in g.normal() }
+        let gb = (0..<(n1 * n2)).map { _ in g.normal() }
+        let boundary = (0..<(n1 * n2)).map { i in i / n2 == 0 || i % n2 == 0 || i / n2 == n1 - 1 || i % n2 == n2 - 1 }
+        for equation in GPHM1D.Equation.allCases {
+            func ev(_ q: [SpectralMixtureParameters], _ u: DenseMatrix, _ lt: Double, _ lv: Double) throws -> GPHM2D.Evaluation {
+                try GPHM2D.lossAndGradient(params: q, spacing: (h1, h2), u: u, source: f, boundaryValues: gb, isBoundary: boundary,
+                                           equation: equation, logTau: lt, logV: lv, boundaryWeight: 200, jitter: 1e-3)
+            }
+            let base = try ev([p1, p2], u, 0.2, -0.3)
+            let e = 1e-6
+            for axis in 0..<2 {
+                for c in 0..<6 {
+                    var plus = [p1, p2], minus = [p1, p2]
+                    switch c / 2 {
+                    case 0: plus[axis].logWeights[c % 2] += e; minus[axis].logWeights[c % 2] -= e
+                    case 1: plus[axis].frequencies[c % 2] += e; minus[axis].frequencies[c % 2] -= e
+                    default: plus[axis].logInverseLengthscales[c % 2] += e; minus[axis].logInverseLengthscales[c % 2] -= e
+                    }
+                    let fd = (try ev(plus, u, 0.2, -0.3).loss - ev(minus, u, 0.2, -0.3).loss) / (2 * e)
+                    let an = base.gradientKernels[axis][c]
+                    #expect(abs(fd - an) <= 1e-5 * max(1, abs(fd)), "\(equation) axis \(axis) parameter \(c): \(an) vs \(fd)")
+                }
+            }
+            for i in [0, 10, 31, 62] {
+                var up = u, um = u
+                up.values[i] += e
+                um.values[i] -= e
+                let fd = (try ev([p1, p2], up, 0.2, -0.3).loss - ev([p1, p2], um, 0.2, -0.3).loss) / (2 * e)
+                #expect(abs(fd - base.gradientU[i]) <= 1e-5 * max(1, abs(fd)), "\(equation) U[\(i)]: \(base.gradientU[i]) vs \(fd)")
+            }
+            let fdTau = (try ev([p1, p2], u, 0.2 + e, -0.3).loss - ev([p1, p2], u, 0.2 - e, -0.3).loss) / (2 * e)
+            let fdV = (try ev([p1, p2], u, 0.2, -0.3 + e).loss - ev([p1, p2], u, 0.2, -0.3 - e).loss) / (2 * e)
+            #expect(abs(fdTau - base.gradientLogTau) <= 1e-5 * max(1, abs(fdTau)))
+            #expect(abs(fdV - base.gradientLogV) <= 1e-5 * max(1, abs(fdV)))
+        }
+    }
+
+    @Test("2-D Kronecker interpolation equals the dense kernel interpolant on a small grid")
+    func kroneckerInterpolation() throws {
+        let p = try SpectralMixtureParameters.initial(shape: .gaussian, components: 2, frequencyScale: 0.7)
+        let x = [0.0, 0.4, 0.8, 1.2, 1.6], y = [0.0, 0.5, 1.0, 1.5]
+        var g = SeededGenerator(seed: 9)
+        let u = DenseMatrix(rows: 5, columns: 4) { _, _ in g.normal() }
+        let ex = [0.1, 0.9], ey = [0.3, 1.4, 0.0]
+        let kron = try GPHM2D.interpolate(kernels: [p, p], x: x, y: y, u: u, jitter: 1e-6, at: (ex, ey))
+        // Dense: K = (K₁ + jI) ⊗ (K₂ + jI) over all 20 points, prediction k(x*, X) K⁻¹ vec U.
+        let axis = try p.axisKernel()
+        func k(_ a: Double, _ b: Double) -> Double { var v = 0.0; axis.derivatives(a - b, into: &v, count: 1); return v }
+        let kk = DenseMatrix(rows: 20, columns: 20) { i, j in
+            (k(x[i / 4], x[j / 4]) + (i / 4 == j / 4 ? 1e-6 : 0)) * (k(y[i % 4], y[j % 4]) + (i % 4 == j % 4 ? 1e-6 : 0))
+        }
+        let w = try CholeskyFactorization(kk).solve(u.values)
+        var n = 0
+        for a in ex { for b in ey {
+            let dense = (0..<20).reduce(0.0) { $0 + k(a, x[$1 / 4]) * k(b, y[$1 % 4]) * w[$1] }
+            #expect(abs(dense - kron[n]) <= 1e-10 * max(1, abs(dense)), "\(a), \(b): \(kron[n]) vs \(dense)")
+            n += 1
+        } }
+    }
 }

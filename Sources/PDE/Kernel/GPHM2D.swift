@@ -1,0 +1,338 @@
+import Foundation
+import Learning
+import Support
+
+/// One axis of a Kronecker-structured GP-HM prior on a uniform grid: K = k(X, X) + jitter·I
+/// and K₂ = ∂²ₓk(X, X) (both Toeplitz), K⁻¹, the log-determinant, and the lag tables that
+/// carry matrix adjoints back to the kernel parameters.
+struct KroneckerAxis {
+    let n: Int
+    let k: DenseMatrix
+    let k2: DenseMatrix
+    let inverse: DenseMatrix
+    let logDeterminant: Double
+    let lags: (g0: [Double], g2: [Double], d0: [Double], d2: [Double])
+    let parameterCount: Int
+
+    init(_ params: SpectralMixtureParameters, points n: Int, spacing h: Double, jitter: Double) throws {
+        self.n = n
+        lags = GPHM1D.lags(params, n: n, spacing: h)
+        var k = DenseMatrix(rows: n, columns: n), k2 = DenseMatrix(rows: n, columns: n)
+        for i in 0..<n { for j in 0..<n {
+            k.values[i * n + j] = lags.g0[abs(i - j)]
+            k2.values[i * n + j] = lags.g2[abs(i - j)]
+        } }
+        k.addToDiagonal(jitter)
+        let chol = try CholeskyFactorization(k)
+        self.k = k
+        self.k2 = k2
+        inverse = try chol.inverse()
+        logDeterminant = chol.logDeterminant
+        parameterCount = 3 * params.count
+    }
+
+    /// ∂L/∂θ from the adjoints Ḡ of K and Ḡ₂ of K₂ (dL = Σᵢⱼ Ḡᵢⱼ dKᵢⱼ + Ḡ₂ᵢⱼ dK₂ᵢⱼ): sums along
+    /// the diagonals |i − j| = d, then the lag gradients.
+    func parameterGradient(_ adjoint: DenseMatrix, _ adjoint2: DenseMatrix) -> [Double] {
+        var s0 = [Double](repeating: 0, count: n), s2 = s0
+        adjoint.values.withUnsafeBufferPointer { a in adjoint2.values.withUnsafeBufferPointer { b in
+            for i in 0..<n {
+                for j in 0..<n {
+                    let d = i > j ? i &- j : j &- i
+                    s0[d] += a[i &* n &+ j]
+                    s2[d] += b[i &* n &+ j]
+                }
+            }
+        } }
+        let p = parameterCount
+        var g = [Double](repeating: 0, count: p)
+        for d in 0..<n {
+            for c in 0..<p { g[c] += s0[d] * lags.d0[d * p + c] + s2[d] * lags.d2[d * p + c] }
+        }
+        return g
+    }
+}
+
+/// GP-HM in two variables (Fang et al., ICLR 2024): the solution values U (N₁ × N₂) on a
+/// tensor grid with prior vec(U) ~ N(0, K₁ ⊗ K₂), one spectral mixture per axis; derivatives
+/// U_xx = K₁″K₁⁻¹U and U_yy = U K₂⁻¹K₂″ through per-axis matrices only (the N₁N₂ × N₁N₂
+/// covariance is never formed: its inverse and log-determinant factor per axis,
+/// (K₁ ⊗ K₂)⁻¹ vec U = vec(K₁⁻¹ U K₂⁻¹), log det = N₂ log det K₁ + N₁ log det K₂). The paper's
+/// negative log joint (prior, boundary likelihood with weight w_b and precision τ, residual
+/// likelihood with precision v at every grid node) is minimized by Adam on U, both kernels,
+/// log τ and log v, with analytic gradients.
+public struct GPHM2D: Sendable {
+    /// Grid, kernel and optimizer settings (the reference code's by default).
+    public struct Settings: Sendable {
+        /// Grid points per axis.
+        public var points = [200, 200]
+        public var lower = [0.0, 0.0]
+        public var upper = [2 * Double.pi, 2 * Double.pi]
+        public var shape: SpectralMixtureAxis.Shape = .studentT
+        public var components = 30
+        public var frequencyScale = 20.0
+        public var boundaryWeight = 200.0
+        public var jitter = 1e-6
+        public var learningRate = 0.01
+        public var steps = 1000
+        /// Relative L2 error evaluations (with an exact solution) every this many steps and at the end.
+        public var evaluateEvery = 100
+        /// Evaluation grid points per axis.
+        public var evaluationPoints = 300
+
+        /// The reference code's defaults on a 200² grid of [0, 2π]².
+        public init() {}
+    }
+
+    /// The final iterate: grid, values, per-axis kernels, losses and test errors.
+    public struct Result: Sendable {
+        public let x: [Double]
+        public let y: [Double]
+        /// U, row-major (x index major, y fastest).
+        public let u: [Double]
+        public let kernels: [SpectralMixtureParameters]
+        public let losses: [Double]
+        public let errors: [(step: Int, error: Double)]
+        public let seconds: Double
+    }
+
+    public let settings: Settings
+
+    /// Throws for settings out of range, naming the setting.
+    public init(settings: Settings) throws {
+        guard settings.points.count == 2, settings.points.allSatisfy({ $0 >= 4 }) else {
+            throw PDEError.invalidValue(key: "points", value: "\(settings.points)", expected: "two axes of at least 4 grid points")
+        }
+        guard settings.lower.count == 2, settings.upper.count == 2, zip(settings.lower, settings.upper).allSatisfy({ $0 < $1 }) else {
+            throw PDEError.invalidValue(key: "domain", value: "\(settings.lower) to \(settings.upper)", expected: "two axes with lower < upper")
+        }
+        var one = GPHM1D.Settings()
+        one.points = settings.points[0]
+        one.components = settings.components
+        one.frequencyScale = settings.frequencyScale
+        one.boundaryWeight = settings.boundaryWeight
+        one.jitter = settings.jitter
+        one.learningRate = settings.learningRate
+        one.steps = settings.steps
+        one.evaluateEvery = settings.evaluateEvery
+        one.evaluationPoints = settings.evaluationPoints
+        try one.validate()
+        self.settings = settings
+    }
+
+    /// Solves Δu (+ u(u² − 1)) = f with Dirichlet data g on the boundary of the box; `exact`
+    /// gives the relative L2 error on the evaluation grid.
+    public func solve(_ equation: GPHM1D.Equation, source f: @Sendable (Double, Double) -> Double,
+                      boundary g: @Sendable (Double, Double) -> Double, exact: (@Sendable (Double, Double) -> Double)? = nil,
+                      monitor: ((GPHM1D.Progress) -> Void)? = nil) throws -> Result {
+        let s = settings
+        let (n1, n2) = (s.points[0], s.points[1])
+        let h1 = (s.upper[0] - s.lower[0]) / Double(n1 - 1), h2 = (s.upper[1] - s.lower[1]) / Double(n2 - 1)
+        let x = (0..<n1).map { s.lower[0] + h1 * Double($0) }, y = (0..<n2).map { s.lower[1] + h2 * Double($0) }
+        var fValues = [Double](repeating: 0, count: n1 * n2), gValues = fValues, isBoundary = [Bool](repeating: false, count: n1 * n2)
+        for i in 0..<n1 { for j in 0..<n2 {
+            fValues[i * n2 + j] = f(x[i], y[j])
+            if i == 0 || j == 0 || i == n1 - 1 || j == n2 - 1 {
+                isBoundary[i * n2 + j] = true
+                gValues[i * n2 + j] = g(x[i], y[j])
+            }
+        } }
+        let initial = try SpectralMixtureParameters.initial(shape: s.shape, components: s.components, frequencyScale: s.frequencyScale)
+        let q = initial.count
+        let uVar = Variable(Tensor<Double>([Double](repeating: 0, count: n1 * n2)), requiresGradient: true, name: "u")
+        let kernelVars = (0..<2).map { axis in
+            [Variable(Tensor<Double>(initial.logWeights), requiresGradient: true, name: "axis\(axis).log_weights"),
+             Variable(Tensor<Double>(initial.frequencies), requiresGradient: true, name: "axis\(axis).frequencies"),
+             Variable(Tensor<Double>(initial.logInverseLengthscales), requiresGradient: true, name: "axis\(axis).log_inverse_lengthscales")]
+        }
+        let tauVar = Variable(Tensor<Double>([0.0]), requiresGradient: true, name: "log_tau")
+        let vVar = Variable(Tensor<Double>([0.0]), requiresGradient: true, name: "log_v")
+        let groups = [("u", uVar)] + kernelVars.flatMap { $0 }.map { ($0.name, $0) } + [("log_tau", tauVar), ("log_v", vVar)]
+        let adam = try Adam(groups, learningRate: s.learningRate)
+        let ex = (0..<s.evaluationPoints).map { s.lower[0] + (s.upper[0] - s.lower[0]) * Double($0) / Double(s.evaluationPoints - 1) }
+        let ey = (0..<s.evaluationPoints).map { s.lower[1] + (s.upper[1] - s.lower[1]) * Double($0) / Double(s.evaluationPoints - 1) }
+        let reference: [Double]? = exact.map { e in ex.flatMap { a in ey.map { b in e(a, b) } } }
+        var losses: [Double] = [], errors: [(step: Int, error: Double)] = []
+        let start = Date()
+        var params = [initial, initial]
+        for step in 0...s.steps {
+            let t0 = Date()
+            for axis in 0..<2 {
+                params[axis].logWeights = kernelVars[axis][0].value.scalars
+                params[axis].frequencies = kernelVars[axis][1].value.scalars
+                params[axis].logInverseLengthscales = kernelVars[axis][2].value.scalars
+            }
+            let u = try DenseMatrix(rows: n1, columns: n2, values: uVar.value.scalars)
+            let ev = try GPHM2D.lossAndGradient(params: params, spacing: (h1, h2), u: u, source: fValues, boundaryValues: gValues,
+                                                isBoundary: isBoundary, equation: equation, logTau: tauVar.value.scalars[0],
+                                                logV: vVar.value.scalars[0], boundaryWeight: s.boundaryWeight, jitter: s.jitter)
+            losses.append(ev.loss)
+            guard ev.loss.isFinite else {
+                throw PDEError.invalidValue(key: "loss", value: "\(ev.loss) at step \(step)",
+                                            expected: "a finite loss (lower the learning rate or raise the jitter)")
+            }
+            var error: Double?
+            if let reference, step % s.evaluateEvery == 0 || step == s.steps {
+                let prediction = try GPHM2D.interpolate(kernels: params, x: x, y: y, u: u, jitter: s.jitter, at: (ex, ey))
+                let e = relativeL2(prediction, reference)
+                errors.append((step, e))
+                error = e
+            }
+            monitor?(GPHM1D.Progress(step: step, loss: ev.loss, error: error, seconds: Date().timeIntervalSince(t0)))
+            if step == s.steps { break }
+            uVar.grad = Tensor(ev.gradientU)
+            for axis in 0..<2 {
+                let gk = ev.gradientKernels[axis]
+                kernelVars[axis][0].grad = Tensor(Array(gk[0..<q]))
+                kernelVars[axis][1].grad = Tensor(Array(gk[q..<(2 * q)]))
+                kernelVars[axis][2].grad = Tensor(Array(gk[(2 * q)..<(3 * q)]))
+            }
+            tauVar.grad = Tensor([ev.gradientLogTau])
+            vVar.grad = Tensor([ev.gradientLogV])
+            try adam.step()
+        }
+        return Result(x: x, y: y, u: uVar.value.scalars, kernels: params, losses: losses, errors: errors,
+                      seconds: Date().timeIntervalSince(start))
+    }
+
+    struct Evaluation {
+        var loss: Double
+        var gradientU: [Double]
+        var gradientKernels: [[Double]]
+        var gradientLogTau: Double
+        var gradientLogV: Double
+    }
+
+    /// The negative log joint and its gradient (see the type's documentation).
+    static func lossAndGradient(params: [SpectralMixtureParameters], spacing: (Double, Double), u: DenseMatrix, source f: [Double],
+                                boundaryValues g: [Double], isBoundary: [Bool], equation: GPHM1D.Equation, logTau: Double,
+                                logV: Double, boundaryWeight wb: Double, jitter: Double) throws -> Evaluation {
+        let n1 = u.rows, n2 = u.columns
+        let a1 = try KroneckerAxis(params[0], points: n1, spacing: spacing.0, jitter: jitter)
+        let a2 = try KroneckerAxis(params[1], points: n2, spacing: spacing.1, jitter: jitter)
+        let tau = exp(logTau), v = exp(logV)
+        // P1 = K₁⁻¹U, P2 = U K₂⁻¹, α = K₁⁻¹ U K₂⁻¹.
+        let p1 = try a1.inverse.multiplied(by: u)
+        let p2 = try u.multiplied(by: a2.inverse)
+        let alpha = try p1.multiplied(by: a2.inverse)
+        // R = K₁″P1 + P2 K₂″ (+ U(U² − 1)) − F.
+        var r = try a1.k2.multiplied(by: p1)
+        let uyy = try p2.multiplied(by: a2.k2)
+        var misfit = 0.0, boundaryCount = 0
+        for i in 0..<(n1 * n2) {
+            r.values[i] += uyy.values[i] - f[i]
+            if equation == .allenCahn { let w = u.values[i]; r.values[i] += w * (w * w - 1) }
+            if isBoundary[i] {
+                let d = u.values[i] - g[i]
+                misfit += d * d
+                boundaryCount += 1
+            }
+        }
+        let rr = r.values.reduce(0) { $0 + $1 * $1 }
+        let quad = zip(u.values, alpha.values).reduce(0) { $0 + $1.0 * $1.1 }
+        let nb = Double(boundaryCount), nTotal = Double(n1 * n2)
+        let loss = 0.5 * (Double(n2) * a1.logDeterminant + Double(n1) * a2.logDeterminant) + 0.5 * quad
+            - wb * (0.5 * nb * logTau - 0.5 * tau * misfit) - (0.5 * nTotal * logV - 0.5 * v * rr)
+        // ∂/∂U = α + w_b τ B∘(U − G) + v (K₁⁻¹K₂₁″R + R K₂″K₂⁻¹) [+ v (3U² − 1)∘R] (K″ symmetric).
+        let b1 = try a1.inverse.multiplied(by: try a1.k2.multiplied(by: r))      // K₁⁻¹K₁″R
+        let rk2 = try r.multiplied(by: a2.k2)                                     // R K₂″
+        let b2 = try rk2.multiplied(by: a2.inverse)                               // R K₂″K₂⁻¹
+        var gu = [Double](repeating: 0, count: n1 * n2)
+        for i in 0..<(n1 * n2) {
+            gu[i] = alpha.values[i] + v * (b1.values[i] + b2.values[i])
+            if equation == .allenCahn { let w = u.values[i]; gu[i] += v * (3 * w * w - 1) * r.values[i] }
+            if isBoundary[i] { gu[i] += wb * tau * (u.values[i] - g[i]) }
+        }
+        // Axis 1: Ḡ_K₁ = ½N₂K₁⁻¹ − ½ α (K₁⁻¹U)ᵀ·… (prior) − v (K₁⁻¹K₁″R)(K₁⁻¹U)ᵀ; Ḡ_K₁″ = v R (K₁⁻¹U)ᵀ.
+        // With P1 = K₁⁻¹U: the prior term −½ K₁⁻¹ U K₂⁻¹ Uᵀ K₁⁻¹ = −½ α P1ᵀ.
+        var gk1 = try alpha.multiplied(by: p1, transposeOther: true, alpha: -0.5)
+        let res1 = try b1.multiplied(by: p1, transposeOther: true, alpha: -v)
+        for i in 0..<(n1 * n1) { gk1.values[i] += 0.5 * Double(n2) * a1.inverse.values[i] + res1.values[i] }
+        let gk1b = try r.multiplied(by: p1, transposeOther: true, alpha: v)
+        // Axis 2: prior −½ K₂⁻¹UᵀK₁⁻¹UK₂⁻¹ = −½ αᵀ P2; residual −v (U K₂⁻¹)ᵀ(R K₂″ K₂⁻¹) = −v P2ᵀ b2;
+        // Ḡ_K₂″ = v (Rᵀ U K₂⁻¹)ᵀ… = v Rᵀ P2.
+        var gk2 = try alpha.multiplied(by: p2, transposeSelf: true, alpha: -0.5)
+        let res2 = try p2.multiplied(by: b2, transposeSelf: true, alpha: -v)
+        for i in 0..<(n2 * n2) { gk2.values[i] += 0.5 * Double(n1) * a2.inverse.values[i] + res2.values[i] }
+        let gk2b = try r.multiplied(by: p2, transposeSelf: true, alpha: v)
+        return Evaluation(loss: loss, gradientU: gu,
+                          gradientKernels: [a1.parameterGradient(gk1, gk1b), a2.parameterGradient(gk2, gk2b)],
+                          gradientLogTau: -wb * (0.5 * nb - 0.5 * tau * misfit),
+                          gradientLogV: -(0.5 * nTotal - 0.5 * v * rr))
+    }
+
+    /// Û = K₁(x*, X) K₁⁻¹ U K₂⁻¹ K₂(Y, y*) on the evaluation grid (row-major, y fastest).
+    static func interpolate(kernels: [SpectralMixtureParameters], x: [Double], y: [Double], u: DenseMatrix, jitter: Double,
+                            at points: ([Double], [Double])) throws -> [Double] {
+        func factors(_ p: SpectralMixtureParameters, _ grid: [Double], _ eval: [Double]) throws -> (DenseMatrix, DenseMatrix) {
+            let kernel = try p.axisKernel()
+            var value = 0.0
+            var k = DenseMatrix(rows: grid.count, columns: grid.count)
+            for i in grid.indices { for j in grid.indices {
+                kernel.derivatives(grid[i] - grid[j], into: &value, count: 1)
+                k.values[i * grid.count + j] = value
+            } }
+            k.addToDiagonal(jitter)
+            var cross = DenseMatrix(rows: eval.count, columns: grid.count)
+            for i in eval.indices { for j in grid.indices {
+                kernel.derivatives(eval[i] - grid[j], into: &value, count: 1)
+                cross.values[i * grid.count + j] = value
+            } }
+            return (k, cross)
+        }
+        let (k1, c1) = try factors(kernels[0], x, points.0)
+        let (k2, c2) = try factors(kernels[1], y, points.1)
+        let w = try CholeskyFactorization(k1).solve(u)                         // K₁⁻¹U
+        let wt = try CholeskyFactorization(k2).solve(w.transposed)             // K₂⁻¹(K₁⁻¹U)ᵀ
+        let left = try c1.multiplied(by: wt, transposeOther: true)            // K₁(x*,X) K₁⁻¹ U K₂⁻¹
+        return try left.multiplied(by: c2, transposeOther: true).values
+    }
+}
+
+/// The two-variable test problems of the GP-HM paper with exact solutions and Laplacians, and
+/// the reference code's settings.
+public struct GPHMProblem2D: Sendable {
+    public let name: String
+    public let equation: GPHM1D.Equation
+    public let lower: [Double]
+    public let upper: [Double]
+    public let points: Int
+    public let frequencyScale: Double
+    public let exact: @Sendable (Double, Double) -> Double
+    public let laplacian: @Sendable (Double, Double) -> Double
+
+    /// f = Δu (+ u(u² − 1) for Allen–Cahn).
+    public var source: @Sendable (Double, Double) -> Double {
+        let (u, lap, eq) = (exact, laplacian, equation)
+        return { x, y in
+            let v = u(x, y)
+            return lap(x, y) + (eq == .allenCahn ? v * (v * v - 1) : 0)
+        }
+    }
+
+    public static let names = ["poisson2d-sin100x-sin100y", "poisson2d-sin6xcos20x", "allen-cahn2d-mixed"]
+
+    /// The problem called `name`; throws for an unknown name.
+    public static func named(_ name: String) throws -> GPHMProblem2D {
+        let twoPi = 2 * Double.pi
+        switch name {
+        case "poisson2d-sin100x-sin100y":
+            return GPHMProblem2D(name: name, equation: .poisson, lower: [0, 0], upper: [twoPi, twoPi], points: 300, frequencyScale: 20,
+                                 exact: { sin(100 * $0) * sin(100 * $1) }, laplacian: { -20_000 * sin(100 * $0) * sin(100 * $1) })
+        case "poisson2d-sin6xcos20x":
+            // u = sin 6x cos 20x + sin 6y cos 20y; (sin 6t cos 20t)″ = −436 sin 6t cos 20t − 240 cos 6t sin 20t.
+            let part: @Sendable (Double) -> Double = { sin(6 * $0) * cos(20 * $0) }
+            let second: @Sendable (Double) -> Double = { -436 * sin(6 * $0) * cos(20 * $0) - 240 * cos(6 * $0) * sin(20 * $0) }
+            return GPHMProblem2D(name: name, equation: .poisson, lower: [0, 0], upper: [twoPi, twoPi], points: 200, frequencyScale: 30,
+                                 exact: { part($0) + part($1) }, laplacian: { second($0) + second($1) })
+        case "allen-cahn2d-mixed":
+            // u = v(x) v(y), v = sin t + 0.1 sin 20t + cos 100t on [0, 1]².
+            let v: @Sendable (Double) -> Double = { sin($0) + 0.1 * sin(20 * $0) + cos(100 * $0) }
+            let v2: @Sendable (Double) -> Double = { -sin($0) - 40 * sin(20 * $0) - 10_000 * cos(100 * $0) }
+            return GPHMProblem2D(name: name, equation: .allenCahn, lower: [0, 0], upper: [1, 1], points: 400, frequencyScale: 30,
+                                 exact: { v($0) * v($1) }, laplacian: { v2($0) * v($1) + v($0) * v2($1) })
+        default:
+            throw PDEError.invalidValue(key: "problem", value: name, expected: "one of \(names.joined(separator: ", "))")
+        }
+    }
+}
