@@ -39,7 +39,12 @@ struct GPHMSuite: ParsableCommand {
         var rows: [[String]] = []
         for name in cases.split(separator: ",").map(String.init) {
             if GPHMProblem2D.names.contains(name) {
-                rows.append(try run2D(name, shape: kernelShape, recorder: rec))
+                for modeName in modes.split(separator: ",").map(String.init) {
+                    guard let mode = GPHM1D.Mode(rawValue: modeName) else { throw ValidationError("--modes: joint, exact-inner") }
+                    let equation = try GPHMProblem2D.named(name).equation
+                    if mode == .exactInner && equation != .poisson { continue }
+                    rows.append(try run2D(name, mode: mode, shape: kernelShape, recorder: rec))
+                }
                 continue
             }
             let problem = try GPHMProblem1D.named(name)
@@ -81,7 +86,7 @@ struct GPHMSuite: ParsableCommand {
     }
 
     /// A 2-D problem with the paper's joint Adam protocol on the Kronecker grid.
-    func run2D(_ name: String, shape: SpectralMixtureAxis.Shape, recorder rec: BenchRecorder) throws -> [String] {
+    func run2D(_ name: String, mode: GPHM1D.Mode, shape: SpectralMixtureAxis.Shape, recorder rec: BenchRecorder) throws -> [String] {
         let problem = try GPHMProblem2D.named(name)
         var s = GPHM2D.Settings()
         let n = points ?? problem.points
@@ -92,7 +97,8 @@ struct GPHMSuite: ParsableCommand {
         s.frequencyScale = problem.frequencyScale
         s.steps = steps
         s.evaluateEvery = evaluateEvery
-        print("\(name) (joint, \(n)² points, \(steps) steps)")
+        s.mode = mode
+        print("\(name) (\(mode.rawValue), \(n)² points, \(steps) steps)")
         var firstBelow: (Int, Double)?
         let t0 = Date()
         let result = try GPHM2D(settings: s).solve(problem.equation, source: problem.source, boundary: problem.exact,
@@ -103,9 +109,12 @@ struct GPHMSuite: ParsableCommand {
             }
         }
         let final = result.errors.last!.error
-        rec.record(["suite": "gphm", "case": name, "mode": "joint", "points": n, "steps": steps, "shape": shape.rawValue,
+        if !result.innerIterations.isEmpty {
+            print("  inner PCG iterations: first \(result.innerIterations.first!), mean \(result.innerIterations.reduce(0, +) / result.innerIterations.count), last \(result.innerIterations.last!)")
+        }
+        rec.record(["suite": "gphm", "case": name, "mode": mode.rawValue, "points": n, "steps": steps, "shape": shape.rawValue,
                     "error": final, "seconds": result.seconds, "first_below_1e-2_step": firstBelow?.0 ?? -1])
-        return [name, "joint (2-D)", "\(n)²", "\(steps)", String(format: "%.3e", final),
+        return [name, mode.rawValue, "\(n)²", "\(steps)", String(format: "%.3e", final),
                 firstBelow.map { "≤1e-2 at step \($0.0), \(String(format: "%.1f", $0.1)) s" } ?? "—", String(format: "%.1f", result.seconds)]
     }
 }

@@ -79,6 +79,11 @@ public struct GPHM2D: Sendable {
         public var evaluateEvery = 100
         /// Evaluation grid points per axis.
         public var evaluationPoints = 300
+        /// `.joint` (the paper) or `.exactInner` (Poisson: U by Kronecker-structured PCG for
+        /// each kernel, warm-started; Adam on the kernels, log τ and log v only).
+        public var mode: GPHM1D.Mode = .joint
+        /// Relative residual of the inner PCG solves.
+        public var innerTolerance = 1e-10
 
         /// The reference code's defaults on a 200² grid of [0, 2π]².
         public init() {}
@@ -94,6 +99,8 @@ public struct GPHM2D: Sendable {
         public let losses: [Double]
         public let errors: [(step: Int, error: Double)]
         public let seconds: Double
+        /// PCG iterations of each inner solve (exact-inner mode).
+        public let innerIterations: [Int]
     }
 
     public let settings: Settings
@@ -126,6 +133,10 @@ public struct GPHM2D: Sendable {
                       boundary g: @Sendable (Double, Double) -> Double, exact: (@Sendable (Double, Double) -> Double)? = nil,
                       monitor: ((GPHM1D.Progress) -> Void)? = nil) throws -> Result {
         let s = settings
+        if s.mode == .exactInner && equation != .poisson {
+            throw PDEError.invalidValue(key: "mode", value: "exact-inner for \(equation.rawValue)",
+                                        expected: "joint (the exact inner solve needs a linear equation: poisson)")
+        }
         let (n1, n2) = (s.points[0], s.points[1])
         let h1 = (s.upper[0] - s.lower[0]) / Double(n1 - 1), h2 = (s.upper[1] - s.lower[1]) / Double(n2 - 1)
         let x = (0..<n1).map { s.lower[0] + h1 * Double($0) }, y = (0..<n2).map { s.lower[1] + h2 * Double($0) }
@@ -147,7 +158,9 @@ public struct GPHM2D: Sendable {
         }
         let tauVar = Variable(Tensor<Double>([0.0]), requiresGradient: true, name: "log_tau")
         let vVar = Variable(Tensor<Double>([0.0]), requiresGradient: true, name: "log_v")
-        let groups = [("u", uVar)] + kernelVars.flatMap { $0 }.map { ($0.name, $0) } + [("log_tau", tauVar), ("log_v", vVar)]
+        let groups = (s.mode == .joint ? [("u", uVar)] : []) + kernelVars.flatMap { $0 }.map { ($0.name, $0) }
+            + [("log_tau", tauVar), ("log_v", vVar)]
+        var innerIterations: [Int] = []
         let adam = try Adam(groups, learningRate: s.learningRate)
         let ex = (0..<s.evaluationPoints).map { s.lower[0] + (s.upper[0] - s.lower[0]) * Double($0) / Double(s.evaluationPoints - 1) }
         let ey = (0..<s.evaluationPoints).map { s.lower[1] + (s.upper[1] - s.lower[1]) * Double($0) / Double(s.evaluationPoints - 1) }
@@ -162,10 +175,21 @@ public struct GPHM2D: Sendable {
                 params[axis].frequencies = kernelVars[axis][1].value.scalars
                 params[axis].logInverseLengthscales = kernelVars[axis][2].value.scalars
             }
-            let u = try DenseMatrix(rows: n1, columns: n2, values: uVar.value.scalars)
-            let ev = try GPHM2D.lossAndGradient(params: params, spacing: (h1, h2), u: u, source: fValues, boundaryValues: gValues,
-                                                isBoundary: isBoundary, equation: equation, logTau: tauVar.value.scalars[0],
-                                                logV: vVar.value.scalars[0], boundaryWeight: s.boundaryWeight, jitter: s.jitter)
+            var u = try DenseMatrix(rows: n1, columns: n2, values: uVar.value.scalars)
+            let axes = (try KroneckerAxis(params[0], points: n1, spacing: h1, jitter: s.jitter),
+                        try KroneckerAxis(params[1], points: n2, spacing: h2, jitter: s.jitter))
+            if s.mode == .exactInner {
+                let inner = try KroneckerInnerSolver(axes.0, axes.1, boundary: isBoundary, boundaryWeight: s.boundaryWeight,
+                                                     tau: exp(tauVar.value.scalars[0]), v: exp(vVar.value.scalars[0]))
+                let rhs = try inner.rightHandSide(source: fValues, boundaryValues: gValues)
+                let (solution, iterations) = try inner.solve(rhs, start: u, tolerance: s.innerTolerance, maxIterations: 5000)
+                u = solution
+                uVar.value = Tensor(u.values)
+                innerIterations.append(iterations)
+            }
+            let ev = try GPHM2D.lossAndGradient(axes: axes, u: u, source: fValues, boundaryValues: gValues, isBoundary: isBoundary,
+                                                equation: equation, logTau: tauVar.value.scalars[0], logV: vVar.value.scalars[0],
+                                                boundaryWeight: s.boundaryWeight)
             losses.append(ev.loss)
             guard ev.loss.isFinite else {
                 throw PDEError.invalidValue(key: "loss", value: "\(ev.loss) at step \(step)",
@@ -180,7 +204,7 @@ public struct GPHM2D: Sendable {
             }
             monitor?(GPHM1D.Progress(step: step, loss: ev.loss, error: error, seconds: Date().timeIntervalSince(t0)))
             if step == s.steps { break }
-            uVar.grad = Tensor(ev.gradientU)
+            if s.mode == .joint { uVar.grad = Tensor(ev.gradientU) }
             for axis in 0..<2 {
                 let gk = ev.gradientKernels[axis]
                 kernelVars[axis][0].grad = Tensor(Array(gk[0..<q]))
@@ -192,7 +216,7 @@ public struct GPHM2D: Sendable {
             try adam.step()
         }
         return Result(x: x, y: y, u: uVar.value.scalars, kernels: params, losses: losses, errors: errors,
-                      seconds: Date().timeIntervalSince(start))
+                      seconds: Date().timeIntervalSince(start), innerIterations: innerIterations)
     }
 
     struct Evaluation {
@@ -207,9 +231,18 @@ public struct GPHM2D: Sendable {
     static func lossAndGradient(params: [SpectralMixtureParameters], spacing: (Double, Double), u: DenseMatrix, source f: [Double],
                                 boundaryValues g: [Double], isBoundary: [Bool], equation: GPHM1D.Equation, logTau: Double,
                                 logV: Double, boundaryWeight wb: Double, jitter: Double) throws -> Evaluation {
+        let a1 = try KroneckerAxis(params[0], points: u.rows, spacing: spacing.0, jitter: jitter)
+        let a2 = try KroneckerAxis(params[1], points: u.columns, spacing: spacing.1, jitter: jitter)
+        return try lossAndGradient(axes: (a1, a2), u: u, source: f, boundaryValues: g, isBoundary: isBoundary, equation: equation,
+                                   logTau: logTau, logV: logV, boundaryWeight: wb)
+    }
+
+    /// The same with the per-axis matrices already built.
+    static func lossAndGradient(axes: (KroneckerAxis, KroneckerAxis), u: DenseMatrix, source f: [Double], boundaryValues g: [Double],
+                                isBoundary: [Bool], equation: GPHM1D.Equation, logTau: Double, logV: Double,
+                                boundaryWeight wb: Double) throws -> Evaluation {
         let n1 = u.rows, n2 = u.columns
-        let a1 = try KroneckerAxis(params[0], points: n1, spacing: spacing.0, jitter: jitter)
-        let a2 = try KroneckerAxis(params[1], points: n2, spacing: spacing.1, jitter: jitter)
+        let (a1, a2) = axes
         let tau = exp(logTau), v = exp(logV)
         // P1 = K₁⁻¹U, P2 = U K₂⁻¹, α = K₁⁻¹ U K₂⁻¹.
         let p1 = try a1.inverse.multiplied(by: u)
@@ -334,5 +367,111 @@ public struct GPHMProblem2D: Sendable {
         default:
             throw PDEError.invalidValue(key: "problem", value: name, expected: "one of \(names.joined(separator: ", "))")
         }
+    }
+}
+
+/// The exact inner solve of 2-D GP-HM for the Poisson equation: for fixed kernels, τ and v the
+/// loss is quadratic in U, minimized where H(U) = w_b τ B∘G + v (D₁ᵀF + F D₂) with
+///   H(X) = K₁⁻¹ X K₂⁻¹ + w_b τ B∘X + v [D₁ᵀ(D₁X + X D₂ᵀ) + (D₁X + X D₂ᵀ) D₂],
+/// D₁ = K₁″K₁⁻¹, D₂ = K₂″K₂⁻¹ (B the boundary mask). Solved by preconditioned CG with
+/// matrix-valued iterates: every product is a handful of N × N GEMMs (the N₁N₂ × N₁N₂ system is
+/// never formed). The preconditioner is exact for the prior and approximate for the residual
+/// term: in the eigenbases K₁ = Q₁Λ₁Q₁ᵀ, K₂ = Q₂Λ₂Q₂ᵀ it divides by
+/// 1/(λ₁ᵢλ₂ⱼ) + v(d₁ᵢ + d₂ⱼ)² + w_b τ·(boundary fraction), dₖ the diagonal of QₖᵀDₖQₖ (exact
+/// when Kₖ″ commutes with Kₖ, as on a periodic grid).
+struct KroneckerInnerSolver {
+    let a1: KroneckerAxis
+    let a2: KroneckerAxis
+    let d1: DenseMatrix
+    let d2: DenseMatrix
+    let q1: DenseMatrix
+    let q2: DenseMatrix
+    let preconditioner: [Double]
+    let boundary: [Bool]
+    let wbTau: Double
+    let v: Double
+
+    init(_ a1: KroneckerAxis, _ a2: KroneckerAxis, boundary: [Bool], boundaryWeight wb: Double, tau: Double, v: Double) throws {
+        self.a1 = a1
+        self.a2 = a2
+        self.boundary = boundary
+        wbTau = wb * tau
+        self.v = v
+        d1 = try a1.k2.multiplied(by: a1.inverse)
+        d2 = try a2.k2.multiplied(by: a2.inverse)
+        let e1 = try SymmetricEigendecomposition(a1.k), e2 = try SymmetricEigendecomposition(a2.k)
+        q1 = e1.vectors
+        q2 = e2.vectors
+        func diagonal(_ q: DenseMatrix, _ d: DenseMatrix) throws -> [Double] {
+            let m = try q.multiplied(by: try d.multiplied(by: q), transposeSelf: true)
+            return m.diagonal
+        }
+        let dd1 = try diagonal(q1, d1), dd2 = try diagonal(q2, d2)
+        let n1 = a1.n, n2 = a2.n
+        let fraction = Double(boundary.filter { $0 }.count) / Double(n1 * n2)
+        var p = [Double](repeating: 0, count: n1 * n2)
+        for i in 0..<n1 { for j in 0..<n2 {
+            let s = dd1[i] + dd2[j]
+            p[i * n2 + j] = 1 / max(e1.values[i] * e2.values[j], Double.leastNormalMagnitude) + v * s * s + wbTau * fraction
+        } }
+        preconditioner = p
+    }
+
+    /// H(X).
+    func apply(_ x: DenseMatrix) throws -> DenseMatrix {
+        var out = try (try a1.inverse.multiplied(by: x)).multiplied(by: a2.inverse)
+        var lx = try d1.multiplied(by: x)
+        let xd = try x.multiplied(by: d2, transposeOther: true)
+        for i in 0..<lx.values.count { lx.values[i] += xd.values[i] }
+        let t1 = try d1.multiplied(by: lx, transposeSelf: true)
+        let t2 = try lx.multiplied(by: d2)
+        for i in 0..<out.values.count {
+            out.values[i] += v * (t1.values[i] + t2.values[i]) + (boundary[i] ? wbTau * x.values[i] : 0)
+        }
+        return out
+    }
+
+    /// M⁻¹R through the eigenbases.
+    func precondition(_ r: DenseMatrix) throws -> DenseMatrix {
+        var t = try (try q1.multiplied(by: r, transposeSelf: true)).multiplied(by: q2)
+        for i in 0..<t.values.count { t.values[i] /= preconditioner[i] }
+        return try (try q1.multiplied(by: t)).multiplied(by: q2, transposeOther: true)
+    }
+
+    /// The right-hand side w_b τ B∘G + v (D₁ᵀF + F D₂).
+    func rightHandSide(source f: [Double], boundaryValues g: [Double]) throws -> DenseMatrix {
+        let fm = try DenseMatrix(rows: a1.n, columns: a2.n, values: f)
+        var b = try d1.multiplied(by: fm, transposeSelf: true)
+        let fd = try fm.multiplied(by: d2)
+        for i in 0..<b.values.count { b.values[i] = v * (b.values[i] + fd.values[i]) + (boundary[i] ? wbTau * g[i] : 0) }
+        return b
+    }
+
+    /// PCG from `start` until ‖r‖ ≤ tolerance·‖b‖; returns the solution and the iterations.
+    func solve(_ b: DenseMatrix, start: DenseMatrix, tolerance: Double, maxIterations: Int) throws -> (DenseMatrix, Int) {
+        func dot(_ a: DenseMatrix, _ c: DenseMatrix) -> Double { VectorKernels.dot(a.values, c.values) }
+        var x = start
+        var r = b
+        let hx = try apply(x)
+        for i in 0..<r.values.count { r.values[i] -= hx.values[i] }
+        let bNorm = max(VectorKernels.norm(b.values), Double.leastNormalMagnitude)
+        var z = try precondition(r)
+        var p = z
+        var rz = dot(r, z)
+        for iteration in 0..<maxIterations {
+            if VectorKernels.norm(r.values) <= tolerance * bNorm { return (x, iteration) }
+            let hp = try apply(p)
+            let alpha = rz / dot(p, hp)
+            for i in 0..<x.values.count {
+                x.values[i] += alpha * p.values[i]
+                r.values[i] -= alpha * hp.values[i]
+            }
+            z = try precondition(r)
+            let rzNew = dot(r, z)
+            let beta = rzNew / rz
+            rz = rzNew
+            for i in 0..<p.values.count { p.values[i] = z.values[i] + beta * p.values[i] }
+        }
+        return (x, maxIterations)
     }
 }
