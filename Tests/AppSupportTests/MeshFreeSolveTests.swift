@@ -45,6 +45,16 @@ import PDE
         #expect(outputs.allSatisfy { FileManager.default.fileExists(atPath: $0) })
     }
 
+    @Test("gp-hm on a 2-D Kronecker problem from a config (a few steps of each mode)")
+    func gphm2DRun() throws {
+        for mode in ["exact-inner", "joint"] {
+            let yaml = "problem: poisson2d-sin6xcos20x\nsolver: {method: gp-hm, options: {mode: \(mode), points: 12, components: 3, steps: 2, evaluate_every: 1}}\n"
+            let cfg = try decodeConfig(MeshFreeSolveConfig.self, yaml: yaml, file: "t.yaml")
+            let (solution, _) = try MeshFreeRunner(config: cfg, log: { _ in }).run()
+            #expect(solution.counts == [300, 300] && solution.history.count == 3 && solution.errors != nil)
+        }
+    }
+
     @Test("Bad mesh-free configs and options give typed errors naming the key")
     func badConfigs() throws {
         func keyPath(_ yaml: String) -> String? {

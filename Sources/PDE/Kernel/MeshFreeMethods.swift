@@ -83,7 +83,7 @@ extension SolverRegistry {
         MeshFreeMethodEntry(
             name: "gp-hm",
             summary: "GP-HM: spectral-mixture GP on a grid for high-frequency solutions (Fang et al. 2024), one variable",
-            problems: GPHMProblem1D.names,
+            problems: GPHMProblem1D.names + GPHMProblem2D.names,
             parameters: [("mode", "joint (the paper) | exact-inner (u solved exactly, Poisson only), default exact-inner for Poisson"),
                          ("shape", "student-t | gaussian, default student-t"),
                          ("points", "grid points, default the problem's"),
@@ -162,6 +162,7 @@ extension SolverRegistry {
     }
 
     @Sendable private static func solveGPHM(_ problem: String, _ p: SolverParameters, _ log: @escaping @Sendable (String) -> Void) throws -> MeshFreeSolution {
+        if GPHMProblem2D.names.contains(problem) { return try solveGPHM2D(problem, p, log) }
         let prob = try GPHMProblem1D.named(problem)
         var s = GPHM1D.Settings()
         s.lower = prob.lower
@@ -194,5 +195,44 @@ extension SolverRegistry {
         return MeshFreeSolution(counts: [m], lower: [prob.lower], upper: [prob.upper], values: values, reference: x.map(prob.exact),
                                 history: history, spectrum: spectrum, seconds: result.seconds,
                                 notes: [String(format: "%d Adam steps in %.1f s (final iterate reported)", s.steps, result.seconds)])
+    }
+
+    @Sendable private static func solveGPHM2D(_ problem: String, _ p: SolverParameters, _ log: @escaping @Sendable (String) -> Void) throws -> MeshFreeSolution {
+        let prob = try GPHMProblem2D.named(problem)
+        var s = GPHM2D.Settings()
+        s.lower = prob.lower
+        s.upper = prob.upper
+        let n = try p.int("points", default: prob.points, in: 4...5000)
+        s.points = [n, n]
+        s.components = try p.int("components", default: 30, in: 1...1000)
+        s.frequencyScale = try p.double("frequency_scale", default: prob.frequencyScale, expected: "a non-negative frequency scale") { $0 >= 0 }
+        s.steps = try p.int("steps", default: 2000, in: 0...100_000_000)
+        s.learningRate = try p.double("learning_rate", default: 0.01, expected: "a positive learning rate") { $0 > 0 }
+        s.boundaryWeight = try p.double("boundary_weight", default: 200, expected: "a positive weight") { $0 > 0 }
+        s.jitter = try p.double("jitter", default: 1e-6, expected: "a non-negative jitter") { $0 >= 0 }
+        s.evaluateEvery = try p.int("evaluate_every", default: 100, in: 1...100_000_000)
+        s.evaluationPoints = 300
+        s.shape = SpectralMixtureAxis.Shape(rawValue: try p.choice("shape", SpectralMixtureAxis.Shape.allCases.map(\.rawValue), default: "student-t"))!
+        s.mode = GPHM1D.Mode(rawValue: try p.choice("mode", GPHM1D.Mode.allCases.map(\.rawValue),
+                                                    default: prob.equation == .poisson ? "exact-inner" : "joint"))!
+        log("gp-hm on \(problem): \(n)² grid points, \(s.components) \(s.shape.rawValue) components per axis, \(s.mode.rawValue), \(s.steps) steps")
+        let result = try GPHM2D(settings: s).solve(prob.equation, source: prob.source, boundary: prob.exact, exact: prob.exact) { progress in
+            if let e = progress.error { log(String(format: "  step %7d  loss %.6e  rel. L2 %.3e", progress.step, progress.loss, e)) }
+        }
+        let m = s.evaluationPoints
+        let ex = (0..<m).map { prob.lower[0] + (prob.upper[0] - prob.lower[0]) * Double($0) / Double(m - 1) }
+        let ey = (0..<m).map { prob.lower[1] + (prob.upper[1] - prob.lower[1]) * Double($0) / Double(m - 1) }
+        let u = try DenseMatrix(rows: n, columns: n, values: result.u)
+        let values = try GPHM2D.interpolate(kernels: result.kernels, x: result.x, y: result.y, u: u, jitter: s.jitter, at: (ex, ey))
+        let errorsByStep = Dictionary(result.errors.map { ($0.step, $0.error) }, uniquingKeysWith: { a, _ in a })
+        let history = result.losses.enumerated().map { (iteration: $0.offset, objective: $0.element, error: errorsByStep[$0.offset]) }
+        let spectrum = (0..<result.kernels[0].count).map { (result.kernels[0].frequencies[$0], exp(result.kernels[0].logWeights[$0])) }
+        var notes = [String(format: "%d Adam steps in %.1f s (final iterate reported); spectrum: the x axis", s.steps, result.seconds)]
+        if !result.innerIterations.isEmpty {
+            notes.append("inner PCG iterations per step: mean \(result.innerIterations.reduce(0, +) / result.innerIterations.count)")
+        }
+        return MeshFreeSolution(counts: [m, m], lower: prob.lower, upper: prob.upper, values: values,
+                                reference: ex.flatMap { a in ey.map { b in prob.exact(a, b) } }, history: history, spectrum: spectrum,
+                                seconds: result.seconds, notes: notes)
     }
 }
