@@ -168,14 +168,15 @@ extension SolverRegistry {
         s.lower = prob.lower
         s.upper = prob.upper
         s.points = try p.int("points", default: prob.points, in: 4...20_000)
-        s.components = try p.int("components", default: 30, in: 1...1000)
-        s.frequencyScale = try p.double("frequency_scale", default: prob.frequencyScale, expected: "a non-negative frequency scale") { $0 >= 0 }
-        s.steps = try p.int("steps", default: 2000, in: 0...100_000_000)
-        s.learningRate = try p.double("learning_rate", default: 0.01, expected: "a positive learning rate") { $0 > 0 }
-        s.boundaryWeight = try p.double("boundary_weight", default: 200, expected: "a positive weight") { $0 > 0 }
-        s.jitter = try p.double("jitter", default: 1e-6, expected: "a non-negative jitter") { $0 >= 0 }
-        s.evaluateEvery = try p.int("evaluate_every", default: 100, in: 1...100_000_000)
-        s.shape = SpectralMixtureAxis.Shape(rawValue: try p.choice("shape", SpectralMixtureAxis.Shape.allCases.map(\.rawValue), default: "student-t"))!
+        let common = try GPHMOptions(p, frequencyScale: prob.frequencyScale)
+        s.components = common.components
+        s.frequencyScale = common.frequencyScale
+        s.steps = common.steps
+        s.learningRate = common.learningRate
+        s.boundaryWeight = common.boundaryWeight
+        s.jitter = common.jitter
+        s.evaluateEvery = common.evaluateEvery
+        s.shape = common.shape
         let defaultMode = prob.equation == .poisson ? "exact-inner" : "joint"
         s.mode = GPHM1D.Mode(rawValue: try p.choice("mode", GPHM1D.Mode.allCases.map(\.rawValue), default: defaultMode))!
         log("gp-hm on \(problem): \(s.points) grid points, \(s.components) \(s.shape.rawValue) components, \(s.mode.rawValue), \(s.steps) steps")
@@ -204,15 +205,16 @@ extension SolverRegistry {
         s.upper = prob.upper
         let n = try p.int("points", default: prob.points, in: 4...5000)
         s.points = [n, n]
-        s.components = try p.int("components", default: 30, in: 1...1000)
-        s.frequencyScale = try p.double("frequency_scale", default: prob.frequencyScale, expected: "a non-negative frequency scale") { $0 >= 0 }
-        s.steps = try p.int("steps", default: 2000, in: 0...100_000_000)
-        s.learningRate = try p.double("learning_rate", default: 0.01, expected: "a positive learning rate") { $0 > 0 }
-        s.boundaryWeight = try p.double("boundary_weight", default: 200, expected: "a positive weight") { $0 > 0 }
-        s.jitter = try p.double("jitter", default: 1e-6, expected: "a non-negative jitter") { $0 >= 0 }
-        s.evaluateEvery = try p.int("evaluate_every", default: 100, in: 1...100_000_000)
+        let common = try GPHMOptions(p, frequencyScale: prob.frequencyScale)
+        s.components = common.components
+        s.frequencyScale = common.frequencyScale
+        s.steps = common.steps
+        s.learningRate = common.learningRate
+        s.boundaryWeight = common.boundaryWeight
+        s.jitter = common.jitter
+        s.evaluateEvery = common.evaluateEvery
+        s.shape = common.shape
         s.evaluationPoints = 300
-        s.shape = SpectralMixtureAxis.Shape(rawValue: try p.choice("shape", SpectralMixtureAxis.Shape.allCases.map(\.rawValue), default: "student-t"))!
         s.mode = GPHM1D.Mode(rawValue: try p.choice("mode", GPHM1D.Mode.allCases.map(\.rawValue),
                                                     default: prob.equation == .poisson ? "exact-inner" : "joint"))!
         log("gp-hm on \(problem): \(n)² grid points, \(s.components) \(s.shape.rawValue) components per axis, \(s.mode.rawValue), \(s.steps) steps")
@@ -234,5 +236,24 @@ extension SolverRegistry {
         return MeshFreeSolution(counts: [m, m], lower: prob.lower, upper: prob.upper, values: values,
                                 reference: ex.flatMap { a in ey.map { b in prob.exact(a, b) } }, history: history, spectrum: spectrum,
                                 seconds: result.seconds, notes: notes)
+    }
+}
+
+/// The options both GP-HM entries read (components, frequency scale, steps, learning rate,
+/// boundary weight, jitter, evaluation interval, component shape), with their defaults.
+private struct GPHMOptions {
+    let components: Int, frequencyScale: Double, steps: Int, learningRate: Double
+    let boundaryWeight: Double, jitter: Double, evaluateEvery: Int
+    let shape: SpectralMixtureAxis.Shape
+
+    init(_ p: SolverParameters, frequencyScale scale: Double) throws {
+        components = try p.int("components", default: 30, in: 1...1000)
+        frequencyScale = try p.double("frequency_scale", default: scale, expected: "a non-negative frequency scale") { $0 >= 0 }
+        steps = try p.int("steps", default: 2000, in: 0...100_000_000)
+        learningRate = try p.double("learning_rate", default: 0.01, expected: "a positive learning rate") { $0 > 0 }
+        boundaryWeight = try p.double("boundary_weight", default: 200, expected: "a positive weight") { $0 > 0 }
+        jitter = try p.double("jitter", default: 1e-6, expected: "a non-negative jitter") { $0 >= 0 }
+        evaluateEvery = try p.int("evaluate_every", default: 100, in: 1...100_000_000)
+        shape = SpectralMixtureAxis.Shape(rawValue: try p.choice("shape", SpectralMixtureAxis.Shape.allCases.map(\.rawValue), default: "student-t"))!
     }
 }
