@@ -58,8 +58,8 @@ public struct SpectralMixtureParameters: Sendable, Equatable {
                 let w = exp(logWeights[j])
                 let l = lengthscale(j)
                 switch shape {
-                case .gaussian: (try! GaussianAxis(lengthscale: l)).derivatives(t, into: e, count: n + 2)
-                case .studentT: (try! MaternAxis(.matern52, lengthscale: l)).derivatives(t, into: e, count: n + 2)
+                case .gaussian: GaussianAxis(unchecked: l).derivatives(t, into: e, count: n + 2)
+                case .studentT: MaternAxis(.matern52, unchecked: l).derivatives(t, into: e, count: n + 2)
                 }
                 let omega = 2 * Double.pi * frequencies[j]
                 var wk = 1.0

@@ -323,6 +323,9 @@ public struct GaussianAxis: AxisKernel {
         }
         self.lengthscale = lengthscale
     }
+    /// Without the check (values from an optimizer: a degenerate ℓ gives NaN values, which
+    /// the caller's finite-loss check reports).
+    init(unchecked lengthscale: Double) { self.lengthscale = lengthscale }
     public var maximumOrder: Int { 8 }
     /// g, g′, … at t (see `AxisKernel`).
     public func derivatives(_ t: Double, into out: UnsafeMutablePointer<Double>, count: Int) {
@@ -350,6 +353,11 @@ public struct MaternAxis: AxisKernel {
         guard lengthscale > 0, lengthscale.isFinite else {
             throw PDEError.invalidValue(key: "lengthscale", value: "\(lengthscale)", expected: "a positive finite lengthscale")
         }
+        self.profile = profile
+        self.lengthscale = lengthscale
+    }
+    /// Without the check (see `GaussianAxis.init(unchecked:)`).
+    init(_ profile: RadialProfile, unchecked lengthscale: Double) {
         self.profile = profile
         self.lengthscale = lengthscale
     }
