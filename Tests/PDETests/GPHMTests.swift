@@ -85,6 +85,30 @@ struct GPHMTests {
         }
     }
 
+    @Test("Cosine learning-rate decay and settings checks")
+    func schedule() throws {
+        #expect(GPHM1D.cosineRate(0.01, fraction: 1, step: 7, of: 10) == 0.01)
+        #expect(abs(GPHM1D.cosineRate(0.01, fraction: 0.1, step: 0, of: 10) - 0.01) < 1e-15)
+        #expect(abs(GPHM1D.cosineRate(0.01, fraction: 0.1, step: 10, of: 10) - 0.001) < 1e-15)
+        #expect(abs(GPHM1D.cosineRate(0.01, fraction: 0.1, step: 5, of: 10) - 0.0055) < 1e-15)
+        var s = GPHM1D.Settings()
+        s.finalLearningRateFraction = 0
+        #expect(throws: PDEError.self) { try GPHM1D(settings: s) }
+        s = GPHM1D.Settings()
+        s.points = 2
+        #expect(throws: PDEError.self) { try GPHM1D(settings: s) }
+        var s2 = GPHM2D.Settings()
+        s2.points = [10]
+        #expect(throws: PDEError.self) { try GPHM2D(settings: s2) }
+        s = GPHM1D.Settings()
+        s.mode = .exactInner
+        s.points = 8
+        s.steps = 0
+        #expect(throws: PDEError.self) {
+            try GPHM1D(settings: s).solve(.allenCahn, source: { _ in 0 }, boundary: (0, 0))
+        }
+    }
+
     @Test("The exact inner solve minimizes the loss over u (zero u-gradient)")
     func exactInner() throws {
         let (p, x, h, f, _) = try state(.studentT)

@@ -28,6 +28,8 @@ struct GPHMSuite: ParsableCommand {
     var shape = "student-t"
     @Option(help: "Grid points (default: the reference code's per problem).")
     var points: Int?
+    @Option(help: "Learning rate at the last step as a fraction of 0.01 (cosine decay); 1 keeps it constant (the paper).")
+    var finalLearningRate = 1.0
     @Option(help: "Evaluate the test error every this many steps.")
     var evaluateEvery = 100
 
@@ -60,6 +62,7 @@ struct GPHMSuite: ParsableCommand {
                 s.steps = steps
                 s.mode = mode
                 s.evaluateEvery = evaluateEvery
+                s.finalLearningRateFraction = finalLearningRate
                 print("\(name) (\(modeName), \(s.points) points, \(steps) steps)")
                 var firstBelow: (Int, Double)?
                 let t0 = Date()
@@ -76,7 +79,7 @@ struct GPHMSuite: ParsableCommand {
                              firstBelow.map { "step \($0.0), \(String(format: "%.1f", $0.1)) s" } ?? "—",
                              String(format: "%.1f", result.seconds)])
                 rec.record(["suite": "gphm", "case": name, "mode": modeName, "points": s.points, "steps": steps, "shape": shape,
-                            "error": final, "seconds": result.seconds, "first_below_1e-3_step": firstBelow?.0 ?? -1,
+                            "error": final, "seconds": result.seconds, "final_learning_rate": finalLearningRate, "first_below_1e-3_step": firstBelow?.0 ?? -1,
                             "first_below_1e-3_seconds": firstBelow?.1 ?? -1])
             }
         }
@@ -97,6 +100,7 @@ struct GPHMSuite: ParsableCommand {
         s.frequencyScale = problem.frequencyScale
         s.steps = steps
         s.evaluateEvery = evaluateEvery
+        s.finalLearningRateFraction = finalLearningRate
         s.mode = mode
         print("\(name) (\(mode.rawValue), \(n)² points, \(steps) steps)")
         var firstBelow: (Int, Double)?

@@ -129,6 +129,9 @@ public struct GPHM1D: Sendable {
         public var boundaryWeight = 200.0
         public var jitter = 1e-6
         public var learningRate = 0.01
+        /// The learning rate at the last step as a fraction of `learningRate`, reached by a
+        /// cosine decay (1: constant, the paper's protocol).
+        public var finalLearningRateFraction = 1.0
         public var steps = 1000
         public var mode: Mode = .joint
         /// Test-error evaluations (when an exact solution is given): every this many steps, and at the end.
@@ -150,6 +153,10 @@ public struct GPHM1D: Sendable {
             guard jitter >= 0, jitter.isFinite else { throw PDEError.invalidValue(key: "jitter", value: "\(jitter)", expected: "a non-negative jitter") }
             guard learningRate > 0, learningRate.isFinite else {
                 throw PDEError.invalidValue(key: "learning_rate", value: "\(learningRate)", expected: "a positive learning rate")
+            }
+            guard finalLearningRateFraction > 0, finalLearningRateFraction <= 1 else {
+                throw PDEError.invalidValue(key: "final_learning_rate", value: "\(finalLearningRateFraction)",
+                                            expected: "a fraction of the learning rate in (0, 1] (1: constant)")
             }
             guard steps >= 0 else { throw PDEError.invalidValue(key: "steps", value: "\(steps)", expected: "a non-negative step count") }
             guard evaluateEvery >= 1, evaluationPoints >= 2 else {
@@ -259,6 +266,7 @@ public struct GPHM1D: Sendable {
             lambdaVar.grad = Tensor(Array(current.gradientKernel[(2 * q)..<(3 * q)]))
             tauVar.grad = Tensor([current.gradientLogTau])
             vVar.grad = Tensor([current.gradientLogV])
+            adam.learningRate = GPHM1D.cosineRate(s.learningRate, fraction: s.finalLearningRateFraction, step: step, of: s.steps)
             try adam.step()
         }
         return Result(grid: x, u: u, kernel: params, logTau: tauVar.value.scalars[0], logV: vVar.value.scalars[0], losses: losses,
@@ -276,6 +284,12 @@ func relativeL2(_ a: [Double], _ b: [Double]) -> Double {
 }
 
 extension GPHM1D {
+    /// lr·(f + (1 − f)·½(1 + cos(π t/T))): the rate of step t of T under a cosine decay to the fraction f.
+    static func cosineRate(_ rate: Double, fraction f: Double, step t: Int, of total: Int) -> Double {
+        guard f != 1, total > 0 else { return rate }
+        return rate * (f + (1 - f) * 0.5 * (1 + cos(Double.pi * Double(t) / Double(total))))
+    }
+
     /// The loss of the current state and its gradient.
     struct Evaluation {
         var loss: Double

@@ -74,6 +74,9 @@ public struct GPHM2D: Sendable {
         public var boundaryWeight = 200.0
         public var jitter = 1e-6
         public var learningRate = 0.01
+        /// The learning rate at the last step as a fraction of `learningRate`, reached by a
+        /// cosine decay (1: constant, the paper's protocol).
+        public var finalLearningRateFraction = 1.0
         public var steps = 1000
         /// Relative L2 error evaluations (with an exact solution) every this many steps and at the end.
         public var evaluateEvery = 100
@@ -120,6 +123,7 @@ public struct GPHM2D: Sendable {
         one.boundaryWeight = settings.boundaryWeight
         one.jitter = settings.jitter
         one.learningRate = settings.learningRate
+        one.finalLearningRateFraction = settings.finalLearningRateFraction
         one.steps = settings.steps
         one.evaluateEvery = settings.evaluateEvery
         one.evaluationPoints = settings.evaluationPoints
@@ -213,6 +217,7 @@ public struct GPHM2D: Sendable {
             }
             tauVar.grad = Tensor([ev.gradientLogTau])
             vVar.grad = Tensor([ev.gradientLogV])
+            adam.learningRate = GPHM1D.cosineRate(s.learningRate, fraction: s.finalLearningRateFraction, step: step, of: s.steps)
             try adam.step()
         }
         return Result(x: x, y: y, u: uVar.value.scalars, kernels: params, losses: losses, errors: errors,

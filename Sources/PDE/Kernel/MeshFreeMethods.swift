@@ -91,6 +91,7 @@ extension SolverRegistry {
                          ("frequency_scale", "initial frequencies linspace(0, 1, Q)·scale, default the problem's"),
                          ("steps", "Adam steps, default 2000"),
                          ("learning_rate", "Adam learning rate, default 0.01"),
+                         ("final_learning_rate", "fraction of the rate at the last step, cosine decay; default 1 (constant, the paper)"),
                          ("boundary_weight", "boundary likelihood weight, default 200"),
                          ("jitter", "diagonal jitter of K, default 1e-6"),
                          ("evaluate_every", "test-error evaluations every this many steps, default 100")],
@@ -173,6 +174,7 @@ extension SolverRegistry {
         s.frequencyScale = common.frequencyScale
         s.steps = common.steps
         s.learningRate = common.learningRate
+        s.finalLearningRateFraction = common.finalFraction
         s.boundaryWeight = common.boundaryWeight
         s.jitter = common.jitter
         s.evaluateEvery = common.evaluateEvery
@@ -210,6 +212,7 @@ extension SolverRegistry {
         s.frequencyScale = common.frequencyScale
         s.steps = common.steps
         s.learningRate = common.learningRate
+        s.finalLearningRateFraction = common.finalFraction
         s.boundaryWeight = common.boundaryWeight
         s.jitter = common.jitter
         s.evaluateEvery = common.evaluateEvery
@@ -242,7 +245,7 @@ extension SolverRegistry {
 /// The options both GP-HM entries read (components, frequency scale, steps, learning rate,
 /// boundary weight, jitter, evaluation interval, component shape), with their defaults.
 private struct GPHMOptions {
-    let components: Int, frequencyScale: Double, steps: Int, learningRate: Double
+    let components: Int, frequencyScale: Double, steps: Int, learningRate: Double, finalFraction: Double
     let boundaryWeight: Double, jitter: Double, evaluateEvery: Int
     let shape: SpectralMixtureAxis.Shape
 
@@ -251,6 +254,7 @@ private struct GPHMOptions {
         frequencyScale = try p.double("frequency_scale", default: scale, expected: "a non-negative frequency scale") { $0 >= 0 }
         steps = try p.int("steps", default: 2000, in: 0...100_000_000)
         learningRate = try p.double("learning_rate", default: 0.01, expected: "a positive learning rate") { $0 > 0 }
+        finalFraction = try p.double("final_learning_rate", default: 1, expected: "a fraction in (0, 1] of the learning rate (1: constant)") { $0 > 0 && $0 <= 1 }
         boundaryWeight = try p.double("boundary_weight", default: 200, expected: "a positive weight") { $0 > 0 }
         jitter = try p.double("jitter", default: 1e-6, expected: "a non-negative jitter") { $0 >= 0 }
         evaluateEvery = try p.int("evaluate_every", default: 100, in: 1...100_000_000)
