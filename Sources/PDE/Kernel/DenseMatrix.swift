@@ -208,6 +208,16 @@ public struct DenseMatrix: Sendable, Equatable, CustomStringConvertible {
         return x
     }
 
+    /// Throws unless the matrix is square with finite entries, naming the operation `what`.
+    func checkSquareAndFinite(for what: String) throws {
+        guard isSquare else {
+            throw PDEError.shapeMismatch(what: what, expected: "a square matrix", got: "\(rows)×\(columns)")
+        }
+        if let bad = values.first(where: { !$0.isFinite }) {
+            throw PDEError.invalidValue(key: "matrix entry", value: "\(bad)", expected: "finite entries for \(what)")
+        }
+    }
+
     public var description: String {
         let shown = (0..<min(rows, 6)).map { i in
             (0..<min(columns, 6)).map { j in String(format: "% .4e", self[i, j]) }.joined(separator: " ")
@@ -251,13 +261,8 @@ public struct CholeskyFactorization: Sendable {
     /// the jitter used is reported. Throws `PDEError.notPositiveDefinite` naming the first
     /// column whose pivot is not positive (and that pivot's value), or a shape error.
     public init(_ a: DenseMatrix, jitter rule: JitterRule = .none) throws {
-        guard a.isSquare else {
-            throw PDEError.shapeMismatch(what: "Cholesky factorization", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")
-        }
+        try a.checkSquareAndFinite(for: "Cholesky factorization")
         let n = a.rows
-        if let bad = a.values.first(where: { !$0.isFinite }) {
-            throw PDEError.invalidValue(key: "matrix entry", value: "\(bad)", expected: "finite entries for a Cholesky factorization")
-        }
         let meanDiagonal = n > 0 ? abs(a.trace) / Double(n) : 0
         var added = 0.0
         var attempt = 0
@@ -358,12 +363,7 @@ public struct SymmetricEigendecomposition: Sendable {
     /// Decomposes the symmetric matrix `a` (its lower triangle is read). Throws for a
     /// non-square or non-finite matrix, or when LAPACK does not converge.
     public init(_ a: DenseMatrix) throws {
-        guard a.isSquare else {
-            throw PDEError.shapeMismatch(what: "symmetric eigendecomposition", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")
-        }
-        if let bad = a.values.first(where: { !$0.isFinite }) {
-            throw PDEError.invalidValue(key: "matrix entry", value: "\(bad)", expected: "finite entries for an eigendecomposition")
-        }
+        try a.checkSquareAndFinite(for: "symmetric eigendecomposition")
         let n = a.rows
         var v = a
         var w = [Double](repeating: 0, count: n)
@@ -392,12 +392,7 @@ public struct LUFactorization: Sendable {
 
     /// Factors `a`. Throws `PDEError.singularMatrix` naming the first zero pivot's column.
     public init(_ a: DenseMatrix) throws {
-        guard a.isSquare else {
-            throw PDEError.shapeMismatch(what: "LU factorization", expected: "a square matrix", got: "\(a.rows)×\(a.columns)")
-        }
-        if let bad = a.values.first(where: { !$0.isFinite }) {
-            throw PDEError.invalidValue(key: "matrix entry", value: "\(bad)", expected: "finite entries for an LU factorization")
-        }
+        try a.checkSquareAndFinite(for: "LU factorization")
         let n = a.rows
         var f = a
         var ipiv = [Int32](repeating: 0, count: n)
