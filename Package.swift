@@ -2,7 +2,7 @@
 import PackageDescription
 
 // SwiftPDE: PDE and inverse-problem suite. Layering (arrows point down only):
-//   Apps (pde-solve, linsolve, pde-datagen, pde-train, pde-bench, AppSupport) -> Operators -> PDE -> Learning -> Support
+//   Apps (pde-solve, linsolve, pde-datagen, pde-train, pde-bench, AppSupport) -> Operators | Inverse -> PDE -> Learning -> Support
 //   (PDE uses Learning only for GP-HM's Adam)
 //   -> CLibs (system-library shims)
 // No unsafe compiler flags anywhere: other packages must be able to depend on this one.
@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "PDE", targets: ["PDE"]),
         .library(name: "Learning", targets: ["Learning"]),
         .library(name: "Operators", targets: ["Operators"]),
+        .library(name: "Inverse", targets: ["Inverse"]),
         .executable(name: "pde-solve", targets: ["pde-solve"]),
         .executable(name: "pde-bench", targets: ["pde-bench"]),
         .executable(name: "linsolve", targets: ["linsolve"]),
@@ -61,13 +62,19 @@ let package = Package(
             name: "Operators",
             dependencies: ["Learning", "PDE"],
             path: "Sources/Operators"),
+        // Inverse problems: forward models with adjoints, proximal operators, algorithms,
+        // PDE-constrained inversion, on the PDE core (FFTs, CG, CHOLMOD, I/O).
+        .target(
+            name: "Inverse",
+            dependencies: ["PDE", "Learning"],
+            path: "Sources/Inverse"),
         .target(
             name: "PDE",
             dependencies: ["Support", "Learning", "CFFTW", "CBLAS", "CLapacke", "CCholmod", "CHDF5", "CPNG"],
             path: "Sources/PDE"),
         .target(
             name: "AppSupport",
-            dependencies: ["PDE", "Operators", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PDE", "Operators", "Inverse", .product(name: "Yams", package: "Yams")],
             path: "Sources/Apps/AppSupport"),
         .executableTarget(
             name: "pde-solve",
@@ -91,13 +98,14 @@ let package = Package(
             path: "Sources/Apps/pde-train"),
         .executableTarget(
             name: "pde-bench",
-            dependencies: ["AppSupport", "PDE", "Learning", "Operators",
+            dependencies: ["AppSupport", "PDE", "Learning", "Operators", "Inverse",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Apps/pde-bench"),
         // Helpers shared by the test targets (temporary folders, Python probes, orders).
         .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport"),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "TestSupport"], path: "Tests/LearningTests"),
         .testTarget(name: "OperatorsTests", dependencies: ["Operators", "PDE", "TestSupport"], path: "Tests/OperatorsTests"),
+        .testTarget(name: "InverseTests", dependencies: ["Inverse", "PDE", "TestSupport"], path: "Tests/InverseTests"),
         .testTarget(name: "PDETests", dependencies: ["PDE", "TestSupport", "CFFTW", "CBLAS", "CLapacke"],
                     path: "Tests/PDETests"),
         .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE", "Learning", "Operators", "TestSupport"],

@@ -160,7 +160,7 @@ public final class RealFFT {
     }
 
     /// y ← r2c(x) on raw storage of the sizes `forward` checks (for the solvers' loops).
-    func forward(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>) throws {
+    public func forward(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>) throws {
         let p = try plan(inverse: false, aligned: TransformCheck.aligned(x) && TransformCheck.aligned(y))
         y.withMemoryRebound(to: fftw_complex.self, capacity: batch * complexCount) { c in
             fftw_execute_dft_r2c(p, UnsafeMutablePointer(mutating: x), c)
@@ -168,7 +168,7 @@ public final class RealFFT {
     }
 
     /// x ← c2r(y), unnormalized, on raw storage; `y` is left unchanged (copied to scratch).
-    func inverse(_ y: UnsafePointer<Double>, into x: UnsafeMutablePointer<Double>) throws {
+    public func inverse(_ y: UnsafePointer<Double>, into x: UnsafeMutablePointer<Double>) throws {
         let count = 2 * batch * complexCount
         if scratch.count != count { scratch = [Double](repeating: 0, count: count) }
         try scratch.withUnsafeMutableBufferPointer { sp in
