@@ -2,7 +2,7 @@
 import PackageDescription
 
 // SwiftPDE: PDE and inverse-problem suite. Layering (arrows point down only):
-//   Apps (pde-solve, linsolve, pde-datagen, pde-train, pde-bench, AppSupport) -> Operators | Inverse -> PDE -> Learning -> Support
+//   Apps (pde-solve, linsolve, pde-datagen, pde-train, pde-invert, pde-bench, AppSupport) -> Operators | Inverse -> PDE -> Learning -> Support
 //   (PDE uses Learning only for GP-HM's Adam)
 //   -> CLibs (system-library shims)
 // No unsafe compiler flags anywhere: other packages must be able to depend on this one.
@@ -40,6 +40,7 @@ let package = Package(
         .executable(name: "linsolve", targets: ["linsolve"]),
         .executable(name: "pde-datagen", targets: ["pde-datagen"]),
         .executable(name: "pde-train", targets: ["pde-train"]),
+        .executable(name: "pde-invert", targets: ["pde-invert"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -96,6 +97,11 @@ let package = Package(
             dependencies: ["AppSupport", "Operators",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Apps/pde-train"),
+        .executableTarget(
+            name: "pde-invert",
+            dependencies: ["AppSupport", "Inverse", "PDE",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Apps/pde-invert"),
         .executableTarget(
             name: "pde-bench",
             dependencies: ["AppSupport", "PDE", "Learning", "Operators", "Inverse",

@@ -100,16 +100,21 @@ private func scalarProx(_ h: @escaping (Double) -> Double, _ v: Double, _ tau: D
 
     @Test func leastSquaresProxSolvesItsNormalEquationsOnEveryPath() throws {
         let shape = [8, 8]
-        let v = randomArray(64, seed: 5), y = randomArray(64, seed: 6)
+        let v = randomArray(64, seed: 5)
         let blur = try Blur(imageShape: shape, kernel: .gaussian(sigma: 1.2, radius: 3))
         let wrapped = try Composition(IdentityModel(shape: shape), after: blur)   // no symbols: CG path
         let mask = try MaskModel.random(shape: shape, missingFraction: 0.4, seed: 9)
+        let mri = try SubsampledFourier(shape: shape, mask: SamplingMask.variableDensity(shape: shape, acceleration: 3, seed: 2))
         let tau = 0.7
-        for model in [blur as ForwardModel, wrapped, mask] {
+        for model in [blur as ForwardModel, wrapped, mask, mri] {
+            let y = randomArray(model.rangeCount, seed: 6)
             let data = try LeastSquaresData(model: model, measurement: y, cgTolerance: 1e-12)
             let x = try data.prox(v, step: tau)
-            // Residual of (I + τAᵀA)x = v + τAᵀy.
-            let ata = try model.normal(x), aty = try model.adjoint(y)
+            // Residual of (I + τAᵀA)x = v + τAᵀy (AᵀA by the model's own products).
+            var ax = [Double](repeating: 0, count: model.rangeCount), ata = x
+            model.apply(x, into: &ax)
+            model.adjoint(ax, into: &ata)
+            let aty = try model.adjoint(y)
             let r = (0..<64).map { x[$0] + tau * ata[$0] - v[$0] - tau * aty[$0] }
             #expect(InverseVectors.norm(r) < 1e-9 * InverseVectors.norm(v), "\(model.name)")
         }

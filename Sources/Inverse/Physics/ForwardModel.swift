@@ -27,6 +27,10 @@ public protocol ForwardModel {
     /// symbols of the output channels, so that normal equations are solved by one FFT pair.
     /// The default is nil.
     var fourierSymbols: FourierSymbols? { get }
+    /// The real DFT symbol of AᵀA on the domain's half spectrum (`RealFFT` layout,
+    /// complexCount values) when AᵀA is circulant; by default Σ|s_c|² of `fourierSymbols`.
+    /// Models whose AᵀA is circulant without A being so (subsampled Fourier) override it.
+    var normalSymbol: [Double]? { get }
 }
 
 extension ForwardModel {
@@ -34,6 +38,8 @@ extension ForwardModel {
     public func applyNormal(_ v: [Double], into x: inout [Double]) -> Bool { false }
     /// Default: not circulant.
     public var fourierSymbols: FourierSymbols? { nil }
+    /// Default: from `fourierSymbols`.
+    public var normalSymbol: [Double]? { fourierSymbols?.normalSymbol }
 
     /// Number of entries of x.
     public var domainCount: Int { domainShape.reduce(1, *) }

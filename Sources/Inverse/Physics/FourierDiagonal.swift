@@ -63,6 +63,13 @@ final class FourierMultiplier {
         y.withUnsafeMutableBufferPointer { yp in for i in 0..<count { yp[i] *= scale } }
     }
 
+    /// y ← c2r(spec) without the 1/N (callers fold it into their multipliers).
+    func inverseUnscaled(_ spec: [Double], into y: inout [Double]) {
+        spec.withUnsafeBufferPointer { sp in
+            y.withUnsafeMutableBufferPointer { yp in try! fft.inverse(sp.baseAddress!, into: yp.baseAddress!) }
+        }
+    }
+
     /// y ← F⁻¹ (s ⊙ F x), or with conj(s) when `conjugate`; s complex (2·complexCount values).
     func multiply(_ x: [Double], by s: [Double], conjugate: Bool, into y: inout [Double]) {
         forward(x, into: &spectrum)

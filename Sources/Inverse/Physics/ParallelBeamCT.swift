@@ -443,14 +443,26 @@ public struct FilteredBackProjection {
                                     let f = fp.baseAddress! + a &* diagonal
                                     for j in jLo...jHi {
                                         let t = Double(j &- radius) * cs - yTerm
-                                        let fl = t.rounded(.down)
-                                        let k = Int(fl) &+ half
+                                        // u = t + half ≥ 0 inside the disc (|t| ≤ n/2 ≤ half), so
+                                        // truncation is the floor; negative u (never expected)
+                                        // falls to the exact branch below.
+                                        let u = t + Double(half)
                                         var v = 0.0
-                                        if k >= 0 && k < diagonal &- 1 {
-                                            let left = f[k]
-                                            v = (f[k &+ 1] - left) * (t - fl) + left
-                                        } else if k == diagonal &- 1 && t == fl {
-                                            v = f[k]
+                                        if u >= 0 {
+                                            let k = Int(u)
+                                            if k < diagonal &- 1 {
+                                                let left = f[k]
+                                                v = (f[k &+ 1] - left) * (u - Double(k)) + left
+                                            } else if k == diagonal &- 1 && u == Double(k) {
+                                                v = f[k]
+                                            }
+                                        } else {
+                                            let fl = t.rounded(.down)
+                                            let k = Int(fl) &+ half
+                                            if k >= 0 && k < diagonal &- 1 {
+                                                let left = f[k]
+                                                v = (f[k &+ 1] - left) * (t - fl) + left
+                                            }
                                         }
                                         row[j] += v
                                     }

@@ -52,6 +52,21 @@ public struct SubsampledFourier: ForwardModel {
     }
 
     /// y ← A x: the sampled orthonormal DFT coefficients of the real image x, (re, im) pairs.
+    /// AᵀA = Re F⁻¹ M F is circulant: its symbol is (M(k) + M(−k))/2 (the mask symmetrized,
+    /// since x is real), so Tikhonov, ADMM and the least-squares prox solve by FFT.
+    public var normalSymbol: [Double]? {
+        let (n0, n1) = (domainShape[0], domainShape[1])
+        let h = n1 / 2 + 1
+        var out = [Double](repeating: 0, count: n0 * h)
+        for i in 0..<n0 {
+            for j in 0..<h {
+                let mi = (n0 - i) % n0, mj = (n1 - j) % n1
+                out[i * h + j] = ((mask[i * n1 + j] ? 1.0 : 0) + (mask[mi * n1 + mj] ? 1.0 : 0)) / 2
+            }
+        }
+        return out
+    }
+
     public func apply(_ x: [Double], into y: inout [Double]) {
         workspace.forward(x, into: &y)
     }

@@ -196,9 +196,9 @@ public final class LeastSquaresData: ProximalOperator {
         self.cgTolerance = cgTolerance
         self.cgMaxIterations = cgMaxIterations
         aty = try model.adjoint(measurement)
-        if let s = model.fourierSymbols {
-            multiplier = try FourierMultiplier(shape: s.shape)
-            normalSymbol = s.normalSymbol
+        if let s = model.normalSymbol {
+            multiplier = try FourierMultiplier(shape: model.domainShape)
+            normalSymbol = s
         } else {
             multiplier = nil
             normalSymbol = nil

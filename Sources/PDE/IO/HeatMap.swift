@@ -11,6 +11,9 @@ public struct Colormap: Sendable {
         (34, 167, 132), (68, 190, 112), (121, 209, 81), (189, 222, 38), (253, 231, 37),
     ])
 
+    /// Linear gray from black (t = 0) to white (t = 1), for images.
+    public static let gray = Colormap(anchors: [(0, 0, 0), (255, 255, 255)])
+
     /// Color at t ∈ [0, 1] (clamped).
     public func rgb(_ t: Double) -> (UInt8, UInt8, UInt8) {
         let s = min(1, max(0, t.isFinite ? t : 0)) * Double(anchors.count - 1)
@@ -97,10 +100,32 @@ public enum HeatMap {
     /// Throws as `write` for any panel, or for no panels.
     public static func writeRow(_ panels: [(title: String, values: [Double])], width: Int, height: Int, to path: String,
                                 colormap: Colormap = .viridis) throws {
+        try writeRow(panels.map { Panel(title: $0.title, values: $0.values, colormap: colormap) }, width: width, height: height, to: path)
+    }
+
+    /// One panel of `writeRow(_:width:height:to:)`: a title, values (grid order: row 0 at the
+    /// bottom, as `write`), an optional fixed color range and a colormap.
+    public struct Panel {
+        public var title: String
+        public var values: [Double]
+        public var range: ClosedRange<Double>?
+        public var colormap: Colormap
+        /// A panel; `range` nil scales to the values' extent.
+        public init(title: String, values: [Double], range: ClosedRange<Double>? = nil, colormap: Colormap = .viridis) {
+            self.title = title
+            self.values = values
+            self.range = range
+            self.colormap = colormap
+        }
+    }
+
+    /// Panels of the same size side by side, each with its own range and colormap (e.g. images
+    /// in gray on [0, 1] next to an error map). Throws as `write` for any panel, or for none.
+    public static func writeRow(_ panels: [Panel], width: Int, height: Int, to path: String) throws {
         guard !panels.isEmpty else {
             throw PDEError.invalidValue(key: "heat map panels", value: "none", expected: "at least one panel")
         }
-        let images = try panels.map { try image(values: $0.values, width: width, height: height, title: $0.title, range: nil, scale: nil, colormap: colormap) }
+        let images = try panels.map { try image(values: $0.values, width: width, height: height, title: $0.title, range: $0.range, scale: nil, colormap: $0.colormap) }
         var row = RGBImage(width: images.map(\.width).reduce(0, +), height: images.map(\.height).max()!)
         var x0 = 0
         for img in images {

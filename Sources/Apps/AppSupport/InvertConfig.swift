@@ -1,0 +1,348 @@
+import Foundation
+import Inverse
+import PDE
+import Yams
+
+/// The config of `pde-invert`: a task, where the truth and measurement come from (a synthetic
+/// image measured through the task's physics with noise, or saved arrays), the algorithm with
+/// its prior, and the outputs.
+///
+/// ```yaml
+/// task: deblur
+/// image: {source: data/images/coins.png}
+/// physics: {kernel: gaussian, sigma: 2, boundary: periodic}
+/// noise: {sigma: 0.01, seed: 0}
+/// algorithm: {name: admm, prior: tv, lambda: 5.0e-4, rho: 5.0e-3, iterations: 200}
+/// output: {directory: out, name: deblur, formats: [npy, png, jsonl, svg]}
+/// ```
+public struct InvertConfig: Decodable, Sendable {
+    /// Output files: the reconstruction (NPY), the panel truth | baseline | reconstruction |
+    /// error (PNG), per-iteration records (JSON lines), the convergence plot (SVG).
+    public enum Format: String, Sendable, CaseIterable { case npy, png, jsonl, svg }
+
+    public var task: InverseTask
+    /// Synthetic truth: a PNG/NPY file or a phantom name.
+    public var imageSource: String?
+    public var imageSize = 256
+    public var imageBlock = 1
+    public var imageSeed: UInt64 = 0
+    /// Saved arrays instead (e.g. the peers' inputs): truth (optional), measurement, and for
+    /// deblurring the kernel, for CT the angles in degrees.
+    public var inputTruth: String?
+    public var inputMeasurement: String?
+    public var inputKernel: String?
+    public var inputAngles: String?
+    public var physics = PhysicsSettings()
+    public var noise = NoiseModel.gaussian(sigma: 0)
+    public var noiseRelative = false
+    public var noiseSeed: UInt64 = 0
+    public var algorithm: String
+    public var settings = ReconstructionSettings()
+    public var iterations = 200
+    public var tolerance = 1e-6
+    public var trackSSIM = false
+    public var directory = "out"
+    public var name = "reconstruction"
+    public var formats: [Format] = [.npy, .png, .jsonl, .svg]
+
+    /// Throws `ConfigError` naming the key for unknown keys, wrong types and bad values.
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["task", "image", "inputs", "physics", "noise", "algorithm", "output"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        let taskName: String = try c.required("task")
+        guard let task = InverseTask(rawValue: taskName) else {
+            throw ConfigError(keyPath: "task", value: "'\(taskName)'", expected: "one of " + InverseTask.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        self.task = task
+        if c.contains(AnyKey("image")) {
+            let i = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("image"))
+            try i.rejectUnknownKeys(["source", "size", "block", "seed"], path: "image")
+            imageSource = try i.required("source")
+            imageSize = try i.value("size") ?? imageSize
+            imageBlock = try i.value("block") ?? imageBlock
+            imageSeed = try i.value("seed") ?? imageSeed
+            guard (2...8192).contains(imageSize) else { throw ConfigError(keyPath: i.path("size"), value: "\(imageSize)", expected: "2…8192 pixels") }
+            guard (1...64).contains(imageBlock) else { throw ConfigError(keyPath: i.path("block"), value: "\(imageBlock)", expected: "1…64") }
+        }
+        if c.contains(AnyKey("inputs")) {
+            let i = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("inputs"))
+            try i.rejectUnknownKeys(["truth", "measurement", "kernel", "angles"], path: "inputs")
+            inputTruth = try i.value("truth")
+            inputMeasurement = try i.required("measurement")
+            inputKernel = try i.value("kernel")
+            inputAngles = try i.value("angles")
+        }
+        guard (imageSource == nil) != (inputMeasurement == nil) else {
+            throw ConfigError(keyPath: "image", value: imageSource == nil ? "missing" : "given with 'inputs'",
+                              expected: "exactly one of 'image' (synthetic measurement) or 'inputs' (saved arrays)")
+        }
+        if c.contains(AnyKey("physics")) {
+            let p = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("physics"))
+            try p.rejectUnknownKeys(["kernel", "sigma", "radius", "size", "length", "angle", "boundary", "angles", "mask",
+                                     "acceleration", "center_fraction", "lines", "decay", "missing_fraction", "factor", "mask_seed"],
+                                    path: "physics")
+            physics.kernel = try p.value("kernel") ?? physics.kernel
+            physics.sigma = try p.value("sigma") ?? physics.sigma
+            physics.radius = try p.value("radius")
+            physics.size = try p.value("size") ?? physics.size
+            physics.length = try p.value("length") ?? physics.length
+            physics.angle = try p.value("angle") ?? physics.angle
+            if let b: String = try p.value("boundary") {
+                guard let boundary = BlurBoundary(rawValue: b) else {
+                    throw ConfigError(keyPath: p.path("boundary"), value: "'\(b)'", expected: BlurBoundary.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                physics.boundary = boundary
+            }
+            physics.angles = try p.value("angles") ?? physics.angles
+            physics.mask = try p.value("mask") ?? physics.mask
+            physics.acceleration = try p.value("acceleration") ?? physics.acceleration
+            physics.centerFraction = try p.value("center_fraction") ?? physics.centerFraction
+            physics.lines = try p.value("lines")
+            physics.decay = try p.value("decay") ?? physics.decay
+            physics.missingFraction = try p.value("missing_fraction") ?? physics.missingFraction
+            physics.factor = try p.value("factor") ?? physics.factor
+            physics.maskSeed = try p.value("mask_seed") ?? physics.maskSeed
+        }
+        if c.contains(AnyKey("noise")) {
+            let n = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("noise"))
+            try n.rejectUnknownKeys(["type", "sigma", "gain", "relative", "seed"], path: "noise")
+            let type: String = try n.value("type") ?? "gaussian"
+            switch type {
+            case "gaussian": noise = .gaussian(sigma: try n.value("sigma") ?? 0)
+            case "poisson": noise = .poisson(gain: try n.required("gain"))
+            case "none": noise = .none
+            default: throw ConfigError(keyPath: n.path("type"), value: "'\(type)'", expected: "gaussian, poisson or none")
+            }
+            do { try noise.validate() } catch let e as PDEError {
+                throw ConfigError(keyPath: n.path(type == "poisson" ? "gain" : "sigma"), value: "\(e)", expected: "a valid noise level")
+            }
+            noiseRelative = try n.value("relative") ?? false
+            noiseSeed = try n.value("seed") ?? 0
+        }
+        let a = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("algorithm"))
+        try a.rejectUnknownKeys(["name", "iterations", "tolerance", "ssim", "prior", "lambda", "rho", "nu", "step", "filter",
+                                 "regularizer", "nonnegative", "inner_iterations"], path: "algorithm")
+        algorithm = try a.required("name")
+        let method: ReconstructionMethod
+        do { method = try ReconstructionRegistry.method(algorithm) } catch {
+            throw ConfigError(keyPath: a.path("name"), value: "'\(algorithm)'",
+                              expected: "one of " + ReconstructionRegistry.methods.map(\.name).joined(separator: ", "))
+        }
+        iterations = try a.value("iterations") ?? iterations
+        tolerance = try a.value("tolerance") ?? tolerance
+        trackSSIM = try a.value("ssim") ?? false
+        guard iterations >= 1 else { throw ConfigError(keyPath: a.path("iterations"), value: "\(iterations)", expected: "an integer ≥ 1") }
+        guard tolerance >= 0, tolerance.isFinite else { throw ConfigError(keyPath: a.path("tolerance"), value: "\(tolerance)", expected: "a number ≥ 0") }
+        settings.prior = try a.value("prior")
+        settings.lambda = try a.value("lambda")
+        settings.rho = try a.value("rho")
+        settings.nu = try a.value("nu")
+        settings.step = try a.value("step")
+        settings.filter = try a.value("filter")
+        settings.regularizer = try a.value("regularizer")
+        settings.nonnegative = try a.value("nonnegative")
+        settings.innerIterations = try a.value("inner_iterations")
+        for key in settings.givenKeys where !method.keys.contains(key) {
+            throw ConfigError(keyPath: a.path(key), value: "not read by \(algorithm)",
+                              expected: method.keys.isEmpty ? "no settings for \(algorithm)" : "only " + method.keys.joined(separator: ", "))
+        }
+        for (key, value) in [("lambda", settings.lambda), ("rho", settings.rho), ("nu", settings.nu)] {
+            if let v = value, !(v >= 0 && v.isFinite) {
+                throw ConfigError(keyPath: a.path(key), value: "\(v)", expected: "a finite number ≥ 0")
+            }
+        }
+        if let p = settings.prior, !(ReconstructionRegistry.priorNames.contains(p)) {
+            throw ConfigError(keyPath: a.path("prior"), value: "'\(p)'", expected: "one of " + ReconstructionRegistry.priorNames.joined(separator: ", "))
+        }
+        if c.contains(AnyKey("output")) {
+            let o = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("output"))
+            try o.rejectUnknownKeys(["directory", "name", "formats"], path: "output")
+            directory = try o.value("directory") ?? directory
+            name = try o.value("name") ?? name
+            guard !name.isEmpty, !name.contains("/") else {
+                throw ConfigError(keyPath: o.path("name"), value: "'\(name)'", expected: "a file name without '/'")
+            }
+            if let raw: [String] = try o.value("formats") {
+                formats = try raw.enumerated().map { i, f in
+                    guard let format = Format(rawValue: f) else {
+                        throw ConfigError(keyPath: o.path("formats") + "[\(i)]", value: "'\(f)'",
+                                          expected: "one of " + Format.allCases.map(\.rawValue).joined(separator: ", "))
+                    }
+                    return format
+                }
+            }
+        }
+    }
+}
+
+/// What `pde-invert` did: the report, the scores and the files.
+public struct InvertSummary {
+    public var reconstruction: Reconstruction
+    /// PSNR / SSIM of the reconstruction and of the baseline against the truth (when known).
+    public var psnr: Double?
+    public var ssim: Double?
+    public var baselinePSNR: Double?
+    public var outputs: [String]
+}
+
+/// Runs an `InvertConfig`: builds the experiment (library), reconstructs through the
+/// registry, writes the outputs atomically.
+public struct InvertRunner {
+    public let config: InvertConfig
+    public let configPath: String
+    public let log: (String) -> Void
+
+    /// A runner printing progress through `log`.
+    public init(config: InvertConfig, configPath: String, log: @escaping (String) -> Void = { print($0) }) {
+        self.config = config
+        self.configPath = configPath
+        self.log = log
+    }
+
+    /// The experiment the config describes.
+    public func experiment() throws -> InverseExperiment {
+        let c = config
+        if let source = c.imageSource {
+            let image = try TestImage.load(source, size: c.imageSize, block: c.imageBlock, seed: c.imageSeed)
+            return try InverseExperiment.synthetic(task: c.task, truth: image.values, shape: image.shape, physics: c.physics,
+                                                   noise: c.noise, relativeNoise: c.noiseRelative, noiseSeed: c.noiseSeed)
+        }
+        let y = try NPY.read(c.inputMeasurement!)
+        let truth = try c.inputTruth.map { try NPY.read($0) }
+        var physics = c.physics
+        let model: ForwardModel
+        switch c.task {
+        case .deblur:
+            guard let truth else {
+                throw ConfigError(keyPath: "inputs.truth", value: "missing", expected: "the truth array (its shape sets the image shape)")
+            }
+            if let k = c.inputKernel {
+                let kernel = try NPY.read(k)
+                guard kernel.shape.count == 2 else {
+                    throw ConfigError(keyPath: "inputs.kernel", value: "shape \(kernel.shape)", expected: "a 2-D kernel")
+                }
+                model = try Blur(imageShape: truth.shape, kernel: BlurKernel(values: kernel.doubles, shape: kernel.shape), boundary: physics.boundary)
+            } else {
+                model = try InverseExperiment.makeModel(task: .deblur, shape: truth.shape, physics: physics)
+            }
+        case .ct:
+            guard y.shape.count == 2 else { throw ConfigError(keyPath: "inputs.measurement", value: "shape \(y.shape)", expected: "a sinogram [detectors, angles]") }
+            if let a = c.inputAngles {
+                let angles = try NPY.read(a).doubles
+                model = try ParallelBeamProjector(size: y.shape[0], anglesDegrees: angles)
+            } else {
+                physics.angles = y.shape[1]
+                model = try InverseExperiment.makeModel(task: .ct, shape: [y.shape[0], y.shape[0]], physics: physics)
+            }
+        default:
+            guard let truth else {
+                throw ConfigError(keyPath: "inputs.truth", value: "missing", expected: "the truth array (its shape sets the image shape)")
+            }
+            model = try InverseExperiment.makeModel(task: c.task, shape: truth.shape, physics: physics)
+        }
+        return try InverseExperiment(task: c.task, model: model, measurement: y.doubles, truth: truth?.doubles)
+    }
+
+    /// Reconstructs and writes the outputs.
+    public func run() throws -> InvertSummary {
+        let c = config
+        let e = try experiment()
+        let method = try ReconstructionRegistry.method(c.algorithm)
+        let shape = e.imageShape
+        log("\(c.task.rawValue): \(e.model.name), image \(shape[0])×\(shape[1]), measurement \(e.measurement.count) values; \(c.algorithm)"
+            + (c.settings.prior.map { " with \($0)" } ?? ""))
+        let clip = { (x: [Double]) in x.map { min(max($0, 0), 1) } }
+        var baselinePSNR: Double?
+        if let t = e.truth {
+            baselinePSNR = try ImageMetrics.psnr(clip(e.baseline.image), t, dataRange: 1)
+            log(String(format: "%@: PSNR %.2f dB", e.baseline.name, baselinePSNR!))
+        }
+        let every = max(1, c.iterations / 20)
+        let log = self.log
+        let options = ReconstructionOptions(maxIterations: c.iterations, tolerance: c.tolerance, truth: e.truth, imageShape: shape,
+                                            trackSSIM: c.trackSSIM, monitor: { r in
+            guard r.iteration % every == 0 || r.iteration == 1 else { return }
+            var line = "iteration \(r.iteration)/\(c.iterations)"
+            if let o = r.objective { line += String(format: "  objective %.6e", o) }
+            if let p = r.psnr { line += String(format: "  PSNR %.2f dB", p) }
+            if let s = r.ssim { line += String(format: "  SSIM %.4f", s) }
+            line += String(format: "  change %.2e  %.2f s", r.relativeChange, r.seconds)
+            log(line)
+        })
+        let result = try method.run(e, settings: c.settings, options: options)
+        for note in result.report.notes { log(note) }
+        var summary = InvertSummary(reconstruction: result, outputs: [])
+        if let t = e.truth {
+            summary.psnr = try ImageMetrics.psnr(clip(result.x), t, dataRange: 1)
+            summary.ssim = try ImageMetrics.ssim(clip(result.x), t, shape: shape, dataRange: 1)
+            log(String(format: "%@: PSNR %.2f dB, SSIM %.4f (%@ after %d iterations, %.2f s)", c.algorithm, summary.psnr!, summary.ssim!,
+                       result.report.stop.rawValue, result.report.iterations, result.report.seconds))
+        } else {
+            log(String(format: "%@: %@ after %d iterations, %.2f s", c.algorithm, result.report.stop.rawValue, result.report.iterations, result.report.seconds))
+        }
+        summary.outputs = try writeOutputs(e, result, baselinePSNR: baselinePSNR, psnr: summary.psnr)
+        return summary
+    }
+
+    func writeOutputs(_ e: InverseExperiment, _ r: Reconstruction, baselinePSNR: Double?, psnr: Double?) throws -> [String] {
+        let c = config
+        guard !c.formats.isEmpty else { return [] }
+        do {
+            try FileManager.default.createDirectory(atPath: c.directory, withIntermediateDirectories: true)
+        } catch {
+            throw FileWriteError(path: c.directory, reason: error.localizedDescription)
+        }
+        let base = c.directory + "/" + c.name
+        let (rows, cols) = (e.imageShape[0], e.imageShape[1])
+        // Heat maps draw row 0 at the bottom; images have it at the top.
+        let flip = { (x: [Double]) -> [Double] in (0..<(rows * cols)).map { x[(rows - 1 - $0 / cols) * cols + $0 % cols] } }
+        var outputs: [String] = []
+        for format in c.formats {
+            let path: String
+            switch format {
+            case .npy:
+                path = base + ".npy"
+                try NPY.write(r.x, shape: e.imageShape, to: path)
+            case .png:
+                path = base + ".png"
+                var panels: [HeatMap.Panel] = []
+                let fmt = { (p: Double?) in p.map { String(format: " %.2f dB", $0) } ?? "" }
+                if let t = e.truth { panels.append(.init(title: "truth", values: flip(t), range: 0...1, colormap: .gray)) }
+                panels.append(.init(title: e.baseline.name + fmt(baselinePSNR), values: flip(e.baseline.image), range: 0...1, colormap: .gray))
+                panels.append(.init(title: c.algorithm + fmt(psnr), values: flip(r.x), range: 0...1, colormap: .gray))
+                if let t = e.truth {
+                    panels.append(.init(title: "|error|", values: flip(zip(r.x, t).map { abs($0 - $1) })))
+                }
+                try HeatMap.writeRow(panels, width: cols, height: rows, to: path)
+            case .jsonl:
+                path = base + ".jsonl"
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                var text = ""
+                for rec in r.report.history {
+                    text += String(decoding: try encoder.encode(rec), as: UTF8.self) + "\n"
+                }
+                try AtomicFile.write(Data(text.utf8), to: path)
+            case .svg:
+                path = base + "-convergence.svg"
+                var plot = SVGLinePlot(title: "\(c.algorithm) on \(c.task.rawValue)", xLabel: "iteration", yLabel: "relative change, objective", logY: true)
+                let h = r.report.history
+                plot.series.append(.init(label: "relative change", x: h.map { Double($0.iteration) }, y: h.map { max($0.relativeChange, 1e-300) }))
+                let obj = h.compactMap { rec in rec.objective.map { (Double(rec.iteration), $0) } }.filter { $0.1 > 0 }
+                if !obj.isEmpty { plot.series.append(.init(label: "objective", x: obj.map(\.0), y: obj.map(\.1))) }
+                try plot.write(to: path)
+                if h.contains(where: { $0.psnr != nil }) {
+                    var p = SVGLinePlot(title: "\(c.algorithm): PSNR", xLabel: "iteration", yLabel: "PSNR (dB)")
+                    let pts = h.compactMap { rec in rec.psnr.map { (Double(rec.iteration), $0) } }.filter { $0.1.isFinite }
+                    p.series.append(.init(label: "PSNR", x: pts.map(\.0), y: pts.map(\.1)))
+                    try p.write(to: base + "-psnr.svg")
+                    outputs.append(base + "-psnr.svg")
+                    log("wrote \(base)-psnr.svg")
+                }
+            }
+            outputs.append(path)
+            log("wrote \(path)")
+        }
+        return outputs
+    }
+}
