@@ -220,7 +220,7 @@ public struct ProximalGradient {
             }
         }
         if backtrack != nil { tracker.notes.append("\(backtracks) backtracking steps, final step \(t)") }
-        return Reconstruction(x: x, report: tracker.report(stop: .maxIterations, iterations: options.maxIterations))
+        return Reconstruction(x: x, report: tracker.report(stop: .maxIterations, iterations: options.maxIterations, x: x))
     }
 }
 
@@ -366,7 +366,7 @@ public struct ADMM {
             }
         }
         if cgIterations > 0 { tracker.notes.append("\(cgIterations) CG iterations in x-updates") }
-        return Reconstruction(x: x, report: tracker.report(stop: .maxIterations, iterations: options.maxIterations))
+        return Reconstruction(x: x, report: tracker.report(stop: .maxIterations, iterations: options.maxIterations, x: x))
     }
 }
 
@@ -420,7 +420,7 @@ extension ADMM {
                 z.withUnsafeMutableBufferPointer { zp in
                     u.withUnsafeMutableBufferPointer { up in
                         TVKernels.shrinkStep(xp.baseAddress!, zp.baseAddress!, up.baseAddress!, rows: n0, cols: n1,
-                                             threshold: threshold, isotropic: shrink.isotropic)
+                                             threshold: threshold, isotropic: shrink.isotropic, sums: options.tolerance > 0)
                     }
                 }
             }
@@ -430,7 +430,7 @@ extension ADMM {
                 return Reconstruction(x: x, report: tracker.report(stop: stop, iterations: it))
             }
         }
-        return Reconstruction(x: x, report: tracker.report(stop: .maxIterations, iterations: options.maxIterations))
+        return Reconstruction(x: x, report: tracker.report(stop: .maxIterations, iterations: options.maxIterations, x: x))
     }
 }
 
@@ -500,7 +500,7 @@ public struct LinearizedADMM {
                 return Reconstruction(x: x, report: tracker.report(stop: stop, iterations: it))
             }
         }
-        return Reconstruction(x: x, report: tracker.report(stop: .maxIterations, iterations: options.maxIterations))
+        return Reconstruction(x: x, report: tracker.report(stop: .maxIterations, iterations: options.maxIterations, x: x))
     }
 }
 
@@ -601,6 +601,6 @@ public struct PDHG {
                 return Reconstruction(x: x, report: tracker.report(stop: stop, iterations: it))
             }
         }
-        return Reconstruction(x: x, report: tracker.report(stop: .maxIterations, iterations: options.maxIterations))
+        return Reconstruction(x: x, report: tracker.report(stop: .maxIterations, iterations: options.maxIterations, x: x))
     }
 }

@@ -129,7 +129,13 @@ struct IterationTracker {
     /// for an iteration while their other variables still move. Never converged at k = 1.
     mutating func record(_ k: Int, x: [Double], previous: [Double], auxiliary: Double = 0,
                          objective: () -> Double?) -> ReconstructionStop? {
-        let change = InverseVectors.distance(x, previous) / max(InverseVectors.norm(x), .leastNormalMagnitude)
+        // Nothing reads the record (fixed iterations, no history, monitor, truth or objective):
+        // skip its passes; `report(stop:iterations:x:)` still checks the result for NaN.
+        if !(options.tolerance > 0 || options.recordHistory || options.monitor != nil || options.truth != nil || options.trackObjective) {
+            return nil
+        }
+        let (d2, n2) = InverseVectors.distanceAndNormSquared(x, previous)
+        let change = d2.squareRoot() / max(n2.squareRoot(), .leastNormalMagnitude)
         if !change.isFinite { return .notANumber }
         let obj = options.trackObjective ? objective() : nil
         var rec = IterationRecord(iteration: k, objective: obj, psnr: nil, ssim: nil, relativeChange: change, seconds: seconds)
@@ -151,7 +157,10 @@ struct IterationTracker {
         return nil
     }
 
-    func report(stop: ReconstructionStop, iterations: Int) -> ReconstructionReport {
-        ReconstructionReport(algorithm: algorithm, stop: stop, iterations: iterations, history: history, seconds: seconds, notes: notes)
+    /// The report; with `x`, a non-finite entry turns the stop into `.notANumber` (for loops
+    /// whose records were skipped).
+    func report(stop: ReconstructionStop, iterations: Int, x: [Double]? = nil) -> ReconstructionReport {
+        let final = x.map { $0.contains { !$0.isFinite } } == true ? .notANumber : stop
+        return ReconstructionReport(algorithm: algorithm, stop: final, iterations: iterations, history: history, seconds: seconds, notes: notes)
     }
 }

@@ -163,6 +163,25 @@ public enum InverseVectors {
     /// ‖a‖₂.
     public static func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
 
+    /// (‖a − b‖², ‖a‖²) in one pass.
+    public static func distanceAndNormSquared(_ a: [Double], _ b: [Double]) -> (Double, Double) {
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                var d0 = 0.0, d1 = 0.0, n0 = 0.0, n1 = 0.0
+                let n = min(ap.count, bp.count)
+                var i = 0
+                while i &+ 2 <= n {
+                    let x0 = ap[i], x1 = ap[i &+ 1]
+                    let e0 = x0 - bp[i], e1 = x1 - bp[i &+ 1]
+                    d0 += e0 * e0; d1 += e1 * e1; n0 += x0 * x0; n1 += x1 * x1
+                    i = i &+ 2
+                }
+                if i < n { let e = ap[i] - bp[i]; d0 += e * e; n0 += ap[i] * ap[i] }
+                return (d0 + d1, n0 + n1)
+            }
+        }
+    }
+
     /// ‖a − b‖₂.
     public static func distance(_ a: [Double], _ b: [Double]) -> Double {
         a.withUnsafeBufferPointer { ap in
