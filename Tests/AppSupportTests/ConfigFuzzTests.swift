@@ -34,6 +34,10 @@ import PDE
                 _ = try decodeConfig(MeshFreeSolveConfig.self, yaml: text, file: file)
                 return nil
             }
+            if seedName.hasPrefix("invert-") {
+                _ = try decodeConfig(InvertConfig.self, yaml: text, file: file)
+                return nil
+            }
             return try decodeConfig(SolveConfig.self, yaml: text, file: file)
         }
         // Every seed decodes as it is.

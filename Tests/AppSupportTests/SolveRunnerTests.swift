@@ -143,6 +143,8 @@ import TestSupport
                 _ = try loadConfig(DCDMTrainConfig.self, from: root + "/data/configs/" + f)
             } else if f.hasPrefix("train-") {
                 _ = try loadConfig(TrainConfig.self, from: root + "/data/configs/" + f)
+            } else if f.hasPrefix("invert-") {
+                _ = try loadConfig(InvertConfig.self, from: root + "/data/configs/" + f)
             } else if f.hasPrefix("gp") {
                 let c = try loadConfig(MeshFreeSolveConfig.self, from: root + "/data/configs/" + f)
                 #expect(SolverRegistry.isMeshFree(c.method) && configuredSolverMethod(in: root + "/data/configs/" + f) == c.method)

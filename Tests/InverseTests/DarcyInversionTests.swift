@@ -236,18 +236,4 @@ private func relativeError(_ x: [Double], _ truth: [Double]) -> Double {
         #expect(isPDEError { _ = try LBFGS().minimize(initial: [1, 2]) { _ in (1, [0]) } })
     }
 
-
-    /// The benchmark-scale run (n = 64, 100 lattice observations, 1% noise); set
-    /// SWIFTPDE_DARCY_BENCHMARK=1 to run it.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["SWIFTPDE_DARCY_BENCHMARK"] != nil))
-    func benchmarkScaleInversion() throws {
-        let (problem, truth, data, sigma) = try darcySetup(n: 64)
-        let inversion = try DarcyInversion(problem: problem, observations: data, noiseStandardDeviation: sigma,
-                                           regularization: .tikhonov(beta: 10, alpha: 0.01))
-        let lbfgs = LBFGS(gradientTolerance: 1e-5, options: ReconstructionOptions(maxIterations: 500, tolerance: 0, recordHistory: false))
-        let result = try inversion.reconstruct(optimizer: lbfgs)
-        print("Darcy benchmark n = 64: relative L2 error \(relativeError(result.x, truth)), \(result.report.iterations) L-BFGS iterations, \(result.report.seconds) s, \(result.report.stop), \(result.report.notes)")
-        #expect(relativeError(result.x, truth) < 0.5)
-        #expect(result.report.stop == .converged)
-    }
 }

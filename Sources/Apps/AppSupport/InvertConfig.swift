@@ -44,16 +44,28 @@ public struct InvertConfig: Decodable, Sendable {
     public var directory = "out"
     public var name = "reconstruction"
     public var formats: [Format] = [.npy, .png, .jsonl, .svg]
+    /// The Darcy inversion's settings (task darcy).
+    public var darcy = DarcyExperiment()
+    /// L-BFGS memory of the Darcy inversion.
+    public var darcyMemory = 10
 
     /// Throws `ConfigError` naming the key for unknown keys, wrong types and bad values.
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(["task", "image", "inputs", "physics", "noise", "algorithm", "output"])
+        try decoder.rejectUnknownKeys(["task", "image", "inputs", "physics", "noise", "algorithm", "output", "darcy"])
         let c = try decoder.container(keyedBy: AnyKey.self)
         let taskName: String = try c.required("task")
         guard let task = InverseTask(rawValue: taskName) else {
             throw ConfigError(keyPath: "task", value: "'\(taskName)'", expected: "one of " + InverseTask.allCases.map(\.rawValue).joined(separator: ", "))
         }
         self.task = task
+        if task == .darcy {
+            algorithm = "lbfgs"
+            try decodeDarcy(c)
+            return
+        }
+        guard !c.contains(AnyKey("darcy")) else {
+            throw ConfigError(keyPath: "darcy", value: "given for task \(taskName)", expected: "a darcy section only with task: darcy")
+        }
         if c.contains(AnyKey("image")) {
             let i = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("image"))
             try i.rejectUnknownKeys(["source", "size", "block", "seed"], path: "image")
@@ -154,6 +166,12 @@ public struct InvertConfig: Decodable, Sendable {
         if let p = settings.prior, !(ReconstructionRegistry.priorNames.contains(p)) {
             throw ConfigError(keyPath: a.path("prior"), value: "'\(p)'", expected: "one of " + ReconstructionRegistry.priorNames.joined(separator: ", "))
         }
+        try decodeOutput(c)
+    }
+}
+
+extension InvertConfig {
+    mutating func decodeOutput(_ c: KeyedDecodingContainer<AnyKey>) throws {
         if c.contains(AnyKey("output")) {
             let o = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("output"))
             try o.rejectUnknownKeys(["directory", "name", "formats"], path: "output")
@@ -173,6 +191,67 @@ public struct InvertConfig: Decodable, Sendable {
             }
         }
     }
+
+    /// task: darcy — `darcy:` (nodes, observations, lattice, noise, seed, unknown, regularization,
+    /// beta, alpha, epsilon), `algorithm:` (name: lbfgs, iterations, gradient_tolerance, memory),
+    /// `output:`.
+    mutating func decodeDarcy(_ c: KeyedDecodingContainer<AnyKey>) throws {
+        for key in ["image", "inputs", "physics", "noise"] where c.contains(AnyKey(key)) {
+            throw ConfigError(keyPath: key, value: "given for task darcy", expected: "only darcy, algorithm and output sections")
+        }
+        if c.contains(AnyKey("darcy")) {
+            let d = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("darcy"))
+            try d.rejectUnknownKeys(["nodes", "observations", "lattice", "noise", "seed", "unknown", "regularization", "beta", "alpha", "epsilon"],
+                                    path: "darcy")
+            darcy.nodesPerAxis = try d.value("nodes") ?? darcy.nodesPerAxis
+            darcy.observations = try d.value("observations") ?? darcy.observations
+            darcy.lattice = try d.value("lattice") ?? darcy.lattice
+            darcy.noiseLevel = try d.value("noise") ?? darcy.noiseLevel
+            darcy.seed = try d.value("seed") ?? darcy.seed
+            guard (4...1024).contains(darcy.nodesPerAxis) else {
+                throw ConfigError(keyPath: d.path("nodes"), value: "\(darcy.nodesPerAxis)", expected: "4…1024 interior nodes per axis")
+            }
+            guard darcy.observations >= 1 else { throw ConfigError(keyPath: d.path("observations"), value: "\(darcy.observations)", expected: "≥ 1") }
+            guard darcy.noiseLevel >= 0, darcy.noiseLevel.isFinite else {
+                throw ConfigError(keyPath: d.path("noise"), value: "\(darcy.noiseLevel)", expected: "a relative noise level ≥ 0")
+            }
+            if let u: String = try d.value("unknown") {
+                guard let unknown = DarcyExperiment.Unknown(rawValue: u) else {
+                    throw ConfigError(keyPath: d.path("unknown"), value: "'\(u)'", expected: "conductivity or source")
+                }
+                darcy.unknown = unknown
+            }
+            let kind: String = try d.value("regularization") ?? "tikhonov"
+            let beta: Double = try d.value("beta") ?? 10
+            switch kind {
+            case "tikhonov": darcy.regularization = .tikhonov(beta: beta, alpha: try d.value("alpha") ?? 0.01)
+            case "tv": darcy.regularization = .totalVariation(beta: beta, epsilon: try d.value("epsilon") ?? 1)
+            case "none": darcy.regularization = .none
+            default: throw ConfigError(keyPath: d.path("regularization"), value: "'\(kind)'", expected: "tikhonov, tv or none")
+            }
+            do { try darcy.regularization.validate() } catch let e as PDEError {
+                throw ConfigError(keyPath: d.path("beta"), value: "\(e)", expected: "non-negative weights and ε > 0")
+            }
+        }
+        if c.contains(AnyKey("algorithm")) {
+            let a = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("algorithm"))
+            try a.rejectUnknownKeys(["name", "iterations", "gradient_tolerance", "memory"], path: "algorithm")
+            let name: String = try a.value("name") ?? "lbfgs"
+            guard name == "lbfgs" else { throw ConfigError(keyPath: a.path("name"), value: "'\(name)'", expected: "lbfgs (the Darcy inversion's optimizer)") }
+            iterations = try a.value("iterations") ?? 500
+            tolerance = try a.value("gradient_tolerance") ?? 1e-5
+            darcyMemory = try a.value("memory") ?? 10
+            guard iterations >= 1 else { throw ConfigError(keyPath: a.path("iterations"), value: "\(iterations)", expected: "≥ 1") }
+            guard tolerance > 0, tolerance.isFinite else {
+                throw ConfigError(keyPath: a.path("gradient_tolerance"), value: "\(tolerance)", expected: "a number > 0")
+            }
+            guard (1...100).contains(darcyMemory) else { throw ConfigError(keyPath: a.path("memory"), value: "\(darcyMemory)", expected: "1…100") }
+        } else {
+            iterations = 500
+            tolerance = 1e-5
+        }
+        try decodeOutput(c)
+    }
 }
 
 /// What `pde-invert` did: the report, the scores and the files.
@@ -182,6 +261,8 @@ public struct InvertSummary {
     public var psnr: Double?
     public var ssim: Double?
     public var baselinePSNR: Double?
+    /// Relative L2 error of the unknown (Darcy).
+    public var relativeError: Double?
     public var outputs: [String]
 }
 
@@ -246,6 +327,7 @@ public struct InvertRunner {
     /// Reconstructs and writes the outputs.
     public func run() throws -> InvertSummary {
         let c = config
+        if c.task == .darcy { return try runDarcy() }
         let e = try experiment()
         let method = try ReconstructionRegistry.method(c.algorithm)
         let shape = e.imageShape
@@ -272,6 +354,7 @@ public struct InvertRunner {
         let result = try method.run(e, settings: c.settings, options: options)
         for note in result.report.notes { log(note) }
         var summary = InvertSummary(reconstruction: result, outputs: [])
+        summary.baselinePSNR = baselinePSNR
         if let t = e.truth {
             summary.psnr = try ImageMetrics.psnr(clip(result.x), t, dataRange: 1)
             summary.ssim = try ImageMetrics.ssim(clip(result.x), t, shape: shape, dataRange: 1)
@@ -311,7 +394,7 @@ public struct InvertRunner {
                 panels.append(.init(title: e.baseline.name + fmt(baselinePSNR), values: flip(e.baseline.image), range: 0...1, colormap: .gray))
                 panels.append(.init(title: c.algorithm + fmt(psnr), values: flip(r.x), range: 0...1, colormap: .gray))
                 if let t = e.truth {
-                    panels.append(.init(title: "|error|", values: flip(zip(r.x, t).map { abs($0 - $1) })))
+                    panels.append(.init(title: "abs error", values: flip(zip(r.x, t).map { abs($0 - $1) })))
                 }
                 try HeatMap.writeRow(panels, width: cols, height: rows, to: path)
             case .jsonl:
@@ -344,5 +427,67 @@ public struct InvertRunner {
             log("wrote \(path)")
         }
         return outputs
+    }
+}
+
+extension InvertRunner {
+    /// task: darcy — the inversion, its figures and the outputs (m or f on its grid).
+    func runDarcy() throws -> InvertSummary {
+        let c = config
+        let d = c.darcy
+        log("darcy: recover the \(d.unknown.rawValue) on \(d.shape[0])×\(d.shape[1]) from \(d.observations) point observations of u "
+            + String(format: "(%d² nodes, noise %.3g·max|u|), L-BFGS", d.nodesPerAxis, d.noiseLevel))
+        let every = max(1, c.iterations / 20)
+        let log = self.log
+        let options = ReconstructionOptions(maxIterations: c.iterations, tolerance: 0, monitor: { r in
+            guard r.iteration % every == 0 || r.iteration == 1 else { return }
+            log(String(format: "iteration %d  objective %.6e  change %.2e  %.2f s", r.iteration, r.objective ?? .nan, r.relativeChange, r.seconds))
+        })
+        let optimizer = LBFGS(memory: c.darcyMemory, gradientTolerance: c.tolerance, options: options)
+        let (result, truth) = try d.run(optimizer: optimizer)
+        for note in result.report.notes { log(note) }
+        let error = try ImageMetrics.relativeError(result.x, truth)
+        log(String(format: "relative L2 error of the %@: %.4f (%@ after %d iterations, %.2f s)", d.unknown.rawValue, error,
+                   result.report.stop.rawValue, result.report.iterations, result.report.seconds))
+        var summary = InvertSummary(reconstruction: result, outputs: [])
+        summary.relativeError = error
+        guard !c.formats.isEmpty else { return summary }
+        do { try FileManager.default.createDirectory(atPath: c.directory, withIntermediateDirectories: true) } catch {
+            throw FileWriteError(path: c.directory, reason: error.localizedDescription)
+        }
+        let base = c.directory + "/" + c.name
+        let (rows, cols) = (d.shape[0], d.shape[1])
+        let lo = min(truth.min() ?? 0, result.x.min() ?? 0), hi = max(truth.max() ?? 1, result.x.max() ?? 1)
+        for format in c.formats {
+            let path: String
+            switch format {
+            case .npy:
+                path = base + ".npy"
+                try NPY.write(result.x, shape: d.shape, to: path)
+            case .png:
+                path = base + ".png"
+                // Row 0 of the unknown is y = 0: the heat map's bottom row, as the grid.
+                try HeatMap.writeRow([HeatMap.Panel(title: "truth", values: truth, range: lo...hi),
+                                      HeatMap.Panel(title: String(format: "recovered (error %.3f)", error), values: result.x, range: lo...hi),
+                                      HeatMap.Panel(title: "abs error", values: zip(result.x, truth).map { abs($0 - $1) })],
+                                     width: cols, height: rows, to: path)
+            case .jsonl:
+                path = base + ".jsonl"
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                var text = ""
+                for rec in result.report.history { text += String(decoding: try encoder.encode(rec), as: UTF8.self) + "\n" }
+                try AtomicFile.write(Data(text.utf8), to: path)
+            case .svg:
+                path = base + "-convergence.svg"
+                var plot = SVGLinePlot(title: "L-BFGS on the Darcy inversion", xLabel: "iteration", yLabel: "objective", logY: true)
+                let obj = result.report.history.compactMap { r in r.objective.map { (Double(r.iteration), $0) } }.filter { $0.1 > 0 }
+                plot.series.append(.init(label: "objective", x: obj.map(\.0), y: obj.map(\.1)))
+                try plot.write(to: path)
+            }
+            summary.outputs.append(path)
+            log("wrote \(path)")
+        }
+        return summary
     }
 }

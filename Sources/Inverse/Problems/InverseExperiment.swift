@@ -5,6 +5,8 @@ import PDE
 public enum InverseTask: String, Sendable, CaseIterable {
     case denoise, deblur, ct, mri, inpaint
     case superResolution = "super-resolution"
+    /// The PDE-constrained Darcy inversion (`DarcyExperiment`), not an imaging model.
+    case darcy
 }
 
 /// How the forward model of a task is configured (the keys of a `physics:` config section;
@@ -130,12 +132,14 @@ public struct InverseExperiment {
             return try SubsampledFourier(shape: shape, mask: mask)
         case .inpaint:
             return try MaskModel.random(shape: shape, missingFraction: p.missingFraction, seed: p.maskSeed)
+        case .darcy:
+            throw PDEError.invalidValue(key: "task", value: "darcy", expected: "an imaging task (the Darcy inversion is a DarcyExperiment)")
         }
     }
 
     static func baseline(task: InverseTask, model: ForwardModel, measurement y: [Double]) throws -> (name: String, image: [Double]) {
         switch task {
-        case .denoise, .deblur, .inpaint:
+        case .denoise, .deblur, .inpaint, .darcy:
             return ("measurement", y)
         case .ct:
             if let ct = model as? ParallelBeamProjector {
