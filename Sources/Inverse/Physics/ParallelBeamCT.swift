@@ -438,6 +438,8 @@ public struct FilteredBackProjection {
                                 let jLo = max(0, radius - d), jHi = min(n - 1, radius + d)
                                 let row = out + i &* n
                                 let yRow = Double(dy)
+                                let magic = 0x1p52, magicBits = Int(truncatingIfNeeded: (0x1p52).bitPattern)
+                                let limit = Double(diagonal &- 1)
                                 for a in 0..<angles {
                                     let cs = cp[a], yTerm = yRow * sp[a]
                                     let f = fp.baseAddress! + a &* diagonal
@@ -448,7 +450,14 @@ public struct FilteredBackProjection {
                                         // falls to the exact branch below.
                                         let u = t + Double(half)
                                         var v = 0.0
-                                        if u >= 0 {
+                                        if u >= 0.5 && u < limit {
+                                            // k = round(u − ½) ∈ {⌊u⌋ − 1, ⌊u⌋} by the 2⁵² trick (no trapping
+                                            // conversion); the interpolation is continuous, so either
+                                            // neighbour pair gives the same value (frac ∈ [0, 1]).
+                                            let k = Int(truncatingIfNeeded: (u - 0.5 + magic).bitPattern) &- magicBits
+                                            let left = f[k]
+                                            v = (f[k &+ 1] - left) * (u - Double(k)) + left
+                                        } else if u >= 0 {
                                             let k = Int(u)
                                             if k < diagonal &- 1 {
                                                 let left = f[k]
