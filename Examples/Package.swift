@@ -17,7 +17,7 @@ let package = Package(
         .executableTarget(
             name: "doc-snippets",
             dependencies: [.product(name: "PDE", package: "SwiftPDE"), .product(name: "Learning", package: "SwiftPDE"),
-                           .product(name: "Operators", package: "SwiftPDE")],
+                           .product(name: "Operators", package: "SwiftPDE"), .product(name: "Inverse", package: "SwiftPDE")],
             path: "Sources/doc-snippets"),
     ],
     swiftLanguageModes: [.v5]

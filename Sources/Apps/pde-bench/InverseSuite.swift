@@ -219,7 +219,7 @@ struct InverseSuite: ParsableCommand {
         for mask in ["random", "radial"] {
             var p = PhysicsSettings()
             p.mask = mask; p.acceleration = 4
-            if let r = try tvAgainstBaseline(rec, task: .mri, physics: p, label: "mri_\(mask)_4x", lambdas: [2e-3, 5e-3, 1e-2, 2e-2]) { rows.append(r) }
+            if let r = try tvAgainstBaseline(rec, task: .mri, physics: p, label: "mri_\(mask)_4x", lambdas: [1e-3, 2e-3, 5e-3, 1e-2, 2e-2]) { rows.append(r) }
         }
         printTable(["case", "baseline", "PSNR", "SSIM", "λ", "TV PSNR", "TV SSIM", "gain", "seconds"], rows)
     }
