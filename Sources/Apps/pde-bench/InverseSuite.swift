@@ -31,7 +31,7 @@ struct InverseSuite: ParsableCommand {
     @Option var ctAngles = 60
     @Option var ctNoise = 0.02
     @Option(help: "Iterations of the TV reconstructions for CT, MRI and inpainting (PDHG).")
-    var tvIterations = 500
+    var tvIterations = 1000
 
     func run() throws {
         try options.validateRelease()
@@ -170,7 +170,7 @@ struct InverseSuite: ParsableCommand {
         // TV by PDHG (K = [A; ∇], x ≥ 0), λ by PSNR over a grid (the peers' oracle rule).
         let e = try InverseExperiment(task: .ct, model: projector, measurement: sino, truth: truth)
         var best = (lam: 0.0, psnr: -Double.infinity, ssim: 0.0, seconds: 0.0)
-        for lam in [0.05, 0.1, 0.2, 0.5, 1.0] {
+        for lam in [0.2, 0.3, 0.5, 0.7, 1.0] {
             var s = ReconstructionSettings()
             s.prior = "tv"; s.lambda = lam; s.nonnegative = true
             let t0 = DispatchTime.now()

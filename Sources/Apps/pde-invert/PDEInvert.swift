@@ -46,7 +46,7 @@ struct PDEInvert: ParsableCommand {
             let log: (String) -> Void = quiet ? { _ in } : { print($0) }
             let summary = try InvertRunner(config: cfg, configPath: config, log: log).run()
             let stop = summary.reconstruction.report.stop
-            if stop == .notANumber || stop == .diverged || (stop == .maxIterations && cfg.tolerance > 0) {
+            if stop == .notANumber || stop == .diverged || stop == .stalled || (stop == .maxIterations && cfg.tolerance > 0) {
                 printError("\(config): \(cfg.algorithm) stopped with \(stop.rawValue) (tolerance \(cfg.tolerance)); outputs hold the last iterate")
                 throw ExitCode(3)
             }

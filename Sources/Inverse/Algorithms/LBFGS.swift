@@ -19,7 +19,7 @@ import PDE
 /// ≤ `absoluteGradientTolerance`; (fₖ₋₁ − fₖ) ≤ `objectiveTolerance`·max(|fₖ₋₁|, |fₖ|, 1);
 /// ‖xₖ − xₖ₋₁‖ ≤ `options.tolerance`·‖xₖ‖ (the shared criterion; 0 switches it off); or
 /// `options.maxIterations`. A line search that cannot decrease f even along −∇f ends the run
-/// as `.converged` (f is at its floating-point floor) with a note saying so. The report's
+/// as `.stalled` with a note saying so (not converged: the floor of f or an inexact gradient). The report's
 /// notes give the criterion that stopped the run, the function evaluations, the line-search
 /// failures and resets, and the skipped pairs.
 public struct LBFGS {
@@ -152,7 +152,7 @@ public struct LBFGS {
             guard let accepted = search else {
                 lineSearchFailures += 1
                 stopNote = "stopped: the line search found no decrease along −∇f (objective at its floating-point floor)"
-                return finish(.converged, k - 1)
+                return finish(.stalled, k - 1)
             }
             if !accepted.wolfe { weakSteps += 1 }
             let previous = x

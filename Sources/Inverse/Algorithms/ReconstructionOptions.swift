@@ -27,6 +27,9 @@ public enum ReconstructionStop: String, Codable, Sendable, CaseIterable {
     case notANumber
     /// The objective grew by orders of magnitude (a step size too large for the problem).
     case diverged
+    /// No decrease could be found (L-BFGS's line search failed even along −∇f: the objective
+    /// is at its floating-point floor, or the gradient is inexact).
+    case stalled
 
     /// True only for `.converged`.
     public var converged: Bool { self == .converged }

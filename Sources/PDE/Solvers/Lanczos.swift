@@ -55,11 +55,23 @@ public enum Lanczos {
             if j == steps - 1 { break }
             // w ← (I − QQᵀ) w, twice, over q₀…q_j (this includes the three-term recurrence).
             for _ in 0..<2 {
+                // Fixed-order loops rather than BLAS: OpenBLAS's thread count is process-wide (other
+                // threads may change it), and its reductions change with it; the Ritz vectors,
+                // and so the DCDM training data, must be the same bits on every run.
                 q.withUnsafeBufferPointer { pq in w.withUnsafeMutableBufferPointer { pw in coefficients.withUnsafeMutableBufferPointer { pc in
-                    cblas_dgemv(CblasRowMajor, CblasNoTrans, Int32(j + 1), Int32(n), 1, pq.baseAddress!, Int32(n),
-                                pw.baseAddress!, 1, 0, pc.baseAddress!, 1)
-                    cblas_dgemv(CblasRowMajor, CblasTrans, Int32(j + 1), Int32(n), -1, pq.baseAddress!, Int32(n),
-                                pc.baseAddress!, 1, 1, pw.baseAddress!, 1)
+                    let rows = j &+ 1
+                    for r in 0..<rows {
+                        let row = pq.baseAddress! + r &* n
+                        var s0 = 0.0, s1 = 0.0
+                        var i = 0
+                        while i &+ 1 < n { s0 += row[i] * pw[i]; s1 += row[i &+ 1] * pw[i &+ 1]; i &+= 2 }
+                        if i < n { s0 += row[i] * pw[i] }
+                        pc[r] = s0 + s1
+                    }
+                    for r in 0..<rows {
+                        let row = pq.baseAddress! + r &* n, c = pc[r]
+                        for i in 0..<n { pw[i] -= c * row[i] }
+                    }
                 } } }
             }
             let b = VectorKernels.norm(w)
@@ -80,22 +92,29 @@ public enum Lanczos {
     }
 
     /// Ritz values (ascending) and Ritz vectors (m × n row-major, unit norm, in the order
-    /// of the values) of a decomposition: eigenpairs of T from LAPACK's `dstevd`, mapped
-    /// through the basis by one GEMM. Throws when LAPACK fails.
+    /// of the values) of a decomposition: eigenpairs of T from LAPACK's `dsteqr`, mapped
+    /// through the basis (fixed-order loops: the same bits for any BLAS thread count). Throws when LAPACK fails.
     public static func ritzPairs(_ d: Decomposition) throws -> (values: [Double], vectors: [Double]) {
         let m = d.steps, n = d.size
         var values = d.alpha
         var off = d.beta + [0]
         var z = [Double](repeating: 0, count: m * m)
-        let info = LAPACKE_dstevd(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "V")), Int32(m), &values, &off, &z, Int32(m))
+        // dsteqr (implicit QL/QR, no level-3 BLAS inside, unlike dstevd's divide and conquer):
+        // the same bits whatever OpenBLAS's thread count.
+        let info = LAPACKE_dsteqr(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "I")), Int32(m), &values, &off, &z, Int32(m))
         guard info == 0 else {
-            throw PDEError.libraryFailure(library: "LAPACK", reason: "dstevd on the \(m)×\(m) Lanczos matrix returned info = \(info)")
+            throw PDEError.libraryFailure(library: "LAPACK", reason: "dsteqr on the \(m)×\(m) Lanczos matrix returned info = \(info)")
         }
-        // Ritz vector k = Σ_j z[j, k] q_j: Y = Zᵀ Q (m × n).
+        // Ritz vector k = Σ_j z[j, k] q_j: Y = Zᵀ Q (m × n), in fixed-order loops.
         var y = [Double](repeating: 0, count: m * n)
         z.withUnsafeBufferPointer { pz in d.basis.withUnsafeBufferPointer { pq in y.withUnsafeMutableBufferPointer { py in
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(m), 1, pz.baseAddress!, Int32(m),
-                        pq.baseAddress!, Int32(n), 0, py.baseAddress!, Int32(n))
+            for k in 0..<m {
+                let out = py.baseAddress! + k &* n
+                for j in 0..<m {
+                    let c = pz[j &* m &+ k], row = pq.baseAddress! + j &* n
+                    for i in 0..<n { out[i] += c * row[i] }
+                }
+            }
         } } }
         return (values, y)
     }
@@ -123,7 +142,10 @@ public enum Lanczos {
             for k in 0..<m { c[k] = k < first ? 0 : g.normal() * (k < low ? lowWeight : 1) }
             var b = [Double](repeating: 0, count: n)
             c.withUnsafeBufferPointer { pc in vectors.withUnsafeBufferPointer { pv in b.withUnsafeMutableBufferPointer { pb in
-                cblas_dgemv(CblasRowMajor, CblasTrans, Int32(m), Int32(n), 1, pv.baseAddress!, Int32(n), pc.baseAddress!, 1, 0, pb.baseAddress!, 1)
+                for k in 0..<m where pc[k] != 0 {
+                    let row = pv.baseAddress! + k &* n, ck = pc[k]
+                    for i in 0..<n { pb[i] += ck * row[i] }
+                }
             } } }
             let norm = VectorKernels.norm(b)
             if norm > 0 { for i in 0..<n { b[i] /= norm } }
