@@ -4,11 +4,6 @@ import Testing
 import PDE
 import TestSupport
 
-private func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Double] {
-    var rng = SeededGenerator(seed: seed)
-    return (0..<n).map { _ in scale * rng.normal() }
-}
-
 private func quiet(_ iterations: Int, tolerance: Double = 0) -> ReconstructionOptions {
     ReconstructionOptions(maxIterations: iterations, tolerance: tolerance, trackObjective: false, recordHistory: false)
 }

@@ -160,7 +160,6 @@ private func relativeError(_ x: [Double], _ truth: [Double]) -> Double {
         #expect(err < 0.3)
     }
 
-
     @Test func lbfgsMinimizesRosenbrock() throws {
         func rosenbrock(_ x: [Double]) -> (value: Double, gradient: [Double]) {
             var f = 0.0

@@ -4,22 +4,6 @@ import Testing
 import PDE
 import TestSupport
 
-/// The kind of a thrown `PDEError` (nil when nothing or something else was thrown).
-private func mriErrorKind(_ body: () throws -> Any) -> String? {
-    do { _ = try body(); return nil } catch let error as PDEError {
-        switch error {
-        case .shapeMismatch: return "shapeMismatch"
-        case .invalidValue: return "invalidValue"
-        default: return "other"
-        }
-    } catch { return "foreign" }
-}
-
-private func mriRandom(_ count: Int, seed: UInt64) -> [Double] {
-    var rng = SeededGenerator(seed: seed)
-    return (0..<count).map { _ in rng.normal() }
-}
-
 /// Every mask type on a shape (fixed seeds).
 private func allMasks(_ shape: [Int]) throws -> [(String, [Bool])] {
     [
@@ -51,7 +35,7 @@ private func allMasks(_ shape: [Int]) throws -> [(String, [Bool])] {
         let shape = [5, 6]
         let mask = try SamplingMask.variableDensity(shape: shape, acceleration: 2, decay: 1, seed: 3)
         let model = try SubsampledFourier(shape: shape, mask: mask)
-        let x = mriRandom(30, seed: 9)
+        let x = randomArray(30, seed: 9)
         let y = try model(x)
         let scale = 1 / 30.0.squareRoot()
         var m = 0
@@ -77,7 +61,7 @@ private func allMasks(_ shape: [Int]) throws -> [(String, [Bool])] {
     func fullMaskIsAnIsometry(shape: [Int]) throws {
         let n = shape[0] * shape[1]
         let model = try SubsampledFourier(shape: shape, mask: [Bool](repeating: true, count: n))
-        let x = mriRandom(n, seed: 4)
+        let x = randomArray(n, seed: 4)
         let y = try model(x)
         #expect(abs(InverseVectors.norm(y) - InverseVectors.norm(x)) <= 1e-12 * InverseVectors.norm(x))
         #expect(maxAbsDifference(try model.zeroFilled(y), x) < 1e-12)
@@ -90,7 +74,7 @@ private func allMasks(_ shape: [Int]) throws -> [(String, [Bool])] {
     func pseudoInverseIsDataConsistent(shape: [Int]) throws {
         for (name, mask) in try allMasks(shape) {
             let model = try SubsampledFourier(shape: shape, mask: mask)
-            let y = try model(mriRandom(model.domainCount, seed: 5))
+            let y = try model(randomArray(model.domainCount, seed: 5))
             let consistent = try model(try model.pseudoInverse(y))
             #expect(maxAbsDifference(consistent, y) < 1e-12, "\(name) on \(shape)")
             // The subsampled operator is a contraction, ‖A‖ ≤ 1.
@@ -99,7 +83,7 @@ private func allMasks(_ shape: [Int]) throws -> [(String, [Bool])] {
         // Point-symmetric masks (radial on odd sizes): zero-filled = pseudo-inverse.
         let odd = try SamplingMask.radial(shape: [15, 17], lines: 5)
         let model = try SubsampledFourier(shape: [15, 17], mask: odd)
-        let y = try model(mriRandom(15 * 17, seed: 6))
+        let y = try model(randomArray(15 * 17, seed: 6))
         #expect(maxAbsDifference(try model.zeroFilled(y), try model.pseudoInverse(y)) < 1e-13)
     }
 
@@ -181,24 +165,24 @@ private func allMasks(_ shape: [Int]) throws -> [(String, [Bool])] {
     }
 
     @Test func typedErrors() throws {
-        #expect(mriErrorKind { try SamplingMask.random(shape: [8, 8], acceleration: 1, seed: 0) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.random(shape: [8, 8], acceleration: 0.5, seed: 0) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.random(shape: [8, 8], acceleration: .nan, seed: 0) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.random(shape: [8, 8], acceleration: 4, centerFraction: 1.5, seed: 0) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.random(shape: [8], acceleration: 4, seed: 0) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.random(shape: [0, 8], acceleration: 4, seed: 0) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.variableDensity(shape: [8, 8], acceleration: 1, decay: 2, seed: 0) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.variableDensity(shape: [8, 8], acceleration: 4, decay: -1, seed: 0) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.variableDensity(shape: [8, -8], acceleration: 4, decay: 2, seed: 0) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.radial(shape: [8, 8], lines: 0) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.radial(shape: [8, 8, 8], lines: 4) } == "invalidValue")
-        #expect(mriErrorKind { try SamplingMask.shifted([true], shape: [2, 2]) } == "shapeMismatch")
-        #expect(mriErrorKind { try SubsampledFourier(shape: [8, 8], mask: [Bool](repeating: false, count: 64)) } == "invalidValue")
-        #expect(mriErrorKind { try SubsampledFourier(shape: [8, 8], mask: [Bool](repeating: true, count: 63)) } == "shapeMismatch")
-        #expect(mriErrorKind { try SubsampledFourier(shape: [64], mask: [Bool](repeating: true, count: 64)) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.random(shape: [8, 8], acceleration: 1, seed: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.random(shape: [8, 8], acceleration: 0.5, seed: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.random(shape: [8, 8], acceleration: .nan, seed: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.random(shape: [8, 8], acceleration: 4, centerFraction: 1.5, seed: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.random(shape: [8], acceleration: 4, seed: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.random(shape: [0, 8], acceleration: 4, seed: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.variableDensity(shape: [8, 8], acceleration: 1, decay: 2, seed: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.variableDensity(shape: [8, 8], acceleration: 4, decay: -1, seed: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.variableDensity(shape: [8, -8], acceleration: 4, decay: 2, seed: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.radial(shape: [8, 8], lines: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.radial(shape: [8, 8, 8], lines: 4) } == "invalidValue")
+        #expect(pdeErrorKind { try SamplingMask.shifted([true], shape: [2, 2]) } == "shapeMismatch")
+        #expect(pdeErrorKind { try SubsampledFourier(shape: [8, 8], mask: [Bool](repeating: false, count: 64)) } == "invalidValue")
+        #expect(pdeErrorKind { try SubsampledFourier(shape: [8, 8], mask: [Bool](repeating: true, count: 63)) } == "shapeMismatch")
+        #expect(pdeErrorKind { try SubsampledFourier(shape: [64], mask: [Bool](repeating: true, count: 64)) } == "invalidValue")
         let model = try SubsampledFourier(shape: [8, 8], mask: try SamplingMask.radial(shape: [8, 8], lines: 3))
-        #expect(mriErrorKind { try model.zeroFilled([1, 2, 3]) } == "shapeMismatch")
-        #expect(mriErrorKind { try model.pseudoInverse([1, 2, 3]) } == "shapeMismatch")
-        #expect(mriErrorKind { try model([1, 2, 3]) } == "shapeMismatch")
+        #expect(pdeErrorKind { try model.zeroFilled([1, 2, 3]) } == "shapeMismatch")
+        #expect(pdeErrorKind { try model.pseudoInverse([1, 2, 3]) } == "shapeMismatch")
+        #expect(pdeErrorKind { try model([1, 2, 3]) } == "shapeMismatch")
     }
 }

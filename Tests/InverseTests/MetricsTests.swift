@@ -4,22 +4,6 @@ import Testing
 import PDE
 import TestSupport
 
-/// The kind of a thrown `PDEError` (nil when nothing or something else was thrown).
-private func metricsErrorKind(_ body: () throws -> Any) -> String? {
-    do { _ = try body(); return nil } catch let error as PDEError {
-        switch error {
-        case .shapeMismatch: return "shapeMismatch"
-        case .invalidValue: return "invalidValue"
-        default: return "other"
-        }
-    } catch { return "foreign" }
-}
-
-private func metricsRandom(_ count: Int, seed: UInt64) -> [Double] {
-    var rng = SeededGenerator(seed: seed)
-    return (0..<count).map { _ in rng.uniform() }
-}
-
 /// A smooth test image on [rows, cols] with values in about [−1, 1].
 private func metricsSmooth(rows: Int, cols: Int, phase: Double = 0) -> [Double] {
     var out = [Double](repeating: 0, count: rows * cols)
@@ -51,7 +35,7 @@ private func singleWindowSSIM(_ x: [Double], _ y: [Double], weights: [Double], s
 
 @Suite struct MetricsTests {
     @Test func psnrOfKnownMSE() throws {
-        let truth = metricsRandom(100, seed: 3)
+        let truth = randomArray(100, seed: 3)
         let estimate = truth.enumerated().map { $0.element + ($0.offset % 2 == 0 ? 0.1 : -0.1) }
         // MSE = 0.01 → 10 log10(1 / 0.01) = 20 dB; range 2 adds 20 log10 2.
         #expect(abs(try ImageMetrics.psnr(estimate, truth, dataRange: 1) - 20) < 1e-12)
@@ -72,7 +56,7 @@ private func singleWindowSSIM(_ x: [Double], _ y: [Double], weights: [Double], s
     }
 
     @Test func ssimOfIdenticalImagesIsOne() throws {
-        let x = metricsRandom(20 * 24, seed: 5)
+        let x = randomArray(20 * 24, seed: 5)
         #expect(abs(try ImageMetrics.ssim(x, x, shape: [20, 24], dataRange: 1) - 1) < 1e-14)
         #expect(abs(try ImageMetrics.ssim(x, x, shape: [20, 24], dataRange: 1, window: .gaussian(sigma: 1.5)) - 1) < 1e-14)
         #expect(abs(try ImageMetrics.ssim(x, x, shape: [20, 24], dataRange: 1, window: .uniform(3)) - 1) < 1e-14)
@@ -87,13 +71,13 @@ private func singleWindowSSIM(_ x: [Double], _ y: [Double], weights: [Double], s
         // (uxx − ux² cancels to rounding, ~1e-17, against C2 = 9e-4.)
         #expect(abs(try ImageMetrics.ssim(a, b, shape: [7, 7], dataRange: 1) - expected) < 1e-12)
         // A 7×7 image: one map pixel, the global statistics with sample covariance.
-        let x = metricsRandom(49, seed: 11), noise = metricsRandom(49, seed: 12)
+        let x = randomArray(49, seed: 11), noise = randomArray(49, seed: 12)
         let y = zip(x, noise).map { 0.7 * $0 + 0.3 * $1 + 0.05 }
         let uniform = [Double](repeating: 1.0 / 49, count: 49)
         let s = try ImageMetrics.ssim(y, x, shape: [7, 7], dataRange: 1)
         #expect(abs(s - singleWindowSSIM(y, x, weights: uniform, sample: true, range: 1)) < 1e-13)
         // An 11×11 image with the Gaussian window: population covariance, Gaussian weights.
-        let x11 = metricsRandom(121, seed: 13), y11 = metricsRandom(121, seed: 14)
+        let x11 = randomArray(121, seed: 13), y11 = randomArray(121, seed: 14)
         let g = (-5...5).map { exp(-0.5 / 2.25 * Double($0 * $0)) }
         let gs = g.reduce(0, +)
         var w2 = [Double]()
@@ -101,7 +85,7 @@ private func singleWindowSSIM(_ x: [Double], _ y: [Double], weights: [Double], s
         let sg = try ImageMetrics.ssim(y11, x11, shape: [11, 11], dataRange: 2, window: .wang2004)
         #expect(abs(sg - singleWindowSSIM(y11, x11, weights: w2, sample: false, range: 2)) < 1e-13)
         // A wider image = the mean of the single-window values of its windows.
-        let wide = metricsRandom(7 * 9, seed: 15), wide2 = metricsRandom(7 * 9, seed: 16)
+        let wide = randomArray(7 * 9, seed: 15), wide2 = randomArray(7 * 9, seed: 16)
         var mean = 0.0
         for c in 0..<3 {
             var p = [Double](), q = [Double]()
@@ -112,26 +96,26 @@ private func singleWindowSSIM(_ x: [Double], _ y: [Double], weights: [Double], s
     }
 
     @Test func typedErrors() {
-        let x = metricsRandom(64, seed: 1)
-        #expect(metricsErrorKind { try ImageMetrics.psnr(x, Array(x.dropLast()), dataRange: 1) } == "shapeMismatch")
-        #expect(metricsErrorKind { try ImageMetrics.psnr(x, x, dataRange: 0) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.psnr(x, x, dataRange: -1) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.psnr([], [], dataRange: 1) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.snr(x, [1, 2]) } == "shapeMismatch")
-        #expect(metricsErrorKind { try ImageMetrics.relativeError([1], [1, 2]) } == "shapeMismatch")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 7], dataRange: 1) } == "shapeMismatch")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, Array(x.dropLast()), shape: [8, 8], dataRange: 1) } == "shapeMismatch")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [64], dataRange: 1) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 0) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: .nan) } == "invalidValue")
+        let x = randomArray(64, seed: 1)
+        #expect(pdeErrorKind { try ImageMetrics.psnr(x, Array(x.dropLast()), dataRange: 1) } == "shapeMismatch")
+        #expect(pdeErrorKind { try ImageMetrics.psnr(x, x, dataRange: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.psnr(x, x, dataRange: -1) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.psnr([], [], dataRange: 1) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.snr(x, [1, 2]) } == "shapeMismatch")
+        #expect(pdeErrorKind { try ImageMetrics.relativeError([1], [1, 2]) } == "shapeMismatch")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 7], dataRange: 1) } == "shapeMismatch")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, Array(x.dropLast()), shape: [8, 8], dataRange: 1) } == "shapeMismatch")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [64], dataRange: 1) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: .nan) } == "invalidValue")
         // Smaller than the window: 11 taps for σ = 1.5, 9 for a uniform(9).
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1, window: .gaussian(sigma: 1.5)) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1, window: .uniform(9)) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [4, 16], dataRange: 1) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1, window: .uniform(4)) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1, window: .uniform(1)) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1, window: .gaussian(sigma: 0)) } == "invalidValue")
-        #expect(metricsErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1) } == nil)
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1, window: .gaussian(sigma: 1.5)) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1, window: .uniform(9)) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [4, 16], dataRange: 1) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1, window: .uniform(4)) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1, window: .uniform(1)) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1, window: .gaussian(sigma: 0)) } == "invalidValue")
+        #expect(pdeErrorKind { try ImageMetrics.ssim(x, x, shape: [8, 8], dataRange: 1) } == nil)
     }
 
     @Test(.enabled(if: Python.has("numpy", "skimage"), "needs python3 with scikit-image (SWIFTPDE_PYTHON may name a virtual environment's python)"))
@@ -141,10 +125,10 @@ private func singleWindowSSIM(_ x: [Double], _ y: [Double], weights: [Double], s
         // (truth, estimate, shape, data range): seeded random arrays of odd and even sizes,
         // and a smooth image with a perturbed copy.
         let smooth = metricsSmooth(rows: 48, cols: 40)
-        let noise = metricsRandom(48 * 40, seed: 22).map { 0.2 * ($0 - 0.5) }
+        let noise = randomArray(48 * 40, seed: 22).map { 0.2 * ($0 - 0.5) }
         let cases: [([Double], [Double], [Int], Double)] = [
-            (metricsRandom(32 * 40, seed: 1), metricsRandom(32 * 40, seed: 2), [32, 40], 1),
-            (metricsRandom(33 * 21, seed: 3), metricsRandom(33 * 21, seed: 4).map { 0.5 * $0 + 0.2 }, [33, 21], 1),
+            (randomArray(32 * 40, seed: 1), randomArray(32 * 40, seed: 2), [32, 40], 1),
+            (randomArray(33 * 21, seed: 3), randomArray(33 * 21, seed: 4).map { 0.5 * $0 + 0.2 }, [33, 21], 1),
             (smooth, zip(metricsSmooth(rows: 48, cols: 40, phase: 0.1), noise).map { $0 + $1 }, [48, 40], 2),
             (smooth, smooth.map { 0.9 * $0 + 0.05 }, [48, 40], 2),
         ]

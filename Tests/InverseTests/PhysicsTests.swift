@@ -4,11 +4,6 @@ import Testing
 import PDE
 import TestSupport
 
-private func randomArray(_ n: Int, seed: UInt64) -> [Double] {
-    var rng = SeededGenerator(seed: seed)
-    return (0..<n).map { _ in rng.normal() }
-}
-
 @Suite struct PhysicsTests {
     @Test func blurAdjointsAreExactForEveryBoundaryAndKernel() throws {
         let kernels = [try BlurKernel.gaussian(sigma: 1.3, radius: 4), try BlurKernel.uniform(size: 4),

@@ -4,11 +4,6 @@ import Testing
 import PDE
 import TestSupport
 
-private func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Double] {
-    var rng = SeededGenerator(seed: seed)
-    return (0..<n).map { _ in scale * rng.normal() }
-}
-
 /// argmin_x h(x) + (x − v)²/(2τ) of a convex scalar h by golden-section search on a wide bracket.
 private func scalarProx(_ h: @escaping (Double) -> Double, _ v: Double, _ tau: Double) -> Double {
     var (a, b) = (v - 10, v + 10)

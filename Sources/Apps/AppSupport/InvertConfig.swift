@@ -367,14 +367,27 @@ public struct InvertRunner {
         return summary
     }
 
+    func createOutputDirectory() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: config.directory, withIntermediateDirectories: true)
+        } catch {
+            throw FileWriteError(path: config.directory, reason: error.localizedDescription)
+        }
+    }
+
+    /// One JSON object per iteration record, keys sorted, written atomically.
+    static func writeJSONLines(_ history: [IterationRecord], to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var text = ""
+        for rec in history { text += String(decoding: try encoder.encode(rec), as: UTF8.self) + "\n" }
+        try AtomicFile.write(Data(text.utf8), to: path)
+    }
+
     func writeOutputs(_ e: InverseExperiment, _ r: Reconstruction, baselinePSNR: Double?, psnr: Double?) throws -> [String] {
         let c = config
         guard !c.formats.isEmpty else { return [] }
-        do {
-            try FileManager.default.createDirectory(atPath: c.directory, withIntermediateDirectories: true)
-        } catch {
-            throw FileWriteError(path: c.directory, reason: error.localizedDescription)
-        }
+        try createOutputDirectory()
         let base = c.directory + "/" + c.name
         let (rows, cols) = (e.imageShape[0], e.imageShape[1])
         // Heat maps draw row 0 at the bottom; images have it at the top.
@@ -399,13 +412,7 @@ public struct InvertRunner {
                 try HeatMap.writeRow(panels, width: cols, height: rows, to: path)
             case .jsonl:
                 path = base + ".jsonl"
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                var text = ""
-                for rec in r.report.history {
-                    text += String(decoding: try encoder.encode(rec), as: UTF8.self) + "\n"
-                }
-                try AtomicFile.write(Data(text.utf8), to: path)
+                try Self.writeJSONLines(r.report.history, to: path)
             case .svg:
                 path = base + "-convergence.svg"
                 var plot = SVGLinePlot(title: "\(c.algorithm) on \(c.task.rawValue)", xLabel: "iteration", yLabel: "relative change, objective", logY: true)
@@ -452,9 +459,7 @@ extension InvertRunner {
         var summary = InvertSummary(reconstruction: result, outputs: [])
         summary.relativeError = error
         guard !c.formats.isEmpty else { return summary }
-        do { try FileManager.default.createDirectory(atPath: c.directory, withIntermediateDirectories: true) } catch {
-            throw FileWriteError(path: c.directory, reason: error.localizedDescription)
-        }
+        try createOutputDirectory()
         let base = c.directory + "/" + c.name
         let (rows, cols) = (d.shape[0], d.shape[1])
         let lo = min(truth.min() ?? 0, result.x.min() ?? 0), hi = max(truth.max() ?? 1, result.x.max() ?? 1)
@@ -473,11 +478,7 @@ extension InvertRunner {
                                      width: cols, height: rows, to: path)
             case .jsonl:
                 path = base + ".jsonl"
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                var text = ""
-                for rec in result.report.history { text += String(decoding: try encoder.encode(rec), as: UTF8.self) + "\n" }
-                try AtomicFile.write(Data(text.utf8), to: path)
+                try Self.writeJSONLines(result.report.history, to: path)
             case .svg:
                 path = base + "-convergence.svg"
                 var plot = SVGLinePlot(title: "L-BFGS on the Darcy inversion", xLabel: "iteration", yLabel: "objective", logY: true)
