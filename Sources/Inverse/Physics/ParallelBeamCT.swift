@@ -443,6 +443,20 @@ public struct FilteredBackProjection {
                                 for a in 0..<angles {
                                     let cs = cp[a], yTerm = yRow * sp[a]
                                     let f = fp.baseAddress! + a &* diagonal
+                                    // u is linear in j: when both ends of the row's span lie in
+                                    // [0.5, diagonal − 1) (always, but at the rim), every pixel takes
+                                    // the branch-free interpolation below.
+                                    let uFirst = Double(jLo &- radius) * cs - yTerm + Double(half)
+                                    let uLast = Double(jHi &- radius) * cs - yTerm + Double(half)
+                                    if min(uFirst, uLast) >= 0.5 && max(uFirst, uLast) < limit {
+                                        for j in jLo...jHi {
+                                            let u = Double(j &- radius) * cs - yTerm + Double(half)
+                                            let k = Int(truncatingIfNeeded: (u - 0.5 + magic).bitPattern) &- magicBits
+                                            let left = f[k]
+                                            row[j] += (f[k &+ 1] - left) * (u - Double(k)) + left
+                                        }
+                                        continue
+                                    }
                                     for j in jLo...jHi {
                                         let t = Double(j &- radius) * cs - yTerm
                                         // u = t + half ≥ 0 inside the disc (|t| ≤ n/2 ≤ half), so
