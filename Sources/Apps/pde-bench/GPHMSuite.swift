@@ -32,6 +32,8 @@ struct GPHMSuite: ParsableCommand {
     var finalLearningRate = 1.0
     @Option(help: "Evaluate the test error every this many steps.")
     var evaluateEvery = 100
+    @Flag(help: "Also solve the 1-D Poisson problems by second-order finite differences and by the sine-series (DST-I) spectral method on the same grid, errors on the same test points.")
+    var baselines = false
 
     func run() throws {
         try options.validateRelease()
@@ -39,6 +41,7 @@ struct GPHMSuite: ParsableCommand {
         guard let kernelShape = SpectralMixtureAxis.Shape(rawValue: shape) else { throw ValidationError("--shape: student-t or gaussian") }
         let rec = BenchRecorder(path: options.results)
         var rows: [[String]] = []
+        var baselineRows: [[String]] = []
         for name in cases.split(separator: ",").map(String.init) {
             if GPHMProblem2D.names.contains(name) {
                 for modeName in modes.split(separator: ",").map(String.init) {
@@ -75,6 +78,9 @@ struct GPHMSuite: ParsableCommand {
                     }
                 }
                 let final = result.errors.last!.error
+                if baselines && problem.equation == .poisson && modeName == modes.split(separator: ",").first.map(String.init) {
+                    baselineRows.append(try baselineRow(problem, points: s.points, evaluationPoints: s.evaluationPoints, gphm: final, recorder: rec))
+                }
                 rows.append([name, modeName, "\(s.points)", "\(steps)", String(format: "%.3e", final),
                              firstBelow.map { "step \($0.0), \(String(format: "%.1f", $0.1)) s" } ?? "—",
                              String(format: "%.1f", result.seconds)])
@@ -85,7 +91,41 @@ struct GPHMSuite: ParsableCommand {
         }
         print("")
         printTable(["problem", "mode", "points", "steps", "final rel. L2", "first ≤ 1e-3", "total s"], rows)
+        if !baselineRows.isEmpty {
+            print("\nthe same grid by other methods (relative L2 on the same test points; FD interpolated linearly, the sine series evaluated):")
+            printTable(["problem", "points", "GP-HM", "finite differences", "sine spectral", "FD at 4× the points"], baselineRows)
+        }
         try rec.flush()
+    }
+
+    /// Second-order finite differences and the sine-series spectral method on GP-HM's grid.
+    func baselineRow(_ problem: GPHMProblem1D, points n: Int, evaluationPoints: Int, gphm: Double, recorder rec: BenchRecorder) throws -> [String] {
+        let (a, b) = (problem.lower, problem.upper)
+        let boundary = (problem.exact(a), problem.exact(b))
+        let minusF: (Double) -> Double = { -problem.source($0) }     // GP-HM's equation is u″ = f
+        let test = PoissonGridBaselines1D.nodes(lower: a, upper: b, points: evaluationPoints)
+        let exact = test.map(problem.exact)
+        func relative(_ values: [Double]) -> Double {
+            var num = 0.0, den = 0.0
+            for i in values.indices { num += (values[i] - exact[i]) * (values[i] - exact[i]); den += exact[i] * exact[i] }
+            return (num / den).squareRoot()
+        }
+        func interpolate(_ u: [Double], _ m: Int) -> [Double] {
+            test.map { x in
+                let s = (x - a) / (b - a) * Double(m - 1)
+                let i = min(m - 2, max(0, Int(s)))
+                let t = s - Double(i)
+                return u[i] * (1 - t) + u[i + 1] * t
+            }
+        }
+        let fd = relative(interpolate(try PoissonGridBaselines1D.finiteDifference(source: minusF, lower: a, upper: b, boundary: boundary, points: n), n))
+        let fd4 = relative(interpolate(try PoissonGridBaselines1D.finiteDifference(source: minusF, lower: a, upper: b, boundary: boundary, points: 4 * n - 3), 4 * n - 3))
+        let series = try PoissonGridBaselines1D.sineSpectral(source: minusF, lower: a, upper: b, boundary: boundary, points: n)
+        let spectral = relative(test.map { series($0) })
+        rec.record(["suite": "gphm", "case": problem.name, "mode": "baselines", "points": n, "gphm_error": gphm,
+                    "fd_error": fd, "spectral_error": spectral, "fd4_error": fd4])
+        return [problem.name, "\(n)", String(format: "%.2e", gphm), String(format: "%.2e", fd), String(format: "%.2e", spectral),
+                String(format: "%.2e", fd4)]
     }
 
     /// A 2-D problem with the paper's joint Adam protocol on the Kronecker grid.

@@ -1,0 +1,139 @@
+import Foundation
+import Learning
+
+/// The training losses of learned proximal networks (Fang, Buchanan & Sulam, ICLR 2024), as
+/// recorded functions of the network output f(y) and the clean target x, both [batch, …]
+/// of one shape.
+///
+/// Proximal matching, 1 − exp(−‖f(y) − x‖²/γ²) per sample (the distance a sum over all of a
+/// sample's entries, not a mean) averaged over the batch, drives f towards the MAP
+/// estimator (the prox of −log p) as γ → 0, where ℓ² training gives the MMSE estimator and ℓ¹
+/// the posterior median. The reference trains with an ℓ¹ warm start, then proximal matching
+/// with γ decreasing in stages (`ProximalMatchingSchedule`).
+public enum ProximalMatchingLoss {
+    /// mean over the batch of 1 − exp(−‖output_b − target_b‖²/γ²), the squared distance summed
+    /// over every entry of a sample (written without the square root, so the gradient is
+    /// smooth at zero distance). Throws `LearningError.shapeMismatch` for different shapes or a
+    /// rank below 1, `invalidArgument` for γ not positive and finite.
+    public static func matching<T: TensorScalar>(_ output: Variable<T>, _ target: Variable<T>, gamma: Double) throws -> Variable<T> {
+        guard gamma > 0, gamma.isFinite else {
+            throw LearningError.invalidArgument(name: "proximal matching gamma", value: "\(gamma)", expected: "a positive finite number")
+        }
+        let distance = try squaredDistances(output, target)
+        return 1 - (distance * T(-1 / (gamma * gamma))).exp().mean()
+    }
+
+    /// ‖output_b − target_b‖² per sample, [batch] (the sum over every entry of a sample).
+    /// Throws `LearningError.shapeMismatch` for different shapes or a rank below 1.
+    public static func squaredDistances<T: TensorScalar>(_ output: Variable<T>, _ target: Variable<T>) throws -> Variable<T> {
+        try checkShapes(output, target, "proximal matching")
+        let squares = try (output - target).square()
+        return output.shape.count == 1 ? squares : try squares.sum(alongAxes: Array(1..<output.shape.count))
+    }
+
+    /// The ℓ¹ warm-start loss: the mean of |output − target| over all entries (PyTorch's
+    /// `L1Loss`, what the reference pre-trains with). Throws `LearningError.shapeMismatch` for
+    /// different shapes.
+    public static func l1<T: TensorScalar>(_ output: Variable<T>, _ target: Variable<T>) throws -> Variable<T> {
+        try checkShapes(output, target, "L1 loss")
+        return try (output - target).abs().mean()
+    }
+
+    /// The ℓ² loss: the mean of (output − target)² over all entries (PyTorch's `MSELoss`; an
+    /// MMSE denoiser minimizes it). Throws `LearningError.shapeMismatch` for different shapes.
+    public static func l2<T: TensorScalar>(_ output: Variable<T>, _ target: Variable<T>) throws -> Variable<T> {
+        try checkShapes(output, target, "L2 loss")
+        return try (output - target).square().mean()
+    }
+
+    static func checkShapes<T: TensorScalar>(_ a: Variable<T>, _ b: Variable<T>, _ operation: String) throws {
+        guard a.shape == b.shape, a.shape.count >= 1, a.shape[0] >= 1 else {
+            throw LearningError.shapeMismatch(operation: operation, expected: "output and target of one shape [batch ≥ 1, …]",
+                                              got: shapeString(a.shape) + " and " + shapeString(b.shape))
+        }
+    }
+}
+
+/// The reference's training schedule of a learned proximal network: `pretrainSteps` of the ℓ¹
+/// loss at `pretrainLearningRate`, then `matchingSteps` of proximal matching at `learningRate`
+/// in `stages` equal stages with γ = σ_min·2^{stages − 1 − stage} (4 stages: 8σ_min, 4σ_min,
+/// 2σ_min, σ_min), σ_min = 0.08·√d by default (d = entries per sample; MNIST: γ from 17.9 to
+/// 2.24). The √d goes with the summed distance of `ProximalMatchingLoss.matching`.
+public struct ProximalMatchingSchedule: Sendable, Equatable {
+    /// What to train with at a step.
+    public enum Phase: Sendable, Equatable {
+        /// The ℓ¹ warm start.
+        case l1
+        /// Proximal matching with this γ in stage `stage` (0-based).
+        case matching(gamma: Double, stage: Int)
+    }
+
+    /// Steps of ℓ¹ warm start (reference: 20 000).
+    public var pretrainSteps: Int
+    /// Steps of proximal matching after the warm start (reference: 20 000).
+    public var matchingSteps: Int
+    /// Number of γ stages (reference: 4).
+    public var stages: Int
+    /// The last (smallest) γ.
+    public var sigmaMin: Double
+    /// Learning rate of the warm start (reference: 1e-3).
+    public var pretrainLearningRate: Double
+    /// Learning rate of proximal matching (reference: 1e-4).
+    public var learningRate: Double
+
+    /// 0.08·√dimension, the reference's σ_min for samples of `dimension` entries.
+    public static func defaultSigmaMin(dimension: Int) -> Double { 0.08 * Double(max(0, dimension)).squareRoot() }
+
+    /// The reference schedule for samples of `dimension` entries (σ_min = 0.08·√d unless given).
+    /// Throws `LearningError.invalidArgument` for a dimension or stage count below 1, negative
+    /// step counts, or a σ_min or learning rate that is not positive and finite.
+    public init(dimension: Int, pretrainSteps: Int = 20_000, matchingSteps: Int = 20_000, stages: Int = 4,
+                sigmaMin: Double? = nil, pretrainLearningRate: Double = 1e-3, learningRate: Double = 1e-4) throws {
+        guard dimension >= 1, stages >= 1, pretrainSteps >= 0, matchingSteps >= 0 else {
+            throw LearningError.invalidArgument(name: "proximal matching schedule",
+                                                value: "dimension \(dimension), stages \(stages), steps \(pretrainSteps) + \(matchingSteps)",
+                                                expected: "dimension and stages ≥ 1, step counts ≥ 0")
+        }
+        let s = sigmaMin ?? Self.defaultSigmaMin(dimension: dimension)
+        for (name, v) in [("sigmaMin", s), ("pretrainLearningRate", pretrainLearningRate), ("learningRate", learningRate)] {
+            guard v > 0, v.isFinite else {
+                throw LearningError.invalidArgument(name: "proximal matching schedule \(name)", value: "\(v)", expected: "a positive finite number")
+            }
+        }
+        self.pretrainSteps = pretrainSteps
+        self.matchingSteps = matchingSteps
+        self.stages = stages
+        self.sigmaMin = s
+        self.pretrainLearningRate = pretrainLearningRate
+        self.learningRate = learningRate
+    }
+
+    /// γ of a stage: σ_min·2^{stages − 1 − stage} (stage clamped to 0…stages − 1).
+    public func gamma(stage: Int) -> Double {
+        let s = min(max(0, stage), stages - 1)
+        return sigmaMin * Foundation.pow(2, Double(stages - 1 - s))
+    }
+
+    /// The phase at 0-based `step`: ℓ¹ before `pretrainSteps`, then stage
+    /// ⌊(step − pretrainSteps)/⌊matchingSteps/stages⌋⌋, clamped to the last stage (steps past
+    /// the end stay there), as the reference's `get_loss_hparams_and_lr`.
+    public func phase(atStep step: Int) -> Phase {
+        if step < pretrainSteps { return .l1 }
+        let perStage = max(1, matchingSteps / stages)
+        let stage = min(stages - 1, (step - pretrainSteps) / perStage)
+        return .matching(gamma: gamma(stage: stage), stage: stage)
+    }
+
+    /// The learning rate at `step`: `pretrainLearningRate` during the warm start, then
+    /// `learningRate`.
+    public func learningRate(atStep step: Int) -> Double { step < pretrainSteps ? pretrainLearningRate : learningRate }
+
+    /// The loss of `step`'s phase for a network output and its clean target. Throws as the
+    /// `ProximalMatchingLoss` functions.
+    public func loss<T: TensorScalar>(atStep step: Int, _ output: Variable<T>, _ target: Variable<T>) throws -> Variable<T> {
+        switch phase(atStep: step) {
+        case .l1: return try ProximalMatchingLoss.l1(output, target)
+        case let .matching(gamma, _): return try ProximalMatchingLoss.matching(output, target, gamma: gamma)
+        }
+    }
+}

@@ -1,0 +1,356 @@
+import Foundation
+import Testing
+@testable import Inverse
+import Learning
+import PDE
+import TestSupport
+
+// Learned proximal networks: the explicit gradient pass against the tape, convexity and
+// monotonicity, parameter gradients through the pass, the constraint, the losses, a short
+// training run and the errors.
+
+/// A small fully connected LPN (d = 5, hidden 12, 2 hidden-to-hidden layers).
+private func smallDense<T: TensorScalar>(_: T.Type, beta: Double = 10, alpha: Double = 0.1, seed: UInt64 = 1) throws -> LearnedProximalNetwork<T> {
+    var g = SeededGenerator(seed: seed)
+    let net = try LearnedProximalNetwork<T>(kind: .fullyConnected(dimension: 5), hidden: 12, layers: 2, beta: beta, alpha: alpha, generator: &g)
+    scramble(net, seed: seed + 100)
+    return net
+}
+
+/// A small convolutional LPN on 2 × 8 × 8 images (hidden 4, 3 convolutions as lpn_mnist,
+/// dense width 6).
+private func smallConv<T: TensorScalar>(_: T.Type, beta: Double = 10, alpha: Double = 0.05, seed: UInt64 = 2) throws -> LearnedProximalNetwork<T> {
+    var g = SeededGenerator(seed: seed)
+    let net = try LearnedProximalNetwork<T>(kind: .convolutional(channels: 2, height: 8, width: 8, denseFeatures: 6), hidden: 4, layers: 3,
+                                            beta: beta, alpha: alpha, generator: &g)
+    scramble(net, seed: seed + 100)
+    return net
+}
+
+/// Every parameter redrawn from U(−s/√fanIn, s/√fanIn), then the constraint applied (half the
+/// hidden weights clamp to 0): the reference's e^{−10} start is nearly linear, too easy a test.
+private func scramble<T: TensorScalar>(_ net: LearnedProximalNetwork<T>, seed: UInt64, scale: Double = 2) {
+    var g = SeededGenerator(seed: seed)
+    for (_, v) in net.namedParameters(T.self) {
+        let fanIn = v.shape.count > 1 ? v.shape.dropFirst().reduce(1, *) : 1
+        let b = scale / Double(fanIn).squareRoot()
+        v.value = Tensor.randomUniform(shape: v.shape, low: -b, high: b, generator: &g)
+    }
+    net.clampHiddenWeights()
+}
+
+private func randomInput<T: TensorScalar>(_ shape: [Int], seed: UInt64, scale: Double = 1) -> Tensor<T> {
+    var g = SeededGenerator(seed: seed)
+    return .randomUniform(shape: shape, low: -scale, high: scale, generator: &g)
+}
+
+/// Replaces entry i of a variable's value (the tensor's storage is not writable from here).
+private func setEntry(_ v: Variable<Double>, _ i: Int, _ x: Double) throws {
+    var s = v.value.scalars
+    s[i] = x
+    v.value = try Tensor(shape: v.shape, scalars: s)
+}
+
+private func doubles<T: TensorScalar>(_ t: Tensor<T>) -> [Double] { t.scalars.map { Double($0) } }
+
+/// max|a − b| / max|b|.
+private func relativeDifference(_ a: [Double], _ b: [Double]) -> Double {
+    maxAbsDifference(a, b) / max(1e-300, b.reduce(0) { max($0, abs($1)) })
+}
+
+/// The explicit pass against the tape's gradient of Σ_b ψ(y_b) with respect to y.
+private func proxVersusAutodiff<T: TensorScalar>(_ net: LearnedProximalNetwork<T>, _ shape: [Int], seed: UInt64) throws -> Double {
+    let y = Variable<T>(randomInput(shape, seed: seed), requiresGradient: true)
+    try net.potential(y).sum().backward()
+    let auto = try #require(y.grad)
+    let explicit = try net.prox(y)
+    #expect(explicit.shape == shape)
+    return relativeDifference(doubles(explicit.value), doubles(auto))
+}
+
+private func learningErrorKind(_ body: () throws -> Any) -> String? {
+    do { _ = try body(); return nil } catch let e as LearningError {
+        switch e {
+        case .shapeMismatch: return "shapeMismatch"
+        case .invalidArgument: return "invalidArgument"
+        default: return "other"
+        }
+    } catch { return "foreign" }
+}
+
+@Suite struct LPNTests {
+    // (a) The explicit gradient pass is ∇ψ.
+    @Test func explicitProxPassEqualsAutodiffGradientOfPotential() throws {
+        let denseD = try proxVersusAutodiff(try smallDense(Double.self), [4, 5], seed: 11)
+        let convD = try proxVersusAutodiff(try smallConv(Double.self), [3, 2, 8, 8], seed: 12)
+        let denseF = try proxVersusAutodiff(try smallDense(Float.self), [4, 5], seed: 11)
+        let convF = try proxVersusAutodiff(try smallConv(Float.self), [3, 2, 8, 8], seed: 12)
+        // β = 1 and a wider layout (3 layers: strides 2, 1, 2; 5 layers need 8 | H, W).
+        var g = SeededGenerator(seed: 7)
+        let deep = try LearnedProximalNetwork<Double>(kind: .convolutional(channels: 1, height: 8, width: 16, denseFeatures: 5), hidden: 3,
+                                                      layers: 5, beta: 1, alpha: 0, generator: &g)
+        scramble(deep, seed: 8)
+        let deepD = try proxVersusAutodiff(deep, [2, 1, 8, 16], seed: 13)
+        print("LPN prox vs autodiff (relative): dense Double \(denseD), conv Double \(convD), conv L=5 Double \(deepD), dense Float \(denseF), conv Float \(convF)")
+        #expect(denseD < 1e-12 && convD < 1e-12 && deepD < 1e-12)
+        #expect(denseF < 1e-5 && convF < 1e-5)
+    }
+
+    @Test func resizeIsPyTorchBilinearAndTransposeIsItsAdjoint() throws {
+        let net = try smallConv(Double.self)
+        let y = Variable<Double>(randomInput([2, 2, 8, 8], seed: 3))
+        for f in [2, 4] {
+            let ours = try net.resize(y, factor: f)
+            let bilinear = try y.upsampled(to: [8 / f, 8 / f], mode: .linear)  // align_corners=False resampling
+            #expect(maxAbsDifference(doubles(ours.value), doubles(bilinear.value)) < 1e-14)
+            let c = Variable<Double>(randomInput([2, 2, 8 / f, 8 / f], seed: 4))
+            let lhs = try ours.value.dot(c.value), rhs = try y.value.dot(try net.resizeAdjoint(c, factor: f).value)
+            #expect(abs(lhs - rhs) < 1e-12 * max(1, abs(lhs)))
+        }
+    }
+
+    // (b) Convexity along lines (strong, with modulus α) and monotonicity of f.
+    @Test func potentialIsConvexAndProxIsMonotone() throws {
+        for (net, shape) in [(try smallDense(Double.self), [5]), (try smallConv(Double.self), [2, 8, 8])] {
+            let m = 24
+            let y = (randomInput([m] + shape, seed: 21) as Tensor<Double>)
+            let d = (randomInput([m] + shape, seed: 22) as Tensor<Double>)
+            var worst = Double.infinity
+            for t in [0.05, 0.3, 1.0] {
+                let plus = try Variable(y + d.map(.scale(t))), minus = try Variable(y - d.map(.scale(t)))
+                let p0 = try net.potential(Variable(y)).value, pp = try net.potential(plus).value, pm = try net.potential(minus).value
+                let perSample = d.count / m
+                for b in 0..<m {
+                    let dd = d.scalars[(b * perSample)..<((b + 1) * perSample)].reduce(0) { $0 + $1 * $1 }
+                    let second = pp.scalars[b] - 2 * p0.scalars[b] + pm.scalars[b]
+                    // ψ − (α/2)‖·‖² is convex: the second difference is at least α t²‖d‖².
+                    worst = min(worst, (second - net.alpha * t * t * dd) / (t * t * dd))
+                }
+            }
+            #expect(worst > -1e-9, "worst normalized second difference \(worst)")
+            // ⟨f(a) − f(b), a − b⟩ ≥ α‖a − b‖².
+            let a = (randomInput([m] + shape, seed: 23) as Tensor<Double>), b = (randomInput([m] + shape, seed: 24, scale: 2) as Tensor<Double>)
+            let fa = try net.prox(Variable(a)).value, fb = try net.prox(Variable(b)).value
+            let df = try fa - fb, dx = try a - b
+            let n = dx.count / m
+            var ratio = Double.infinity
+            for s in 0..<m {
+                var ip = 0.0, nn = 0.0
+                for i in (s * n)..<((s + 1) * n) { ip += df.scalars[i] * dx.scalars[i]; nn += dx.scalars[i] * dx.scalars[i] }
+                ratio = min(ratio, ip / nn)
+            }
+            print("LPN convexity: worst (Δ²ψ − αt²‖d‖²)/(t²‖d‖²) = \(worst); min ⟨Δf, Δy⟩/‖Δy‖² = \(ratio) (α = \(net.alpha))")
+            #expect(ratio >= net.alpha - 1e-12)
+        }
+        // Control: with negative output weights the potential is not convex, and the test sees it.
+        let bad = try smallDense(Double.self, alpha: 0)
+        bad.lin[bad.lin.count - 1].weight.value = bad.lin[bad.lin.count - 1].weight.value.map(.abs).map(.negate)
+        let y = (randomInput([24, 5], seed: 25) as Tensor<Double>), d = (randomInput([24, 5], seed: 26) as Tensor<Double>)
+        let second = try (try bad.potential(Variable(y + d)).value + bad.potential(Variable(y - d)).value) - bad.potential(Variable(y)).value.map(.scale(2))
+        #expect(second.scalars.min()! < -1e-3)
+    }
+
+    // (c) The tape differentiates through the explicit pass.
+    @Test func parameterGradientsOfAProxLossMatchFiniteDifferences() throws {
+        for (net, shape) in [(try smallDense(Double.self, beta: 3), [3, 5]), (try smallConv(Double.self, beta: 3), [2, 2, 8, 8])] {
+            let y = Variable<Double>(randomInput(shape, seed: 31), requiresGradient: true)
+            let r = (randomInput(shape, seed: 32) as Tensor<Double>)
+            func loss() throws -> Double { try net.prox(y).value.dot(r) }
+            net.zeroGradients(Double.self)
+            try net.prox(y).backward(seed: r)
+            var worst = 0.0, checked = 0
+            var g = SeededGenerator(seed: 33)
+            let params = net.namedParameters(Double.self)
+            let chosen = params.filter { ["lin.0.weight", "lin.1.weight", "lin.3.weight", "res.0.weight", "res.0.bias", "res.2.weight"].contains($0.name) }
+            #expect(chosen.count == 6)
+            for (name, v) in chosen + [(name: "y", variable: y)] {
+                let grad = try #require(v.grad, "no gradient for \(name)")
+                for _ in 0..<5 {
+                    let i = Int(g.next() % UInt64(v.value.count))
+                    let saved = v.value.scalars[i], h = 1e-6
+                    try setEntry(v, i, saved + h)
+                    let lp = try loss()
+                    try setEntry(v, i, saved - h)
+                    let lm = try loss()
+                    try setEntry(v, i, saved)
+                    let fd = (lp - lm) / (2 * h)
+                    worst = max(worst, abs(grad.scalars[i] - fd) / max(1, abs(fd)))
+                    checked += 1
+                }
+            }
+            print("LPN parameter gradients through prox (\(shape.count == 2 ? "dense" : "conv")): worst relative error \(worst) over \(checked) entries")
+            #expect(worst < 1e-6)
+        }
+    }
+
+    // (d) The constraint clamps the hidden-to-hidden weights and nothing else.
+    @Test func constraintClampsExactlyTheHiddenWeights() throws {
+        var g = SeededGenerator(seed: 41)
+        let dense = try LearnedProximalNetwork<Float>(kind: .fullyConnected(dimension: 3), hidden: 4, layers: 2, beta: 10, alpha: 0.01, generator: &g)
+        #expect(dense.namedParameters(Float.self).map(\.name) == [
+            "lin.0.weight", "lin.1.weight", "lin.2.weight", "lin.3.weight",
+            "res.0.weight", "res.0.bias", "res.1.weight", "res.1.bias", "res.2.weight", "res.2.bias",
+        ])
+        #expect(dense.hiddenWeightNames == ["lin.1.weight", "lin.2.weight", "lin.3.weight"])
+        // The MNIST model of the reference: names and shapes of its state dict.
+        let mnist = try LearnedProximalNetwork<Float>(kind: .convolutional(channels: 1, height: 28, width: 28), hidden: 64, layers: 3,
+                                                      beta: 10, alpha: 0.02, generator: &g)
+        let shapes = Dictionary(uniqueKeysWithValues: mnist.namedParameters(Float.self).map { ($0.name, $0.variable.shape) })
+        #expect(shapes == [
+            "lin.0.weight": [64, 1, 3, 3], "lin.1.weight": [64, 64, 3, 3], "lin.2.weight": [64, 64, 3, 3], "lin.3.weight": [64, 64, 3, 3],
+            "lin.4.weight": [64, 64 * 49], "lin.5.weight": [1, 64],
+            "res.0.weight": [64, 1, 3, 3], "res.0.bias": [64], "res.1.weight": [64, 1, 3, 3], "res.1.bias": [64],
+            "res.2.weight": [64, 1, 3, 3], "res.2.bias": [64], "res.3.weight": [64, 49], "res.3.bias": [64],
+        ])
+        #expect(mnist.hiddenWeightNames == (1...5).map { "lin.\($0).weight" })
+        // The reference's initialization: hidden weights exp(N(−10, 0.1)).
+        for name in mnist.hiddenWeightNames {
+            let w = try #require(mnist.namedParameters(Float.self).first { $0.name == name }).variable.value
+            #expect(w.scalars.allSatisfy { $0 > Float(Foundation.exp(-10.7)) && $0 < Float(Foundation.exp(-9.3)) })
+        }
+
+        for net in [dense, mnist] {
+            let params = net.namedParameters(Float.self)
+            for (_, v) in params { v.value = Tensor(repeating: -0.5, shape: v.shape) }
+            let optimizer = try Adam(params, learningRate: 1e-3)
+            optimizer.constraint = LearnedProximalNetwork<Float>.nonnegativeConstraint()
+            try optimizer.step()  // no gradients: only the constraint acts
+            var clamped: [String] = []
+            for (name, v) in params {
+                if v.value.scalars.allSatisfy({ $0 == 0 }) { clamped.append(name) } else {
+                    #expect(v.value.scalars.allSatisfy { $0 == -0.5 }, "\(name) changed")
+                }
+            }
+            #expect(clamped == net.hiddenWeightNames)
+        }
+        #expect(LearnedProximalNetwork<Float>.isHiddenWeight("prior.lin.2.weight", prefix: "prior."))
+        for name in ["lin.0.weight", "lin.1.bias", "res.1.weight", "lin.01.weight", "xlin.1.weight", "lin.1.weight.x", "prior.lin.2.weight"] {
+            #expect(!LearnedProximalNetwork<Float>.isHiddenWeight(name), "\(name)")
+        }
+    }
+
+    // (e) The losses.
+    @Test func matchingLossAgainstHandComputationAndFiniteDifferences() throws {
+        let out = Variable<Double>(try Tensor(shape: [2, 2], scalars: [1, 2, 0, 0]), requiresGradient: true)
+        let target = Variable<Double>(try Tensor(shape: [2, 2], scalars: [0, 0, 0, 1]))
+        let gamma = 2.0
+        let loss = try ProximalMatchingLoss.matching(out, target, gamma: gamma)
+        let want = ((1 - exp(-5.0 / 4)) + (1 - exp(-1.0 / 4))) / 2
+        #expect(abs(loss.value.scalars[0] - want) < 1e-15)
+        try loss.backward()
+        // ∂/∂o = e^{−‖o−x‖²/γ²}·2(o − x)/(γ²·B).
+        let w0 = exp(-5.0 / 4), w1 = exp(-1.0 / 4)
+        let analytic = [w0 * 2 * 1 / 8, w0 * 2 * 2 / 8, 0, w1 * 2 * -1 / 8]
+        let grad = try #require(out.grad)
+        #expect(maxAbsDifference(grad.scalars, analytic) < 1e-15)
+        // Finite differences at a random point of a [3, 2, 4, 4] batch.
+        let o = Variable<Double>(randomInput([3, 2, 4, 4], seed: 51), requiresGradient: true)
+        let x = Variable<Double>(randomInput([3, 2, 4, 4], seed: 52))
+        try ProximalMatchingLoss.matching(o, x, gamma: 3).backward()
+        let go = try #require(o.grad)
+        var worst = 0.0
+        for i in stride(from: 0, to: o.value.count, by: 7) {
+            let saved = o.value.scalars[i], h = 1e-6
+            try setEntry(o, i, saved + h)
+            let lp = try ProximalMatchingLoss.matching(o, x, gamma: 3).value.scalars[0]
+            try setEntry(o, i, saved - h)
+            let lm = try ProximalMatchingLoss.matching(o, x, gamma: 3).value.scalars[0]
+            try setEntry(o, i, saved)
+            worst = max(worst, abs(go.scalars[i] - (lp - lm) / (2 * h)))
+        }
+        print("LPN matching loss: FD gradient max abs error \(worst)")
+        #expect(worst < 1e-9)
+        // Warm-start losses: means over all entries.
+        #expect(abs(try ProximalMatchingLoss.l1(out, target).value.scalars[0] - 4.0 / 4) < 1e-15)
+        #expect(abs(try ProximalMatchingLoss.l2(out, target).value.scalars[0] - 6.0 / 4) < 1e-15)
+        #expect(try ProximalMatchingLoss.squaredDistances(out, target).value.scalars == [5, 1])
+
+        // The reference's schedule on MNIST (d = 784): σ_min = 2.24, γ = 17.92 … 2.24.
+        let s = try ProximalMatchingSchedule(dimension: 784)
+        #expect(abs(s.sigmaMin - 2.24) < 1e-12)
+        #expect(s.phase(atStep: 0) == .l1 && s.phase(atStep: 19_999) == .l1)
+        #expect(s.phase(atStep: 20_000) == .matching(gamma: 8 * s.sigmaMin, stage: 0))
+        #expect(s.phase(atStep: 25_000) == .matching(gamma: 4 * s.sigmaMin, stage: 1))
+        #expect(s.phase(atStep: 34_999) == .matching(gamma: 2 * s.sigmaMin, stage: 2))
+        #expect(s.phase(atStep: 39_999) == .matching(gamma: s.sigmaMin, stage: 3))
+        #expect(s.phase(atStep: 90_000) == .matching(gamma: s.sigmaMin, stage: 3))
+        #expect(s.learningRate(atStep: 10) == 1e-3 && s.learningRate(atStep: 20_000) == 1e-4)
+        #expect(abs(s.gamma(stage: 0) - 17.92) < 1e-12)
+    }
+
+    // (f) A short training run: a 2-D prior on {−1, 1}², noise 0.3.
+    @Test func shortTrainingRunReducesTheLosses() throws {
+        var g = SeededGenerator(seed: 61)
+        let net = try LearnedProximalNetwork<Float>(kind: .fullyConnected(dimension: 2), hidden: 32, layers: 2, beta: 10, alpha: 0.01,
+                                                    generator: &g)
+        func batch(_ n: Int) -> (y: Variable<Float>, x: Variable<Float>) {
+            var x = [Float](), y = [Float]()
+            for _ in 0..<(2 * n) {
+                let v: Float = g.uniform() < 0.5 ? -1 : 1
+                x.append(v)
+                y.append(v + Float(0.3 * g.normal()))
+            }
+            return (Variable(try! Tensor(shape: [n, 2], scalars: y)), Variable(try! Tensor(shape: [n, 2], scalars: x)))
+        }
+        let test = batch(256)
+        func evaluate() throws -> (l2: Double, matching: Double) {
+            try Autodiff.withoutGradient {
+                let f = try net.prox(test.y)
+                return (Double(try ProximalMatchingLoss.l2(f, test.x).value.scalars[0]),
+                        Double(try ProximalMatchingLoss.matching(f, test.x, gamma: 0.5).value.scalars[0]))
+            }
+        }
+        let before = try evaluate()
+        let optimizer = try Adam(net.namedParameters(Float.self), learningRate: 1e-2)
+        optimizer.constraint = LearnedProximalNetwork<Float>.nonnegativeConstraint()
+        let schedule = try ProximalMatchingSchedule(dimension: 2, pretrainSteps: 200, matchingSteps: 100, stages: 2, sigmaMin: 0.5,
+                                                    pretrainLearningRate: 1e-2, learningRate: 3e-3)
+        let start = Date()
+        for step in 0..<300 {
+            let (y, x) = batch(64)
+            optimizer.learningRate = schedule.learningRate(atStep: step)
+            optimizer.zeroGradients()
+            try schedule.loss(atStep: step, try net.prox(y), x).backward()
+            try optimizer.step()
+        }
+        let after = try evaluate()
+        print("LPN training (300 Adam steps, \(String(format: "%.1f", Date().timeIntervalSince(start))) s): L2 \(before.l2) → \(after.l2), matching(γ = 0.5) \(before.matching) → \(after.matching)")
+        #expect(after.l2 < before.l2 / 100)
+        #expect(after.matching < before.matching / 30)
+        for name in net.hiddenWeightNames {
+            let w = try #require(net.namedParameters(Float.self).first { $0.name == name }).variable.value
+            #expect(w.scalars.allSatisfy { $0 >= 0 })
+        }
+    }
+
+    // (g) Typed errors.
+    @Test func badInputsThrowTypedErrors() throws {
+        var g = SeededGenerator(seed: 71)
+        let dense: LearnedProximalNetwork<Float>.Kind = .fullyConnected(dimension: 3)
+        #expect(learningErrorKind { try LearnedProximalNetwork<Float>(kind: dense, hidden: 0, layers: 1, beta: 1, alpha: 0, generator: &g) } == "invalidArgument")
+        #expect(learningErrorKind { try LearnedProximalNetwork<Float>(kind: dense, hidden: 4, layers: 0, beta: 1, alpha: 0, generator: &g) } == "invalidArgument")
+        #expect(learningErrorKind { try LearnedProximalNetwork<Float>(kind: dense, hidden: 4, layers: 1, beta: 0, alpha: 0, generator: &g) } == "invalidArgument")
+        #expect(learningErrorKind { try LearnedProximalNetwork<Float>(kind: dense, hidden: 4, layers: 1, beta: 1, alpha: -1, generator: &g) } == "invalidArgument")
+        #expect(learningErrorKind { try LearnedProximalNetwork<Float>(kind: .fullyConnected(dimension: 0), hidden: 4, layers: 1, beta: 1, alpha: 0, generator: &g) } == "invalidArgument")
+        #expect(learningErrorKind {
+            try LearnedProximalNetwork<Float>(kind: .convolutional(channels: 1, height: 10, width: 12), hidden: 4, layers: 3, beta: 1, alpha: 0, generator: &g)
+        } == "invalidArgument")
+        let net = try LearnedProximalNetwork<Float>(kind: dense, hidden: 4, layers: 1, beta: 1, alpha: 0, generator: &g)
+        #expect(learningErrorKind { try net.prox(Variable(Tensor(zeros: [2, 4]))) } == "shapeMismatch")
+        #expect(learningErrorKind { try net.potential(Variable(Tensor(zeros: [3]))) } == "shapeMismatch")
+        let conv = try LearnedProximalNetwork<Float>(kind: .convolutional(channels: 1, height: 4, width: 4, denseFeatures: 2), hidden: 2, layers: 1,
+                                                     beta: 1, alpha: 0, generator: &g)
+        #expect(learningErrorKind { try conv.prox(Variable(Tensor(zeros: [1, 2, 4, 4]))) } == "shapeMismatch")
+        #expect(learningErrorKind { try conv.prox(Variable(Tensor(zeros: [1, 1, 4, 8]))) } == "shapeMismatch")
+        #expect(learningErrorKind { try conv.prox(Variable(Tensor(zeros: [1, 4, 4]))) } == "shapeMismatch")
+        #expect(try conv.prox(Variable(Tensor(zeros: [2, 1, 4, 4]))).shape == [2, 1, 4, 4])
+        let a = Variable<Float>(Tensor(zeros: [2, 3])), b = Variable<Float>(Tensor(zeros: [2, 4]))
+        #expect(learningErrorKind { try ProximalMatchingLoss.matching(a, b, gamma: 1) } == "shapeMismatch")
+        #expect(learningErrorKind { try ProximalMatchingLoss.l1(a, b) } == "shapeMismatch")
+        #expect(learningErrorKind { try ProximalMatchingLoss.matching(a, a, gamma: 0) } == "invalidArgument")
+        #expect(learningErrorKind { try ProximalMatchingLoss.matching(a, a, gamma: .nan) } == "invalidArgument")
+        #expect(learningErrorKind { try ProximalMatchingSchedule(dimension: 4, stages: 0) } == "invalidArgument")
+        #expect(learningErrorKind { try ProximalMatchingSchedule(dimension: 0) } == "invalidArgument")
+        #expect(learningErrorKind { try ProximalMatchingSchedule(dimension: 4, sigmaMin: -1) } == "invalidArgument")
+    }
+}
