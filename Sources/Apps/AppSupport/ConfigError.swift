@@ -76,3 +76,22 @@ private func describe(_ type: Any.Type) -> String {
         return name
     }
 }
+
+/// The message and exit code the suite's apps give for an error they report rather than
+/// crash on: 2 for bad input (config, file contents, values), 1 for failures of the system
+/// (a library, a write). Nil for other errors (the app rethrows them).
+public func appFailure(_ error: Error, context: String) -> (message: String, code: Int32)? {
+    switch error {
+    case let e as ConfigError:
+        return (e.description, 2)
+    case let e as PDEError:
+        switch e {
+        case .libraryFailure, .writeFailed: return ("\(context): \(e.description)", 1)
+        default: return ("\(context): \(e.description)", 2)
+        }
+    case let e as FileWriteError:
+        return (e.description, 1)
+    default:
+        return nil
+    }
+}

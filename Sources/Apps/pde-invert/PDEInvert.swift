@@ -50,18 +50,10 @@ struct PDEInvert: ParsableCommand {
                 printError("\(config): \(cfg.algorithm) stopped with \(stop.rawValue) (tolerance \(cfg.tolerance)); outputs hold the last iterate")
                 throw ExitCode(3)
             }
-        } catch let e as ConfigError {
-            printError(e.description)
-            throw ExitCode(2)
-        } catch let e as PDEError {
-            printError("\(config): \(e.description)")
-            switch e {
-            case .libraryFailure: throw ExitCode(1)
-            default: throw ExitCode(2)
-            }
-        } catch let e as FileWriteError {
-            printError(e.description)
-            throw ExitCode(1)
+        } catch {
+            guard let failure = appFailure(error, context: config) else { throw error }
+            printError(failure.message)
+            throw ExitCode(failure.code)
         }
     }
 }
