@@ -26,6 +26,10 @@ import PDE
                 _ = try decodeConfig(DCDMTrainConfig.self, yaml: text, file: file)
                 return nil
             }
+            if seedName.hasPrefix("train-lpn") {
+                _ = try decodeConfig(LPNTrainConfig.self, yaml: text, file: file)
+                return nil
+            }
             if seedName.hasPrefix("train-") {
                 _ = try decodeConfig(TrainConfig.self, yaml: text, file: file)
                 return nil

@@ -141,6 +141,8 @@ import TestSupport
                 _ = try c.makeFamily(file: f)
             } else if f.hasPrefix("train-dcdm") {
                 _ = try loadConfig(DCDMTrainConfig.self, from: root + "/data/configs/" + f)
+            } else if f.hasPrefix("train-lpn") {
+                _ = try loadConfig(LPNTrainConfig.self, from: root + "/data/configs/" + f)
             } else if f.hasPrefix("train-") {
                 _ = try loadConfig(TrainConfig.self, from: root + "/data/configs/" + f)
             } else if f.hasPrefix("invert-") {

@@ -12,7 +12,7 @@ nonisolated(unsafe) var interrupted: sig_atomic_t = 0
 struct PDETrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pde-train",
-        abstract: "Train, evaluate and apply neural operators (FNO, SFNO, LSM) and the DCDM network on pde-datagen datasets.",
+        abstract: "Train, evaluate and apply neural operators (FNO, SFNO, LSM) and the DCDM network on pde-datagen datasets, and learned proximal networks on image patches.",
         discussion: """
         Exit codes: 0 done, 130 interrupted (checkpoint written; run again with --resume),
         2 bad input (config, files, shapes), 1 other failures.
@@ -23,8 +23,9 @@ struct PDETrain: ParsableCommand {
           pde-train eval data/configs/train-fno-darcy.yaml
           pde-train predict runs/fno-darcy/model.safetensors a.npy -o u.npy
           pde-train dcdm data/configs/train-dcdm-64.yaml
+          pde-train lpn data/configs/train-lpn-patches.yaml
         """,
-        subcommands: [Fit.self, Eval.self, Refine.self, Predict.self, TrainDCDM.self])
+        subcommands: [Fit.self, Eval.self, Refine.self, Predict.self, TrainDCDM.self, TrainLPN.self])
 }
 
 /// Prints `pde-train: error: …` and exits with `code`.

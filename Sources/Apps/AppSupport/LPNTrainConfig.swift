@@ -1,0 +1,205 @@
+import Foundation
+import Inverse
+import Learning
+
+/// The config of `pde-train lpn`: a learned proximal network (`LearnedProximalNetwork`)
+/// trained as a denoiser on random patches of gray PNG images, x a patch and y = x + σ·N(0, 1),
+/// drawn on the fly from the seeded generator, with the reference's schedule (an ℓ¹ warm start,
+/// then proximal matching with γ halving over `stages` down to `sigma_min`).
+///
+/// ```yaml
+/// model: {kind: fully-connected, hidden: 64, layers: 2, beta: 10, alpha: 0.02}
+/// data: {images: [data/images/*.png], patch: 28, noise: 0.1, seed: 0}
+/// training:
+///   batch: 32
+///   pretrain_steps: 2000
+///   matching_steps: 2000
+///   stages: 4
+///   sigma_min: 0.5            # optional; default 0.08·√(patch²)
+///   pretrain_learning_rate: 1.0e-3
+///   learning_rate: 1.0e-4
+///   checkpoint_every: 500
+///   progress_every: 100       # optional; default 100
+///   directory: runs/lpn-patches
+/// ```
+public struct LPNTrainConfig: Decodable, Sendable {
+    /// The network's input layout.
+    public enum ModelKind: String, Sendable, CaseIterable {
+        /// Flattened patches [batch, patch²].
+        case fullyConnected = "fully-connected"
+        /// Patches as images [batch, 1, patch, patch].
+        case convolutional
+    }
+
+    /// The network's input layout (`model.kind`).
+    public var kind: ModelKind
+    /// Hidden width, units or channels (`model.hidden`).
+    public var hidden: Int
+    /// Hidden-to-hidden layers or convolutions after the first (`model.layers`).
+    public var layers: Int
+    /// Softplus β (`model.beta`).
+    public var beta: Double
+    /// Strong-convexity weight α (`model.alpha`, default 0).
+    public var alpha: Double
+    /// PNG paths or patterns with `*` / `?` in the file name (`data.images`).
+    public var images: [String]
+    /// Side of the square patches (`data.patch`).
+    public var patch: Int
+    /// σ of the Gaussian noise added to the patches (`data.noise`).
+    public var noise: Double
+    /// Seed of the network's initialization and of the patches and noise (`data.seed`).
+    public var seed: UInt64
+    /// Patches per step (`training.batch`).
+    public var batch: Int
+    /// Steps of the ℓ¹ warm start (`training.pretrain_steps`).
+    public var pretrainSteps: Int
+    /// Steps of proximal matching (`training.matching_steps`).
+    public var matchingSteps: Int
+    /// Number of γ stages of proximal matching (`training.stages`).
+    public var stages: Int
+    /// The last γ (`training.sigma_min`); nil for 0.08·√(patch²).
+    public var sigmaMin: Double?
+    /// Learning rate of the warm start (`training.pretrain_learning_rate`).
+    public var pretrainLearningRate: Double
+    /// Learning rate of proximal matching (`training.learning_rate`).
+    public var learningRate: Double
+    /// Steps between checkpoints (`training.checkpoint_every`; the last step is always saved).
+    public var checkpointEvery: Int
+    /// Steps between progress lines (`training.progress_every`, default 100).
+    public var progressEvery: Int
+    /// Folder of checkpoint.safetensors and model.safetensors (`training.directory`).
+    public var directory: String
+
+    /// Entries per sample, patch².
+    public var dimension: Int { patch * patch }
+    /// All steps, warm start and matching.
+    public var totalSteps: Int { pretrainSteps + matchingSteps }
+
+    /// Decodes and checks the config; unknown or missing keys and out-of-range values are
+    /// `ConfigError`s naming the key path.
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(["model", "data", "training"])
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        let m = try c.required("model", as: ModelSpec.self)
+        let d = try c.required("data", as: DataSpec.self)
+        let t = try c.required("training", as: TrainingSpec.self)
+        kind = m.kind; hidden = m.hidden; layers = m.layers; beta = m.beta; alpha = m.alpha
+        images = d.images; patch = d.patch; noise = d.noise; seed = d.seed
+        batch = t.batch; pretrainSteps = t.pretrainSteps; matchingSteps = t.matchingSteps; stages = t.stages
+        sigmaMin = t.sigmaMin; pretrainLearningRate = t.pretrainLearningRate; learningRate = t.learningRate
+        checkpointEvery = t.checkpointEvery; progressEvery = t.progressEvery; directory = t.directory
+        if kind == .convolutional {
+            let factor = 1 << ((layers + 1) / 2)
+            guard patch % factor == 0 else {
+                throw ConfigError(keyPath: "data.patch", value: "\(patch)",
+                                  expected: "a multiple of \(factor) (2^⌈layers/2⌉ for a convolutional network of \(layers) layers)")
+            }
+        }
+    }
+
+    /// The training schedule (σ_min defaulting to 0.08·√(patch²)).
+    public func schedule() throws -> ProximalMatchingSchedule {
+        try ProximalMatchingSchedule(dimension: dimension, pretrainSteps: pretrainSteps, matchingSteps: matchingSteps, stages: stages,
+                                     sigmaMin: sigmaMin, pretrainLearningRate: pretrainLearningRate, learningRate: learningRate)
+    }
+
+    /// The network's input layout for 1-channel patches.
+    public var networkKind: LearnedProximalNetwork<Float>.Kind {
+        switch kind {
+        case .fullyConnected: return .fullyConnected(dimension: dimension)
+        case .convolutional: return .convolutional(channels: 1, height: patch, width: patch)
+        }
+    }
+
+    /// A freshly initialized network of this architecture, drawn from `g`.
+    public func makeNetwork(generator g: inout SeededGenerator) throws -> LearnedProximalNetwork<Float> {
+        try LearnedProximalNetwork<Float>(kind: networkKind, hidden: hidden, layers: layers, beta: beta, alpha: alpha, generator: &g)
+    }
+
+    static func check<V: Comparable>(_ c: KeyedDecodingContainer<AnyKey>, _ key: String, _ v: V, _ range: ClosedRange<V>,
+                                     _ expected: String) throws {
+        guard range.contains(v) else { throw ConfigError(keyPath: c.path(key), value: "\(v)", expected: expected) }
+    }
+
+    static func positive(_ c: KeyedDecodingContainer<AnyKey>, _ key: String, _ v: Double, maximum: Double = 1e6) throws {
+        guard v > 0, v <= maximum, v.isFinite else {
+            throw ConfigError(keyPath: c.path(key), value: "\(v)", expected: "a positive finite number ≤ \(maximum)")
+        }
+    }
+
+    struct ModelSpec: Decodable {
+        var kind: ModelKind, hidden: Int, layers: Int, beta: Double, alpha: Double
+        init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(["kind", "hidden", "layers", "beta", "alpha"])
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            let k: String = try c.required("kind")
+            guard let kind = ModelKind(rawValue: k) else {
+                throw ConfigError(keyPath: c.path("kind"), value: "'\(k)'", expected: "one of: fully-connected, convolutional")
+            }
+            self.kind = kind
+            hidden = try c.required("hidden")
+            layers = try c.required("layers")
+            beta = try c.required("beta")
+            alpha = try c.value("alpha") ?? 0
+            try check(c, "hidden", hidden, 1...4096, "an integer from 1 to 4096")
+            try check(c, "layers", layers, 1...16, "an integer from 1 to 16")
+            try positive(c, "beta", beta)
+            guard alpha >= 0, alpha <= 1e6, alpha.isFinite else {
+                throw ConfigError(keyPath: c.path("alpha"), value: "\(alpha)", expected: "a finite number from 0 to 1e6")
+            }
+        }
+    }
+
+    struct DataSpec: Decodable {
+        var images: [String], patch: Int, noise: Double, seed: UInt64
+        init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(["images", "patch", "noise", "seed"])
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            images = try c.required("images")
+            guard !images.isEmpty, !images.contains(where: \.isEmpty) else {
+                throw ConfigError(keyPath: c.path("images"), value: "\(images)", expected: "a non-empty list of PNG paths or patterns")
+            }
+            patch = try c.required("patch")
+            noise = try c.required("noise")
+            seed = try c.value("seed") ?? 0
+            try check(c, "patch", patch, 2...512, "an integer from 2 to 512")
+            try positive(c, "noise", noise, maximum: 100)
+        }
+    }
+
+    struct TrainingSpec: Decodable {
+        var batch: Int, pretrainSteps: Int, matchingSteps: Int, stages: Int, sigmaMin: Double?
+        var pretrainLearningRate: Double, learningRate: Double, checkpointEvery: Int, progressEvery: Int, directory: String
+        init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(["batch", "pretrain_steps", "matching_steps", "stages", "sigma_min", "pretrain_learning_rate",
+                                           "learning_rate", "checkpoint_every", "progress_every", "directory"])
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            batch = try c.required("batch")
+            pretrainSteps = try c.required("pretrain_steps")
+            matchingSteps = try c.required("matching_steps")
+            stages = try c.value("stages") ?? 4
+            sigmaMin = try c.value("sigma_min")
+            pretrainLearningRate = try c.value("pretrain_learning_rate") ?? 1e-3
+            learningRate = try c.value("learning_rate") ?? 1e-4
+            checkpointEvery = try c.required("checkpoint_every")
+            progressEvery = try c.value("progress_every") ?? 100
+            directory = try c.required("directory")
+            try check(c, "batch", batch, 1...65_536, "an integer from 1 to 65536")
+            try check(c, "pretrain_steps", pretrainSteps, 0...1_000_000_000, "an integer from 0 to 1e9")
+            try check(c, "matching_steps", matchingSteps, 0...1_000_000_000, "an integer from 0 to 1e9")
+            guard pretrainSteps + matchingSteps >= 1 else {
+                throw ConfigError(keyPath: c.path("matching_steps"), value: "\(matchingSteps)",
+                                  expected: "at least one step in all (pretrain_steps + matching_steps ≥ 1)")
+            }
+            try check(c, "stages", stages, 1...64, "an integer from 1 to 64")
+            if let s = sigmaMin { try positive(c, "sigma_min", s) }
+            try positive(c, "pretrain_learning_rate", pretrainLearningRate, maximum: 10)
+            try positive(c, "learning_rate", learningRate, maximum: 10)
+            try check(c, "checkpoint_every", checkpointEvery, 1...1_000_000_000, "an integer ≥ 1")
+            try check(c, "progress_every", progressEvery, 1...1_000_000_000, "an integer ≥ 1")
+            guard !directory.isEmpty else {
+                throw ConfigError(keyPath: c.path("directory"), value: "''", expected: "a folder path")
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import Inverse
+import Learning
+import PDE
+
+/// The training loop of `pde-train lpn` (callable from tests): the network of an
+/// `LPNTrainConfig`, Adam with the non-negativity constraint of the hidden weights, and
+/// noisy patch pairs drawn on the fly from one seeded generator. Checkpoints hold the model,
+/// the optimizer, the step and the generator's state, so a resumed run continues with the
+/// same batches and the same losses as an uninterrupted one.
+public final class LPNTraining {
+    /// The config trained.
+    public let config: LPNTrainConfig
+    /// The network being trained.
+    public let network: LearnedProximalNetwork<Float>
+    /// Adam over the network's parameters, clamping `lin.k.weight` (k ≥ 1) to ≥ 0.
+    public let optimizer: Adam<Float>
+    /// Phases and learning rates per step.
+    public let schedule: ProximalMatchingSchedule
+    /// Steps done so far (the 0-based index of the next step).
+    public private(set) var step = 0
+    /// Where progress lines go (standard output by default).
+    public var log: (String) -> Void = { print($0); fflush(stdout) }
+    /// Asked after every step; true stops the run after writing a checkpoint (Ctrl-C).
+    public var shouldStop: (() -> Bool)?
+    /// Extra metadata stored in checkpoints and the model file (e.g. the config's text).
+    public var metadata: [String: String] = [:]
+    /// Whether the last `run` returned because `shouldStop` asked it to.
+    public private(set) var wasInterrupted = false
+
+    /// Draws patches and noise.
+    var generator: SeededGenerator
+    /// The gray images, values in [0, 1].
+    let images: [(values: [Float], width: Int, height: Int)]
+
+    /// `directory/checkpoint.safetensors`.
+    public var checkpointPath: String { config.directory + "/checkpoint.safetensors" }
+    /// `directory/model.safetensors`.
+    public var modelPath: String { config.directory + "/model.safetensors" }
+
+    /// Reads the images (patterns expanded; each must be at least patch × patch), builds the
+    /// network from `data.seed` and the optimizer. Throws `ConfigError` at `data.images` for
+    /// missing or too small images, and `LearningError` / `PDEError` otherwise.
+    public init(config: LPNTrainConfig) throws {
+        self.config = config
+        var g = SeededGenerator(seed: config.seed)
+        network = try config.makeNetwork(generator: &g)
+        generator = g
+        schedule = try config.schedule()
+        optimizer = try Adam(network.namedParameters(Float.self), learningRate: schedule.learningRate(atStep: 0))
+        optimizer.constraint = LearnedProximalNetwork<Float>.nonnegativeConstraint()
+        var loaded: [(values: [Float], width: Int, height: Int)] = []
+        for path in try Self.expand(config.images) {
+            let img = try PNGImage.readGray(path)
+            guard img.width >= config.patch, img.height >= config.patch else {
+                throw ConfigError(keyPath: "data.images", value: "'\(path)' of \(img.width) × \(img.height) pixels",
+                                  expected: "images of at least \(config.patch) × \(config.patch) pixels (data.patch)")
+            }
+            loaded.append((img.values.map(Float.init), img.width, img.height))
+        }
+        images = loaded
+    }
+
+    /// The paths of `patterns` (sorted matches of `*` / `?` in the file name; plain paths must
+    /// exist). Throws `ConfigError` at `data.images` for a missing file or a pattern matching
+    /// nothing.
+    static func expand(_ patterns: [String]) throws -> [String] {
+        var out: [String] = []
+        for p in patterns {
+            let url = URL(fileURLWithPath: p)
+            let name = url.lastPathComponent
+            if name.contains("*") || name.contains("?") {
+                let dir = (p as NSString).deletingLastPathComponent
+                let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir)) ?? []
+                let matches = files.filter { fnmatch(name, $0, 0) == 0 }.sorted()
+                guard !matches.isEmpty else {
+                    throw ConfigError(keyPath: "data.images", value: "'\(p)' matches no file", expected: "patterns matching PNG files")
+                }
+                out += matches.map { dir.isEmpty ? $0 : dir + "/" + $0 }
+            } else {
+                guard FileManager.default.fileExists(atPath: p) else {
+                    throw ConfigError(keyPath: "data.images", value: "'\(p)' not found", expected: "existing PNG files")
+                }
+                out.append(p)
+            }
+        }
+        return out
+    }
+
+    /// The next batch: clean patches x and noisy y = x + σ·N(0, 1), in the network's layout.
+    func nextBatch() throws -> (clean: Tensor<Float>, noisy: Tensor<Float>) {
+        let p = config.patch, d = config.dimension, b = config.batch
+        var x = [Float](repeating: 0, count: b * d), y = x
+        for s in 0..<b {
+            let img = images[Int(generator.next() % UInt64(images.count))]
+            let r0 = Int(generator.next() % UInt64(img.height - p + 1))
+            let c0 = Int(generator.next() % UInt64(img.width - p + 1))
+            for r in 0..<p {
+                for c in 0..<p {
+                    let v = img.values[(r0 + r) * img.width + c0 + c]
+                    x[s * d + r * p + c] = v
+                    y[s * d + r * p + c] = v + Float(config.noise * generator.normal())
+                }
+            }
+        }
+        let shape = config.kind == .fullyConnected ? [b, d] : [b, 1, p, p]
+        return (try Tensor(shape: shape, scalars: x), try Tensor(shape: shape, scalars: y))
+    }
+
+    /// Restores the model, the optimizer, the step and the generator from a checkpoint of
+    /// `saveCheckpoint`. Throws `LearningError.malformedFile` for a file without them.
+    public func resume(from path: String) throws {
+        let meta = try Checkpoint.load(into: network, optimizer: optimizer, from: path)
+        guard let s = meta["lpn.step"].flatMap({ Int($0) }), s >= 0,
+              let rng = meta["lpn.rng"].map({ $0.split(separator: ",").compactMap { UInt64($0) } }),
+              let g = SeededGenerator(state: rng) else {
+            throw LearningError.malformedFile(path: path, reason: "not a pde-train lpn checkpoint (lpn.step / lpn.rng metadata missing)")
+        }
+        step = s
+        generator = g
+    }
+
+    /// Writes the model, the optimizer, the step and the generator's state (atomically).
+    public func saveCheckpoint(to path: String) throws {
+        var meta = metadata.merging(network.architectureMetadata) { _, a in a }
+        meta["lpn.step"] = String(step)
+        meta["lpn.rng"] = generator.state.map(String.init).joined(separator: ",")
+        try Checkpoint.save(model: network, optimizer: optimizer, metadata: meta, to: path)
+    }
+
+    /// Writes the trained network with its architecture (`LearnedProximalNetwork.load(from:)`
+    /// reloads it) and `metadata`, atomically.
+    public func saveModel(to path: String) throws {
+        var meta = metadata
+        meta["lpn.step"] = String(step)
+        try network.save(to: path, metadata: meta)
+    }
+
+    /// Trains from the current step to `steps` (default: the schedule's end), printing a
+    /// progress line every `progress_every` steps and writing the checkpoint to `checkpoint`
+    /// every `checkpoint_every` steps, at the end and when `shouldStop` stops the run. Returns
+    /// the loss of every step run. Throws `LearningError.invalidArgument` for a non-finite loss.
+    @discardableResult
+    public func run(until steps: Int? = nil, checkpoint: String? = nil) throws -> [Double] {
+        let end = min(steps ?? config.totalSteps, config.totalSteps)
+        wasInterrupted = false
+        var losses: [Double] = []
+        var t0 = Date(), stepsSince = 0
+        while step < end {
+            optimizer.learningRate = schedule.learningRate(atStep: step)
+            let (x, y) = try nextBatch()
+            optimizer.zeroGradients()
+            let loss = try schedule.loss(atStep: step, try network.prox(Variable(y)), Variable(x))
+            guard let value = loss.value.scalar, value.isFinite else {
+                throw LearningError.invalidArgument(name: "LPN training loss", value: "\(loss.value.scalars) at step \(step + 1)",
+                                                    expected: "a finite loss (lower the learning rate?)")
+            }
+            try loss.backward()
+            try optimizer.step()
+            losses.append(Double(value))
+            let phase = schedule.phase(atStep: step)
+            step += 1
+            stepsSince += 1
+            if step % config.progressEvery == 0 || step == end {
+                let rate = Double(stepsSince) / max(1e-9, Date().timeIntervalSince(t0))
+                let name: String
+                switch phase {
+                case .l1: name = "l1"
+                case let .matching(gamma, stage): name = String(format: "matching γ=%.3g (stage %d/%d)", gamma, stage + 1, schedule.stages)
+                }
+                log("step \(step)/\(config.totalSteps)  \(name)  " + String(format: "loss %.4e  lr %.1e  %.1f steps/s", Double(value),
+                                                                                       optimizer.learningRate, rate))
+                t0 = Date()
+                stepsSince = 0
+            }
+            let stop = shouldStop?() ?? false
+            if let checkpoint, step % config.checkpointEvery == 0 || step == end || stop {
+                try saveCheckpoint(to: checkpoint)
+            }
+            if stop {
+                wasInterrupted = true
+                break
+            }
+        }
+        return losses
+    }
+
+    /// The network of a model file or checkpoint written by `saveModel` / `saveCheckpoint`
+    /// (`LearnedProximalNetwork.load(from:)`).
+    public static func loadNetwork(from path: String) throws -> LearnedProximalNetwork<Float> {
+        try LearnedProximalNetwork<Float>.load(from: path)
+    }
+
+    /// The smallest entry of the weights the constraint keeps non-negative (`lin.k.weight`,
+    /// k ≥ 1), for checks.
+    public var minimumHiddenWeight: Float {
+        network.namedParameters(Float.self).filter { LearnedProximalNetwork<Float>.isHiddenWeight($0.name) }
+            .flatMap(\.variable.value.scalars).min() ?? 0
+    }
+}
