@@ -52,7 +52,10 @@ import TestSupport
         let shipped = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("train-") && $0.hasSuffix(".yaml") }
         #expect(!shipped.isEmpty)
         for name in shipped where name.hasPrefix("train-dcdm") { _ = try loadConfig(DCDMTrainConfig.self, from: folder + "/" + name) }
-        for name in shipped where !name.hasPrefix("train-dcdm") { _ = try loadConfig(TrainConfig.self, from: folder + "/" + name) }
+        for name in shipped where name.hasPrefix("train-lpn") { _ = try loadConfig(LPNTrainConfig.self, from: folder + "/" + name) }
+        for name in shipped where !name.hasPrefix("train-dcdm") && !name.hasPrefix("train-lpn") {
+            _ = try loadConfig(TrainConfig.self, from: folder + "/" + name)
+        }
     }
 
     @Test func badConfigsNameTheKeyPath() {
