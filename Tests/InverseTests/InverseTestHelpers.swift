@@ -1,5 +1,6 @@
 import Foundation
 @testable import Inverse
+import Learning
 import PDE
 
 /// Seeded N(0, scale²) values.
@@ -17,4 +18,16 @@ func pdeErrorKind(_ body: () throws -> Any) -> String? {
         default: return "other"
         }
     } catch { return "foreign" }
+}
+
+/// Every parameter redrawn from U(−s/√fanIn, s/√fanIn), then the constraint applied (half the
+/// hidden weights clamp to 0): the reference's e^{−10} start is nearly linear, too easy a test.
+func scramble<T: TensorScalar>(_ net: LearnedProximalNetwork<T>, seed: UInt64, scale: Double = 2) {
+    var g = SeededGenerator(seed: seed)
+    for (_, v) in net.namedParameters(T.self) {
+        let fanIn = v.shape.count > 1 ? v.shape.dropFirst().reduce(1, *) : 1
+        let b = scale / Double(fanIn).squareRoot()
+        v.value = Tensor.randomUniform(shape: v.shape, low: -b, high: b, generator: &g)
+    }
+    net.clampHiddenWeights()
 }

@@ -27,18 +27,6 @@ private func smallConv<T: TensorScalar>(_: T.Type, beta: Double = 10, alpha: Dou
     return net
 }
 
-/// Every parameter redrawn from U(−s/√fanIn, s/√fanIn), then the constraint applied (half the
-/// hidden weights clamp to 0): the reference's e^{−10} start is nearly linear, too easy a test.
-private func scramble<T: TensorScalar>(_ net: LearnedProximalNetwork<T>, seed: UInt64, scale: Double = 2) {
-    var g = SeededGenerator(seed: seed)
-    for (_, v) in net.namedParameters(T.self) {
-        let fanIn = v.shape.count > 1 ? v.shape.dropFirst().reduce(1, *) : 1
-        let b = scale / Double(fanIn).squareRoot()
-        v.value = Tensor.randomUniform(shape: v.shape, low: -b, high: b, generator: &g)
-    }
-    net.clampHiddenWeights()
-}
-
 private func randomInput<T: TensorScalar>(_ shape: [Int], seed: UInt64, scale: Double = 1) -> Tensor<T> {
     var g = SeededGenerator(seed: seed)
     return .randomUniform(shape: shape, low: -scale, high: scale, generator: &g)

@@ -27,16 +27,6 @@ private func convNetwork(alpha: Double = 0.2, seed: UInt64 = 2) throws -> Learne
     return net
 }
 
-private func scramble<T: TensorScalar>(_ net: LearnedProximalNetwork<T>, seed: UInt64, scale: Double = 2) {
-    var g = SeededGenerator(seed: seed)
-    for (_, v) in net.namedParameters(T.self) {
-        let fanIn = v.shape.count > 1 ? v.shape.dropFirst().reduce(1, *) : 1
-        let b = scale / Double(fanIn).squareRoot()
-        v.value = Tensor.randomUniform(shape: v.shape, low: -b, high: b, generator: &g)
-    }
-    net.clampHiddenWeights()
-}
-
 /// f(y) and ψ(y) straight from the network (batch 1), independent of `LearnedRegularizer`.
 private func networkProx<T: TensorScalar>(_ net: LearnedProximalNetwork<T>, _ y: [Double], shape: [Int]) throws -> (f: [Double], psi: Double) {
     let input = Variable<T>(try Tensor(shape: [1] + shape, scalars: y.map { T($0) }))

@@ -33,7 +33,7 @@ public enum ImageMetrics {
     public static func psnr(_ estimate: [Double], _ truth: [Double], dataRange: Double) throws -> Double {
         try checkPair(estimate, truth, "PSNR")
         try InverseCheck.positive(dataRange, key: "PSNR dataRange")
-        let mse = squaredDistance(estimate, truth) / Double(truth.count)
+        let mse = InverseVectors.squaredDistance(estimate, truth) / Double(truth.count)
         if mse == 0 { return .infinity }
         return 10 * log10((dataRange * dataRange) / mse)
     }
@@ -43,7 +43,7 @@ public enum ImageMetrics {
     /// Throws `PDEError.shapeMismatch` for different lengths, `.invalidValue` for empty arrays.
     public static func mse(_ estimate: [Double], _ truth: [Double]) throws -> Double {
         try checkPair(estimate, truth, "MSE")
-        return squaredDistance(estimate, truth) / Double(truth.count)
+        return InverseVectors.squaredDistance(estimate, truth) / Double(truth.count)
     }
 
     /// Relative error ‖estimate − truth‖₂ / ‖truth‖₂ (0 when both are zero, +infinity when only
@@ -52,7 +52,7 @@ public enum ImageMetrics {
     /// Throws `PDEError.shapeMismatch` for different lengths, `.invalidValue` for empty arrays.
     public static func relativeError(_ estimate: [Double], _ truth: [Double]) throws -> Double {
         try checkPair(estimate, truth, "relative error")
-        let num = squaredDistance(estimate, truth).squareRoot()
+        let num = InverseVectors.squaredDistance(estimate, truth).squareRoot()
         let den = InverseVectors.norm(truth)
         if den == 0 { return num == 0 ? 0 : .infinity }
         return num / den
@@ -64,7 +64,7 @@ public enum ImageMetrics {
     /// Throws `PDEError.shapeMismatch` for different lengths, `.invalidValue` for empty arrays.
     public static func snr(_ estimate: [Double], _ truth: [Double]) throws -> Double {
         try checkPair(estimate, truth, "SNR")
-        let err = squaredDistance(estimate, truth)
+        let err = InverseVectors.squaredDistance(estimate, truth)
         if err == 0 { return .infinity }
         return 10 * log10(InverseVectors.dot(truth, truth) / err)
     }
@@ -115,24 +115,6 @@ public enum ImageMetrics {
         }
     }
 
-    /// Σ (aᵢ − bᵢ)² (equal lengths).
-    static func squaredDistance(_ a: [Double], _ b: [Double]) -> Double {
-        a.withUnsafeBufferPointer { ap in
-            b.withUnsafeBufferPointer { bp in
-                var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-                let n = min(ap.count, bp.count)
-                var i = 0
-                while i &+ 4 <= n {
-                    let d0 = ap[i] - bp[i], d1 = ap[i &+ 1] - bp[i &+ 1]
-                    let d2 = ap[i &+ 2] - bp[i &+ 2], d3 = ap[i &+ 3] - bp[i &+ 3]
-                    s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3
-                    i = i &+ 4
-                }
-                while i < n { let d = ap[i] - bp[i]; s0 += d * d; i = i &+ 1 }
-                return (s0 + s1) + (s2 + s3)
-            }
-        }
-    }
 
     /// 1-D taps (applied along each axis), a factor applied to the filtered values after both
     /// passes, and skimage's covariance normalization.

@@ -182,14 +182,25 @@ public enum InverseVectors {
         }
     }
 
-    /// ‖a − b‖₂.
-    public static func distance(_ a: [Double], _ b: [Double]) -> Double {
+    /// Σ (aᵢ − bᵢ)² over the common length (four partial sums).
+    public static func squaredDistance(_ a: [Double], _ b: [Double]) -> Double {
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
-                var s = 0.0
-                for i in 0..<min(ap.count, bp.count) { let d = ap[i] - bp[i]; s += d * d }
-                return s.squareRoot()
+                var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+                let n = min(ap.count, bp.count)
+                var i = 0
+                while i &+ 4 <= n {
+                    let d0 = ap[i] - bp[i], d1 = ap[i &+ 1] - bp[i &+ 1]
+                    let d2 = ap[i &+ 2] - bp[i &+ 2], d3 = ap[i &+ 3] - bp[i &+ 3]
+                    s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3
+                    i = i &+ 4
+                }
+                while i < n { let d = ap[i] - bp[i]; s0 += d * d; i = i &+ 1 }
+                return (s0 + s1) + (s2 + s3)
             }
         }
     }
+
+    /// ‖a − b‖₂.
+    public static func distance(_ a: [Double], _ b: [Double]) -> Double { squaredDistance(a, b).squareRoot() }
 }
