@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "InverseTests", dependencies: ["Inverse", "PDE", "TestSupport"], path: "Tests/InverseTests"),
         .testTarget(name: "PDETests", dependencies: ["PDE", "TestSupport", "CFFTW", "CBLAS", "CLapacke"],
                     path: "Tests/PDETests"),
-        .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE", "Learning", "Operators", "TestSupport"],
+        .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE", "Learning", "Operators", "Inverse", "TestSupport"],
                     path: "Tests/AppSupportTests"),
     ],
     // Swift 5 language mode: the numerical kernels hand unsafe buffer pointers to

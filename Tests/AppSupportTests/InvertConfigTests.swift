@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 @testable import AppSupport
 import Inverse
+import Learning
 import PDE
 
 @Suite struct InvertConfigTests {
@@ -111,5 +112,73 @@ import PDE
         #expect(bad.status == 2 && bad.stderr.contains("missing.png"), "\(bad.stderr)")
         let list = try runProcess(exe, ["--list"])
         #expect(list.status == 0 && list.stdout.contains("pdhg") && list.stdout.contains("pnp-admm"))
+    }
+
+    /// A small untrained fully convolutional LPN saved to `dir/lpn.safetensors` (its path).
+    func savedLPN(_ dir: String) throws -> String {
+        var g = SeededGenerator(seed: 4)
+        let net = try LearnedProximalNetwork<Float>(kind: .fullyConvolutional(channels: 1), hidden: 4, layers: 1, beta: 20, alpha: 0.05,
+                                                    generator: &g)
+        let path = dir + "/lpn.safetensors"
+        try net.save(to: path)
+        return path
+    }
+
+    @Test func lpnPriorConfigsAndRuns() throws {
+        let dir = tempDir()
+        let model = try savedLPN(dir)
+        let head = "task: deblur\nimage: {source: shepp-logan, size: 16}\nphysics: {kernel: gaussian, sigma: 1, radius: 2}\nnoise: {sigma: 0.02}\n"
+        let cases: [(String, String, String)] = [
+            ("{name: admm, prior: lpn, lambda: 1}", "algorithm.prior", "pnp-admm or pnp-pgd"),
+            ("{name: pnp-admm, prior: lpn, rho: 0.1}", "algorithm.model", "missing"),
+            ("{name: pnp-admm, prior: lpn, model: \(dir)/none.safetensors, rho: 0.1}", "algorithm.model", "not found"),
+            ("{name: pnp-admm, prior: lpn, model: \(model), rho: 0.1, lambda: 0.1}", "algorithm.lambda", "no lambda"),
+            ("{name: pnp-admm, prior: lpn, model: \(model)}", "algorithm.rho", "missing"),
+            ("{name: pnp-admm, prior: tv, lambda: 0.1, model: \(model)}", "algorithm.model", "prior lpn"),
+            ("{name: pnp-pgd, prior: tv, lambda: 0.1, evaluate_regularizer: true}", "algorithm.evaluate_regularizer", "prior lpn"),
+            ("{name: fista, prior: lpn, model: \(model)}", "algorithm.model", "only"),
+        ]
+        for (algorithm, key, mentions) in cases {
+            let e = failure(head + "algorithm: " + algorithm + "\n")
+            #expect(e?.keyPath == key && (e?.description.contains(mentions) ?? false), "\(algorithm) → \(String(describing: e))")
+        }
+        // PnP-ADMM and PnP-PGD with the network, the learned objective recorded per iteration.
+        for algorithm in ["pnp-admm, rho: 0.05", "pnp-pgd"] {
+            let yaml = head + "algorithm: {name: \(algorithm), prior: lpn, model: \(model), evaluate_regularizer: true, iterations: 3, tolerance: 0}\n"
+                + "output: {directory: \(dir), name: lpn, formats: [jsonl]}\n"
+            let summary = try InvertRunner(config: try decode(yaml), configPath: "t.yaml", log: { _ in }).run()
+            let history = summary.reconstruction.report.history
+            #expect(history.count == 3 && history.allSatisfy { $0.objective?.isFinite ?? false }, "\(algorithm): \(history.map(\.objective))")
+            #expect(summary.reconstruction.x.allSatisfy { $0.isFinite })
+        }
+        // Without evaluate_regularizer the network is a plug-and-play denoiser: no objective.
+        let plain = head + "algorithm: {name: pnp-admm, prior: lpn, model: \(model), rho: 0.05, iterations: 2, tolerance: 0}\noutput: {directory: \(dir), formats: []}\n"
+        let run = try InvertRunner(config: try decode(plain), configPath: "t.yaml", log: { _ in }).run()
+        #expect(run.reconstruction.report.history.allSatisfy { $0.objective == nil })
+        // A model file that is not an LPN: a typed error naming the file.
+        try "not safetensors".write(toFile: dir + "/junk.safetensors", atomically: true, encoding: .utf8)
+        let junk = head + "algorithm: {name: pnp-pgd, prior: lpn, model: \(dir)/junk.safetensors, iterations: 1}\noutput: {directory: \(dir), formats: []}\n"
+        #expect { _ = try InvertRunner(config: try decode(junk), configPath: "t.yaml", log: { _ in }).run() } throws: { error in
+            appFailure(error, context: "t.yaml").map { $0.code == 2 && $0.message.contains("junk.safetensors") } ?? false
+        }
+    }
+
+    @Test func pdeInvertRegularizerSubcommand() throws {
+        let dir = tempDir()
+        let model = try savedLPN(dir)
+        let exe = builtExecutable("pde-invert")
+        let image = "data/images/coins.png", other = "data/images/text.png"
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let ok = try runProcess(exe, ["regularizer", "--model", model, "--image", root + "/" + image, "--crop", "12", "--noise", "0.1",
+                                      "--to", root + "/" + other, "--steps", "3", "--plot", dir + "/path.png"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("R(") && ok.stdout.contains("noise σ = 0.1") && ok.stdout.contains("1.000"), "\(ok.stdout)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/path.png") && FileManager.default.fileExists(atPath: dir + "/path.svg"))
+        let missing = try runProcess(exe, ["regularizer", "--model", dir + "/none.safetensors", "--image", root + "/" + image])
+        #expect(missing.status == 2 && missing.stderr.contains("none.safetensors"), "\(missing.stderr)")
+        let tooBig = try runProcess(exe, ["regularizer", "--model", model, "--image", root + "/" + image, "--crop", "9999"])
+        #expect(tooBig.status == 2 && tooBig.stderr.contains("crop"), "\(tooBig.stderr)")
+        let badCrop = try runProcess(exe, ["regularizer", "--model", model, "--image", root + "/" + image, "--crop", "0"])
+        #expect(badCrop.status != 0 && badCrop.stderr.contains("--crop"), "\(badCrop.stderr)")
     }
 }

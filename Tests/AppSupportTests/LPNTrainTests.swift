@@ -1,4 +1,5 @@
 import Foundation
+import Inverse
 import Learning
 import PDE
 import Testing
@@ -56,6 +57,88 @@ import TestSupport
         let conv = try decode(replacing("kind: fully-connected", "kind: convolutional").replacingOccurrences(of: "layers: 2", with: "layers: 3"))
         #expect(conv.kind == .convolutional && conv.layers == 3)
         #expect(try decode(replacing("  stages: 4\n", "  stages: 2\n  sigma_min: 0.5\n")).sigmaMin == 0.5)
+        let fully = try decode(replacing("kind: fully-connected", "kind: fully-convolutional").replacingOccurrences(of: "patch: 28", with: "patch: 30"))
+        #expect(fully.kind == .fullyConvolutional && fully.networkKind == .fullyConvolutional(channels: 1))
+        #expect(fully.source == .images && fully.dimension == 900)
+    }
+
+    static let laplace = """
+    model: {kind: fully-connected, hidden: 8, layers: 2, beta: 10, alpha: 0.001}
+    data: {source: laplace, scale: 2, noise: 1, seed: 1}
+    training:
+      batch: 64
+      pretrain_steps: 5
+      matching_steps: 10
+      gammas: [0.5, 0.3]
+      learning_rates: [1.0e-3, 1.0e-4]
+      checkpoint_every: 100
+      directory: runs/laplace
+    """
+
+    @Test func laplaceSourceAndExplicitStages() throws {
+        let c = try decode(Self.laplace)
+        #expect(c.source == .laplace && c.scale == 2 && c.dimension == 1 && c.images.isEmpty && c.stages == 2)
+        let s = try c.schedule()
+        #expect(s.gammas == [0.5, 0.3] && s.stageLearningRates == [1e-3, 1e-4] && s.pretrainLearningRate == 1e-3)
+        #expect(s.phase(atStep: 4) == .l1 && s.phase(atStep: 5) == .matching(gamma: 0.5, stage: 0) && s.learningRate(atStep: 14) == 1e-4)
+        // Without learning_rates, every stage runs at learning_rate.
+        let plain = try decode(Self.laplace.replacingOccurrences(of: "  learning_rates: [1.0e-3, 1.0e-4]\n", with: "  learning_rate: 2.0e-4\n"))
+        #expect(try plain.schedule().stageLearningRates == [2e-4, 2e-4])
+        // A short run: Laplace samples of scale 2 (mean |x| = 2), finite losses.
+        let folder = makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let t = try LPNTraining(config: try decode(Self.laplace.replacingOccurrences(of: "runs/laplace", with: folder)))
+        t.log = { _ in }
+        let (x, y) = try t.nextBatch()
+        #expect(x.shape == [64, 1] && y.shape == [64, 1])
+        let meanAbs = x.scalars.reduce(0) { $0 + abs(Double($1)) } / 64
+        #expect(meanAbs > 1 && meanAbs < 3, "mean |x| = \(meanAbs), expected ≈ 2")
+        let noise = zip(x.scalars, y.scalars).map { Double($1 - $0) }
+        #expect(noise.map { $0 * $0 }.reduce(0, +) / 64 > 0.4)
+        let losses = try t.run()
+        #expect(losses.count == 15 && losses.allSatisfy { $0.isFinite })
+    }
+
+    @Test func phantomSourceDrawsPatchesOfSeededEllipsePhantoms() throws {
+        let yaml = """
+        model: {kind: fully-convolutional, hidden: 4, layers: 1, beta: 10, alpha: 0.001}
+        data: {source: phantoms, count: 3, size: 32, ellipses: 4, patch: 12, noise: 0.1, seed: 7}
+        training: {batch: 5, pretrain_steps: 2, matching_steps: 2, checkpoint_every: 10, directory: runs/x}
+        """
+        let c = try decode(yaml)
+        #expect(c.source == .phantoms && c.phantomCount == 3 && c.phantomSize == 32 && c.phantomEllipses == 4 && c.dimension == 144)
+        let t = try LPNTraining(config: c)
+        #expect(t.images.count == 3 && t.images.allSatisfy { $0.width == 32 && $0.height == 32 })
+        // The pool is the library's phantoms with seeds seed + 1 + k.
+        #expect(t.images[1].values == (try Phantom.randomEllipses(size: 32, count: 4, seed: 9)).map(Float.init))
+        let (x, y) = try t.nextBatch()
+        #expect(x.shape == [5, 1, 12, 12] && y.shape == [5, 1, 12, 12])
+        #expect(x.scalars.allSatisfy { $0 >= 0 && $0 <= 1 } && x.scalars != y.scalars)
+        expectError(yaml.replacingOccurrences(of: "patch: 12", with: "patch: 40"), keyPath: "data.patch", mentions: "at most data.size")
+        expectError(yaml.replacingOccurrences(of: "count: 3", with: "count: 0"), keyPath: "data.count")
+        expectError(yaml.replacingOccurrences(of: "size: 32", with: "size: 1"), keyPath: "data.size")
+        expectError(yaml.replacingOccurrences(of: "ellipses: 4", with: "ellipses: 0"), keyPath: "data.ellipses")
+        expectError(yaml.replacingOccurrences(of: "count: 3", with: "images: [a.png]"), keyPath: "data.images", mentions: "images only")
+        expectError(Self.good.replacingOccurrences(of: "patch: 28", with: "patch: 28, size: 64"), keyPath: "data.size", mentions: "phantoms only")
+    }
+
+    @Test func badLaplaceAndStageKeysNameTheKey() {
+        let l = Self.laplace
+        func swap(_ a: String, _ b: String) -> String {
+            precondition(l.contains(a), a)
+            return l.replacingOccurrences(of: a, with: b)
+        }
+        expectError(swap("source: laplace", "source: gauss"), keyPath: "data.source", mentions: "images, laplace")
+        expectError(swap("scale: 2", "scale: 0"), keyPath: "data.scale")
+        expectError(swap("scale: 2", "dimension: 0"), keyPath: "data.dimension")
+        expectError(swap("scale: 2", "patch: 8"), keyPath: "data.patch", mentions: "laplace")
+        expectError(swap("kind: fully-connected", "kind: fully-convolutional"), keyPath: "model.kind", mentions: "fully-connected for data.source laplace")
+        expectError(swap("gammas: [0.5, 0.3]", "gammas: [0.3, 0.5]"), keyPath: "training.gammas", mentions: "non-increasing")
+        expectError(swap("gammas: [0.5, 0.3]", "gammas: []"), keyPath: "training.gammas")
+        expectError(swap("gammas: [0.5, 0.3]", "gammas: [0.5, 0.3]\n  stages: 2"), keyPath: "training.stages", mentions: "either gammas")
+        expectError(swap("learning_rates: [1.0e-3, 1.0e-4]", "learning_rates: [1.0e-3]"), keyPath: "training.learning_rates", mentions: "per γ")
+        expectError(swap("  gammas: [0.5, 0.3]\n", ""), keyPath: "training.learning_rates", mentions: "without training.gammas")
+        expectError(replacing("patch: 28", "patch: 28, scale: 1"), keyPath: "data.scale", mentions: "laplace only")
     }
 
     @Test func badConfigsNameTheKey() {

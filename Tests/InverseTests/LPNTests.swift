@@ -27,6 +27,14 @@ private func smallConv<T: TensorScalar>(_: T.Type, beta: Double = 10, alpha: Dou
     return net
 }
 
+/// A small fully convolutional LPN on 2-channel images of any size (hidden 3, 2 layers).
+private func smallFullyConv<T: TensorScalar>(_: T.Type, beta: Double = 10, alpha: Double = 0.05, seed: UInt64 = 3) throws -> LearnedProximalNetwork<T> {
+    var g = SeededGenerator(seed: seed)
+    let net = try LearnedProximalNetwork<T>(kind: .fullyConvolutional(channels: 2), hidden: 3, layers: 2, beta: beta, alpha: alpha, generator: &g)
+    scramble(net, seed: seed + 100)
+    return net
+}
+
 private func randomInput<T: TensorScalar>(_ shape: [Int], seed: UInt64, scale: Double = 1) -> Tensor<T> {
     var g = SeededGenerator(seed: seed)
     return .randomUniform(shape: shape, low: -scale, high: scale, generator: &g)
@@ -79,8 +87,11 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
                                                       layers: 5, beta: 1, alpha: 0, generator: &g)
         scramble(deep, seed: 8)
         let deepD = try proxVersusAutodiff(deep, [2, 1, 8, 16], seed: 13)
-        print("LPN prox vs autodiff (relative): dense Double \(denseD), conv Double \(convD), conv L=5 Double \(deepD), dense Float \(denseF), conv Float \(convF)")
-        #expect(denseD < 1e-12 && convD < 1e-12 && deepD < 1e-12)
+        // Fully convolutional, on two image sizes (the same network).
+        let fully = try smallFullyConv(Double.self)
+        let fullyD = max(try proxVersusAutodiff(fully, [2, 2, 6, 9], seed: 14), try proxVersusAutodiff(fully, [1, 2, 11, 4], seed: 15))
+        print("LPN prox vs autodiff (relative): dense Double \(denseD), conv Double \(convD), conv L=5 Double \(deepD), fully conv Double \(fullyD), dense Float \(denseF), conv Float \(convF)")
+        #expect(denseD < 1e-12 && convD < 1e-12 && deepD < 1e-12 && fullyD < 1e-12)
         #expect(denseF < 1e-5 && convF < 1e-5)
     }
 
@@ -99,7 +110,7 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
 
     // (b) Convexity along lines (strong, with modulus α) and monotonicity of f.
     @Test func potentialIsConvexAndProxIsMonotone() throws {
-        for (net, shape) in [(try smallDense(Double.self), [5]), (try smallConv(Double.self), [2, 8, 8])] {
+        for (net, shape) in [(try smallDense(Double.self), [5]), (try smallConv(Double.self), [2, 8, 8]), (try smallFullyConv(Double.self), [2, 7, 5])] {
             let m = 24
             let y = (randomInput([m] + shape, seed: 21) as Tensor<Double>)
             let d = (randomInput([m] + shape, seed: 22) as Tensor<Double>)
@@ -140,7 +151,8 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
 
     // (c) The tape differentiates through the explicit pass.
     @Test func parameterGradientsOfAProxLossMatchFiniteDifferences() throws {
-        for (net, shape) in [(try smallDense(Double.self, beta: 3), [3, 5]), (try smallConv(Double.self, beta: 3), [2, 2, 8, 8])] {
+        for (net, shape) in [(try smallDense(Double.self, beta: 3), [3, 5]), (try smallConv(Double.self, beta: 3), [2, 2, 8, 8]),
+                             (try smallFullyConv(Double.self, beta: 3), [2, 2, 5, 6])] {
             let y = Variable<Double>(randomInput(shape, seed: 31), requiresGradient: true)
             let r = (randomInput(shape, seed: 32) as Tensor<Double>)
             func loss() throws -> Double { try net.prox(y).value.dot(r) }
@@ -166,9 +178,42 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
                     checked += 1
                 }
             }
-            print("LPN parameter gradients through prox (\(shape.count == 2 ? "dense" : "conv")): worst relative error \(worst) over \(checked) entries")
+            print("LPN parameter gradients through prox (\(net.kind)): worst relative error \(worst) over \(checked) entries")
             #expect(worst < 1e-6)
         }
+    }
+
+    // The fully convolutional network: f commutes with shifts away from the borders, ψ is
+    // additive over far-apart supports, and its parameters are named and shaped as documented.
+    @Test func fullyConvolutionalProxIsShiftEquivariantInTheInterior() throws {
+        let net = try smallFullyConv(Double.self)
+        let (h, w, dy, dx) = (20, 18, 3, 2)
+        let y: Tensor<Double> = randomInput([1, 2, h, w], seed: 61)
+        // y shifted by (dy, dx) (wrapped; only interior pixels are compared).
+        var shifted = [Double](repeating: 0, count: y.count)
+        for c in 0..<2 { for r in 0..<h { for q in 0..<w {
+            shifted[(c * h + (r + dy) % h) * w + (q + dx) % w] = y.scalars[(c * h + r) * w + q]
+        } } }
+        let f = try net.prox(Variable(y)).value.scalars
+        let fs = try net.prox(Variable(try Tensor(shape: [1, 2, h, w], scalars: shifted))).value.scalars
+        // The receptive field of f reaches 2L + 2 = 6 pixels; pixels at least 6 + shift from
+        // every border (and from the wrap seam) see the same neighbourhood.
+        var worst = 0.0, compared = 0
+        for c in 0..<2 { for r in 6..<(h - 6 - dy) { for q in 6..<(w - 6 - dx) {
+            worst = max(worst, abs(fs[(c * h + r + dy) * w + q + dx] - f[(c * h + r) * w + q]))
+            compared += 1
+        } } }
+        #expect(compared > 0 && worst < 1e-13, "worst interior difference \(worst) over \(compared) pixels")
+        // Near the border, zero padding makes a difference (the test can fail).
+        #expect(abs(fs[0] - f[0]) > 1e-6 || abs(fs[(h - 1) * w] - f[(h - 1) * w]) > 1e-6)
+        let shapes = Dictionary(uniqueKeysWithValues: net.namedParameters(Double.self).map { ($0.name, $0.variable.shape) })
+        #expect(shapes == [
+            "lin.0.weight": [3, 2, 3, 3], "lin.1.weight": [3, 3, 3, 3], "lin.2.weight": [3, 3, 3, 3], "lin.3.weight": [1, 3, 1, 1],
+            "res.0.weight": [3, 2, 3, 3], "res.0.bias": [3], "res.1.weight": [3, 2, 3, 3], "res.1.bias": [3],
+            "res.2.weight": [1, 2, 1, 1], "res.2.bias": [1],
+        ])
+        #expect(net.hiddenWeightNames == ["lin.1.weight", "lin.2.weight", "lin.3.weight"])
+        #expect(learningErrorKind { try net.prox(Variable(Tensor<Double>(zeros: [1, 3, 4, 4]))) } == "shapeMismatch")
     }
 
     // (d) The constraint clamps the hidden-to-hidden weights and nothing else.
@@ -262,6 +307,14 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
         #expect(s.phase(atStep: 34_999) == .matching(gamma: 2 * s.sigmaMin, stage: 2))
         #expect(s.phase(atStep: 39_999) == .matching(gamma: s.sigmaMin, stage: 3))
         #expect(s.phase(atStep: 90_000) == .matching(gamma: s.sigmaMin, stage: 3))
+        #expect(s.learningRate(atStep: 19_999) == 1e-3 && s.learningRate(atStep: 20_000) == 1e-4 && s.learningRate(atStep: 90_000) == 1e-4)
+        // Explicit stages (the Laplace toy's): γ and learning rate per stage.
+        let toy = try ProximalMatchingSchedule(pretrainSteps: 10, matchingSteps: 50, gammas: [0.5, 0.4, 0.3, 0.2, 0.1],
+                                               pretrainLearningRate: 1e-3, stageLearningRates: [1e-3, 1e-4, 1e-4, 1e-5, 1e-5])
+        #expect(toy.stages == 5 && toy.sigmaMin == 0.1 && toy.phase(atStep: 9) == .l1)
+        #expect(toy.phase(atStep: 10) == .matching(gamma: 0.5, stage: 0) && toy.phase(atStep: 29) == .matching(gamma: 0.4, stage: 1))
+        #expect(toy.phase(atStep: 59) == .matching(gamma: 0.1, stage: 4) && toy.phase(atStep: 500) == .matching(gamma: 0.1, stage: 4))
+        #expect(toy.learningRate(atStep: 9) == 1e-3 && toy.learningRate(atStep: 20) == 1e-4 && toy.learningRate(atStep: 45) == 1e-5)
         #expect(s.learningRate(atStep: 10) == 1e-3 && s.learningRate(atStep: 20_000) == 1e-4)
         #expect(abs(s.gamma(stage: 0) - 17.92) < 1e-12)
     }
@@ -340,5 +393,14 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
         #expect(learningErrorKind { try ProximalMatchingSchedule(dimension: 4, stages: 0) } == "invalidArgument")
         #expect(learningErrorKind { try ProximalMatchingSchedule(dimension: 0) } == "invalidArgument")
         #expect(learningErrorKind { try ProximalMatchingSchedule(dimension: 4, sigmaMin: -1) } == "invalidArgument")
+        #expect(learningErrorKind {
+            try ProximalMatchingSchedule(pretrainSteps: 1, matchingSteps: 4, gammas: [0.1, 0.2], pretrainLearningRate: 1e-3, stageLearningRates: [1, 1])
+        } == "invalidArgument")
+        #expect(learningErrorKind {
+            try ProximalMatchingSchedule(pretrainSteps: 1, matchingSteps: 4, gammas: [0.2, 0.1], pretrainLearningRate: 1e-3, stageLearningRates: [1])
+        } == "invalidArgument")
+        #expect(learningErrorKind {
+            try ProximalMatchingSchedule(pretrainSteps: 1, matchingSteps: 4, gammas: [], pretrainLearningRate: 1e-3, stageLearningRates: [])
+        } == "invalidArgument")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Learning
 import PDE
 import Yams
 
@@ -91,6 +92,8 @@ public func appFailure(_ error: Error, context: String) -> (message: String, cod
         }
     case let e as FileWriteError:
         return (e.description, 1)
+    case let e as LearningError:
+        return ("\(context): \(e.description)", 2)
     default:
         return nil
     }

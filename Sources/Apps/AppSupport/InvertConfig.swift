@@ -133,7 +133,7 @@ public struct InvertConfig: Decodable, Sendable {
         }
         let a = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("algorithm"))
         try a.rejectUnknownKeys(["name", "iterations", "tolerance", "ssim", "prior", "lambda", "rho", "nu", "step", "filter",
-                                 "regularizer", "nonnegative", "inner_iterations"], path: "algorithm")
+                                 "regularizer", "nonnegative", "inner_iterations", "model", "evaluate_regularizer"], path: "algorithm")
         algorithm = try a.required("name")
         let method: ReconstructionMethod
         do { method = try ReconstructionRegistry.method(algorithm) } catch {
@@ -154,6 +154,8 @@ public struct InvertConfig: Decodable, Sendable {
         settings.regularizer = try a.value("regularizer")
         settings.nonnegative = try a.value("nonnegative")
         settings.innerIterations = try a.value("inner_iterations")
+        settings.model = try a.value("model")
+        settings.evaluateRegularizer = try a.value("evaluate_regularizer")
         for key in settings.givenKeys where !method.keys.contains(key) {
             throw ConfigError(keyPath: a.path(key), value: "not read by \(algorithm)",
                               expected: method.keys.isEmpty ? "no settings for \(algorithm)" : "only " + method.keys.joined(separator: ", "))
@@ -165,6 +167,27 @@ public struct InvertConfig: Decodable, Sendable {
         }
         if let p = settings.prior, !(ReconstructionRegistry.priorNames.contains(p)) {
             throw ConfigError(keyPath: a.path("prior"), value: "'\(p)'", expected: "one of " + ReconstructionRegistry.priorNames.joined(separator: ", "))
+        }
+        if settings.prior == "lpn" {
+            guard ["pnp-admm", "pnp-pgd"].contains(algorithm) else {
+                throw ConfigError(keyPath: a.path("prior"), value: "'lpn' with \(algorithm)", expected: "algorithm pnp-admm or pnp-pgd for prior lpn")
+            }
+            guard let m = settings.model else {
+                throw ConfigError(keyPath: a.path("model"), value: "missing", expected: "the learned proximal network file of prior lpn (pde-train lpn's model.safetensors)")
+            }
+            guard FileManager.default.fileExists(atPath: m) else {
+                throw ConfigError(keyPath: a.path("model"), value: "'\(m)' not found", expected: "an existing model file (train it with pde-train lpn)")
+            }
+            if let l = settings.lambda {
+                throw ConfigError(keyPath: a.path("lambda"), value: "\(l)", expected: "no lambda with prior lpn (rho, or the step 1/L, weighs the learned prior)")
+            }
+            if algorithm == "pnp-admm" && settings.rho == nil {
+                throw ConfigError(keyPath: a.path("rho"), value: "missing", expected: "ρ > 0, the weight of the learned prior (pnp-admm with prior lpn)")
+            }
+        } else {
+            for key in ["model", "evaluate_regularizer"] where a.contains(AnyKey(key)) {
+                throw ConfigError(keyPath: a.path(key), value: "given", expected: "prior lpn (the key is for a learned proximal network)")
+            }
         }
         try decodeOutput(c)
     }

@@ -3,9 +3,13 @@ import Inverse
 import Learning
 
 /// The config of `pde-train lpn`: a learned proximal network (`LearnedProximalNetwork`)
-/// trained as a denoiser on random patches of gray PNG images, x a patch and y = x + σ·N(0, 1),
-/// drawn on the fly from the seeded generator, with the reference's schedule (an ℓ¹ warm start,
-/// then proximal matching with γ halving over `stages` down to `sigma_min`).
+/// trained as a denoiser on pairs drawn on the fly from the seeded generator, y = x + σ·N(0, 1),
+/// with the reference's schedule (an ℓ¹ warm start, then proximal matching with γ halving over
+/// `stages` down to `sigma_min`, or the explicit `gammas`). The clean x are random patches of
+/// gray PNG images (`data.source: images`, the default) or i.i.d. Laplace samples
+/// p(x) ∝ exp(−|x|/b) (`data.source: laplace`, the paper's 1-D toy, whose MAP denoiser is
+/// soft-thresholding at σ²/b), or patches of random-ellipse phantoms (`data.source: phantoms`,
+/// for CT).
 ///
 /// ```yaml
 /// model: {kind: fully-connected, hidden: 64, layers: 2, beta: 10, alpha: 0.02}
@@ -22,13 +26,31 @@ import Learning
 ///   progress_every: 100       # optional; default 100
 ///   directory: runs/lpn-patches
 /// ```
+///
+/// The Laplace toy: `data: {source: laplace, scale: 1, dimension: 1, noise: 1, seed: 1}` with a
+/// fully connected model, and optionally explicit stages
+/// `gammas: [0.5, 0.4, 0.3, 0.2, 0.1]` with `learning_rates: [...]` (one per γ) in `training`.
 public struct LPNTrainConfig: Decodable, Sendable {
     /// The network's input layout.
     public enum ModelKind: String, Sendable, CaseIterable {
         /// Flattened patches [batch, patch²].
         case fullyConnected = "fully-connected"
-        /// Patches as images [batch, 1, patch, patch].
+        /// Patches as images [batch, 1, patch, patch] (with the reference's dense layers).
         case convolutional
+        /// Patches as images, stride-1 convolutions only: the trained network applies to
+        /// images of any size.
+        case fullyConvolutional = "fully-convolutional"
+    }
+
+    /// Where the clean samples come from (`data.source`).
+    public enum DataSource: String, Sendable, CaseIterable {
+        /// Random patches of gray PNG images (`data.images`, `data.patch`).
+        case images
+        /// I.i.d. Laplace samples of scale `data.scale` in `data.dimension` entries.
+        case laplace
+        /// Random patches of `data.count` random-ellipse phantoms (`Phantom.randomEllipses`,
+        /// `data.size` pixels per side, `data.ellipses` each, seeds from `data.seed`).
+        case phantoms
     }
 
     /// The network's input layout (`model.kind`).
@@ -41,10 +63,19 @@ public struct LPNTrainConfig: Decodable, Sendable {
     public var beta: Double
     /// Strong-convexity weight α (`model.alpha`, default 0).
     public var alpha: Double
-    /// PNG paths or patterns with `*` / `?` in the file name (`data.images`).
+    /// Where the clean samples come from (`data.source`, default images).
+    public var source: DataSource
+    /// PNG paths or patterns with `*` / `?` in the file name (`data.images`; empty for laplace).
     public var images: [String]
-    /// Side of the square patches (`data.patch`).
+    /// Side of the square patches (`data.patch`; 1 for laplace).
     public var patch: Int
+    /// Scale b of the Laplace samples (`data.scale`, default 1; laplace only).
+    public var scale: Double
+    /// Entries per Laplace sample (`data.dimension`, default 1; laplace only).
+    public var laplaceDimension: Int
+    /// Number of phantoms (`data.count`, default 64), their side (`data.size`, default 128)
+    /// and their ellipses (`data.ellipses`, default 10); phantoms only.
+    public var phantomCount: Int, phantomSize: Int, phantomEllipses: Int
     /// σ of the Gaussian noise added to the patches (`data.noise`).
     public var noise: Double
     /// Seed of the network's initialization and of the patches and noise (`data.seed`).
@@ -59,6 +90,10 @@ public struct LPNTrainConfig: Decodable, Sendable {
     public var stages: Int
     /// The last γ (`training.sigma_min`); nil for 0.08·√(patch²).
     public var sigmaMin: Double?
+    /// Explicit γ per stage (`training.gammas`, non-increasing); nil for the halving schedule.
+    public var gammas: [Double]?
+    /// Learning rate per explicit stage (`training.learning_rates`); nil for `learning_rate`.
+    public var stageLearningRates: [Double]?
     /// Learning rate of the warm start (`training.pretrain_learning_rate`).
     public var pretrainLearningRate: Double
     /// Learning rate of proximal matching (`training.learning_rate`).
@@ -70,8 +105,8 @@ public struct LPNTrainConfig: Decodable, Sendable {
     /// Folder of checkpoint.safetensors and model.safetensors (`training.directory`).
     public var directory: String
 
-    /// Entries per sample, patch².
-    public var dimension: Int { patch * patch }
+    /// Entries per sample: patch² for images, `data.dimension` for laplace.
+    public var dimension: Int { source == .laplace ? laplaceDimension : patch * patch }
     /// All steps, warm start and matching.
     public var totalSteps: Int { pretrainSteps + matchingSteps }
 
@@ -84,9 +119,15 @@ public struct LPNTrainConfig: Decodable, Sendable {
         let d = try c.required("data", as: DataSpec.self)
         let t = try c.required("training", as: TrainingSpec.self)
         kind = m.kind; hidden = m.hidden; layers = m.layers; beta = m.beta; alpha = m.alpha
-        images = d.images; patch = d.patch; noise = d.noise; seed = d.seed
-        batch = t.batch; pretrainSteps = t.pretrainSteps; matchingSteps = t.matchingSteps; stages = t.stages
+        source = d.source; images = d.images; patch = d.patch; noise = d.noise; seed = d.seed
+        scale = d.scale; laplaceDimension = d.dimension
+        phantomCount = d.count; phantomSize = d.size; phantomEllipses = d.ellipses
+        batch = t.batch; pretrainSteps = t.pretrainSteps; matchingSteps = t.matchingSteps
+        stages = t.gammas?.count ?? t.stages; gammas = t.gammas; stageLearningRates = t.learningRates
         sigmaMin = t.sigmaMin; pretrainLearningRate = t.pretrainLearningRate; learningRate = t.learningRate
+        if source == .laplace && kind != .fullyConnected {
+            throw ConfigError(keyPath: "model.kind", value: "'\(kind.rawValue)'", expected: "fully-connected for data.source laplace")
+        }
         checkpointEvery = t.checkpointEvery; progressEvery = t.progressEvery; directory = t.directory
         if kind == .convolutional {
             let factor = 1 << ((layers + 1) / 2)
@@ -99,7 +140,12 @@ public struct LPNTrainConfig: Decodable, Sendable {
 
     /// The training schedule (σ_min defaulting to 0.08·√(patch²)).
     public func schedule() throws -> ProximalMatchingSchedule {
-        try ProximalMatchingSchedule(dimension: dimension, pretrainSteps: pretrainSteps, matchingSteps: matchingSteps, stages: stages,
+        if let gammas {
+            return try ProximalMatchingSchedule(pretrainSteps: pretrainSteps, matchingSteps: matchingSteps, gammas: gammas,
+                                                pretrainLearningRate: pretrainLearningRate,
+                                                stageLearningRates: stageLearningRates ?? Array(repeating: learningRate, count: gammas.count))
+        }
+        return try ProximalMatchingSchedule(dimension: dimension, pretrainSteps: pretrainSteps, matchingSteps: matchingSteps, stages: stages,
                                      sigmaMin: sigmaMin, pretrainLearningRate: pretrainLearningRate, learningRate: learningRate)
     }
 
@@ -108,6 +154,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
         switch kind {
         case .fullyConnected: return .fullyConnected(dimension: dimension)
         case .convolutional: return .convolutional(channels: 1, height: patch, width: patch)
+        case .fullyConvolutional: return .fullyConvolutional(channels: 1)
         }
     }
 
@@ -134,7 +181,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
             let c = try decoder.container(keyedBy: AnyKey.self)
             let k: String = try c.required("kind")
             guard let kind = ModelKind(rawValue: k) else {
-                throw ConfigError(keyPath: c.path("kind"), value: "'\(k)'", expected: "one of: fully-connected, convolutional")
+                throw ConfigError(keyPath: c.path("kind"), value: "'\(k)'", expected: "one of: fully-connected, convolutional, fully-convolutional")
             }
             self.kind = kind
             hidden = try c.required("hidden")
@@ -151,34 +198,72 @@ public struct LPNTrainConfig: Decodable, Sendable {
     }
 
     struct DataSpec: Decodable {
-        var images: [String], patch: Int, noise: Double, seed: UInt64
+        var source: DataSource, images: [String], patch: Int, noise: Double, seed: UInt64, scale: Double, dimension: Int
+        var count: Int, size: Int, ellipses: Int
+        static let only: [String: DataSource] = ["images": .images, "scale": .laplace, "dimension": .laplace,
+                                                  "count": .phantoms, "size": .phantoms, "ellipses": .phantoms]
         init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(["images", "patch", "noise", "seed"])
+            try decoder.rejectUnknownKeys(["source", "images", "patch", "noise", "seed", "scale", "dimension", "count", "size", "ellipses"])
             let c = try decoder.container(keyedBy: AnyKey.self)
-            images = try c.required("images")
-            guard !images.isEmpty, !images.contains(where: \.isEmpty) else {
-                throw ConfigError(keyPath: c.path("images"), value: "\(images)", expected: "a non-empty list of PNG paths or patterns")
+            let name: String = try c.value("source") ?? "images"
+            guard let source = DataSource(rawValue: name) else {
+                throw ConfigError(keyPath: c.path("source"), value: "'\(name)'", expected: "one of: images, laplace, phantoms")
             }
-            patch = try c.required("patch")
+            self.source = source
             noise = try c.required("noise")
             seed = try c.value("seed") ?? 0
-            try check(c, "patch", patch, 2...512, "an integer from 2 to 512")
             try positive(c, "noise", noise, maximum: 100)
+            for (key, owner) in Self.only.sorted(by: { $0.key < $1.key }) where owner != source && c.contains(AnyKey(key)) {
+                throw ConfigError(keyPath: c.path(key), value: "given", expected: "no '\(key)' with data.source \(source.rawValue) (\(owner.rawValue) only)")
+            }
+            if source == .laplace && c.contains(AnyKey("patch")) {
+                throw ConfigError(keyPath: c.path("patch"), value: "given", expected: "no 'patch' with data.source laplace (images and phantoms only)")
+            }
+            images = []
+            patch = 1
+            scale = try c.value("scale") ?? 1
+            dimension = try c.value("dimension") ?? 1
+            count = try c.value("count") ?? 64
+            size = try c.value("size") ?? 128
+            ellipses = try c.value("ellipses") ?? 10
+            switch source {
+            case .images:
+                images = try c.required("images")
+                guard !images.isEmpty, !images.contains(where: \.isEmpty) else {
+                    throw ConfigError(keyPath: c.path("images"), value: "\(images)", expected: "a non-empty list of PNG paths or patterns")
+                }
+            case .laplace:
+                try positive(c, "scale", scale, maximum: 1e6)
+                try check(c, "dimension", dimension, 1...1_000_000, "an integer from 1 to 1e6")
+            case .phantoms:
+                try check(c, "count", count, 1...100_000, "an integer from 1 to 100000")
+                try check(c, "size", size, 2...4096, "an integer from 2 to 4096")
+                try check(c, "ellipses", ellipses, 1...10_000, "an integer from 1 to 10000")
+            }
+            if source != .laplace {
+                patch = try c.required("patch")
+                try check(c, "patch", patch, 2...512, "an integer from 2 to 512")
+                if source == .phantoms && patch > size {
+                    throw ConfigError(keyPath: c.path("patch"), value: "\(patch)", expected: "at most data.size (\(size))")
+                }
+            }
         }
     }
 
     struct TrainingSpec: Decodable {
-        var batch: Int, pretrainSteps: Int, matchingSteps: Int, stages: Int, sigmaMin: Double?
+        var batch: Int, pretrainSteps: Int, matchingSteps: Int, stages: Int, sigmaMin: Double?, gammas: [Double]?, learningRates: [Double]?
         var pretrainLearningRate: Double, learningRate: Double, checkpointEvery: Int, progressEvery: Int, directory: String
         init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(["batch", "pretrain_steps", "matching_steps", "stages", "sigma_min", "pretrain_learning_rate",
-                                           "learning_rate", "checkpoint_every", "progress_every", "directory"])
+            try decoder.rejectUnknownKeys(["batch", "pretrain_steps", "matching_steps", "stages", "sigma_min", "gammas", "pretrain_learning_rate",
+                                           "learning_rate", "learning_rates", "checkpoint_every", "progress_every", "directory"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             batch = try c.required("batch")
             pretrainSteps = try c.required("pretrain_steps")
             matchingSteps = try c.required("matching_steps")
             stages = try c.value("stages") ?? 4
             sigmaMin = try c.value("sigma_min")
+            gammas = try c.value("gammas")
+            learningRates = try c.value("learning_rates")
             pretrainLearningRate = try c.value("pretrain_learning_rate") ?? 1e-3
             learningRate = try c.value("learning_rate") ?? 1e-4
             checkpointEvery = try c.required("checkpoint_every")
@@ -193,6 +278,24 @@ public struct LPNTrainConfig: Decodable, Sendable {
             }
             try check(c, "stages", stages, 1...64, "an integer from 1 to 64")
             if let s = sigmaMin { try positive(c, "sigma_min", s) }
+            if let g = gammas {
+                for key in ["stages", "sigma_min"] where c.contains(AnyKey(key)) {
+                    throw ConfigError(keyPath: c.path(key), value: "given with training.gammas",
+                                      expected: "either gammas (explicit stages) or stages / sigma_min (halving schedule)")
+                }
+                guard !g.isEmpty, g.count <= 64, g.allSatisfy({ $0 > 0 && $0.isFinite }), zip(g, g.dropFirst()).allSatisfy({ $0 >= $1 }) else {
+                    throw ConfigError(keyPath: c.path("gammas"), value: "\(g)", expected: "1 to 64 positive, non-increasing numbers")
+                }
+            }
+            if let r = learningRates {
+                guard let g = gammas else {
+                    throw ConfigError(keyPath: c.path("learning_rates"), value: "\(r)", expected: "no learning_rates without training.gammas")
+                }
+                guard r.count == g.count, r.allSatisfy({ $0 > 0 && $0 <= 10 && $0.isFinite }) else {
+                    throw ConfigError(keyPath: c.path("learning_rates"), value: "\(r)",
+                                      expected: "one positive learning rate ≤ 10 per γ (\(g.count))")
+                }
+            }
             try positive(c, "pretrain_learning_rate", pretrainLearningRate, maximum: 10)
             try positive(c, "learning_rate", learningRate, maximum: 10)
             try check(c, "checkpoint_every", checkpointEvery, 1...1_000_000_000, "an integer ≥ 1")

@@ -30,7 +30,7 @@ public final class LPNTraining {
 
     /// Draws patches and noise.
     var generator: SeededGenerator
-    /// The gray images, values in [0, 1].
+    /// The gray images (or phantoms), values in [0, 1].
     let images: [(values: [Float], width: Int, height: Int)]
 
     /// `directory/checkpoint.safetensors`.
@@ -50,13 +50,19 @@ public final class LPNTraining {
         optimizer = try Adam(network.namedParameters(Float.self), learningRate: schedule.learningRate(atStep: 0))
         optimizer.constraint = LearnedProximalNetwork<Float>.nonnegativeConstraint()
         var loaded: [(values: [Float], width: Int, height: Int)] = []
-        for path in try Self.expand(config.images) {
+        for path in try config.source == .images ? Self.expand(config.images) : [] {
             let img = try PNGImage.readGray(path)
             guard img.width >= config.patch, img.height >= config.patch else {
                 throw ConfigError(keyPath: "data.images", value: "'\(path)' of \(img.width) × \(img.height) pixels",
                                   expected: "images of at least \(config.patch) × \(config.patch) pixels (data.patch)")
             }
             loaded.append((img.values.map(Float.init), img.width, img.height))
+        }
+        if config.source == .phantoms {
+            for k in 0..<config.phantomCount {
+                let p = try Phantom.randomEllipses(size: config.phantomSize, count: config.phantomEllipses, seed: config.seed &+ 1 &+ UInt64(k))
+                loaded.append((p.map(Float.init), config.phantomSize, config.phantomSize))
+            }
         }
         images = loaded
     }
@@ -87,10 +93,20 @@ public final class LPNTraining {
         return out
     }
 
-    /// The next batch: clean patches x and noisy y = x + σ·N(0, 1), in the network's layout.
+    /// The next batch: clean samples x (patches, or Laplace samples) and noisy
+    /// y = x + σ·N(0, 1), in the network's layout.
     func nextBatch() throws -> (clean: Tensor<Float>, noisy: Tensor<Float>) {
         let p = config.patch, d = config.dimension, b = config.batch
         var x = [Float](repeating: 0, count: b * d), y = x
+        if config.source == .laplace {
+            // x = b·(E₁ − E₂) with E₁, E₂ standard exponentials (1 − U lies in (0, 1]).
+            for i in 0..<(b * d) {
+                let v = config.scale * (-Foundation.log(1 - generator.uniform()) + Foundation.log(1 - generator.uniform()))
+                x[i] = Float(v)
+                y[i] = Float(v + config.noise * generator.normal())
+            }
+            return (try Tensor(shape: [b, d], scalars: x), try Tensor(shape: [b, d], scalars: y))
+        }
         for s in 0..<b {
             let img = images[Int(generator.next() % UInt64(images.count))]
             let r0 = Int(generator.next() % UInt64(img.height - p + 1))

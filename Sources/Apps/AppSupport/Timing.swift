@@ -19,3 +19,14 @@ public func formatSeconds(_ s: Double) -> String {
     if s < 1 { return String(format: "%.2f ms", s * 1e3) }
     return String(format: "%.3f s", s)
 }
+
+/// Prints a table with a header row, columns padded to their widest cell.
+public func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { c in ([header] + rows).map { $0.indices.contains(c) ? $0[c].count : 0 }.max() ?? 0 }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, s in s.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+    }
+    print(line(header))
+    print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
+    for r in rows { print(line(r)) }
+}

@@ -55,13 +55,3 @@ func runPeer(_ script: String, _ arguments: [String], options: BenchOptions) -> 
     }
 }
 
-/// Prints a table with a header row, columns padded to their widest cell.
-func printTable(_ header: [String], _ rows: [[String]]) {
-    let widths = header.indices.map { c in ([header] + rows).map { $0.indices.contains(c) ? $0[c].count : 0 }.max() ?? 0 }
-    func line(_ cells: [String]) -> String {
-        cells.enumerated().map { i, s in s.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-    }
-    print(line(header))
-    print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-    for r in rows { print(line(r)) }
-}

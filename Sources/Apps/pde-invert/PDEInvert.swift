@@ -8,6 +8,15 @@ import PDE
 struct PDEInvert: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pde-invert",
+        abstract: "Inverse problems from YAML configs, and the learned regularizer of an LPN.",
+        subcommands: [Reconstruct.self, Regularizer.self],
+        defaultSubcommand: Reconstruct.self)
+}
+
+/// `pde-invert [reconstruct] <config>`: one reconstruction from a config.
+struct Reconstruct: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconstruct",
         abstract: "Reconstruct an image from indirect, noisy measurements (denoise, deblur, CT, MRI, inpaint, super-resolution) from a YAML config.",
         discussion: """
         Prints the baseline's and the reconstruction's PSNR/SSIM (when the truth is known) and
@@ -19,6 +28,7 @@ struct PDEInvert: ParsableCommand {
         Examples:
           pde-invert data/configs/invert-deblur-tv.yaml
           pde-invert data/configs/invert-ct-tv.yaml --quiet
+          pde-invert data/configs/invert-deblur-lpn.yaml
           pde-invert --list
         """)
 

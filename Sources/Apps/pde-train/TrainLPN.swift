@@ -51,7 +51,9 @@ struct TrainLPN: ParsableCommand {
             if !quiet {
                 let s = training.schedule
                 print("pde-train lpn: \(cfg.kind.rawValue) network, \(training.network.parameterCount(Float.self)) parameters; "
-                      + "\(cfg.patch) × \(cfg.patch) patches, σ = \(cfg.noise), batch \(cfg.batch); "
+                      + (cfg.source == .laplace ? "Laplace samples (b = \(cfg.scale), d = \(cfg.dimension))"
+                         : "\(cfg.patch) × \(cfg.patch) patches of " + (cfg.source == .images ? "images" : "\(cfg.phantomCount) phantoms"))
+                      + ", σ = \(cfg.noise), batch \(cfg.batch); "
                       + "\(cfg.pretrainSteps) ℓ¹ steps + \(cfg.matchingSteps) matching steps in \(s.stages) stages, "
                       + String(format: "γ %.3g → %.3g", s.gamma(stage: 0), s.sigmaMin))
             }

@@ -4,8 +4,13 @@ import PDE
 /// The settings a reconstruction method can read (the keys of `pde-invert`'s `algorithm:`
 /// section). Each registry entry names the keys it uses; configs giving others are refused.
 public struct ReconstructionSettings: Sendable {
-    /// Prior / regularizer: tv, tv-anisotropic, l1, l2, nonnegative (method-dependent).
+    /// Prior / regularizer: tv, tv-anisotropic, l1, l2, nonnegative, lpn (method-dependent).
     public var prior: String?
+    /// The learned proximal network file of prior lpn (`pde-train lpn`'s model.safetensors).
+    public var model: String?
+    /// Whether prior lpn evaluates the learned regularizer R_θ at every iterate (the objective
+    /// in the history; one inversion of the network per iteration).
+    public var evaluateRegularizer: Bool?
     /// Regularization weight λ.
     public var lambda: Double?
     /// ADMM penalty ρ.
@@ -38,6 +43,8 @@ public struct ReconstructionSettings: Sendable {
         if regularizer != nil { k.append("regularizer") }
         if nonnegative != nil { k.append("nonnegative") }
         if innerIterations != nil { k.append("inner_iterations") }
+        if model != nil { k.append("model") }
+        if evaluateRegularizer != nil { k.append("evaluate_regularizer") }
         return k
     }
 }
@@ -125,18 +132,26 @@ public enum ReconstructionRegistry {
             }
             return try PDHG(options: o).solve(blocks: [(e.model, SquaredDistance(center: e.measurement))], g: try makePrior(e, s, lambda), initial: x0)
         },
-        ReconstructionMethod(name: "pnp-admm", summary: "plug-and-play ADMM with a denoiser as the prior (tv: the TV denoiser at σ² = 1/ρ)",
-                             keys: ["prior", "lambda", "rho", "inner_iterations"], iterative: true) { e, s, o in
-            let lambda = try need(s.lambda, "lambda")
-            let rho = s.rho ?? 10 * lambda
-            return try ADMM(penalty: rho, options: o).solve(model: e.model, measurement: e.measurement, prior: try denoiser(e, s, lambda),
+        ReconstructionMethod(name: "pnp-admm",
+                             summary: "plug-and-play ADMM with a denoiser as the prior (tv: the TV denoiser at σ² = 1/ρ; lpn: a learned proximal network, ρ weighing its R)",
+                             keys: ["prior", "lambda", "rho", "inner_iterations", "model", "evaluate_regularizer"], iterative: true) { e, s, o in
+            let rho: Double
+            if s.prior == "lpn" {
+                try refuseLambda(s)
+                rho = try need(s.rho, "rho")
+                try InverseCheck.positive(rho, key: "rho")
+            } else {
+                rho = try s.rho ?? 10 * need(s.lambda, "lambda")
+            }
+            return try ADMM(penalty: rho, options: o).solve(model: e.model, measurement: e.measurement, prior: try denoiser(e, s, weight: rho),
                                                             initial: e.baseline.image)
         },
-        ReconstructionMethod(name: "pnp-pgd", summary: "plug-and-play proximal gradient with a denoiser (step 1/L)",
-                             keys: ["prior", "lambda", "inner_iterations"], iterative: true) { e, s, o in
-            let lambda = try need(s.lambda, "lambda")
+        ReconstructionMethod(name: "pnp-pgd", summary: "plug-and-play proximal gradient with a denoiser (step 1/L; lpn: minimizes ½‖Ax − y‖² + L·R)",
+                             keys: ["prior", "lambda", "inner_iterations", "model", "evaluate_regularizer"], iterative: true) { e, s, o in
+            // The step is 1/(1.01 L), so the learned prior weighs 1.01 L (the same estimate of L).
+            let weight = s.prior == "lpn" ? 1.01 * e.model.lipschitzEstimate(iterations: 100) : 1
             return try ProximalGradient(accelerated: false, options: o).solve(model: e.model, measurement: e.measurement,
-                                                                              prior: try denoiser(e, s, lambda), initial: e.baseline.image)
+                                                                              prior: try denoiser(e, s, weight: weight), initial: e.baseline.image)
         },
         ReconstructionMethod(name: "fbp", summary: "filtered back-projection (ct): ramp, shepp-logan, cosine, hamming, hann, none",
                              keys: ["filter"], iterative: false) { e, s, o in
@@ -162,7 +177,7 @@ public enum ReconstructionRegistry {
     }
 
     /// Names of the priors `makePrior` knows.
-    public static let priorNames = ["tv", "tv-anisotropic", "l1", "l2", "nonnegative"]
+    public static let priorNames = ["tv", "tv-anisotropic", "l1", "l2", "nonnegative", "lpn"]
 
     static func need(_ v: Double?, _ key: String) throws -> Double {
         guard let v else { throw PDEError.invalidValue(key: key, value: "missing", expected: "a value for this method") }
@@ -186,20 +201,40 @@ public enum ReconstructionRegistry {
         case "l1": return try L1Norm(weight: lambda)
         case "l2": return try SquaredL2Norm(weight: lambda)
         case "nonnegative": return BoxConstraint.nonNegative
+        case "lpn":
+            throw PDEError.invalidValue(key: "prior", value: "'lpn'", expected: "a prior of pnp-admm or pnp-pgd (a learned proximal network is a denoiser)")
         case let other:
             throw PDEError.invalidValue(key: "prior", value: "'\(other)'", expected: "one of " + priorNames.joined(separator: ", "))
         }
     }
 
-    /// Denoisers for plug-and-play (the learned proximal networks register here later).
-    static func denoiser(_ e: InverseExperiment, _ s: ReconstructionSettings, _ lambda: Double) throws -> ProximalOperator {
+    /// Denoisers for plug-and-play: the TV denoiser (weight λ) and learned proximal networks
+    /// (`model`; `weight` scales the recorded R, the prior's weight in the algorithm).
+    static func denoiser(_ e: InverseExperiment, _ s: ReconstructionSettings, weight: Double = 1) throws -> ProximalOperator {
         switch s.prior ?? "tv" {
         case "tv":
+            let lambda = try need(s.lambda, "lambda")
             let tv = try TotalVariation(shape: e.imageShape, weight: lambda, boundary: .neumann,
                                         maxIterations: s.innerIterations ?? 50, tolerance: 1e-4)
             return DenoiserProx(name: "tv-denoiser") { v, sigma in try tv.prox(v, step: sigma * sigma) }
+        case "lpn":
+            try refuseLambda(s)
+            guard let path = s.model else {
+                throw PDEError.invalidValue(key: "model", value: "missing", expected: "the learned proximal network file of prior lpn")
+            }
+            let network = try LearnedProximalNetwork<Float>.load(from: path)
+            let prox = try LPNProx(network: network, imageShape: e.imageShape, evaluatesRegularizer: s.evaluateRegularizer ?? false)
+            prox.regularizerWeight = weight
+            return prox
         case let other:
-            throw PDEError.invalidValue(key: "prior", value: "'\(other)'", expected: "a denoiser: tv")
+            throw PDEError.invalidValue(key: "prior", value: "'\(other)'", expected: "a denoiser: tv or lpn")
+        }
+    }
+
+    /// Prior lpn has no λ (the network is one prox; ρ or the step weighs it).
+    static func refuseLambda(_ s: ReconstructionSettings) throws {
+        if let l = s.lambda {
+            throw PDEError.invalidValue(key: "lambda", value: "\(l)", expected: "no lambda with prior lpn (rho, or the step 1/L, weighs the learned prior)")
         }
     }
 

@@ -22,6 +22,9 @@ extension LearnedProximalNetwork {
             m["lpn.height"] = String(h)
             m["lpn.width"] = String(w)
             m["lpn.dense_features"] = String(dense)
+        case let .fullyConvolutional(c):
+            m["lpn.kind"] = "fully-convolutional"
+            m["lpn.channels"] = String(c)
         }
         return m
     }
@@ -57,8 +60,10 @@ extension LearnedProximalNetwork {
         case "convolutional":
             kind = .convolutional(channels: try int("channels"), height: try int("height"), width: try int("width"),
                                   denseFeatures: try int("dense_features"))
+        case "fully-convolutional": kind = .fullyConvolutional(channels: try int("channels"))
         default:
-            throw LearningError.malformedFile(path: path, reason: "metadata 'lpn.kind' missing or not fully-connected / convolutional")
+            throw LearningError.malformedFile(path: path,
+                                              reason: "metadata 'lpn.kind' missing or not fully-connected / convolutional / fully-convolutional")
         }
         var g = SeededGenerator(seed: 0)
         let net: LearnedProximalNetwork<T>

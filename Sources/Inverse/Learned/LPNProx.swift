@@ -21,7 +21,7 @@ import PDE
 /// (a convolutional network with C channels takes `imageShape` [C, rows, cols]). The
 /// conversion is a reshape, so the flat array is the network's sample in both cases.
 ///
-/// `value(x)` is R_θ(x), computed by `LearnedRegularizer` (an L-BFGS inversion of f per call,
+/// `value(x)` is w·R_θ(x) (w = `regularizerWeight`, the prior's weight in the algorithm), computed by `LearnedRegularizer` (an L-BFGS inversion of f per call,
 /// warm-started from the previous call's inverse), when `evaluatesRegularizer` is on; else
 /// nil, which the algorithms read as "a plug-and-play denoiser" (ADMM then names itself
 /// pnp-admm and tracks no objective). A failed inversion gives nil and is kept in
@@ -35,6 +35,10 @@ public final class LPNProx<T: TensorScalar>: ProximalOperator {
     public let imageShape: [Int]
     /// Whether `value(_:)` computes R_θ(x) (an inversion per call) instead of returning nil.
     public var evaluatesRegularizer: Bool
+    /// The factor w of `value(_:)` = w·R_θ(x): the weight the algorithm's step gives the prior
+    /// (ρ in ADMM, 1/t in proximal gradient), so that the recorded objective is the one the
+    /// iterations minimize. Default 1.
+    public var regularizerWeight = 1.0
     /// The inversion of the last successful `value(_:)` call.
     public private(set) var lastInversion: LearnedRegularizer<T>.Inversion?
     /// The error of the last `value(_:)` call that failed (nil after a success).
@@ -46,15 +50,15 @@ public final class LPNProx<T: TensorScalar>: ProximalOperator {
 
     /// The adapter for a regularizer and an image shape. Throws `PDEError.shapeMismatch` when
     /// the shape does not fit the network: [rows, cols] needs a fully connected network of
-    /// dimension rows·cols or a convolutional one with 1 channel of rows × cols; [C, rows, cols]
-    /// a convolutional one with exactly that layout.
+    /// dimension rows·cols or a (fully) convolutional one with 1 channel of rows × cols;
+    /// [C, rows, cols] a (fully) convolutional one with exactly that layout.
     public init(regularizer: LearnedRegularizer<T>, imageShape: [Int], evaluatesRegularizer: Bool = false) throws {
         let sample = regularizer.sampleShape
         let fits: Bool
         switch regularizer.network.kind {
         case let .fullyConnected(d):
             fits = imageShape.count == 2 && imageShape.allSatisfy { $0 >= 1 } && imageShape[0] * imageShape[1] == d
-        case .convolutional:
+        case .convolutional, .fullyConvolutional:
             fits = (imageShape.count == 2 && [1] + imageShape == sample) || (imageShape.count == 3 && imageShape == sample)
         }
         guard fits else {
@@ -66,10 +70,14 @@ public final class LPNProx<T: TensorScalar>: ProximalOperator {
         self.evaluatesRegularizer = evaluatesRegularizer
     }
 
-    /// The adapter for a network with `LearnedRegularizer`'s default inversion settings.
-    /// Throws as `init(regularizer:imageShape:evaluatesRegularizer:)`.
+    /// The adapter for a network with `LearnedRegularizer`'s default inversion settings (a
+    /// fully convolutional network takes the image size from `imageShape`). Throws as
+    /// `init(regularizer:imageShape:evaluatesRegularizer:)`.
     public convenience init(network: LearnedProximalNetwork<T>, imageShape: [Int], evaluatesRegularizer: Bool = false) throws {
-        try self.init(regularizer: LearnedRegularizer(network: network), imageShape: imageShape, evaluatesRegularizer: evaluatesRegularizer)
+        var size: [Int]? = nil
+        if case .fullyConvolutional = network.kind { size = Array(imageShape.suffix(2)) }
+        try self.init(regularizer: LearnedRegularizer(network: network, imageSize: size), imageShape: imageShape,
+                      evaluatesRegularizer: evaluatesRegularizer)
     }
 
     /// The number of pixels of one image.
@@ -85,8 +93,8 @@ public final class LPNProx<T: TensorScalar>: ProximalOperator {
         return try regularizer.prox(v)
     }
 
-    /// R_θ(x) when `evaluatesRegularizer` is on (nil when off, for a wrong length or a failed
-    /// inversion, whose error `lastError` keeps).
+    /// `regularizerWeight`·R_θ(x) when `evaluatesRegularizer` is on (nil when off, for a wrong
+    /// length or a failed inversion, whose error `lastError` keeps).
     public func value(_ x: [Double]) -> Double? {
         guard evaluatesRegularizer else { return nil }
         do {
@@ -96,7 +104,7 @@ public final class LPNProx<T: TensorScalar>: ProximalOperator {
             regularizerEvaluations += 1
             lastInversion = e.inversion
             lastError = nil
-            return e.value
+            return regularizerWeight * e.value
         } catch {
             lastError = error
             return nil

@@ -78,6 +78,11 @@ final class LPNAffineMap<T: TensorScalar>: Module {
 ///   and ψ = W_{L+2} z + (α/2)‖y‖². Parameters `lin.0`…`lin.{L+2}` (weights only) and
 ///   `res.0`…`res.L` (weights and biases), as the reference names them: a reference MNIST
 ///   state dict maps onto these names and shapes one to one.
+/// - fully convolutional (ours, for images of any size), y [B, C, H, W]: z₀ = s(W₀ ∗ y) and
+///   z_k = s(W_k ∗ z_{k−1} + R_{k−1} ∗ y + c_{k−1}), k = 1…L, all 3 × 3 with stride 1 and
+///   padding 1; ψ(y) = Σ_pixels (w ∗ z_L + r ∗ y + c) + (α/2)‖y‖² with 1 × 1 read-outs
+///   `lin.{L+1}` [1, hidden, 1, 1] (non-negative) and `res.L` [1, C, 1, 1]. The receptive field
+///   of f is (2L + 3)² pixels up to the chain rule's second sweep, (4L + 5)² in all.
 ///
 /// The hidden-to-hidden weights (`lin.k.weight`, k ≥ 1, the output layer included, as the
 /// reference's `wclip` does) must stay non-negative for ψ to be convex: clamp them after every
@@ -108,6 +113,11 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
         /// 2^⌈layers/2⌉. `denseFeatures` is the width of the last hidden (dense) layer (64 in the
         /// reference).
         case convolutional(channels: Int, height: Int, width: Int, denseFeatures: Int = 64)
+        /// Images [batch, channels, H, W] of any size: stride-1 3 × 3 convolutions throughout
+        /// and ψ the sum over pixels of a non-negative 1 × 1 read-out, so ψ(shifted image) =
+        /// ψ(image) away from the borders and f is translation-equivariant: a network trained
+        /// on patches is the exact prox of a regularizer of whole images.
+        case fullyConvolutional(channels: Int)
     }
 
     /// The weights of the main path: `lin.0` (unconstrained), `lin.1`… (kept non-negative).
@@ -199,6 +209,20 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
             }
             res.append(LPNAffineMap(inputs: c * cells, outputs: dense, bias: true, generator: &g))
             factors = f
+        case let .fullyConvolutional(c):
+            guard c >= 1 else {
+                throw LearningError.invalidArgument(name: "LPN channels", value: "\(c)", expected: "≥ 1")
+            }
+            lin.append(LPNAffineMap(inputs: c, outputs: hidden, kernel: 3, stride: 1, padding: 1, bias: false, generator: &g))
+            for _ in 0..<layers {
+                lin.append(LPNAffineMap(inputs: hidden, outputs: hidden, kernel: 3, stride: 1, padding: 1, bias: false, generator: &g))
+            }
+            lin.append(LPNAffineMap(inputs: hidden, outputs: 1, kernel: 1, bias: false, generator: &g))
+            for _ in 0..<layers {
+                res.append(LPNAffineMap(inputs: c, outputs: hidden, kernel: 3, stride: 1, padding: 1, bias: true, generator: &g))
+            }
+            res.append(LPNAffineMap(inputs: c, outputs: 1, kernel: 1, bias: true, generator: &g))
+            factors = []
         }
         // The reference's init_weights: hidden-to-hidden weights exp(N(mean, std)).
         for map in lin.dropFirst() {
@@ -284,6 +308,11 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
                 throw LearningError.shapeMismatch(operation: "LearnedProximalNetwork (convolutional)", expected: "[batch ≥ 1, \(c), \(h), \(w)]",
                                                   got: shapeString(s))
             }
+        case let .fullyConvolutional(c):
+            guard s.count == 4, s[0] >= 1, s[1] == c, s[2] >= 1, s[3] >= 1 else {
+                throw LearningError.shapeMismatch(operation: "LearnedProximalNetwork (fully convolutional)", expected: "[batch ≥ 1, \(c), H ≥ 1, W ≥ 1]",
+                                                  got: shapeString(s))
+            }
         }
     }
 
@@ -298,7 +327,7 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
         var pre: [Variable<T>] = []
         var out: Variable<T>
         switch kind {
-        case .fullyConnected:
+        case .fullyConnected, .fullyConvolutional:
             var a = try lin[0].forward(y)
             pre.append(a)
             var z = activation(a)
@@ -308,6 +337,7 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
                 z = activation(a)
             }
             out = try lin[layers + 1].forward(z) + res[layers].forward(y)
+            if case .fullyConvolutional = kind { out = try out.sum(alongAxes: [1, 2, 3]) }
         case .convolutional:
             var a = try lin[0].forward(y)
             pre.append(a)
@@ -338,17 +368,20 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
         let pre = t.preactivations
         var gy: Variable<T>
         switch kind {
-        case .fullyConnected:
-            let top = lin[layers + 1].weight
-            var g = try top.broadcast(to: [batch, top.shape[1]])
-            gy = try res[layers].weight.broadcast(to: y.shape)
+        case .fullyConnected, .fullyConvolutional:
+            // ∂ψ/∂z_L and the read-out's direct term: the 1 × 1 read-outs summed over pixels
+            // have gradient w (per channel) at every pixel.
+            let top = lin[layers + 1].weight, direct = res[layers].weight
+            let spatial = Array(y.shape.dropFirst(2))
+            var g = try top.reshaped([1, top.shape[1]] + spatial.map { _ in 1 }).broadcast(to: [batch, top.shape[1]] + spatial)
+            gy = try direct.reshaped([1, direct.shape[1]] + spatial.map { _ in 1 }).broadcast(to: y.shape)
             for k in stride(from: layers, through: 1, by: -1) {
                 let delta = try g * activationDerivative(pre[k])
-                gy = try gy + res[k - 1].adjoint(delta)
-                g = try lin[k].adjoint(delta)
+                gy = try gy + res[k - 1].adjoint(delta, inputSpatial: spatial)
+                g = try lin[k].adjoint(delta, inputSpatial: spatial)
             }
             let delta = try g * activationDerivative(pre[0])
-            gy = try gy + lin[0].adjoint(delta)
+            gy = try gy + lin[0].adjoint(delta, inputSpatial: spatial)
         case let .convolutional(c, h, w, _):
             let top = lin[layers + 2].weight
             var delta = try top.broadcast(to: [batch, top.shape[1]]) * activationDerivative(pre[layers + 1])

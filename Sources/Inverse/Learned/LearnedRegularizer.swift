@@ -34,7 +34,8 @@ import PDE
 ///
 /// Images are flat `[Double]` arrays of one network sample in its layout: `d` values for a
 /// fully connected network, C·H·W values (channel, row, column, row-major) for a
-/// convolutional one. A wrong length throws `PDEError.shapeMismatch`; an inversion whose
+/// convolutional one, C·H·W for a fully convolutional one of the `imageSize` [H, W] given at
+/// `init` (the network takes any size; the regularizer is of images of one size). A wrong length throws `PDEError.shapeMismatch`; an inversion whose
 /// relative residual ‖f(y) − x‖/‖x‖ stays above `acceptableResidual` throws
 /// `PDEError.invalidValue` naming the residual and the L-BFGS stop. Strong convexity (α > 0)
 /// makes f a bijection of ℝⁿ, so every x has an inverse; with α = 0 an x outside f's range
@@ -53,6 +54,9 @@ public struct LearnedRegularizer<T: TensorScalar> {
     public var memory: Int
     /// Newton steps allowed after an L-BFGS run that ended above `tolerance` (0: none).
     public var polishSteps: Int
+    /// [H, W] of the images of a fully convolutional network (nil for the other kinds, whose
+    /// layout fixes the size).
+    public let imageSize: [Int]?
 
     /// The result of inverting f at x.
     public struct Inversion: Sendable {
@@ -88,12 +92,25 @@ public struct LearnedRegularizer<T: TensorScalar> {
         public var iterations: [Int]
     }
 
-    /// Wraps a network. Defaults by precision: for `Double` parameters tolerance 1e-10 and
+    /// Wraps a network (a fully convolutional one with the `imageSize` [H, W] of its images).
+    /// Defaults by precision: for `Double` parameters tolerance 1e-10 and
     /// acceptable residual 1e-6; for `Float`, 1e-5 and 1e-3. Throws `PDEError.invalidValue`
     /// for a tolerance that is not positive and finite, an acceptable residual below the
-    /// tolerance, an iteration limit or memory below 1, or negative polish steps.
-    public init(network: LearnedProximalNetwork<T>, tolerance: Double? = nil, acceptableResidual: Double? = nil,
+    /// tolerance, an iteration limit or memory below 1, or negative polish steps, and
+    /// `PDEError.shapeMismatch` for an image size missing (fully convolutional), given (other
+    /// kinds) or not two sizes ≥ 1.
+    public init(network: LearnedProximalNetwork<T>, imageSize: [Int]? = nil, tolerance: Double? = nil, acceptableResidual: Double? = nil,
                 maxIterations: Int = 1000, memory: Int = 20, polishSteps: Int = 5) throws {
+        if case .fullyConvolutional = network.kind {
+            guard let s = imageSize, s.count == 2, s.allSatisfy({ $0 >= 1 }) else {
+                throw PDEError.shapeMismatch(what: "image size of a fully convolutional learned regularizer", expected: "[H ≥ 1, W ≥ 1]",
+                                             got: imageSize.map { "\($0)" } ?? "none")
+            }
+        } else if let s = imageSize {
+            throw PDEError.shapeMismatch(what: "image size of a learned regularizer", expected: "none (the network's layout fixes it)",
+                                         got: "\(s)")
+        }
+        self.imageSize = imageSize
         let double = T.significandBitCount >= Double.significandBitCount
         let tol = tolerance ?? (double ? 1e-10 : 1e-5)
         self.network = network
@@ -125,6 +142,7 @@ public struct LearnedRegularizer<T: TensorScalar> {
         switch network.kind {
         case let .fullyConnected(d): return [d]
         case let .convolutional(c, h, w, _): return [c, h, w]
+        case let .fullyConvolutional(c): return [c] + (imageSize ?? [1, 1])
         }
     }
 

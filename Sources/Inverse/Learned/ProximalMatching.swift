@@ -55,10 +55,13 @@ public enum ProximalMatchingLoss {
 }
 
 /// The reference's training schedule of a learned proximal network: `pretrainSteps` of the ℓ¹
-/// loss at `pretrainLearningRate`, then `matchingSteps` of proximal matching at `learningRate`
-/// in `stages` equal stages with γ = σ_min·2^{stages − 1 − stage} (4 stages: 8σ_min, 4σ_min,
-/// 2σ_min, σ_min), σ_min = 0.08·√d by default (d = entries per sample; MNIST: γ from 17.9 to
-/// 2.24). The √d goes with the summed distance of `ProximalMatchingLoss.matching`.
+/// loss at `pretrainLearningRate`, then `matchingSteps` of proximal matching in equal stages,
+/// one per γ of `gammas`. By default the stages are the reference's image schedule, γ =
+/// σ_min·2^{stages − 1 − stage} (4 stages: 8σ_min, 4σ_min, 2σ_min, σ_min) at `learningRate`,
+/// σ_min = 0.08·√d (d = entries per sample; MNIST: γ from 17.9 to 2.24; the √d goes with the
+/// summed distance of `ProximalMatchingLoss.matching`). An explicit decreasing γ list, with
+/// optional per-stage learning rates, gives schedules such as the reference's Laplace toy
+/// (γ = 0.5, 0.4, 0.3, 0.2, 0.1).
 public struct ProximalMatchingSchedule: Sendable, Equatable {
     /// What to train with at a step.
     public enum Phase: Sendable, Equatable {
@@ -72,14 +75,19 @@ public struct ProximalMatchingSchedule: Sendable, Equatable {
     public var pretrainSteps: Int
     /// Steps of proximal matching after the warm start (reference: 20 000).
     public var matchingSteps: Int
-    /// Number of γ stages (reference: 4).
-    public var stages: Int
-    /// The last (smallest) γ.
-    public var sigmaMin: Double
+    /// γ of each proximal-matching stage, in order (non-increasing).
+    public var gammas: [Double]
     /// Learning rate of the warm start (reference: 1e-3).
     public var pretrainLearningRate: Double
-    /// Learning rate of proximal matching (reference: 1e-4).
-    public var learningRate: Double
+    /// Learning rate of each proximal-matching stage (as many as `gammas`).
+    public var stageLearningRates: [Double]
+
+    /// Number of γ stages (reference: 4).
+    public var stages: Int { gammas.count }
+    /// The last (smallest) γ.
+    public var sigmaMin: Double { gammas[gammas.count - 1] }
+    /// Learning rate of the first proximal-matching stage (reference: 1e-4 for all).
+    public var learningRate: Double { stageLearningRates[0] }
 
     /// 0.08·√dimension, the reference's σ_min for samples of `dimension` entries.
     public static func defaultSigmaMin(dimension: Int) -> Double { 0.08 * Double(max(0, dimension)).squareRoot() }
@@ -89,44 +97,64 @@ public struct ProximalMatchingSchedule: Sendable, Equatable {
     /// step counts, or a σ_min or learning rate that is not positive and finite.
     public init(dimension: Int, pretrainSteps: Int = 20_000, matchingSteps: Int = 20_000, stages: Int = 4,
                 sigmaMin: Double? = nil, pretrainLearningRate: Double = 1e-3, learningRate: Double = 1e-4) throws {
-        guard dimension >= 1, stages >= 1, pretrainSteps >= 0, matchingSteps >= 0 else {
-            throw LearningError.invalidArgument(name: "proximal matching schedule",
-                                                value: "dimension \(dimension), stages \(stages), steps \(pretrainSteps) + \(matchingSteps)",
-                                                expected: "dimension and stages ≥ 1, step counts ≥ 0")
+        guard dimension >= 1, stages >= 1 else {
+            throw LearningError.invalidArgument(name: "proximal matching schedule", value: "dimension \(dimension), stages \(stages)",
+                                                expected: "dimension and stages ≥ 1")
         }
         let s = sigmaMin ?? Self.defaultSigmaMin(dimension: dimension)
-        for (name, v) in [("sigmaMin", s), ("pretrainLearningRate", pretrainLearningRate), ("learningRate", learningRate)] {
+        try self.init(pretrainSteps: pretrainSteps, matchingSteps: matchingSteps,
+                      gammas: (0..<stages).map { s * Foundation.pow(2, Double(stages - 1 - $0)) },
+                      pretrainLearningRate: pretrainLearningRate, stageLearningRates: Array(repeating: learningRate, count: stages))
+    }
+
+    /// A schedule with explicit stages: γ per stage (positive, finite, non-increasing) and a
+    /// learning rate per stage (as many). Throws `LearningError.invalidArgument` for an empty or
+    /// increasing γ list, lists of different lengths, negative step counts, or a γ or learning
+    /// rate that is not positive and finite.
+    public init(pretrainSteps: Int, matchingSteps: Int, gammas: [Double], pretrainLearningRate: Double,
+                stageLearningRates: [Double]) throws {
+        guard pretrainSteps >= 0, matchingSteps >= 0, !gammas.isEmpty, stageLearningRates.count == gammas.count else {
+            throw LearningError.invalidArgument(name: "proximal matching schedule",
+                                                value: "steps \(pretrainSteps) + \(matchingSteps), \(gammas.count) γ, \(stageLearningRates.count) learning rates",
+                                                expected: "step counts ≥ 0 and one learning rate per γ (at least one)")
+        }
+        let values: [(String, Double)] = [("pretrainLearningRate", pretrainLearningRate)] + gammas.map({ ("gamma", $0) })
+            + stageLearningRates.map({ ("learningRate", $0) })
+        for (name, v) in values {
             guard v > 0, v.isFinite else {
                 throw LearningError.invalidArgument(name: "proximal matching schedule \(name)", value: "\(v)", expected: "a positive finite number")
             }
         }
+        guard zip(gammas, gammas.dropFirst()).allSatisfy({ $0 >= $1 }) else {
+            throw LearningError.invalidArgument(name: "proximal matching schedule gammas", value: "\(gammas)", expected: "a non-increasing list")
+        }
         self.pretrainSteps = pretrainSteps
         self.matchingSteps = matchingSteps
-        self.stages = stages
-        self.sigmaMin = s
+        self.gammas = gammas
         self.pretrainLearningRate = pretrainLearningRate
-        self.learningRate = learningRate
+        self.stageLearningRates = stageLearningRates
     }
 
-    /// γ of a stage: σ_min·2^{stages − 1 − stage} (stage clamped to 0…stages − 1).
-    public func gamma(stage: Int) -> Double {
-        let s = min(max(0, stage), stages - 1)
-        return sigmaMin * Foundation.pow(2, Double(stages - 1 - s))
-    }
+    /// γ of a stage (stage clamped to 0…stages − 1).
+    public func gamma(stage: Int) -> Double { gammas[min(max(0, stage), stages - 1)] }
+
+    /// The 0-based stage of a matching step (clamped to the last stage).
+    func stage(atStep step: Int) -> Int { min(stages - 1, (step - pretrainSteps) / max(1, matchingSteps / stages)) }
 
     /// The phase at 0-based `step`: ℓ¹ before `pretrainSteps`, then stage
     /// ⌊(step − pretrainSteps)/⌊matchingSteps/stages⌋⌋, clamped to the last stage (steps past
     /// the end stay there), as the reference's `get_loss_hparams_and_lr`.
     public func phase(atStep step: Int) -> Phase {
         if step < pretrainSteps { return .l1 }
-        let perStage = max(1, matchingSteps / stages)
-        let stage = min(stages - 1, (step - pretrainSteps) / perStage)
-        return .matching(gamma: gamma(stage: stage), stage: stage)
+        let s = stage(atStep: step)
+        return .matching(gamma: gammas[s], stage: s)
     }
 
-    /// The learning rate at `step`: `pretrainLearningRate` during the warm start, then
-    /// `learningRate`.
-    public func learningRate(atStep step: Int) -> Double { step < pretrainSteps ? pretrainLearningRate : learningRate }
+    /// The learning rate at `step`: `pretrainLearningRate` during the warm start, then the
+    /// stage's rate.
+    public func learningRate(atStep step: Int) -> Double {
+        step < pretrainSteps ? pretrainLearningRate : stageLearningRates[stage(atStep: step)]
+    }
 
     /// The loss of `step`'s phase for a network output and its clean target. Throws as the
     /// `ProximalMatchingLoss` functions.

@@ -36,8 +36,27 @@ public struct SVGLinePlot {
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
-    /// The SVG document. Points that cannot be drawn (non-finite, or ≤ 0 on a log axis) are skipped.
-    public func render() throws -> String {
+    /// What every renderer of the plot (SVG here, raster in PlotRaster.swift) draws: each
+    /// series' drawable points in axis coordinates (log10 on a log axis), the axis ranges,
+    /// the ticks and the frame of the plot area in canvas coordinates (y down).
+    struct Layout {
+        /// Per series (same order as `series`), the points that can be drawn.
+        var points: [[(Double, Double)]]
+        var x0: Double, x1: Double, y0: Double, y1: Double
+        /// Tick positions in axis coordinates with their labels.
+        var xTicks: [(Double, String)], yTicks: [(Double, String)]
+        var left: Double, right: Double, top: Double, bottom: Double
+
+        /// Canvas x of axis coordinate `v`.
+        func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * (right - left) }
+        /// Canvas y of axis coordinate `v`.
+        func py(_ v: Double) -> Double { bottom - (v - y0) / (y1 - y0) * (bottom - top) }
+    }
+
+    /// Checks the series and computes the layout. Points that cannot be drawn (non-finite,
+    /// or ≤ 0 on a log axis) are skipped; throws `shapeMismatch` for a series whose x and y
+    /// lengths differ and `invalidValue` when no point at all can be drawn.
+    func layout() throws -> Layout {
         func tx(_ v: Double) -> Double? { logX ? (v > 0 && v.isFinite ? log10(v) : nil) : (v.isFinite ? v : nil) }
         func ty(_ v: Double) -> Double? { logY ? (v > 0 && v.isFinite ? log10(v) : nil) : (v.isFinite ? v : nil) }
         var pts: [[(Double, Double)]] = []
@@ -57,9 +76,15 @@ public struct SVGLinePlot {
         if y1 == y0 { y0 -= 0.5; y1 += 0.5 }
         if logY { y0 = floor(y0); y1 = ceil(y1) }
         if logX { x0 = floor(x0); x1 = ceil(x1) }
-        let left = 80.0, right = width - 170, top = 40.0, bottom = height - 60
-        func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * (right - left) }
-        func py(_ v: Double) -> Double { bottom - (v - y0) / (y1 - y0) * (bottom - top) }
+        return Layout(points: pts, x0: x0, x1: x1, y0: y0, y1: y1,
+                      xTicks: SVGLinePlot.ticks(x0, x1, log: logX), yTicks: SVGLinePlot.ticks(y0, y1, log: logY),
+                      left: 80, right: width - 170, top: 40, bottom: height - 60)
+    }
+
+    /// The SVG document. Points that cannot be drawn (non-finite, or ≤ 0 on a log axis) are skipped.
+    public func render() throws -> String {
+        let l = try layout()
+        let (left, right, top, bottom) = (l.left, l.right, l.top, l.bottom)
         var svg = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
@@ -67,19 +92,19 @@ public struct SVGLinePlot {
         <rect x="\(fmt(left))" y="\(fmt(top))" width="\(fmt(right - left))" height="\(fmt(bottom - top))" fill="none" stroke="black"/>
 
         """
-        for (v, label) in ticks(x0, x1, log: logX) {
-            svg += "<line x1=\"\(fmt(px(v)))\" y1=\"\(fmt(bottom))\" x2=\"\(fmt(px(v)))\" y2=\"\(fmt(top))\" stroke=\"#ddd\"/>\n"
-            svg += "<text x=\"\(fmt(px(v)))\" y=\"\(fmt(bottom + 16))\" text-anchor=\"middle\">\(label)</text>\n"
+        for (v, label) in l.xTicks {
+            svg += "<line x1=\"\(fmt(l.px(v)))\" y1=\"\(fmt(bottom))\" x2=\"\(fmt(l.px(v)))\" y2=\"\(fmt(top))\" stroke=\"#ddd\"/>\n"
+            svg += "<text x=\"\(fmt(l.px(v)))\" y=\"\(fmt(bottom + 16))\" text-anchor=\"middle\">\(label)</text>\n"
         }
-        for (v, label) in ticks(y0, y1, log: logY) {
-            svg += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(py(v)))\" x2=\"\(fmt(right))\" y2=\"\(fmt(py(v)))\" stroke=\"#ddd\"/>\n"
-            svg += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(py(v) + 4))\" text-anchor=\"end\">\(label)</text>\n"
+        for (v, label) in l.yTicks {
+            svg += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(l.py(v)))\" x2=\"\(fmt(right))\" y2=\"\(fmt(l.py(v)))\" stroke=\"#ddd\"/>\n"
+            svg += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(l.py(v) + 4))\" text-anchor=\"end\">\(label)</text>\n"
         }
         svg += "<text x=\"\(fmt((left + right) / 2))\" y=\"\(fmt(height - 18))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         svg += "<text transform=\"translate(18,\(fmt((top + bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
-        for (k, p) in pts.enumerated() where !p.isEmpty {
+        for (k, p) in l.points.enumerated() where !p.isEmpty {
             let color = SVGLinePlot.palette[k % SVGLinePlot.palette.count]
-            let path = p.map { "\(fmt(px($0.0))),\(fmt(py($0.1)))" }.joined(separator: " ")
+            let path = p.map { "\(fmt(l.px($0.0))),\(fmt(l.py($0.1)))" }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\" points=\"\(path)\"/>\n"
             let ly = top + 14 + Double(k) * 18
             svg += "<line x1=\"\(fmt(right + 12))\" y1=\"\(fmt(ly - 4))\" x2=\"\(fmt(right + 36))\" y2=\"\(fmt(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
@@ -94,7 +119,9 @@ public struct SVGLinePlot {
         try AtomicFile.write(Data(try render().utf8), to: path)
     }
 
-    private func ticks(_ a: Double, _ b: Double, log: Bool) -> [(Double, String)] {
+    /// Tick positions in [a, b] (axis coordinates) with their labels: every decade (at most
+    /// about nine) as "1eN" on a log axis, else multiples of a 1-2-5 step (about six) as "%g".
+    static func ticks(_ a: Double, _ b: Double, log: Bool) -> [(Double, String)] {
         if log {
             let lo = Int(a.rounded(.down)), hi = Int(b.rounded(.up))
             let step = max(1, (hi - lo) / 8)
@@ -107,6 +134,9 @@ public struct SVGLinePlot {
         var v = ceil(a / step) * step
         while v <= b + 1e-9 * step {
             out.append((v, String(format: "%g", abs(v) < 1e-12 * step ? 0 : v)))
+            // A step below the spacing of doubles near v (a narrow range far from 0) would
+            // never advance: stop rather than loop forever.
+            guard v + step > v else { break }
             v += step
         }
         return out
