@@ -130,20 +130,9 @@ struct InverseSuite: ParsableCommand {
             print("  (no inputs: ct_peer.py did not run; needs scikit-image)")
             return
         }
-        let phantom = try NPY.read(dir + "/ct_phantom.npy"), sino = try NPY.read(dir + "/ct_sinogram.npy").doubles
-        let angles = try NPY.read(dir + "/ct_angles_deg.npy").doubles
-        let n = phantom.shape[0]
-        let truth = phantom.doubles
-        // The peer's score: PSNR/SSIM of the estimate zeroed outside the inscribed circle, clipped.
-        let c = Double(n - 1) / 2
-        let inside = (0..<(n * n)).map { i -> Bool in
-            let (r, q) = (Double(i / n) - c, Double(i % n) - c)
-            return r * r + q * q <= Double(n * n) / 4
-        }
-        func score(_ est: [Double]) throws -> (Double, Double) {
-            let e = (0..<est.count).map { inside[$0] ? min(max(est[$0], 0), 1) : 0 }
-            return (try ImageMetrics.psnr(e, truth, dataRange: 1), try ImageMetrics.ssim(e, truth, shape: [n, n], dataRange: 1))
-        }
+        let inputs = try CTBenchInputs(folder: dir)
+        let (truth, sino, angles, n) = (inputs.truth, inputs.sinogram, inputs.anglesDegrees, inputs.size)
+        func score(_ est: [Double]) throws -> (Double, Double) { try inputs.score(est) }
         let projector = try ParallelBeamProjector(size: n, anglesDegrees: angles)
         var rows: [[String]] = []
         var sinoOut = [Double](repeating: 0, count: projector.rangeCount)
@@ -233,3 +222,33 @@ struct InverseSuite: ParsableCommand {
         }
     }
 }
+
+/// The CT inputs written by ct_peer.py (phantom, sinogram, angles) and the peer's score:
+/// PSNR and SSIM of the estimate zeroed outside the inscribed circle and clipped to [0, 1].
+struct CTBenchInputs {
+    let truth: [Double], sinogram: [Double], anglesDegrees: [Double], size: Int
+    let inside: [Bool]
+
+    /// Reads `folder`/ct_phantom.npy, ct_sinogram.npy and ct_angles_deg.npy.
+    init(folder dir: String) throws {
+        let phantom = try NPY.read(dir + "/ct_phantom.npy")
+        sinogram = try NPY.read(dir + "/ct_sinogram.npy").doubles
+        anglesDegrees = try NPY.read(dir + "/ct_angles_deg.npy").doubles
+        let n = phantom.shape[0]
+        size = n
+        truth = phantom.doubles
+        let c = Double(n - 1) / 2
+        inside = (0..<(n * n)).map { i -> Bool in
+            let (r, q) = (Double(i / n) - c, Double(i % n) - c)
+            return r * r + q * q <= Double(n * n) / 4
+        }
+    }
+
+    /// (PSNR, SSIM) of `estimate` against `truth` (default: the phantom) as the peer scores.
+    func score(_ estimate: [Double], truth t: [Double]? = nil) throws -> (Double, Double) {
+        let e = (0..<estimate.count).map { inside[$0] ? min(max(estimate[$0], 0), 1) : 0 }
+        let truth = t ?? self.truth
+        return (try ImageMetrics.psnr(e, truth, dataRange: 1), try ImageMetrics.ssim(e, truth, shape: [size, size], dataRange: 1))
+    }
+}
+

@@ -19,13 +19,21 @@ struct LPNSuite: ParsableCommand {
         held-out images with Gaussian noise σ = 0.1: one pass of the network against the TV prox
         with the best weight per image); deblur (Gaussian blur σ = 1, periodic, noise 0.02:
         LPN-PnP-ADMM against TV-ADMM, each with the best weight of a grid per image, and the
-        relative change of the PnP iterates in a plot).
+        relative change of the PnP iterates in a plot); ct (ct_peer.py --n 128 --angles 60
+        --noise 0.02: FBP, TV by PDHG and LPN-PnP-ADMM with the phantom-trained model on the
+        Shepp–Logan phantom; and the same with the natural-image model on a held-out image,
+        block-averaged to 128², measured by our projector with the same relative noise). Weights
+        are chosen by PSNR over a grid (the peers' oracle rule), scores inside the scanned circle);
+        timing (training steps of --train-config, median of --repeat runs of 5 steps each after 2
+        warm-up steps; one prox of the image model on 256², the PnP iterations' cost).
         """)
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Cases (comma-separated): laplace, denoise, deblur.")
-    var cases = "laplace,denoise,deblur"
+    @Option(help: "Cases (comma-separated): laplace, denoise, deblur, ct, timing.")
+    var cases = "laplace,denoise,deblur,ct,timing"
+    @Option(help: "Training config timed by the timing case.")
+    var trainConfig = "data/configs/train-lpn-images.yaml"
     @Option(help: "Model of the Laplace toy (pde-train lpn data/configs/train-lpn-laplace.yaml).")
     var laplaceModel = "runs/lpn-laplace/model.safetensors"
     @Option(help: "Model of the image cases (pde-train lpn data/configs/train-lpn-images.yaml).")
@@ -34,8 +42,18 @@ struct LPNSuite: ParsableCommand {
     var heldOut = "chelsea,coffee,rocket"
     @Option(help: "Folder of the images.")
     var images = "data/images"
-    @Option(help: "ADMM iterations of the deblurring case (PnP and TV).")
+    @Option(help: "ADMM iterations of the deblurring and CT cases (PnP; and TV for deblurring).")
     var admmIterations = 100
+    @Option(help: "Model of the CT case (pde-train lpn data/configs/train-lpn-phantoms.yaml).")
+    var phantomModel = "runs/lpn-phantoms/model.safetensors"
+    @Option(help: "Folder of ct_peer.py's inputs (shared with pde-bench inverse).")
+    var work = "bench-results/inverse"
+    @Option(help: "CT: image size, angles, noise (relative to the sinogram's maximum), as ct_peer.py.")
+    var ctSize = 128
+    @Option var ctAngles = 60
+    @Option var ctNoise = 0.02
+    @Option(help: "PDHG iterations of the TV reconstructions for CT.")
+    var tvIterations = 1000
     @Option(help: "Folder for the plots.")
     var out = "bench-results/lpn"
 
@@ -49,7 +67,9 @@ struct LPNSuite: ParsableCommand {
             case "laplace": try laplace(rec)
             case "denoise": try denoise(rec)
             case "deblur": try deblur(rec)
-            default: throw ValidationError("unknown case \(c): laplace, denoise, deblur")
+            case "ct": try ct(rec)
+            case "timing": try timing(rec)
+            default: throw ValidationError("unknown case \(c): laplace, denoise, deblur, ct, timing")
             }
         }
         try rec.flush()
@@ -117,10 +137,11 @@ struct LPNSuite: ParsableCommand {
         }
     }
 
-    func imageNetwork() throws -> LearnedProximalNetwork<Float> {
-        let net = try LearnedProximalNetwork<Float>.load(from: imageModel)
+    func imageNetwork(_ path: String? = nil) throws -> LearnedProximalNetwork<Float> {
+        let file = path ?? imageModel
+        let net = try LearnedProximalNetwork<Float>.load(from: file)
         guard case .fullyConvolutional(1) = net.kind else {
-            throw ValidationError("\(imageModel): a 1-channel fully convolutional network expected, got \(net.kind)")
+            throw ValidationError("\(file): a 1-channel fully convolutional network expected, got \(net.kind)")
         }
         return net
     }
@@ -217,5 +238,124 @@ struct LPNSuite: ParsableCommand {
         let png = out + "/lpn_deblur_convergence.png"
         try plot.writePNG(to: png)
         print("   plot: \(png)")
+    }
+
+    // MARK: CT
+
+    func ct(_ rec: BenchRecorder) throws {
+        print("== ct (ct_peer.py --n \(ctSize) --angles \(ctAngles) --noise \(ctNoise): FBP, TV-PDHG (\(tvIterations) it), "
+              + "LPN-PnP-ADMM (\(admmIterations) it); weights by PSNR over a grid)")
+        let dir = work + "/ct"
+        if !FileManager.default.fileExists(atPath: dir + "/ct_sinogram.npy") {
+            _ = runPeer("ct_peer.py", ["--n", "\(ctSize)", "--angles", "\(ctAngles)", "--noise", "\(ctNoise)", "--out", dir], options: options)
+        }
+        guard FileManager.default.fileExists(atPath: dir + "/ct_sinogram.npy") else {
+            print("  (no inputs: ct_peer.py did not run; needs scikit-image)")
+            return
+        }
+        let inputs = try CTBenchInputs(folder: dir)
+        let n = inputs.size
+        let projector = try ParallelBeamProjector(size: n, anglesDegrees: inputs.anglesDegrees)
+        var rows: [[String]] = []
+        let shepp = try ctCompare(rec, object: "shepp-logan", truth: inputs.truth, sinogram: inputs.sinogram, inputs: inputs, projector: projector,
+                                  network: try imageNetwork(phantomModel), model: phantomModel, rows: &rows)
+        // A held-out natural image as the object: block-averaged to n × n, the same relative noise.
+        let name = heldOut.split(separator: ",").first.map(String.init) ?? "chelsea"
+        let img = try PNGImage.readGray("\(images)/\(name).png")
+        let f = img.width / n
+        guard f >= 1, img.width == f * n, img.height == f * n else {
+            throw ValidationError("\(name).png: \(img.width) × \(img.height) is not a multiple of the CT size \(n)")
+        }
+        var object = [Double](repeating: 0, count: n * n)
+        for r in 0..<(n * f) { for q in 0..<(n * f) { object[(r / f) * n + q / f] += img.values[r * img.width + q] / Double(f * f) } }
+        let masked = (0..<(n * n)).map { inputs.inside[$0] ? object[$0] : 0 }
+        let clean = try projector(masked)
+        let peak = clean.map(abs).max() ?? 1
+        let sino = try NoiseModel.gaussian(sigma: ctNoise * peak).corrupt(clean, seed: 300)
+        let natural = try ctCompare(rec, object: name, truth: masked, sinogram: sino, inputs: inputs, projector: projector,
+                                    network: try imageNetwork(), model: imageModel, rows: &rows)
+        printTable(["object", "method", "weight", "PSNR", "SSIM", "seconds", "s / iteration"], rows)
+        print(String(format: "   Shepp–Logan: LPN − FBP %+.2f dB (goal ≥ +5), LPN − TV %+.2f dB (goal ≥ −0.5); %@: LPN − TV %+.2f dB (goal ≥ 0)",
+                     shepp.lpn - shepp.fbp, shepp.lpn - shepp.tv, name, natural.lpn - natural.tv))
+    }
+
+    /// FBP (best filter), TV by PDHG and LPN-PnP-ADMM on one CT measurement: PSNRs, with a
+    /// table row each.
+    func ctCompare(_ rec: BenchRecorder, object: String, truth: [Double], sinogram: [Double], inputs: CTBenchInputs,
+                   projector: ParallelBeamProjector, network: LearnedProximalNetwork<Float>, model: String,
+                   rows: inout [[String]]) throws -> (fbp: Double, tv: Double, lpn: Double) {
+        let n = inputs.size
+        let label = "ct_\(object)\(n)_a\(inputs.anglesDegrees.count)_noise\(ctNoise)"
+        var fbp = (filter: FBPFilter.ramp, psnr: -Double.infinity, ssim: 0.0, x: [Double]())
+        for filter in [FBPFilter.ramp, .sheppLogan, .hann] {
+            let x = try FilteredBackProjection(size: n, anglesDegrees: inputs.anglesDegrees, filter: filter).reconstruct(sinogram)
+            let (p, q) = try inputs.score(x, truth: truth)
+            if p > fbp.psnr { fbp = (filter, p, q, x) }
+        }
+        rows.append([object, "fbp", fbp.filter.rawValue, String(format: "%.2f", fbp.psnr), String(format: "%.4f", fbp.ssim), "-", "-"])
+        let e = try InverseExperiment(task: .ct, model: projector, measurement: sinogram, truth: truth)
+        var tv = (lam: 0.0, psnr: -Double.infinity, ssim: 0.0, seconds: 0.0)
+        for lam in [0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0] {
+            var s = ReconstructionSettings()
+            s.prior = "tv"; s.lambda = lam; s.nonnegative = true
+            let options = ReconstructionOptions(maxIterations: tvIterations, tolerance: 0, trackObjective: false, recordHistory: false)
+            let r = try ReconstructionRegistry.method("pdhg").run(e, settings: s, options: options)
+            let (p, q) = try inputs.score(r.x, truth: truth)
+            if p > tv.psnr { tv = (lam, p, q, r.report.seconds) }
+        }
+        rows.append([object, "tv-pdhg", "λ \(tv.lam)", String(format: "%.2f", tv.psnr), String(format: "%.4f", tv.ssim),
+                     String(format: "%.2f", tv.seconds), String(format: "%.4f", tv.seconds / Double(tvIterations))])
+        // ρ weighs the learned prior: ½‖Ax − y‖² + ρR(x); the data term is in sinogram units (‖A‖² ≈ 7300).
+        var lpn = (rho: 0.0, psnr: -Double.infinity, ssim: 0.0, seconds: 0.0)
+        for rho in [10.0, 20, 40, 80, 160, 320, 640] {
+            let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: false)
+            let r = try ADMM(penalty: rho, options: options).solve(model: projector, measurement: sinogram,
+                                                                   prior: try LPNProx(network: network, imageShape: [n, n]), initial: fbp.x)
+            let (p, q) = try inputs.score(r.x, truth: truth)
+            if p > lpn.psnr { lpn = (rho, p, q, r.report.seconds) }
+        }
+        rows.append([object, "lpn-pnp-admm", "ρ \(lpn.rho)", String(format: "%.2f", lpn.psnr), String(format: "%.4f", lpn.ssim),
+                     String(format: "%.2f", lpn.seconds), String(format: "%.4f", lpn.seconds / Double(admmIterations))])
+        rec.record(["suite": "lpn", "case": label, "tool": "swiftpde_lpn_pnp_admm", "psnr": lpn.psnr, "ssim": lpn.ssim, "rho": lpn.rho,
+                    "tv_psnr": tv.psnr, "tv_lambda": tv.lam, "fbp_psnr": fbp.psnr, "fbp_filter": fbp.filter.rawValue,
+                    "seconds": lpn.seconds, "iterations": admmIterations, "model": model])
+        return (fbp.psnr, tv.psnr, lpn.psnr)
+    }
+
+    // MARK: Timing
+
+    func timing(_ rec: BenchRecorder) throws {
+        print("== timing (training steps of \(trainConfig); the image model's prox on 256²)")
+        var cfg = try loadConfig(LPNTrainConfig.self, from: trainConfig)
+        cfg.directory = NSTemporaryDirectory() + "pde-bench-lpn-\(ProcessInfo.processInfo.processIdentifier)"
+        let training = try LPNTraining(config: cfg)
+        training.log = { _ in }
+        _ = try training.run(until: 2)
+        var times: [Double] = []
+        for _ in 0..<max(1, options.repetitions) {
+            let t0 = Date()
+            _ = try training.run(until: training.step + 5)
+            times.append(Date().timeIntervalSince(t0) / 5)
+        }
+        let step = times.sorted()[times.count / 2]
+        var rows = [["training step (batch \(cfg.batch), \(cfg.patch)², \(training.network.parameterCount(Float.self)) parameters)",
+                     String(format: "%.4f", step), String(format: "%.0f s per 1000 steps", 1000 * step)]]
+        rec.record(["suite": "lpn", "case": "train_step_\(cfg.kind.rawValue)_h\(cfg.hidden)_l\(cfg.layers)_b\(cfg.batch)_p\(cfg.patch)",
+                    "tool": "swiftpde_lpn", "seconds": step, "config": trainConfig])
+        if FileManager.default.fileExists(atPath: imageModel) {
+            let prox = try LPNProx(network: try imageNetwork(), imageShape: [256, 256])
+            let v = try PNGImage.readGray("\(images)/\(heldOut.split(separator: ",").first ?? "chelsea").png").values
+            _ = try prox.prox(v, step: 1)
+            var t: [Double] = []
+            for _ in 0..<max(1, options.repetitions) {
+                let t0 = Date()
+                _ = try prox.prox(v, step: 1)
+                t.append(Date().timeIntervalSince(t0))
+            }
+            let m = t.sorted()[t.count / 2]
+            rows.append(["LPN prox f(y), 256² image", String(format: "%.4f", m), "one PnP iteration's prior step"])
+            rec.record(["suite": "lpn", "case": "prox_256", "tool": "swiftpde_lpn", "seconds": m, "model": imageModel])
+        }
+        printTable(["what", "median s", "note"], rows)
     }
 }
