@@ -44,6 +44,8 @@ struct LPNSuite: ParsableCommand {
     var images = "data/images"
     @Option(help: "ADMM iterations of the deblurring and CT cases (PnP; and TV for deblurring).")
     var admmIterations = 100
+    @Option(help: "ADMM penalties ρ tried by the deblurring case (comma-separated; ρ weighs the learned prior).")
+    var deblurRhos = "0.02,0.04,0.08,0.16"
     @Option(help: "Model of the CT case (pde-train lpn data/configs/train-lpn-phantoms.yaml).")
     var phantomModel = "runs/lpn-phantoms/model.safetensors"
     @Option(help: "Folder of ct_peer.py's inputs (shared with pde-bench inverse).")
@@ -198,7 +200,13 @@ struct LPNSuite: ParsableCommand {
               + "LPN-PnP vs TV, best weight of a grid per image)")
         let net = try imageNetwork()
         // ρ weighs the learned prior: ADMM with the fixed prox f = prox_R minimizes ½‖Ax − y‖² + ρR(x).
-        let rhos = [0.02, 0.04, 0.08, 0.16]
+        let rhos = try deblurRhos.split(separator: ",").map { t -> Double in
+            guard let v = Double(t.trimmingCharacters(in: .whitespaces)), v > 0, v.isFinite else {
+                throw ValidationError("--deblur-rhos: '\(t)' is not a positive number")
+            }
+            return v
+        }
+        print("   model \(imageModel), ρ in \(rhos)")
         let lambdas = [0.002, 0.004, 0.008, 0.016]
         var rows: [[String]] = [], sums = (lpn: 0.0, tv: 0.0), perIteration = 0.0
         var plot = SVGLinePlot(title: "LPN-PnP-ADMM deblurring: relative change", xLabel: "iteration", yLabel: "||x_k+1 - x_k|| / ||x_k||", logY: true)
