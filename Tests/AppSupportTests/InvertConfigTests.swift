@@ -131,7 +131,6 @@ import PDE
         let cases: [(String, String, String)] = [
             ("{name: admm, prior: lpn, lambda: 1}", "algorithm.prior", "pnp-admm or pnp-pgd"),
             ("{name: pnp-admm, prior: lpn, rho: 0.1}", "algorithm.model", "missing"),
-            ("{name: pnp-admm, prior: lpn, model: \(dir)/none.safetensors, rho: 0.1}", "algorithm.model", "not found"),
             ("{name: pnp-admm, prior: lpn, model: \(model), rho: 0.1, lambda: 0.1}", "algorithm.lambda", "no lambda"),
             ("{name: pnp-admm, prior: lpn, model: \(model)}", "algorithm.rho", "missing"),
             ("{name: pnp-admm, prior: tv, lambda: 0.1, model: \(model)}", "algorithm.model", "prior lpn"),
@@ -155,7 +154,11 @@ import PDE
         let plain = head + "algorithm: {name: pnp-admm, prior: lpn, model: \(model), rho: 0.05, iterations: 2, tolerance: 0}\noutput: {directory: \(dir), formats: []}\n"
         let run = try InvertRunner(config: try decode(plain), configPath: "t.yaml", log: { _ in }).run()
         #expect(run.reconstruction.report.history.allSatisfy { $0.objective == nil })
-        // A model file that is not an LPN: a typed error naming the file.
+        // A missing model file, and one that is not an LPN: typed errors naming the file (exit 2).
+        let none = head + "algorithm: {name: pnp-admm, prior: lpn, model: \(dir)/none.safetensors, rho: 0.1, iterations: 1}\noutput: {directory: \(dir), formats: []}\n"
+        #expect { _ = try InvertRunner(config: try decode(none), configPath: "t.yaml", log: { _ in }).run() } throws: { error in
+            appFailure(error, context: "t.yaml").map { $0.code == 2 && $0.message.contains("none.safetensors") } ?? false
+        }
         try "not safetensors".write(toFile: dir + "/junk.safetensors", atomically: true, encoding: .utf8)
         let junk = head + "algorithm: {name: pnp-pgd, prior: lpn, model: \(dir)/junk.safetensors, iterations: 1}\noutput: {directory: \(dir), formats: []}\n"
         #expect { _ = try InvertRunner(config: try decode(junk), configPath: "t.yaml", log: { _ in }).run() } throws: { error in
