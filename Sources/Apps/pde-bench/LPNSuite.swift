@@ -269,13 +269,13 @@ struct LPNSuite: ParsableCommand {
                                   network: try imageNetwork(phantomModel), model: phantomModel, rows: &rows)
         // A held-out natural image as the object: block-averaged to n × n, the same relative noise.
         let name = heldOut.split(separator: ",").first.map(String.init) ?? "chelsea"
-        let img = try PNGImage.readGray("\(images)/\(name).png")
-        let f = img.width / n
-        guard f >= 1, img.width == f * n, img.height == f * n else {
-            throw ValidationError("\(name).png: \(img.width) × \(img.height) is not a multiple of the CT size \(n)")
+        let path = "\(images)/\(name).png"
+        let size = try PNGImage.readGray(path)
+        let f = size.width / n
+        guard f >= 1, size.width == f * n, size.height == f * n else {
+            throw ValidationError("\(name).png: \(size.width) × \(size.height) is not a multiple of the CT size \(n)")
         }
-        var object = [Double](repeating: 0, count: n * n)
-        for r in 0..<(n * f) { for q in 0..<(n * f) { object[(r / f) * n + q / f] += img.values[r * img.width + q] / Double(f * f) } }
+        let object = try TestImage.load(path, block: f).values
         let masked = (0..<(n * n)).map { inputs.inside[$0] ? object[$0] : 0 }
         let clean = try projector(masked)
         let peak = clean.map(abs).max() ?? 1
@@ -339,13 +339,9 @@ struct LPNSuite: ParsableCommand {
         let training = try LPNTraining(config: cfg)
         training.log = { _ in }
         _ = try training.run(until: 2)
-        var times: [Double] = []
-        for _ in 0..<max(1, options.repetitions) {
-            let t0 = Date()
-            _ = try training.run(until: training.step + 5)
-            times.append(Date().timeIntervalSince(t0) / 5)
-        }
-        let step = times.sorted()[times.count / 2]
+        let step = try median((0..<max(1, options.repetitions)).map { _ in
+            try measureSeconds { _ = try training.run(until: training.step + 5) } / 5
+        })
         var rows = [["training step (batch \(cfg.batch), \(cfg.patch)², \(training.network.parameterCount(Float.self)) parameters)",
                      String(format: "%.4f", step), String(format: "%.0f s per 1000 steps", 1000 * step)]]
         rec.record(["suite": "lpn", "case": "train_step_\(cfg.kind.rawValue)_h\(cfg.hidden)_l\(cfg.layers)_b\(cfg.batch)_p\(cfg.patch)",
@@ -354,13 +350,7 @@ struct LPNSuite: ParsableCommand {
             let prox = try LPNProx(network: try imageNetwork(), imageShape: [256, 256])
             let v = try PNGImage.readGray("\(images)/\(heldOut.split(separator: ",").first ?? "chelsea").png").values
             _ = try prox.prox(v, step: 1)
-            var t: [Double] = []
-            for _ in 0..<max(1, options.repetitions) {
-                let t0 = Date()
-                _ = try prox.prox(v, step: 1)
-                t.append(Date().timeIntervalSince(t0))
-            }
-            let m = t.sorted()[t.count / 2]
+            let m = try median((0..<max(1, options.repetitions)).map { _ in try measureSeconds { _ = try prox.prox(v, step: 1) } })
             rows.append(["LPN prox f(y), 256² image", String(format: "%.4f", m), "one PnP iteration's prior step"])
             rec.record(["suite": "lpn", "case": "prox_256", "tool": "swiftpde_lpn", "seconds": m, "model": imageModel])
         }

@@ -38,21 +38,13 @@ func fail(_ message: String, code: Int32) -> Never {
 func guarded(_ context: String, _ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let e as ConfigError {
-        fail(e.description, code: 2)
-    } catch let e as LearningError {
-        fail("\(context): \(e.description)", code: 2)
-    } catch let e as PDEError {
-        switch e {
-        case .libraryFailure, .writeFailed: fail("\(context): \(e.description)", code: 1)
-        default: fail("\(context): \(e.description)", code: 2)
-        }
-    } catch let e as FileWriteError {
-        fail(e.description, code: 1)
     } catch let e as DecodingError {
         fail("\(context): unreadable progress or report file (\(e))", code: 2)
     } catch let e as CocoaError {
         fail("\(context): \(e.localizedDescription)", code: 2)
+    } catch {
+        guard let failure = appFailure(error, context: context) else { throw error }
+        fail(failure.message, code: failure.code)
     }
 }
 

@@ -148,10 +148,15 @@ public enum ReconstructionRegistry {
         },
         ReconstructionMethod(name: "pnp-pgd", summary: "plug-and-play proximal gradient with a denoiser (step 1/L; lpn: minimizes ½‖Ax − y‖² + L·R)",
                              keys: ["prior", "lambda", "inner_iterations", "model", "evaluate_regularizer"], iterative: true) { e, s, o in
-            // The step is 1/(1.01 L), so the learned prior weighs 1.01 L (the same estimate of L).
-            let weight = s.prior == "lpn" ? 1.01 * e.model.lipschitzEstimate(iterations: 100) : 1
-            return try ProximalGradient(accelerated: false, options: o).solve(model: e.model, measurement: e.measurement,
-                                                                              prior: try denoiser(e, s, weight: weight), initial: e.baseline.image)
+            // The step is 1/(1.01 L), so the learned prior weighs 1.01 L: estimate L once, for both.
+            var step = ProximalGradient.StepRule.lipschitz, weight = 1.0
+            if s.prior == "lpn" {
+                let l = e.model.lipschitzEstimate(iterations: 100)
+                if l > 0, l.isFinite { (step, weight) = (.fixed(1 / (1.01 * l)), 1.01 * l) }
+            }
+            return try ProximalGradient(accelerated: false, step: step, options: o).solve(model: e.model, measurement: e.measurement,
+                                                                                          prior: try denoiser(e, s, weight: weight),
+                                                                                          initial: e.baseline.image)
         },
         ReconstructionMethod(name: "fbp", summary: "filtered back-projection (ct): ramp, shepp-logan, cosine, hamming, hann, none",
                              keys: ["filter"], iterative: false) { e, s, o in
