@@ -4,6 +4,23 @@ import Testing
 
 /// Forward values against direct definitions, and bad inputs.
 @Suite struct TensorTests {
+    @Test("Strided convolutions whose kernel taps see only padding read no input (1-D, 2-D, 3-D)")
+    func stridedTapsOnPaddingOnly() throws {
+        // S = 1, padding 1, kernel 3, stride 2: one output, only the centre tap meets the input;
+        // the last tap used to read one element past its channel (the next channel's value).
+        for d in 1...3 {
+            let ones = [Int](repeating: 1, count: d)
+            let x = Variable(try Tensor<Double>(shape: [1, 2] + ones, scalars: [3, 5]))
+            let k = Int(pow(3.0, Double(d)))
+            let w = Variable(try Tensor<Double>(shape: [1, 2] + [Int](repeating: 3, count: d),
+                                                scalars: (0..<(2 * k)).map { Double($0 + 1) }))
+            let y = try Variable.convolution(x, weight: w, stride: [Int](repeating: 2, count: d), padding: ones)
+            #expect(y.value.shape == [1, 1] + ones)
+            let centre = k / 2
+            #expect(y.value.scalars == [3 * Double(centre + 1) + 5 * Double(k + centre + 1)], "d = \(d)")
+        }
+    }
+
     @Test func broadcastingFollowsNumpy() throws {
         let a = try Tensor<Double>(shape: [2, 1, 3], scalars: [1, 2, 3, 4, 5, 6])
         let b = try Tensor<Double>(shape: [4, 1], scalars: [10, 20, 30, 40])

@@ -107,6 +107,13 @@ struct GPHMTests {
         #expect(throws: PDEError.self) {
             try GPHM1D(settings: s).solve(.allenCahn, source: { _ in 0 }, boundary: (0, 0))
         }
+        s.mode = .joint
+        #expect(throws: PDEError.self) {
+            try GPHM1D(settings: s).solve(.advection, source: { _ in 0 }, boundary: (0, 0))
+        }
+        s2 = GPHM2D.Settings()
+        s2.advectionSpeed = .nan
+        #expect(throws: PDEError.self) { try GPHM2D(settings: s2) }
     }
 
     @Test("The exact inner solve minimizes the loss over u (zero u-gradient)")
@@ -138,7 +145,7 @@ struct GPHMTests {
         for equation in GPHM1D.Equation.allCases {
             func ev(_ q: [SpectralMixtureParameters], _ u: DenseMatrix, _ lt: Double, _ lv: Double) throws -> GPHM2D.Evaluation {
                 try GPHM2D.lossAndGradient(params: q, spacing: (h1, h2), u: u, source: f, boundaryValues: gb, isBoundary: boundary,
-                                           equation: equation, logTau: lt, logV: lv, boundaryWeight: 200, jitter: 1e-3)
+                                           equation: equation, advectionSpeed: 1.7, logTau: lt, logV: lv, boundaryWeight: 200, jitter: 1e-3)
             }
             let base = try ev([p1, p2], u, 0.2, -0.3)
             let e = 1e-6
@@ -192,20 +199,22 @@ struct GPHMTests {
         } }
     }
 
-    @Test("2-D exact inner solve: Kronecker PCG equals the dense solve to 1e-10 and zeroes the U-gradient")
-    func kroneckerInnerSolve() throws {
+    @Test("2-D exact inner solve (Poisson and advection): Kronecker PCG equals the dense solve to 1e-10 and zeroes the U-gradient",
+          arguments: [GPHM1D.Equation.poisson, .advection])
+    func kroneckerInnerSolve(_ equation: GPHM1D.Equation) throws {
         let (n1, n2) = (8, 6)
         let (h1, h2) = (0.4, 0.55)
         let p1 = try SpectralMixtureParameters.initial(shape: .studentT, components: 2, frequencyScale: 0.6)
         let p2 = try SpectralMixtureParameters.initial(shape: .gaussian, components: 2, frequencyScale: 0.4)
-        let a1 = try KroneckerAxis(p1, points: n1, spacing: h1, jitter: 1e-3)
-        let a2 = try KroneckerAxis(p2, points: n2, spacing: h2, jitter: 1e-3)
+        let op = KroneckerOperator(equation, advectionSpeed: 2.5)
+        let a1 = try KroneckerAxis(p1, points: n1, spacing: h1, jitter: 1e-3, order: op.orders.0)
+        let a2 = try KroneckerAxis(p2, points: n2, spacing: h2, jitter: 1e-3, order: op.orders.1)
         let boundary = (0..<(n1 * n2)).map { i in i / n2 == 0 || i % n2 == 0 || i / n2 == n1 - 1 || i % n2 == n2 - 1 }
         var g = SeededGenerator(seed: 4)
         let f = (0..<(n1 * n2)).map { _ in g.normal() }
         let gb = (0..<(n1 * n2)).map { _ in g.normal() }
         let (tau, v) = (exp(0.2), exp(-0.3))
-        let solver = try KroneckerInnerSolver(a1, a2, boundary: boundary, boundaryWeight: 200, tau: tau, v: v)
+        let solver = try KroneckerInnerSolver(a1, a2, coefficients: op.coefficients, boundary: boundary, boundaryWeight: 200, tau: tau, v: v)
         let b = try solver.rightHandSide(source: f, boundaryValues: gb)
         let (x, iterations) = try solver.solve(b, start: DenseMatrix(rows: n1, columns: n2), tolerance: 1e-14, maxIterations: 500)
         // Dense H column by column.
@@ -221,10 +230,50 @@ struct GPHMTests {
         let dense = try LUFactorization(h).solve(b.values)
         let scale = dense.map(abs).max()!
         #expect(zip(dense, x.values).allSatisfy { abs($0 - $1) <= 1e-10 * scale }, "PCG \(iterations) iterations")
-        #expect(iterations < m)
+        if equation == .poisson { #expect(iterations < m) }     // advection's preconditioner is weaker (see KroneckerInnerSolver)
         let ev = try GPHM2D.lossAndGradient(params: [p1, p2], spacing: (h1, h2), u: x, source: f, boundaryValues: gb, isBoundary: boundary,
-                                            equation: .poisson, logTau: 0.2, logV: -0.3, boundaryWeight: 200, jitter: 1e-3)
+                                            equation: equation, advectionSpeed: 2.5, logTau: 0.2, logV: -0.3, boundaryWeight: 200,
+                                            jitter: 1e-3)
         let gradScale = b.values.map(abs).max()!
         #expect(ev.gradientU.allSatisfy { abs($0) <= 1e-8 * gradScale })
+    }
+
+    @Test("2-D K′ is the derivative of the kernel: antisymmetric, K′ᵢⱼ = ∂ₓk(xᵢ, xⱼ) by finite differences")
+    func firstDerivativeBlock() throws {
+        let p = try SpectralMixtureParameters.initial(shape: .studentT, components: 3, frequencyScale: 0.9)
+        let (n, h) = (7, 0.3)
+        let axis = try KroneckerAxis(p, points: n, spacing: h, jitter: 0, order: 1)
+        let kernel = try p.axisKernel()
+        func k(_ t: Double) -> Double { var v = 0.0; kernel.derivatives(t, into: &v, count: 1); return v }
+        let e = 1e-6
+        for i in 0..<n { for j in 0..<n {
+            let t = Double(i - j) * h
+            let fd = (k(t + e) - k(t - e)) / (2 * e)
+            #expect(abs(axis.kd[i, j] - fd) <= 1e-7 * max(1, abs(fd)), "K′[\(i), \(j)] = \(axis.kd[i, j]) vs \(fd)")
+            #expect(axis.kd[i, j] == -axis.kd[j, i])
+        } }
+    }
+
+    @Test("2-D advection β u_x + u_t = 0 by the exact inner solve: u = sin(x − 2t) to 5e-3 on a 32² grid")
+    func advectionSolve() throws {
+        var s = GPHM2D.Settings()
+        s.points = [24, 24]
+        s.lower = [0, 0]
+        s.upper = [2 * Double.pi, 1]
+        s.components = 4
+        s.frequencyScale = 1
+        s.advectionSpeed = 2
+        s.mode = .exactInner
+        s.points = [32, 32]
+        s.steps = 40
+        s.evaluateEvery = 10
+        s.evaluationPoints = 30
+        let exact: @Sendable (Double, Double) -> Double = { sin($0 - 2 * $1) }
+        let r = try GPHM2D(settings: s).solve(.advection, source: { _, _ in 0 }, boundary: exact, exact: exact)
+        let error = r.errors.last!.error
+        // Measured: 9.3e-3 with the initial kernel, 3.2e-3 after 40 Adam steps on it.
+        #expect(error <= 5e-3, "relative L2 \(error)")
+        #expect(error <= 0.5 * r.errors[0].error, "the kernel steps improve the fit: \(r.errors)")
+        #expect(r.innerIterations.count == s.steps + 1)
     }
 }

@@ -94,8 +94,9 @@ public final class LPNTraining {
     }
 
     /// The next batch: clean samples x (patches, or Laplace samples) and noisy
-    /// y = x + σ·N(0, 1), in the network's layout.
-    func nextBatch() throws -> (clean: Tensor<Float>, noisy: Tensor<Float>) {
+    /// y = x + σ·N(0, 1), in the network's layout. Advances the training's generator, so a
+    /// batch drawn here is one `run` does not draw.
+    public func nextBatch() throws -> (clean: Tensor<Float>, noisy: Tensor<Float>) {
         let p = config.patch, d = config.dimension, b = config.batch
         var x = [Float](repeating: 0, count: b * d), y = x
         if config.source == .laplace {

@@ -47,7 +47,7 @@ struct GPHMSuite: ParsableCommand {
                 for modeName in modes.split(separator: ",").map(String.init) {
                     guard let mode = GPHM1D.Mode(rawValue: modeName) else { throw ValidationError("--modes: joint, exact-inner") }
                     let equation = try GPHMProblem2D.named(name).equation
-                    if mode == .exactInner && equation != .poisson { continue }
+                    if mode == .exactInner && !equation.isLinear { continue }
                     rows.append(try run2D(name, mode: mode, shape: kernelShape, recorder: rec))
                 }
                 continue
@@ -138,6 +138,8 @@ struct GPHMSuite: ParsableCommand {
         s.upper = problem.upper
         s.shape = shape
         s.frequencyScale = problem.frequencyScale
+        s.advectionSpeed = problem.advectionSpeed
+        s.boundaryWeight = problem.boundaryWeight
         s.steps = steps
         s.evaluateEvery = evaluateEvery
         s.finalLearningRateFraction = finalLearningRate

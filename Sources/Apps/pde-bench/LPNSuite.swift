@@ -19,19 +19,23 @@ struct LPNSuite: ParsableCommand {
         held-out images with Gaussian noise σ = 0.1: one pass of the network against the TV prox
         with the best weight per image); deblur (Gaussian blur σ = 1, periodic, noise 0.02:
         LPN-PnP-ADMM against TV-ADMM, each with the best weight of a grid per image, and the
-        relative change of the PnP iterates in a plot); ct (ct_peer.py --n 128 --angles 60
+        relative change of the PnP iterates in a plot); mri (4× random phase-encode lines with
+        an 8% centre band, noise 0.01 on the orthonormal k-space: LPN-PnP-ADMM against TV-ADMM
+        and the zero-filled inverse, best weight of a grid per image); ct (ct_peer.py --n 128 --angles 60
         --noise 0.02: FBP, TV by PDHG and LPN-PnP-ADMM with the phantom-trained model on the
         Shepp–Logan phantom; and the same with the natural-image model on a held-out image,
         block-averaged to 128², measured by our projector with the same relative noise). Weights
         are chosen by PSNR over a grid (the peers' oracle rule), scores inside the scanned circle);
         timing (training steps of --train-config, median of --repeat runs of 5 steps each after 2
-        warm-up steps; one prox of the image model on 256², the PnP iterations' cost).
+        warm-up steps; one prox of its network on a 256² image, the PnP iterations' prior cost;
+        both against benchmarks/peers/lpn_peer.py, the same network in PyTorch, when --python
+        has torch).
         """)
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Cases (comma-separated): laplace, denoise, deblur, ct, timing.")
-    var cases = "laplace,denoise,deblur,ct,timing"
+    @Option(help: "Cases (comma-separated): laplace, denoise, deblur, mri, ct, timing.")
+    var cases = "laplace,denoise,deblur,mri,ct,timing"
     @Option(help: "Training config timed by the timing case.")
     var trainConfig = "data/configs/train-lpn-images.yaml"
     @Option(help: "Model of the Laplace toy (pde-train lpn data/configs/train-lpn-laplace.yaml).")
@@ -42,9 +46,9 @@ struct LPNSuite: ParsableCommand {
     var heldOut = "chelsea,coffee,rocket"
     @Option(help: "Folder of the images.")
     var images = "data/images"
-    @Option(help: "ADMM iterations of the deblurring and CT cases (PnP; and TV for deblurring).")
+    @Option(help: "ADMM iterations of the deblurring, MRI and CT cases (PnP; and TV for deblurring and MRI).")
     var admmIterations = 100
-    @Option(help: "ADMM penalties ρ tried by the deblurring case (comma-separated; ρ weighs the learned prior).")
+    @Option(help: "ADMM penalties ρ tried by the deblurring and MRI cases (comma-separated; ρ weighs the learned prior).")
     var deblurRhos = "0.02,0.04,0.08,0.16"
     @Option(help: "Model of the CT case (pde-train lpn data/configs/train-lpn-phantoms.yaml).")
     var phantomModel = "runs/lpn-phantoms/model.safetensors"
@@ -70,8 +74,9 @@ struct LPNSuite: ParsableCommand {
             case "denoise": try denoise(rec)
             case "deblur": try deblur(rec)
             case "ct": try ct(rec)
+            case "mri": try mri(rec)
             case "timing": try timing(rec)
-            default: throw ValidationError("unknown case \(c): laplace, denoise, deblur, ct, timing")
+            default: throw ValidationError("unknown case \(c): laplace, denoise, deblur, mri, ct, timing")
             }
         }
         try rec.flush()
@@ -194,18 +199,46 @@ struct LPNSuite: ParsableCommand {
         print(String(format: "   goal LPN ≥ TV + 1 dB (mean): %@", (sums.lpn - sums.tv) / n >= 1 ? "met" : "not met"))
     }
 
+    /// PnP-ADMM with the learned prox over `rhos` and TV-ADMM (ρ = 10λ) over `lambdas`, each
+    /// at its best weight by PSNR, on one image: the two results, and the relative-change
+    /// history and seconds per iteration of the best PnP run.
+    func pnpVersusTV<M: ForwardModel>(_ model: M, measurement y: [Double], image img: (name: String, values: [Double], shape: [Int]),
+                                      network net: LearnedProximalNetwork<Float>, rhos: [Double], lambdas: [Double]) throws
+        -> (lpn: (weight: Double, psnr: Double, x: [Double]), tv: (weight: Double, psnr: Double, x: [Double]), history: [Double], seconds: Double) {
+        var runs: [Double: (history: [Double], seconds: Double)] = [:]
+        let lpn = try Self.best(rhos, truth: img.values) { rho in
+            let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: true)
+            let r = try ADMM(penalty: rho, options: options).solve(model: model, measurement: y,
+                                                                   prior: try LPNProx(network: net, imageShape: img.shape))
+            runs[rho] = (r.report.history.map(\.relativeChange), r.report.seconds / Double(max(1, r.report.iterations)))
+            return r.x
+        }
+        let tv = try Self.best(lambdas, truth: img.values) { lam in
+            let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: false)
+            return try ADMM(penalty: 10 * lam, options: options).solve(model: model, measurement: y,
+                                                                       prior: try TotalVariation(shape: img.shape, weight: lam)).x
+        }
+        let (history, seconds) = runs[lpn.weight] ?? ([], .nan)
+        return (lpn, tv, history, seconds)
+    }
+
+    /// The ρ grid of `--deblur-rhos`.
+    func parsedRhos() throws -> [Double] {
+        try deblurRhos.split(separator: ",").map { t -> Double in
+            guard let v = Double(t.trimmingCharacters(in: .whitespaces)), v > 0, v.isFinite else {
+                throw ValidationError("--deblur-rhos: '\(t)' is not a positive number")
+            }
+            return v
+        }
+    }
+
     func deblur(_ rec: BenchRecorder) throws {
         let (blurSigma, noise) = (1.0, 0.02)
         print("== deblur (held-out \(heldOut), Gaussian blur σ = \(blurSigma), periodic, noise \(noise); \(admmIterations) ADMM iterations: "
               + "LPN-PnP vs TV, best weight of a grid per image)")
         let net = try imageNetwork()
         // ρ weighs the learned prior: ADMM with the fixed prox f = prox_R minimizes ½‖Ax − y‖² + ρR(x).
-        let rhos = try deblurRhos.split(separator: ",").map { t -> Double in
-            guard let v = Double(t.trimmingCharacters(in: .whitespaces)), v > 0, v.isFinite else {
-                throw ValidationError("--deblur-rhos: '\(t)' is not a positive number")
-            }
-            return v
-        }
+        let rhos = try parsedRhos()
         print("   model \(imageModel), ρ in \(rhos)")
         let lambdas = [0.002, 0.004, 0.008, 0.016]
         var rows: [[String]] = [], sums = (lpn: 0.0, tv: 0.0), perIteration = 0.0
@@ -214,22 +247,9 @@ struct LPNSuite: ParsableCommand {
         for (k, img) in all.enumerated() {
             let blur = try Blur(imageShape: img.shape, kernel: try .gaussian(sigma: blurSigma))
             let y = try NoiseModel.gaussian(sigma: noise).corrupt(try blur(img.values), seed: 200 + UInt64(k))
-            var runs: [Double: (history: [Double], seconds: Double)] = [:]
-            let lpn = try Self.best(rhos, truth: img.values) { rho in
-                let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: true)
-                let r = try ADMM(penalty: rho, options: options).solve(model: blur, measurement: y,
-                                                                       prior: try LPNProx(network: net, imageShape: img.shape))
-                runs[rho] = (r.report.history.map(\.relativeChange), r.report.seconds / Double(max(1, r.report.iterations)))
-                return r.x
-            }
-            let (history, seconds) = runs[lpn.weight] ?? ([], .nan)
+            let (lpn, tv, history, seconds) = try pnpVersusTV(blur, measurement: y, image: img, network: net, rhos: rhos, lambdas: lambdas)
             perIteration += seconds
             plot.series.append(.init(label: "\(img.name), rho \(lpn.weight)", x: history.indices.map { Double($0 + 1) }, y: history))
-            let tv = try Self.best(lambdas, truth: img.values) { lam in
-                let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: false)
-                return try ADMM(penalty: 10 * lam, options: options).solve(model: blur, measurement: y,
-                                                                           prior: try TotalVariation(shape: img.shape, weight: lam)).x
-            }
             sums.lpn += lpn.psnr; sums.tv += tv.psnr
             rows.append([img.name, String(format: "%.2f", try Self.psnr(y, img.values)), String(format: "%.2f (λ %.3g)", tv.psnr, tv.weight),
                          String(format: "%.2f (ρ %.3g)", lpn.psnr, lpn.weight), String(format: "%+.2f", lpn.psnr - tv.psnr),
@@ -244,6 +264,44 @@ struct LPNSuite: ParsableCommand {
         printTable(["image", "blurred dB", "TV-ADMM dB", "LPN-PnP dB", "LPN − TV", "last rel. change", "s / iteration"], rows)
         print(String(format: "   goal LPN-PnP ≥ TV-ADMM + 1 dB (mean): %@", (sums.lpn - sums.tv) / n >= 1 ? "met" : "not met"))
         let png = out + "/lpn_deblur_convergence.png"
+        try plot.writePNG(to: png)
+        print("   plot: \(png)")
+    }
+
+    func mri(_ rec: BenchRecorder) throws {
+        let (acceleration, noise) = (4.0, 0.01)
+        print("== mri (held-out \(heldOut), 4× random phase-encode lines with an 8% centre band, noise \(noise) on the orthonormal "
+              + "k-space; \(admmIterations) ADMM iterations: LPN-PnP vs TV, best weight of a grid per image)")
+        let net = try imageNetwork()
+        let rhos = try parsedRhos()
+        print("   model \(imageModel), ρ in \(rhos)")
+        let lambdas = [0.001, 0.002, 0.005, 0.01]
+        var rows: [[String]] = [], sums = (zero: 0.0, lpn: 0.0, tv: 0.0), perIteration = 0.0
+        var plot = SVGLinePlot(title: "LPN-PnP-ADMM, CS-MRI 4x: relative change", xLabel: "iteration", yLabel: "||x_k+1 - x_k|| / ||x_k||",
+                               logY: true)
+        let all = try heldOutImages()
+        for (k, img) in all.enumerated() {
+            let mask = try SamplingMask.random(shape: img.shape, acceleration: acceleration, centerFraction: 0.08, seed: 1 + UInt64(k))
+            let model = try SubsampledFourier(shape: img.shape, mask: mask)
+            let y = try NoiseModel.gaussian(sigma: noise).corrupt(try model(img.values), seed: 300 + UInt64(k))
+            let zero = try Self.psnr(try model.zeroFilled(y), img.values)
+            let (lpn, tv, history, seconds) = try pnpVersusTV(model, measurement: y, image: img, network: net, rhos: rhos, lambdas: lambdas)
+            perIteration += seconds
+            plot.series.append(.init(label: "\(img.name), rho \(lpn.weight)", x: history.indices.map { Double($0 + 1) }, y: history))
+            sums.zero += zero; sums.lpn += lpn.psnr; sums.tv += tv.psnr
+            rows.append([img.name, String(format: "%.2f", zero), String(format: "%.2f (λ %.3g)", tv.psnr, tv.weight),
+                         String(format: "%.2f (ρ %.3g)", lpn.psnr, lpn.weight), String(format: "%+.2f", lpn.psnr - tv.psnr),
+                         String(format: "%.1e", history.last ?? Double.nan), String(format: "%.3f", seconds)])
+            rec.record(["suite": "lpn", "case": "mri_\(img.name)_random4x_noise\(noise)", "tool": "swiftpde_lpn_pnp_admm",
+                        "psnr": lpn.psnr, "rho": lpn.weight, "tv_psnr": tv.psnr, "tv_lambda": tv.weight, "zero_filled_psnr": zero,
+                        "iterations": admmIterations, "final_relative_change": history.last ?? NSNull(), "seconds_per_iteration": seconds,
+                        "model": imageModel])
+        }
+        let n = Double(all.count)
+        rows.append(["mean", String(format: "%.2f", sums.zero / n), String(format: "%.2f", sums.tv / n), String(format: "%.2f", sums.lpn / n),
+                     String(format: "%+.2f", (sums.lpn - sums.tv) / n), "", String(format: "%.3f", perIteration / n)])
+        printTable(["image", "zero-filled dB", "TV-ADMM dB", "LPN-PnP dB", "LPN − TV", "last rel. change", "s / iteration"], rows)
+        let png = out + "/lpn_mri_convergence.png"
         try plot.writePNG(to: png)
         print("   plot: \(png)")
     }
@@ -333,7 +391,7 @@ struct LPNSuite: ParsableCommand {
     // MARK: Timing
 
     func timing(_ rec: BenchRecorder) throws {
-        print("== timing (training steps of \(trainConfig); the image model's prox on 256²)")
+        print("== timing (training steps of \(trainConfig); its network's prox on 256²; the PyTorch peer on the same patches)")
         var cfg = try loadConfig(LPNTrainConfig.self, from: trainConfig)
         cfg.directory = NSTemporaryDirectory() + "pde-bench-lpn-\(ProcessInfo.processInfo.processIdentifier)"
         let training = try LPNTraining(config: cfg)
@@ -342,18 +400,51 @@ struct LPNSuite: ParsableCommand {
         let step = try median((0..<max(1, options.repetitions)).map { _ in
             try measureSeconds { _ = try training.run(until: training.step + 5) } / 5
         })
-        var rows = [["training step (batch \(cfg.batch), \(cfg.patch)², \(training.network.parameterCount(Float.self)) parameters)",
-                     String(format: "%.4f", step), String(format: "%.0f s per 1000 steps", 1000 * step)]]
+        let what = "batch \(cfg.batch), \(cfg.patch)², \(training.network.parameterCount(Float.self)) parameters"
         rec.record(["suite": "lpn", "case": "train_step_\(cfg.kind.rawValue)_h\(cfg.hidden)_l\(cfg.layers)_b\(cfg.batch)_p\(cfg.patch)",
                     "tool": "swiftpde_lpn", "seconds": step, "config": trainConfig])
-        if FileManager.default.fileExists(atPath: imageModel) {
-            let prox = try LPNProx(network: try imageNetwork(), imageShape: [256, 256])
-            let v = try PNGImage.readGray("\(images)/\(heldOut.split(separator: ",").first ?? "chelsea").png").values
-            _ = try prox.prox(v, step: 1)
-            let m = try median((0..<max(1, options.repetitions)).map { _ in try measureSeconds { _ = try prox.prox(v, step: 1) } })
-            rows.append(["LPN prox f(y), 256² image", String(format: "%.4f", m), "one PnP iteration's prior step"])
-            rec.record(["suite": "lpn", "case": "prox_256", "tool": "swiftpde_lpn", "seconds": m, "model": imageModel])
+        guard case .fullyConvolutional = training.network.kind else {
+            printTable(["what", "median s", "note"], [["training step (\(what))", String(format: "%.4f", step),
+                                                       String(format: "%.0f s per 1000 steps", 1000 * step)]])
+            print("   (prox and PyTorch timings need a fully convolutional model; \(trainConfig) is not one)")
+            return
         }
-        printTable(["what", "median s", "note"], rows)
+        let size = 256
+        let prox = try LPNProx(network: training.network, imageShape: [size, size])
+        var g = SeededGenerator(seed: 1)
+        let image = (0..<(size * size)).map { _ in g.uniform() }
+        _ = try prox.prox(image, step: 1)
+        let proxSeconds = try median((0..<max(1, options.repetitions)).map { _ in try measureSeconds { _ = try prox.prox(image, step: 1) } })
+        rec.record(["suite": "lpn", "case": "prox_\(size)_h\(cfg.hidden)_l\(cfg.layers)", "tool": "swiftpde_lpn", "seconds": proxSeconds,
+                    "config": trainConfig])
+        // The peer: the same network in PyTorch, trained on clean patches of the same images.
+        let folder = NSTemporaryDirectory() + "swiftpde-bench-lpn-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var pool: [Float] = []
+        for _ in 0..<16 { pool += try training.nextBatch().clean.scalars }
+        try NPY.write(pool, shape: [16 * cfg.batch, 1, cfg.patch, cfg.patch], to: folder + "/patches.npy")
+        let peers = runPeer("lpn_peer.py", ["--patches", folder + "/patches.npy", "--hidden", "\(cfg.hidden)", "--layers", "\(cfg.layers)",
+                                            "--beta", "\(cfg.beta)", "--alpha", "\(cfg.alpha)", "--batch", "\(cfg.batch)",
+                                            "--noise", "\(cfg.noise)", "--repeat", "\(max(1, options.repetitions))",
+                                            "--prox-size", "\(size)", "--threads", "\(Threads.count)"], options: options)
+        for var o in peers {
+            o["suite"] = "lpn"
+            o["case"] = "timing_h\(cfg.hidden)_l\(cfg.layers)_b\(cfg.batch)_p\(cfg.patch)"
+            rec.record(o)
+        }
+        let best = peers.filter { $0["train_step_s"] is Double }
+        let peerStep = best.compactMap { $0["train_step_s"] as? Double }.min()
+        let peerProx = best.compactMap { $0["prox_s"] as? Double }.min()
+        func cell(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "—" }
+        func ratio(_ ours: Double, _ v: Double?) -> String { v.map { String(format: "%.2f×", ours / $0) } ?? "—" }
+        var rows = [["training step (\(what))", String(format: "%.4f", step), cell(peerStep), ratio(step, peerStep)],
+                    ["prox f(y) of a \(size)² image (one PnP iteration's prior step)", String(format: "%.4f", proxSeconds), cell(peerProx),
+                     ratio(proxSeconds, peerProx)]]
+        for o in best {
+            rows.append(["  \(o["tool"] ?? "torch"): step / prox", "", "\(cell(o["train_step_s"] as? Double)) / \(cell(o["prox_s"] as? Double))", ""])
+        }
+        printTable(["what (median s)", "SwiftPDE", "PyTorch (faster variant)", "ratio"], rows)
+        if peers.isEmpty { print("   (peer not run: needs torch; --python names the interpreter)") }
     }
 }

@@ -47,6 +47,24 @@ enum ConvEngine {
     static func inputGradient<T: TensorScalar>(_ gy: Tensor<T>, _ w: Tensor<T>, _ g: ConvGeometry,
                                                batch: Int, cin: Int, cout: Int) -> Tensor<T> {
         let inSize = g.inputSize, outSize = g.outputSize, rows = cin * g.kernelSize
+        // Stride 1: the adjoint is itself a convolution, with the kernel flipped along every
+        // axis, the channel axes swapped and padding K − 1 − p, so it runs on the forward
+        // path (im2col chunks shared by the workers even for one image; no col2im scatter).
+        if !g.isPointwise, g.stride.allSatisfy({ $0 == 1 }), zip(g.padding, g.kernel).allSatisfy({ $0 <= $1 - 1 }),
+           let adjoint = try? ConvGeometry(spatial: g.output, kernel: g.kernel, stride: g.stride,
+                                           padding: zip(g.kernel, g.padding).map { $0 - 1 - $1 }),
+           adjoint.output == g.spatial {
+            let k = g.kernelSize
+            let flipped = Tensor<T>(uninitializedShape: [cin, cout] + g.kernel) { f in
+                w.scalars.withUnsafeBufferPointer { pw in
+                    for o in 0..<cout { for i in 0..<cin {
+                        let src = pw.baseAddress! + (o &* cin &+ i) &* k, dst = f + (i &* cout &+ o) &* k
+                        for t in 0..<k { dst[t] = src[k &- 1 &- t] }
+                    } }
+                }
+            }
+            return forward(gy, flipped, adjoint, batch: batch, cin: cout, cout: cin)
+        }
         var dx = Tensor<T>(zeros: [batch, cin] + g.spatial)
         dx.scalars.withUnsafeMutableBufferPointer { pdx in
             gy.scalars.withUnsafeBufferPointer { pgy in w.scalars.withUnsafeBufferPointer { pw in

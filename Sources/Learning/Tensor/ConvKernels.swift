@@ -58,6 +58,22 @@ enum ConvKernels {
     @inline(__always)
     static func im2col<T: TensorScalar>(_ g: ConvGeometry, channels: Int, _ x: UnsafePointer<T>,
                                         _ col: UnsafeMutablePointer<T>, lineStart: Int, lines: Int) {
+        if g.spatial.count == 2 {
+            planar(g, channels: channels, lineStart: lineStart, lines: lines) { column, src, lo, hi, o1, s1 in
+                let dst = col + column
+                var i = 0
+                while i < lo { dst[i] = 0; i &+= 1 }
+                if s1 == 1 {
+                    let from = x + src
+                    while i < hi { dst[i] = from[i &- lo]; i &+= 1 }
+                } else {
+                    var k = src
+                    while i < hi { dst[i] = x[k]; i &+= 1; k &+= s1 }
+                }
+                while i < o1 { dst[i] = 0; i &+= 1 }
+            }
+            return
+        }
         walk(g, channels: channels, lineStart: lines == 0 ? 0 : lineStart, lines: lines) { row, j, src, n, srcStride, valid in
             let width: Int = lines &* g.output[g.output.count &- 1]
             let offset: Int = row &* width &+ j
@@ -77,6 +93,20 @@ enum ConvKernels {
     @inline(__always)
     static func col2im<T: TensorScalar>(_ g: ConvGeometry, channels: Int, _ col: UnsafePointer<T>,
                                         _ dx: UnsafeMutablePointer<T>, lineStart: Int, lines: Int) {
+        if g.spatial.count == 2 {
+            planar(g, channels: channels, lineStart: lineStart, lines: lines) { column, dst, lo, hi, _, s1 in
+                let c = col + column
+                var i = lo
+                if s1 == 1 {
+                    let to = dx + dst
+                    while i < hi { to[i &- lo] += c[i]; i &+= 1 }
+                } else {
+                    var k = dst
+                    while i < hi { dx[k] += c[i]; i &+= 1; k &+= s1 }
+                }
+            }
+            return
+        }
         walk(g, channels: channels, lineStart: lineStart, lines: lines) { row, j, src, n, srcStride, valid in
             guard valid else { return }
             let width: Int = lines &* g.output[g.output.count &- 1]
@@ -88,6 +118,38 @@ enum ConvKernels {
             } else {
                 var k = src
                 while i < n { dx[k] += c[i]; i &+= 1; k &+= srcStride }
+            }
+        }
+    }
+
+    /// The 2-D walk without index arrays: for every column-matrix row (channel, ky, kx) and
+    /// output line, body(columnOffset, inputOffset, lo, hi, O₂, s₂), where output positions
+    /// lo..<hi of the line read the input at inputOffset + (ox − lo)·s₂ and the others are
+    /// padding; lo = hi = 0 when the whole line is padding.
+    @inline(__always)
+    static func planar(_ g: ConvGeometry, channels: Int, lineStart: Int, lines: Int,
+                       _ body: (Int, Int, Int, Int, Int, Int) -> Void) {
+        let s0 = g.spatial[0], s1 = g.spatial[1], o1 = g.output[1]
+        let k0 = g.kernel[0], k1 = g.kernel[1], st0 = g.stride[0], st1 = g.stride[1], p0 = g.padding[0], p1 = g.padding[1]
+        let width = lines &* o1, plane = s0 &* s1
+        for c in 0..<channels {
+            for ky in 0..<k0 {
+                for kx in 0..<k1 {
+                    let row = (c &* k0 &+ ky) &* k1 &+ kx
+                    // Output positions ox with 0 ≤ ox·s₂ − p₂ + kx < S₂ (floor divisions).
+                    let lo = Swift.max(0, (p1 &- kx &+ st1 &- 1) / st1)
+                    let top = s1 &- 1 &+ p1 &- kx
+                    let hi = top < 0 ? 0 : Swift.min(o1, top / st1 &+ 1)
+                    for line in 0..<lines {
+                        let iy = (lineStart &+ line) &* st0 &- p0 &+ ky
+                        let column = row &* width &+ line &* o1
+                        if iy < 0 || iy >= s0 || lo >= hi {
+                            body(column, 0, 0, 0, o1, st1)
+                        } else {
+                            body(column, c &* plane &+ iy &* s1 &+ lo &* st1 &- p1 &+ kx, lo, hi, o1, st1)
+                        }
+                    }
+                }
             }
         }
     }
@@ -114,7 +176,8 @@ enum ConvKernels {
                     let row = (c * kLead + kl) * kLast + kx
                     // Output positions ox with 0 ≤ ox·s − p + kx < S.
                     let lo = max(0, (pL - kx + sL - 1) / sL)
-                    let hi = min(oLast, (sLast - 1 + pL - kx) / sL + 1)
+                    let top = sLast - 1 + pL - kx
+                    let hi = top < 0 ? 0 : min(oLast, top / sL + 1)
                     for line in 0..<lines {
                         var t2 = lineStart + line
                         for a in stride(from: d - 2, through: 0, by: -1) { oIdx[a] = t2 % g.output[a]; t2 /= g.output[a] }

@@ -107,6 +107,13 @@ public struct GPHM1D: Sendable {
         case poisson
         /// u″ + u(u² − 1) = f.
         case allenCahn = "allen-cahn"
+        /// Two variables only (`GPHM2D`): β u_x + u_y = f, transport at speed β
+        /// (`GPHM2D.Settings.advectionSpeed`) with y the time; linear, so the exact inner solve
+        /// applies.
+        case advection
+
+        /// Whether the equation is linear in u (the exact inner solve needs it).
+        public var isLinear: Bool { self != .allenCahn }
     }
 
     /// How u is found: with the kernel by Adam, or exactly for each kernel.
@@ -208,6 +215,10 @@ public struct GPHM1D: Sendable {
                       exact: (@Sendable (Double) -> Double)? = nil, initial: SpectralMixtureParameters? = nil,
                       monitor: ((Progress) -> Void)? = nil) throws -> Result {
         let s = settings
+        guard equation != .advection else {
+            throw PDEError.invalidValue(key: "equation", value: "advection in one variable",
+                                        expected: "poisson or allen-cahn (advection needs two variables: GPHM2D)")
+        }
         if s.mode == .exactInner && equation != .poisson {
             throw PDEError.invalidValue(key: "mode", value: "exact-inner for \(equation.rawValue)",
                                         expected: "joint (the exact inner solve needs a linear equation: poisson)")
@@ -301,9 +312,10 @@ extension GPHM1D {
         var gradientLogV: Double
     }
 
-    /// Toeplitz generators of K and K₂ on the uniform grid: g(d·h) and g″(d·h), d = 0 … n−1,
-    /// with their parameter gradients (3Q per lag, row-major).
-    static func lags(_ params: SpectralMixtureParameters, n: Int, spacing h: Double)
+    /// Toeplitz generators of K and of the derivative block on the uniform grid: g(d·h) and
+    /// g⁽ᵒʳᵈᵉʳ⁾(d·h) (g″ by default), d = 0 … n−1, with their parameter gradients (3Q per lag,
+    /// row-major).
+    static func lags(_ params: SpectralMixtureParameters, n: Int, spacing h: Double, order: Int = 2)
         -> (g0: [Double], g2: [Double], d0: [Double], d2: [Double]) {
         let p = 3 * params.count
         var g0 = [Double](repeating: 0, count: n), g2 = g0
@@ -312,7 +324,7 @@ extension GPHM1D {
             for d in 0..<n {
                 let t = Double(d) * h
                 g0[d] = params.valueAndGradient(t, order: 0, into: b0.baseAddress! + d * p)
-                g2[d] = params.valueAndGradient(t, order: 2, into: b2.baseAddress! + d * p)
+                g2[d] = params.valueAndGradient(t, order: order, into: b2.baseAddress! + d * p)
             }
         } }
         return (g0, g2, d0, d2)

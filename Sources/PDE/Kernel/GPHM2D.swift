@@ -3,53 +3,84 @@ import Learning
 import Support
 
 /// One axis of a Kronecker-structured GP-HM prior on a uniform grid: K = k(X, X) + jitter·I
-/// and K₂ = ∂²ₓk(X, X) (both Toeplitz), K⁻¹, the log-determinant, and the lag tables that
-/// carry matrix adjoints back to the kernel parameters.
+/// and the derivative block K_d = ∂ᵈₓk(X, X) of the order d the equation needs along this axis
+/// (d = 2: K″, symmetric Toeplitz; d = 1: K′, antisymmetric Toeplitz), K⁻¹, the
+/// log-determinant, and the lag tables that carry matrix adjoints back to the kernel parameters.
 struct KroneckerAxis {
     let n: Int
     let k: DenseMatrix
-    let k2: DenseMatrix
+    /// K_d, entries g⁽ᵈ⁾((i − j)h).
+    let kd: DenseMatrix
+    /// The derivative order d of `kd` (1 or 2).
+    let order: Int
     let inverse: DenseMatrix
     let logDeterminant: Double
-    let lags: (g0: [Double], g2: [Double], d0: [Double], d2: [Double])
+    /// g(|i − j|h), g⁽ᵈ⁾(|i − j|h) and their parameter gradients (lag-major, 3Q per lag).
+    let lags: (g0: [Double], gd: [Double], d0: [Double], dd: [Double])
     let parameterCount: Int
 
-    init(_ params: SpectralMixtureParameters, points n: Int, spacing h: Double, jitter: Double) throws {
+    init(_ params: SpectralMixtureParameters, points n: Int, spacing h: Double, jitter: Double, order: Int = 2) throws {
+        precondition(order == 1 || order == 2, "GP-HM axes carry first or second derivatives")
         self.n = n
-        lags = GPHM1D.lags(params, n: n, spacing: h)
-        var k = DenseMatrix(rows: n, columns: n), k2 = DenseMatrix(rows: n, columns: n)
+        self.order = order
+        let p = 3 * params.count
+        let (g0, gd, d0, dd) = GPHM1D.lags(params, n: n, spacing: h, order: order)
+        lags = (g0, gd, d0, dd)
+        // g⁽ᵈ⁾ is even for even d and odd for odd d: g⁽ᵈ⁾(−t) = (−1)ᵈ g⁽ᵈ⁾(t).
+        let odd = order % 2 == 1
+        var k = DenseMatrix(rows: n, columns: n), kd = DenseMatrix(rows: n, columns: n)
         for i in 0..<n { for j in 0..<n {
-            k.values[i * n + j] = lags.g0[abs(i - j)]
-            k2.values[i * n + j] = lags.g2[abs(i - j)]
+            k.values[i * n + j] = g0[abs(i - j)]
+            // (an odd g⁽ᵈ⁾ vanishes at 0: the diagonal is exactly zero, not rounding noise).
+            kd.values[i * n + j] = odd ? (i == j ? 0 : (i < j ? -gd[j - i] : gd[i - j])) : gd[abs(i - j)]
         } }
         k.addToDiagonal(jitter)
         let chol = try CholeskyFactorization(k)
         self.k = k
-        self.k2 = k2
+        self.kd = kd
         inverse = try chol.inverse()
         logDeterminant = chol.logDeterminant
-        parameterCount = 3 * params.count
+        parameterCount = p
     }
 
-    /// ∂L/∂θ from the adjoints Ḡ of K and Ḡ₂ of K₂ (dL = Σᵢⱼ Ḡᵢⱼ dKᵢⱼ + Ḡ₂ᵢⱼ dK₂ᵢⱼ): sums along
-    /// the diagonals |i − j| = d, then the lag gradients.
-    func parameterGradient(_ adjoint: DenseMatrix, _ adjoint2: DenseMatrix) -> [Double] {
-        var s0 = [Double](repeating: 0, count: n), s2 = s0
-        adjoint.values.withUnsafeBufferPointer { a in adjoint2.values.withUnsafeBufferPointer { b in
+    /// ∂L/∂θ from the adjoints Ḡ of K and Ḡ_d of K_d (dL = Σᵢⱼ Ḡᵢⱼ dKᵢⱼ + Ḡ_dᵢⱼ dK_dᵢⱼ): sums
+    /// along the diagonals |i − j| = lag (for odd d with the sign of i − j), then the lag gradients.
+    func parameterGradient(_ adjoint: DenseMatrix, _ adjointD: DenseMatrix) -> [Double] {
+        var s0 = [Double](repeating: 0, count: n), sd = s0
+        let odd = order % 2 == 1
+        adjoint.values.withUnsafeBufferPointer { a in adjointD.values.withUnsafeBufferPointer { b in
             for i in 0..<n {
                 for j in 0..<n {
-                    let d = i > j ? i &- j : j &- i
-                    s0[d] += a[i &* n &+ j]
-                    s2[d] += b[i &* n &+ j]
+                    let lag = i > j ? i &- j : j &- i
+                    s0[lag] += a[i &* n &+ j]
+                    if !odd { sd[lag] += b[i &* n &+ j] } else if i > j { sd[lag] += b[i &* n &+ j] } else if i < j { sd[lag] -= b[i &* n &+ j] }
                 }
             }
         } }
         let p = parameterCount
         var g = [Double](repeating: 0, count: p)
-        for d in 0..<n {
-            for c in 0..<p { g[c] += s0[d] * lags.d0[d * p + c] + s2[d] * lags.d2[d * p + c] }
+        for lag in 0..<n {
+            for c in 0..<p { g[c] += s0[lag] * lags.d0[lag * p + c] + sd[lag] * lags.dd[lag * p + c] }
         }
         return g
+    }
+}
+
+/// The linear differential part of a two-variable GP-HM equation, c₁∂ₓᵈ¹u + c₂∂ᵧᵈ²u: the
+/// Laplacian (1, 1; orders 2, 2) for Poisson and Allen–Cahn, β u_x + u_y (β, 1; orders 1, 1)
+/// for advection.
+struct KroneckerOperator {
+    let coefficients: (Double, Double)
+    let orders: (Int, Int)
+
+    init(_ equation: GPHM1D.Equation, advectionSpeed: Double) {
+        if equation == .advection {
+            coefficients = (advectionSpeed, 1)
+            orders = (1, 1)
+        } else {
+            coefficients = (1, 1)
+            orders = (2, 2)
+        }
     }
 }
 
@@ -82,11 +113,14 @@ public struct GPHM2D: Sendable {
         public var evaluateEvery = 100
         /// Evaluation grid points per axis.
         public var evaluationPoints = 300
-        /// `.joint` (the paper) or `.exactInner` (Poisson: U by Kronecker-structured PCG for
-        /// each kernel, warm-started; Adam on the kernels, log τ and log v only).
+        /// `.joint` (the paper) or `.exactInner` (the linear equations, Poisson and advection:
+        /// U by Kronecker-structured PCG for each kernel, warm-started; Adam on the kernels,
+        /// log τ and log v only).
         public var mode: GPHM1D.Mode = .joint
         /// Relative residual of the inner PCG solves.
         public var innerTolerance = 1e-10
+        /// β of the advection equation β u_x + u_y = f.
+        public var advectionSpeed = 1.0
 
         /// The reference code's defaults on a 200² grid of [0, 2π]².
         public init() {}
@@ -128,19 +162,24 @@ public struct GPHM2D: Sendable {
         one.evaluateEvery = settings.evaluateEvery
         one.evaluationPoints = settings.evaluationPoints
         try one.validate()
+        guard settings.advectionSpeed.isFinite else {
+            throw PDEError.invalidValue(key: "advection_speed", value: "\(settings.advectionSpeed)", expected: "a finite speed β")
+        }
         self.settings = settings
     }
 
-    /// Solves Δu (+ u(u² − 1)) = f with Dirichlet data g on the boundary of the box; `exact`
-    /// gives the relative L2 error on the evaluation grid.
+    /// Solves Δu (+ u(u² − 1)) = f, or β u_x + u_y = f for `.advection`, with Dirichlet data g
+    /// on the whole boundary of the box; `exact` gives the relative L2 error on the evaluation
+    /// grid.
     public func solve(_ equation: GPHM1D.Equation, source f: @Sendable (Double, Double) -> Double,
                       boundary g: @Sendable (Double, Double) -> Double, exact: (@Sendable (Double, Double) -> Double)? = nil,
                       monitor: ((GPHM1D.Progress) -> Void)? = nil) throws -> Result {
         let s = settings
-        if s.mode == .exactInner && equation != .poisson {
+        if s.mode == .exactInner && !equation.isLinear {
             throw PDEError.invalidValue(key: "mode", value: "exact-inner for \(equation.rawValue)",
-                                        expected: "joint (the exact inner solve needs a linear equation: poisson)")
+                                        expected: "joint (the exact inner solve needs a linear equation: poisson or advection)")
         }
+        let op = KroneckerOperator(equation, advectionSpeed: s.advectionSpeed)
         let (n1, n2) = (s.points[0], s.points[1])
         let h1 = (s.upper[0] - s.lower[0]) / Double(n1 - 1), h2 = (s.upper[1] - s.lower[1]) / Double(n2 - 1)
         let x = (0..<n1).map { s.lower[0] + h1 * Double($0) }, y = (0..<n2).map { s.lower[1] + h2 * Double($0) }
@@ -180,11 +219,12 @@ public struct GPHM2D: Sendable {
                 params[axis].logInverseLengthscales = kernelVars[axis][2].value.scalars
             }
             var u = try DenseMatrix(rows: n1, columns: n2, values: uVar.value.scalars)
-            let axes = (try KroneckerAxis(params[0], points: n1, spacing: h1, jitter: s.jitter),
-                        try KroneckerAxis(params[1], points: n2, spacing: h2, jitter: s.jitter))
+            let axes = (try KroneckerAxis(params[0], points: n1, spacing: h1, jitter: s.jitter, order: op.orders.0),
+                        try KroneckerAxis(params[1], points: n2, spacing: h2, jitter: s.jitter, order: op.orders.1))
             if s.mode == .exactInner {
-                let inner = try KroneckerInnerSolver(axes.0, axes.1, boundary: isBoundary, boundaryWeight: s.boundaryWeight,
-                                                     tau: exp(tauVar.value.scalars[0]), v: exp(vVar.value.scalars[0]))
+                let inner = try KroneckerInnerSolver(axes.0, axes.1, coefficients: op.coefficients, boundary: isBoundary,
+                                                     boundaryWeight: s.boundaryWeight, tau: exp(tauVar.value.scalars[0]),
+                                                     v: exp(vVar.value.scalars[0]))
                 let rhs = try inner.rightHandSide(source: fValues, boundaryValues: gValues)
                 let (solution, iterations) = try inner.solve(rhs, start: u, tolerance: s.innerTolerance, maxIterations: 5000)
                 u = solution
@@ -192,8 +232,8 @@ public struct GPHM2D: Sendable {
                 innerIterations.append(iterations)
             }
             let ev = try GPHM2D.lossAndGradient(axes: axes, u: u, source: fValues, boundaryValues: gValues, isBoundary: isBoundary,
-                                                equation: equation, logTau: tauVar.value.scalars[0], logV: vVar.value.scalars[0],
-                                                boundaryWeight: s.boundaryWeight)
+                                                equation: equation, coefficients: op.coefficients, logTau: tauVar.value.scalars[0],
+                                                logV: vVar.value.scalars[0], boundaryWeight: s.boundaryWeight)
             losses.append(ev.loss)
             guard ev.loss.isFinite else {
                 throw PDEError.invalidValue(key: "loss", value: "\(ev.loss) at step \(step)",
@@ -234,28 +274,30 @@ public struct GPHM2D: Sendable {
 
     /// The negative log joint and its gradient (see the type's documentation).
     static func lossAndGradient(params: [SpectralMixtureParameters], spacing: (Double, Double), u: DenseMatrix, source f: [Double],
-                                boundaryValues g: [Double], isBoundary: [Bool], equation: GPHM1D.Equation, logTau: Double,
-                                logV: Double, boundaryWeight wb: Double, jitter: Double) throws -> Evaluation {
-        let a1 = try KroneckerAxis(params[0], points: u.rows, spacing: spacing.0, jitter: jitter)
-        let a2 = try KroneckerAxis(params[1], points: u.columns, spacing: spacing.1, jitter: jitter)
+                                boundaryValues g: [Double], isBoundary: [Bool], equation: GPHM1D.Equation, advectionSpeed: Double = 1,
+                                logTau: Double, logV: Double, boundaryWeight wb: Double, jitter: Double) throws -> Evaluation {
+        let op = KroneckerOperator(equation, advectionSpeed: advectionSpeed)
+        let a1 = try KroneckerAxis(params[0], points: u.rows, spacing: spacing.0, jitter: jitter, order: op.orders.0)
+        let a2 = try KroneckerAxis(params[1], points: u.columns, spacing: spacing.1, jitter: jitter, order: op.orders.1)
         return try lossAndGradient(axes: (a1, a2), u: u, source: f, boundaryValues: g, isBoundary: isBoundary, equation: equation,
-                                   logTau: logTau, logV: logV, boundaryWeight: wb)
+                                   coefficients: op.coefficients, logTau: logTau, logV: logV, boundaryWeight: wb)
     }
 
     /// The same with the per-axis matrices already built.
     static func lossAndGradient(axes: (KroneckerAxis, KroneckerAxis), u: DenseMatrix, source f: [Double], boundaryValues g: [Double],
-                                isBoundary: [Bool], equation: GPHM1D.Equation, logTau: Double, logV: Double,
-                                boundaryWeight wb: Double) throws -> Evaluation {
+                                isBoundary: [Bool], equation: GPHM1D.Equation, coefficients: (Double, Double), logTau: Double,
+                                logV: Double, boundaryWeight wb: Double) throws -> Evaluation {
         let n1 = u.rows, n2 = u.columns
         let (a1, a2) = axes
+        let (c1, c2) = coefficients
         let tau = exp(logTau), v = exp(logV)
         // P1 = K₁⁻¹U, P2 = U K₂⁻¹, α = K₁⁻¹ U K₂⁻¹.
         let p1 = try a1.inverse.multiplied(by: u)
         let p2 = try u.multiplied(by: a2.inverse)
         let alpha = try p1.multiplied(by: a2.inverse)
-        // R = K₁″P1 + P2 K₂″ (+ U(U² − 1)) − F.
-        var r = try a1.k2.multiplied(by: p1)
-        let uyy = try p2.multiplied(by: a2.k2)
+        // R = c₁K_d₁P1 + c₂P2 K_d₂ᵀ (+ U(U² − 1)) − F (K_d = K″ symmetric, or K′ antisymmetric).
+        var r = try a1.kd.multiplied(by: p1, alpha: c1)
+        let uyy = try p2.multiplied(by: a2.kd, transposeOther: true, alpha: c2)
         var misfit = 0.0, boundaryCount = 0
         for i in 0..<(n1 * n2) {
             r.values[i] += uyy.values[i] - f[i]
@@ -271,28 +313,28 @@ public struct GPHM2D: Sendable {
         let nb = Double(boundaryCount), nTotal = Double(n1 * n2)
         let loss = 0.5 * (Double(n2) * a1.logDeterminant + Double(n1) * a2.logDeterminant) + 0.5 * quad
             - wb * (0.5 * nb * logTau - 0.5 * tau * misfit) - (0.5 * nTotal * logV - 0.5 * v * rr)
-        // ∂/∂U = α + w_b τ B∘(U − G) + v (K₁⁻¹K₂₁″R + R K₂″K₂⁻¹) [+ v (3U² − 1)∘R] (K″ symmetric).
-        let b1 = try a1.inverse.multiplied(by: try a1.k2.multiplied(by: r))      // K₁⁻¹K₁″R
-        let rk2 = try r.multiplied(by: a2.k2)                                     // R K₂″
-        let b2 = try rk2.multiplied(by: a2.inverse)                               // R K₂″K₂⁻¹
+        // ∂/∂U = α + w_b τ B∘(U − G) + v (c₁K₁⁻¹K_d₁ᵀR + c₂R K_d₂K₂⁻¹) [+ v (3U² − 1)∘R].
+        let b1 = try a1.inverse.multiplied(by: try a1.kd.multiplied(by: r, transposeSelf: true))   // K₁⁻¹K_d₁ᵀR
+        let rk2 = try r.multiplied(by: a2.kd)                                                      // R K_d₂
+        let b2 = try rk2.multiplied(by: a2.inverse)                                                // R K_d₂K₂⁻¹
         var gu = [Double](repeating: 0, count: n1 * n2)
         for i in 0..<(n1 * n2) {
-            gu[i] = alpha.values[i] + v * (b1.values[i] + b2.values[i])
+            gu[i] = alpha.values[i] + v * (c1 * b1.values[i] + c2 * b2.values[i])
             if equation == .allenCahn { let w = u.values[i]; gu[i] += v * (3 * w * w - 1) * r.values[i] }
             if isBoundary[i] { gu[i] += wb * tau * (u.values[i] - g[i]) }
         }
-        // Axis 1: Ḡ_K₁ = ½N₂K₁⁻¹ − ½ α (K₁⁻¹U)ᵀ·… (prior) − v (K₁⁻¹K₁″R)(K₁⁻¹U)ᵀ; Ḡ_K₁″ = v R (K₁⁻¹U)ᵀ.
+        // Axis 1: Ḡ_K₁ = ½N₂K₁⁻¹ − ½ α (K₁⁻¹U)ᵀ·… (prior) − v c₁(K₁⁻¹K_d₁ᵀR)(K₁⁻¹U)ᵀ; Ḡ_K_d₁ = v c₁R (K₁⁻¹U)ᵀ.
         // With P1 = K₁⁻¹U: the prior term −½ K₁⁻¹ U K₂⁻¹ Uᵀ K₁⁻¹ = −½ α P1ᵀ.
         var gk1 = try alpha.multiplied(by: p1, transposeOther: true, alpha: -0.5)
-        let res1 = try b1.multiplied(by: p1, transposeOther: true, alpha: -v)
+        let res1 = try b1.multiplied(by: p1, transposeOther: true, alpha: -v * c1)
         for i in 0..<(n1 * n1) { gk1.values[i] += 0.5 * Double(n2) * a1.inverse.values[i] + res1.values[i] }
-        let gk1b = try r.multiplied(by: p1, transposeOther: true, alpha: v)
-        // Axis 2: prior −½ K₂⁻¹UᵀK₁⁻¹UK₂⁻¹ = −½ αᵀ P2; residual −v (U K₂⁻¹)ᵀ(R K₂″ K₂⁻¹) = −v P2ᵀ b2;
-        // Ḡ_K₂″ = v (Rᵀ U K₂⁻¹)ᵀ… = v Rᵀ P2.
+        let gk1b = try r.multiplied(by: p1, transposeOther: true, alpha: v * c1)
+        // Axis 2: prior −½ K₂⁻¹UᵀK₁⁻¹UK₂⁻¹ = −½ αᵀ P2; residual −v c₂(U K₂⁻¹)ᵀ(R K_d₂ K₂⁻¹) = −v c₂P2ᵀ b2;
+        // Ḡ_K_d₂ = v c₂Rᵀ P2 (R ∋ c₂P2 K_d₂ᵀ).
         var gk2 = try alpha.multiplied(by: p2, transposeSelf: true, alpha: -0.5)
-        let res2 = try p2.multiplied(by: b2, transposeSelf: true, alpha: -v)
+        let res2 = try p2.multiplied(by: b2, transposeSelf: true, alpha: -v * c2)
         for i in 0..<(n2 * n2) { gk2.values[i] += 0.5 * Double(n1) * a2.inverse.values[i] + res2.values[i] }
-        let gk2b = try r.multiplied(by: p2, transposeSelf: true, alpha: v)
+        let gk2b = try r.multiplied(by: p2, transposeSelf: true, alpha: v * c2)
         return Evaluation(loss: loss, gradientU: gu,
                           gradientKernels: [a1.parameterGradient(gk1, gk1b), a2.parameterGradient(gk2, gk2b)],
                           gradientLogTau: -wb * (0.5 * nb - 0.5 * tau * misfit),
@@ -327,8 +369,8 @@ public struct GPHM2D: Sendable {
     }
 }
 
-/// The two-variable test problems of the GP-HM paper with exact solutions and Laplacians, and
-/// the reference code's settings.
+/// The two-variable test problems of the GP-HM paper with exact solutions, and the reference
+/// code's settings.
 public struct GPHMProblem2D: Sendable {
     public let name: String
     public let equation: GPHM1D.Equation
@@ -337,18 +379,24 @@ public struct GPHMProblem2D: Sendable {
     public let points: Int
     public let frequencyScale: Double
     public let exact: @Sendable (Double, Double) -> Double
-    public let laplacian: @Sendable (Double, Double) -> Double
+    /// The linear differential part of the equation applied to the exact solution: Δu, or
+    /// β u_x + u_y for advection.
+    public let linearPart: @Sendable (Double, Double) -> Double
+    /// β of the advection equation (1 for the others, unused).
+    public var advectionSpeed = 1.0
+    /// The boundary likelihood weight w_b of the reference code's configuration.
+    public var boundaryWeight = 200.0
 
-    /// f = Δu (+ u(u² − 1) for Allen–Cahn).
+    /// f = Δu (+ u(u² − 1) for Allen–Cahn), or β u_x + u_y for advection.
     public var source: @Sendable (Double, Double) -> Double {
-        let (u, lap, eq) = (exact, laplacian, equation)
+        let (u, linear, eq) = (exact, linearPart, equation)
         return { x, y in
             let v = u(x, y)
-            return lap(x, y) + (eq == .allenCahn ? v * (v * v - 1) : 0)
+            return linear(x, y) + (eq == .allenCahn ? v * (v * v - 1) : 0)
         }
     }
 
-    public static let names = ["poisson2d-sin100x-sin100y", "poisson2d-sin6xcos20x", "allen-cahn2d-mixed"]
+    public static let names = ["poisson2d-sin100x-sin100y", "poisson2d-sin6xcos20x", "allen-cahn2d-mixed", "advection2d-sin200"]
 
     /// The problem called `name`; throws for an unknown name.
     public static func named(_ name: String) throws -> GPHMProblem2D {
@@ -356,37 +404,50 @@ public struct GPHMProblem2D: Sendable {
         switch name {
         case "poisson2d-sin100x-sin100y":
             return GPHMProblem2D(name: name, equation: .poisson, lower: [0, 0], upper: [twoPi, twoPi], points: 300, frequencyScale: 20,
-                                 exact: { sin(100 * $0) * sin(100 * $1) }, laplacian: { -20_000 * sin(100 * $0) * sin(100 * $1) })
+                                 exact: { sin(100 * $0) * sin(100 * $1) }, linearPart: { -20_000 * sin(100 * $0) * sin(100 * $1) })
         case "poisson2d-sin6xcos20x":
             // u = sin 6x cos 20x + sin 6y cos 20y; (sin 6t cos 20t)″ = −436 sin 6t cos 20t − 240 cos 6t sin 20t.
             let part: @Sendable (Double) -> Double = { sin(6 * $0) * cos(20 * $0) }
             let second: @Sendable (Double) -> Double = { -436 * sin(6 * $0) * cos(20 * $0) - 240 * cos(6 * $0) * sin(20 * $0) }
             return GPHMProblem2D(name: name, equation: .poisson, lower: [0, 0], upper: [twoPi, twoPi], points: 200, frequencyScale: 30,
-                                 exact: { part($0) + part($1) }, laplacian: { second($0) + second($1) })
+                                 exact: { part($0) + part($1) }, linearPart: { second($0) + second($1) })
         case "allen-cahn2d-mixed":
             // u = v(x) v(y), v = sin t + 0.1 sin 20t + cos 100t on [0, 1]².
             let v: @Sendable (Double) -> Double = { sin($0) + 0.1 * sin(20 * $0) + cos(100 * $0) }
             let v2: @Sendable (Double) -> Double = { -sin($0) - 40 * sin(20 * $0) - 10_000 * cos(100 * $0) }
             return GPHMProblem2D(name: name, equation: .allenCahn, lower: [0, 0], upper: [1, 1], points: 400, frequencyScale: 30,
-                                 exact: { v($0) * v($1) }, laplacian: { v2($0) * v($1) + v($0) * v2($1) })
+                                 exact: { v($0) * v($1) }, linearPart: { v2($0) * v($1) + v($0) * v2($1) })
+        case "advection2d-sin200":
+            // u = sin(x − 200t) on [0, 2π] × [0, 1] (x, then the time t): 200 u_x + u_t = 0, the
+            // reference code's advection-sin (β = 200, 200² points, frequency scale 40, w_b 500).
+            var problem = GPHMProblem2D(name: name, equation: .advection, lower: [0, 0], upper: [twoPi, 1], points: 200, frequencyScale: 40,
+                                        exact: { sin($0 - 200 * $1) }, linearPart: { _, _ in 0 })
+            problem.advectionSpeed = 200
+            problem.boundaryWeight = 500
+            return problem
         default:
             throw PDEError.invalidValue(key: "problem", value: name, expected: "one of \(names.joined(separator: ", "))")
         }
     }
 }
 
-/// The exact inner solve of 2-D GP-HM for the Poisson equation: for fixed kernels, τ and v the
-/// loss is quadratic in U, minimized where H(U) = w_b τ B∘G + v (D₁ᵀF + F D₂) with
-///   H(X) = K₁⁻¹ X K₂⁻¹ + w_b τ B∘X + v [D₁ᵀ(D₁X + X D₂ᵀ) + (D₁X + X D₂ᵀ) D₂],
-/// D₁ = K₁″K₁⁻¹, D₂ = K₂″K₂⁻¹ (B the boundary mask). Solved by preconditioned CG with
+/// The exact inner solve of 2-D GP-HM for a linear equation c₁∂ₓᵈu + c₂∂ᵧᵈu = f (Poisson:
+/// c = (1, 1), d = 2; advection: c = (β, 1), d = 1): for fixed kernels, τ and v the loss is
+/// quadratic in U, minimized where H(U) = w_b τ B∘G + v Lᵀ(F) with
+///   H(X) = K₁⁻¹ X K₂⁻¹ + w_b τ B∘X + v Lᵀ(L(X)),  L(X) = c₁D₁X + c₂X D₂ᵀ,  Lᵀ(R) = c₁D₁ᵀR + c₂R D₂,
+/// D₁ = K_d₁K₁⁻¹, D₂ = K_d₂K₂⁻¹ (B the boundary mask). Solved by preconditioned CG with
 /// matrix-valued iterates: every product is a handful of N × N GEMMs (the N₁N₂ × N₁N₂ system is
 /// never formed). The preconditioner is exact for the prior and approximate for the residual
 /// term: in the eigenbases K₁ = Q₁Λ₁Q₁ᵀ, K₂ = Q₂Λ₂Q₂ᵀ it divides by
-/// 1/(λ₁ᵢλ₂ⱼ) + v(d₁ᵢ + d₂ⱼ)² + w_b τ·(boundary fraction), dₖ the diagonal of QₖᵀDₖQₖ (exact
-/// when Kₖ″ commutes with Kₖ, as on a periodic grid).
+/// 1/(λ₁ᵢλ₂ⱼ) + v·sᵢⱼ + w_b τ·(boundary fraction). For second derivatives sᵢⱼ = (c₁d₁ᵢ + c₂d₂ⱼ)²,
+/// dₖ the diagonal of QₖᵀDₖQₖ (exact when Kₖ″ commutes with Kₖ, as on a periodic grid); for
+/// first derivatives, whose QᵀDQ has a zero diagonal there (K′ is antisymmetric),
+/// sᵢⱼ = c₁²m₁ᵢ² + c₂²m₂ⱼ² with mₖᵢ = ‖Dₖqₖᵢ‖ (the cross term, odd in the frequency, dropped).
 struct KroneckerInnerSolver {
     let a1: KroneckerAxis
     let a2: KroneckerAxis
+    let c1: Double
+    let c2: Double
     let d1: DenseMatrix
     let d2: DenseMatrix
     let q1: DenseMatrix
@@ -396,28 +457,38 @@ struct KroneckerInnerSolver {
     let wbTau: Double
     let v: Double
 
-    init(_ a1: KroneckerAxis, _ a2: KroneckerAxis, boundary: [Bool], boundaryWeight wb: Double, tau: Double, v: Double) throws {
+    init(_ a1: KroneckerAxis, _ a2: KroneckerAxis, coefficients: (Double, Double) = (1, 1), boundary: [Bool],
+         boundaryWeight wb: Double, tau: Double, v: Double) throws {
         self.a1 = a1
         self.a2 = a2
+        (c1, c2) = coefficients
         self.boundary = boundary
         wbTau = wb * tau
         self.v = v
-        d1 = try a1.k2.multiplied(by: a1.inverse)
-        d2 = try a2.k2.multiplied(by: a2.inverse)
+        d1 = try a1.kd.multiplied(by: a1.inverse)
+        d2 = try a2.kd.multiplied(by: a2.inverse)
         let e1 = try SymmetricEigendecomposition(a1.k), e2 = try SymmetricEigendecomposition(a2.k)
         q1 = e1.vectors
         q2 = e2.vectors
+        let secondOrder = a1.order == 2 && a2.order == 2
         func diagonal(_ q: DenseMatrix, _ d: DenseMatrix) throws -> [Double] {
-            let m = try q.multiplied(by: try d.multiplied(by: q), transposeSelf: true)
-            return m.diagonal
+            let dq = try d.multiplied(by: q)
+            if secondOrder { return try q.multiplied(by: dq, transposeSelf: true).diagonal }
+            return try dq.multiplied(by: dq, transposeSelf: true).diagonal       // ‖D qᵢ‖²
         }
         let dd1 = try diagonal(q1, d1), dd2 = try diagonal(q2, d2)
         let n1 = a1.n, n2 = a2.n
         let fraction = Double(boundary.filter { $0 }.count) / Double(n1 * n2)
         var p = [Double](repeating: 0, count: n1 * n2)
         for i in 0..<n1 { for j in 0..<n2 {
-            let s = dd1[i] + dd2[j]
-            p[i * n2 + j] = 1 / max(e1.values[i] * e2.values[j], Double.leastNormalMagnitude) + v * s * s + wbTau * fraction
+            let residual: Double
+            if secondOrder {
+                let s = c1 * dd1[i] + c2 * dd2[j]
+                residual = s * s
+            } else {
+                residual = c1 * c1 * dd1[i] + c2 * c2 * dd2[j]
+            }
+            p[i * n2 + j] = 1 / max(e1.values[i] * e2.values[j], Double.leastNormalMagnitude) + v * residual + wbTau * fraction
         } }
         preconditioner = p
     }
@@ -425,11 +496,11 @@ struct KroneckerInnerSolver {
     /// H(X).
     func apply(_ x: DenseMatrix) throws -> DenseMatrix {
         var out = try (try a1.inverse.multiplied(by: x)).multiplied(by: a2.inverse)
-        var lx = try d1.multiplied(by: x)
-        let xd = try x.multiplied(by: d2, transposeOther: true)
+        var lx = try d1.multiplied(by: x, alpha: c1)
+        let xd = try x.multiplied(by: d2, transposeOther: true, alpha: c2)
         for i in 0..<lx.values.count { lx.values[i] += xd.values[i] }
-        let t1 = try d1.multiplied(by: lx, transposeSelf: true)
-        let t2 = try lx.multiplied(by: d2)
+        let t1 = try d1.multiplied(by: lx, transposeSelf: true, alpha: c1)
+        let t2 = try lx.multiplied(by: d2, alpha: c2)
         for i in 0..<out.values.count {
             out.values[i] += v * (t1.values[i] + t2.values[i]) + (boundary[i] ? wbTau * x.values[i] : 0)
         }
@@ -443,11 +514,11 @@ struct KroneckerInnerSolver {
         return try (try q1.multiplied(by: t)).multiplied(by: q2, transposeOther: true)
     }
 
-    /// The right-hand side w_b τ B∘G + v (D₁ᵀF + F D₂).
+    /// The right-hand side w_b τ B∘G + v (c₁D₁ᵀF + c₂F D₂).
     func rightHandSide(source f: [Double], boundaryValues g: [Double]) throws -> DenseMatrix {
         let fm = try DenseMatrix(rows: a1.n, columns: a2.n, values: f)
-        var b = try d1.multiplied(by: fm, transposeSelf: true)
-        let fd = try fm.multiplied(by: d2)
+        var b = try d1.multiplied(by: fm, transposeSelf: true, alpha: c1)
+        let fd = try fm.multiplied(by: d2, alpha: c2)
         for i in 0..<b.values.count { b.values[i] = v * (b.values[i] + fd.values[i]) + (boundary[i] ? wbTau * g[i] : 0) }
         return b
     }

@@ -207,7 +207,8 @@ extension SolverRegistry {
         s.upper = prob.upper
         let n = try p.int("points", default: prob.points, in: 4...5000)
         s.points = [n, n]
-        let common = try GPHMOptions(p, frequencyScale: prob.frequencyScale)
+        let common = try GPHMOptions(p, frequencyScale: prob.frequencyScale, boundaryWeight: prob.boundaryWeight)
+        s.advectionSpeed = prob.advectionSpeed
         s.components = common.components
         s.frequencyScale = common.frequencyScale
         s.steps = common.steps
@@ -249,13 +250,13 @@ private struct GPHMOptions {
     let boundaryWeight: Double, jitter: Double, evaluateEvery: Int
     let shape: SpectralMixtureAxis.Shape
 
-    init(_ p: SolverParameters, frequencyScale scale: Double) throws {
+    init(_ p: SolverParameters, frequencyScale scale: Double, boundaryWeight defaultWeight: Double = 200) throws {
         components = try p.int("components", default: 30, in: 1...1000)
         frequencyScale = try p.double("frequency_scale", default: scale, expected: "a non-negative frequency scale") { $0 >= 0 }
         steps = try p.int("steps", default: 2000, in: 0...100_000_000)
         learningRate = try p.double("learning_rate", default: 0.01, expected: "a positive learning rate") { $0 > 0 }
         finalFraction = try p.double("final_learning_rate", default: 1, expected: "a fraction in (0, 1] of the learning rate (1: constant)") { $0 > 0 && $0 <= 1 }
-        boundaryWeight = try p.double("boundary_weight", default: 200, expected: "a positive weight") { $0 > 0 }
+        boundaryWeight = try p.double("boundary_weight", default: defaultWeight, expected: "a positive weight") { $0 > 0 }
         jitter = try p.double("jitter", default: 1e-6, expected: "a non-negative jitter") { $0 >= 0 }
         evaluateEvery = try p.int("evaluate_every", default: 100, in: 1...100_000_000)
         shape = SpectralMixtureAxis.Shape(rawValue: try p.choice("shape", SpectralMixtureAxis.Shape.allCases.map(\.rawValue), default: "student-t"))!
