@@ -81,7 +81,7 @@ import PDE
         #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {lengthscale: [0.1, 0.2, 0.3]}}\n") == "options.lengthscale")
         #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {sampling: sobol}}\n") == "options.sampling")
         #expect(keyPath("problem: poisson1d-sin100x\nsolver: {method: gp-hm, options: {mode: newton}}\n") == "options.mode")
-        #expect(keyPath("problem: allen-cahn1d-sin100x\nsolver: {method: gp-hm, options: {mode: exact-inner, steps: 1, points: 16}}\n") == "mode")
+        #expect(keyPath("problem: allen-cahn2d-mixed\nsolver: {method: gp-hm, options: {mode: exact-inner, steps: 1, points: 8}}\n") == "mode")
         #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {interior: 20, boundary_per_side: 3}}\noutput: {formats: [spectrum]}\n") == "output.formats")
     }
 

@@ -101,27 +101,30 @@ struct GPHMTests {
         s2.points = [10]
         #expect(throws: PDEError.self) { try GPHM2D(settings: s2) }
         s = GPHM1D.Settings()
-        s.mode = .exactInner
         s.points = 8
         s.steps = 0
-        #expect(throws: PDEError.self) {
-            try GPHM1D(settings: s).solve(.allenCahn, source: { _ in 0 }, boundary: (0, 0))
-        }
-        s.mode = .joint
         #expect(throws: PDEError.self) {
             try GPHM1D(settings: s).solve(.advection, source: { _ in 0 }, boundary: (0, 0))
         }
         s2 = GPHM2D.Settings()
         s2.advectionSpeed = .nan
         #expect(throws: PDEError.self) { try GPHM2D(settings: s2) }
+        s2 = GPHM2D.Settings()
+        s2.points = [8, 8]
+        s2.steps = 0
+        s2.mode = .exactInner
+        #expect(throws: PDEError.self) {        // a nonlinear equation on the Kronecker grid
+            try GPHM2D(settings: s2).solve(.allenCahn, source: { _, _ in 0 }, boundary: { _, _ in 0 })
+        }
     }
 
-    @Test("The exact inner solve minimizes the loss over u (zero u-gradient)")
-    func exactInner() throws {
+    @Test("The exact inner solve minimizes the loss over u (zero u-gradient): Poisson directly, Allen–Cahn by Gauss–Newton",
+          arguments: [GPHM1D.Equation.poisson, .allenCahn])
+    func exactInner(_ equation: GPHM1D.Equation) throws {
         let (p, x, h, f, _) = try state(.studentT)
-        let ev = try GPHM1D.lossAndGradient(params: p, grid: x, spacing: h, source: f, boundary: (0.1, -0.2), equation: .poisson,
+        let ev = try GPHM1D.lossAndGradient(params: p, grid: x, spacing: h, source: f, boundary: (0.1, -0.2), equation: equation,
                                             u: nil, logTau: 0.3, logV: -0.4, boundaryWeight: 200, jitter: 1e-4)
-        let again = try GPHM1D.lossAndGradient(params: p, grid: x, spacing: h, source: f, boundary: (0.1, -0.2), equation: .poisson,
+        let again = try GPHM1D.lossAndGradient(params: p, grid: x, spacing: h, source: f, boundary: (0.1, -0.2), equation: equation,
                                                u: ev.u, logTau: 0.3, logV: -0.4, boundaryWeight: 200, jitter: 1e-4)
         let scale = ev.u.map(abs).max()! + 1
         #expect(again.gradientU.map(abs).max()! <= 1e-6 * scale * 1e3)

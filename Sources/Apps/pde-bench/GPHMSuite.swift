@@ -55,7 +55,6 @@ struct GPHMSuite: ParsableCommand {
             let problem = try GPHMProblem1D.named(name)
             for modeName in modes.split(separator: ",").map(String.init) {
                 guard let mode = GPHM1D.Mode(rawValue: modeName) else { throw ValidationError("--modes: joint, exact-inner") }
-                if mode == .exactInner && problem.equation != .poisson { continue }
                 var s = GPHM1D.Settings()
                 s.points = points ?? problem.points
                 s.lower = problem.lower

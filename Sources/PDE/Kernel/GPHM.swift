@@ -95,9 +95,10 @@ public struct SpectralMixtureParameters: Sendable, Equatable {
 /// K₂K⁻¹u with K₂ = ∂²ₓk(X, X); the negative log joint
 ///   ½ log det K + ½ uᵀK⁻¹u − w_b(½ N_b log τ − ½ τ‖u_b − g‖²) − (½ N log v − ½ v‖R‖²),
 /// R = K₂K⁻¹u (+ u(u² − 1)) − f at every grid point, is minimized with Adam over u, the kernel
-/// parameters, log τ and log v (`.joint`, the paper's protocol), or — for the linear
-/// Poisson equation — over the kernel parameters, log τ and log v only, with u solved exactly
-/// for each (`.exactInner`, beyond the paper: the loss is quadratic in u). Gradients are
+/// parameters, log τ and log v (`.joint`, the paper's protocol), or over the kernel
+/// parameters, log τ and log v only, with u solved exactly for each (`.exactInner`, beyond
+/// the paper: the loss is quadratic in u for Poisson, one Cholesky solve; for Allen–Cahn u is
+/// a stationary point found by Gauss–Newton, warm-started from the previous step's). Gradients are
 /// analytic; on the uniform grid K and K₂ are Toeplitz, so their adjoints reduce to sums
 /// along diagonals before the chain rule to the parameters.
 public struct GPHM1D: Sendable {
@@ -120,7 +121,8 @@ public struct GPHM1D: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
         /// Adam on u and the kernel parameters together (the paper).
         case joint
-        /// u solved exactly for the current kernel parameters, Adam on those (linear PDEs).
+        /// u solved for the current kernel parameters (a linear solve for linear equations,
+        /// Gauss–Newton for 1-D Allen–Cahn), Adam on those.
         case exactInner = "exact-inner"
     }
 
@@ -219,10 +221,6 @@ public struct GPHM1D: Sendable {
             throw PDEError.invalidValue(key: "equation", value: "advection in one variable",
                                         expected: "poisson or allen-cahn (advection needs two variables: GPHM2D)")
         }
-        if s.mode == .exactInner && equation != .poisson {
-            throw PDEError.invalidValue(key: "mode", value: "exact-inner for \(equation.rawValue)",
-                                        expected: "joint (the exact inner solve needs a linear equation: poisson)")
-        }
         let n = s.points
         let h = (s.upper - s.lower) / Double(n - 1)
         let x = (0..<n).map { s.lower + h * Double($0) }
@@ -253,7 +251,7 @@ public struct GPHM1D: Sendable {
             params.logInverseLengthscales = lambdaVar.value.scalars
             if s.mode == .joint { u = uVar.value.scalars }
             let current = try GPHM1D.lossAndGradient(params: params, grid: x, spacing: h, source: fx, boundary: g,
-                                                     equation: equation, u: s.mode == .joint ? u : nil,
+                                                     equation: equation, u: s.mode == .joint ? u : nil, start: u,
                                                      logTau: tauVar.value.scalars[0], logV: vVar.value.scalars[0],
                                                      boundaryWeight: s.boundaryWeight, jitter: s.jitter)
             u = current.u
@@ -330,11 +328,13 @@ extension GPHM1D {
         return (g0, g2, d0, d2)
     }
 
-    /// Loss and gradients at the given state; with `u == nil` (exact inner solve, Poisson
-    /// only) u is first set to the minimizer of the loss over u.
+    /// Loss and gradients at the given state; with `u == nil` (exact inner solve) u is first
+    /// set to the minimizer of the loss over u: one Cholesky solve for Poisson, Gauss–Newton
+    /// from `start` for Allen–Cahn (a stationary point, where the kernel gradient below is the
+    /// total derivative).
     static func lossAndGradient(params: SpectralMixtureParameters, grid x: [Double], spacing h: Double, source f: [Double],
-                                boundary g: (Double, Double), equation: Equation, u given: [Double]?, logTau: Double,
-                                logV: Double, boundaryWeight wb: Double, jitter: Double) throws -> Evaluation {
+                                boundary g: (Double, Double), equation: Equation, u given: [Double]?, start: [Double]? = nil,
+                                logTau: Double, logV: Double, boundaryWeight wb: Double, jitter: Double) throws -> Evaluation {
         let n = x.count, q = params.count, p = 3 * q
         let (g0, g2, d0, d2) = lags(params, n: n, spacing: h)
         var k = DenseMatrix(rows: n, columns: n), k2 = DenseMatrix(rows: n, columns: n)
@@ -349,6 +349,9 @@ extension GPHM1D {
         var u: [Double]
         if let given {
             u = given
+        } else if equation == .allenCahn {
+            u = try allenCahnInnerSolve(d: try k2.multiplied(by: kInverse), kInverse: kInverse, source: f, boundary: g,
+                                        start: start ?? [Double](repeating: 0, count: n), wbTau: wb * tau, v: v)
         } else {
             // H = K⁻¹ + w_b τ E_bᵀE_b + v DᵀD, D = K₂K⁻¹; rhs = w_b τ E_bᵀ g + v Dᵀ f.
             let d = try k2.multiplied(by: kInverse)
@@ -398,6 +401,58 @@ extension GPHM1D {
         return Evaluation(loss: loss, u: u, gradientU: gu, gradientKernel: gk,
                           gradientLogTau: -wb * (1 - 0.5 * tau * boundaryMisfit),
                           gradientLogV: -(0.5 * Double(n) - 0.5 * v * rr))
+    }
+
+    /// The minimizer over u of ½uᵀK⁻¹u + ½w_bτ‖u_b − g‖² + ½v‖Du + u(u² − 1) − f‖² (D = K₂K⁻¹) by
+    /// Gauss–Newton from `start` with a backtracking line search: H = K⁻¹ + w_bτE_bᵀE_b + vJᵀJ,
+    /// J = D + diag(3u² − 1); until the step is below 1e-12 relative (at most 50 steps).
+    static func allenCahnInnerSolve(d: DenseMatrix, kInverse: DenseMatrix, source f: [Double], boundary g: (Double, Double),
+                                    start: [Double], wbTau: Double, v: Double) throws -> [Double] {
+        let n = start.count
+        func residual(_ u: [Double]) throws -> [Double] {
+            var r = try d.apply(u)
+            for i in 0..<n { r[i] += u[i] * (u[i] * u[i] - 1) - f[i] }
+            return r
+        }
+        func objective(_ u: [Double], _ r: [Double]) throws -> Double {
+            let ku = try kInverse.apply(u)
+            let b0 = u[0] - g.0, b1 = u[n - 1] - g.1
+            return 0.5 * zip(u, ku).reduce(0) { $0 + $1.0 * $1.1 } + 0.5 * wbTau * (b0 * b0 + b1 * b1)
+                + 0.5 * v * r.reduce(0) { $0 + $1 * $1 }
+        }
+        var u = start
+        var r = try residual(u)
+        var value = try objective(u, r)
+        for _ in 0..<50 {
+            var jacobian = d
+            for i in 0..<n { jacobian.values[i * n + i] += 3 * u[i] * u[i] - 1 }
+            var hessian = jacobian.gram(transpose: true)
+            for i in 0..<(n * n) { hessian.values[i] = v * hessian.values[i] + kInverse.values[i] }
+            hessian.values[0] += wbTau
+            hessian.values[n * n - 1] += wbTau
+            var gradient = try kInverse.apply(u)
+            let jr = try jacobian.apply(r, transpose: true)
+            for i in 0..<n { gradient[i] += v * jr[i] }
+            gradient[0] += wbTau * (u[0] - g.0)
+            gradient[n - 1] += wbTau * (u[n - 1] - g.1)
+            let step = try CholeskyFactorization(hessian, jitter: JitterRule(initial: 1e-14)).solve(gradient)
+            var t = 1.0
+            var accepted = false
+            while t >= 1.0 / 1024 {
+                let trial = (0..<n).map { u[$0] - t * step[$0] }
+                let rt = try residual(trial)
+                let vt = try objective(trial, rt)
+                if vt <= value {
+                    (u, r, value, accepted) = (trial, rt, vt, true)
+                    break
+                }
+                t /= 2
+            }
+            let stepNorm = t * step.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let uNorm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if !accepted || stepNorm <= 1e-12 * max(1, uNorm) { break }
+        }
+        return u
     }
 
     /// K(x*, X) K⁻¹ u with K = k(X, X) + jitter·I.

@@ -84,7 +84,7 @@ extension SolverRegistry {
             name: "gp-hm",
             summary: "GP-HM: spectral-mixture GP on a grid for high-frequency solutions (Fang et al. 2024), one or two variables",
             problems: GPHMProblem1D.names + GPHMProblem2D.names,
-            parameters: [("mode", "joint (the paper) | exact-inner (u solved exactly; linear equations: Poisson, advection), default exact-inner for Poisson"),
+            parameters: [("mode", "joint (the paper) | exact-inner (u solved for each kernel: 1-D Poisson and Allen–Cahn, 2-D Poisson and advection), default exact-inner except 2-D Allen–Cahn and advection"),
                          ("shape", "student-t | gaussian, default student-t"),
                          ("points", "grid points, default the problem's"),
                          ("components", "mixture components Q, default 30"),
@@ -179,7 +179,7 @@ extension SolverRegistry {
         s.jitter = common.jitter
         s.evaluateEvery = common.evaluateEvery
         s.shape = common.shape
-        let defaultMode = prob.equation == .poisson ? "exact-inner" : "joint"
+        let defaultMode = "exact-inner"      // Poisson: one solve; Allen–Cahn: Gauss–Newton (both 1-D)
         s.mode = GPHM1D.Mode(rawValue: try p.choice("mode", GPHM1D.Mode.allCases.map(\.rawValue), default: defaultMode))!
         log("gp-hm on \(problem): \(s.points) grid points, \(s.components) \(s.shape.rawValue) components, \(s.mode.rawValue), \(s.steps) steps")
         let result = try GPHM1D(settings: s).solve(prob.equation, source: prob.source,
