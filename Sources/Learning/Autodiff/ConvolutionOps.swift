@@ -1,7 +1,9 @@
 /// N-dimensional convolution (1-, 2-, 3-D; stride, zero padding), its transpose, average
 /// pooling and up-sampling, with VJPs. Convolutions are im2col + GEMM on chunks of output
 /// lines (so the column buffer stays small: a 64³ × 16-channel 3-D convolution needs a few
-/// MB of scratch per thread), parallel over images with single-threaded BLAS inside.
+/// MB of scratch per thread), parallel over images and chunks with single-threaded BLAS
+/// inside. Stride-1 input gradients and transposed convolutions run as forward convolutions
+/// with the flipped kernel; other strides scatter through col2im, one image per worker.
 enum ConvEngine {
     /// Column-buffer budget per worker (elements).
     static let columnBudget = 1 << 16
