@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // SwiftPDE: PDE and inverse-problem suite. Layering (arrows point down only):
@@ -20,6 +20,10 @@ let clibs: [Target] = [
                    providers: [.apt(["libhdf5-dev"])]),
     .systemLibrary(name: "CPNG", path: "Sources/CLibs/CPNG", pkgConfig: "libpng",
                    providers: [.apt(["libpng-dev"])]),
+    // Open MPI, only with the package trait MPI (`swift build --traits MPI`; the Makefile
+    // enables it): without it the suite builds and runs as one process.
+    .systemLibrary(name: "CMPI", path: "Sources/CLibs/CMPI", pkgConfig: "ompi-c",
+                   providers: [.apt(["libopenmpi-dev"])]),
 ]
 
 // Float transcendental kernels in C, compiled for SSE2, AVX2+FMA and AVX-512 with run-time
@@ -41,6 +45,9 @@ let package = Package(
         .executable(name: "pde-datagen", targets: ["pde-datagen"]),
         .executable(name: "pde-train", targets: ["pde-train"]),
         .executable(name: "pde-invert", targets: ["pde-invert"]),
+    ],
+    traits: [
+        .trait(name: "MPI", description: "Distributed runs under mpirun through Open MPI (libopenmpi-dev); off by default, so a machine without MPI builds the serial suite."),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -71,7 +78,8 @@ let package = Package(
             path: "Sources/Inverse"),
         .target(
             name: "PDE",
-            dependencies: ["Support", "Learning", "CFFTW", "CBLAS", "CLapacke", "CCholmod", "CHDF5", "CPNG"],
+            dependencies: ["Support", "Learning", "CFFTW", "CBLAS", "CLapacke", "CCholmod", "CHDF5", "CPNG",
+                           .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
             path: "Sources/PDE"),
         .target(
             name: "AppSupport",

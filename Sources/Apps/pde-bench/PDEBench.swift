@@ -18,7 +18,7 @@ struct PDEBench: ParsableCommand {
           pde-bench krylov --cases poisson2d-256 poisson3d-64 --methods cg,amg,mg
           pde-bench spectral --cases fastpoisson2d fastpoisson3d darcy ns burgers
         """,
-        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self, SpectralSuite.self, OperatorsSuite.self, DCDMSuite.self, GPSuite.self, GPHMSuite.self, InverseSuite.self, LPNSuite.self])
+        subcommands: [CoreSuite.self, KrylovSuite.self, LearningSuite.self, SpectralSuite.self, OperatorsSuite.self, DCDMSuite.self, GPSuite.self, GPHMSuite.self, InverseSuite.self, LPNSuite.self, MPISuite.self])
 }
 
 /// Options shared by every suite.

@@ -1,0 +1,280 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import PDE
+
+/// Distributed grids and solvers. `swift test` runs them in one process (the world is serial);
+/// `make test` also runs this suite under `mpirun -np 2`, where `Communicator.world()` has two
+/// ranks and every check below compares the distributed result with the one-process result
+/// computed on each rank by itself. The collective checks live in one test so both ranks call
+/// the collectives in the same order (the suite is serialized as well).
+@Suite(.serialized) struct DistributedTests {
+    // MARK: pure (no communication)
+
+    @Test func blocksCoverTheBoxOnceForUnevenSplits() throws {
+        for counts in [[7, 13], [5, 7, 9], [4, 3, 11]] {
+            for ranks in 1...5 {
+                for layout in BlockDecomposition.Layout.allCases {
+                    guard let first = try? BlockDecomposition(globalCounts: counts, ranks: ranks, rank: 0, layout: layout) else {
+                        // Only too many ranks for an axis may fail.
+                        #expect(ranks > counts.dropFirst().max()!)
+                        continue
+                    }
+                    var seen = [Int](repeating: 0, count: counts.reduce(1, *))
+                    var owned = 0
+                    for r in 0..<first.rankCount {
+                        let d = try BlockDecomposition(globalCounts: counts, ranks: ranks, rank: r, layout: layout)
+                        #expect(d.processes == first.processes)
+                        for u in 0..<d.ownedCount { seen[d.globalIndex(u)] += 1 }
+                        owned += d.ownedCount
+                        // Neighbours are mutual.
+                        for axis in 1..<counts.count {
+                            if let up = d.neighbor(axis: axis, upper: true) {
+                                let other = try BlockDecomposition(globalCounts: counts, ranks: ranks, rank: up, layout: layout)
+                                #expect(other.neighbor(axis: axis, upper: false) == r)
+                                #expect(other.lower[axis] == d.lower[axis] + d.counts[axis])
+                            } else {
+                                #expect(d.lower[axis] + d.counts[axis] == counts[axis])
+                            }
+                        }
+                        // Block sizes differ by at most one layer along each split axis.
+                        for axis in 1..<counts.count {
+                            let base = counts[axis] / d.processes[axis]
+                            #expect(d.counts[axis] == base || d.counts[axis] == base + 1)
+                        }
+                    }
+                    #expect(owned == seen.count)
+                    #expect(seen.allSatisfy { $0 == 1 })
+                }
+            }
+        }
+        // Pencils in 3-D use both axes when the rank count factors.
+        let p = try BlockDecomposition(globalCounts: [8, 8, 8], ranks: 4, rank: 3, layout: .pencil)
+        #expect(p.processes == [1, 2, 2])
+        #expect(p.coordinates == [0, 1, 1])
+    }
+
+    @Test func badDecompositionsAndSolvesThrowTypedErrors() throws {
+        #expect(throws: PDEError.self) { try BlockDecomposition(globalCounts: [8], ranks: 1, rank: 0) }
+        #expect(throws: PDEError.self) { try BlockDecomposition(globalCounts: [8, 3], ranks: 4, rank: 0) }
+        #expect(throws: PDEError.self) { try BlockDecomposition(globalCounts: [8, 8], ranks: 2, rank: 2) }
+        #expect(throws: PDEError.self) { try BlockDecomposition(globalCounts: [8, 8], processes: [2, 1], rank: 0) }
+        #expect(throws: PDEError.self) { try BlockDecomposition(globalCounts: [8, 0], ranks: 1, rank: 0) }
+        #expect(throws: PDEError.self) { try DistributedLaplacian(nodes: Grid.unit(dimension: 1, nodesPerAxis: 9), communicator: .serial) }
+        let a = try DistributedLaplacian(nodes: Grid.unit(dimension: 2, nodesPerAxis: 9), communicator: .serial)
+        var x = [Double](repeating: 0, count: 49)
+        // Wrong lengths, a norm the distributed CG does not offer, a bad tolerance.
+        #expect(throws: PDEError.shapeMismatch(what: "right-hand side", expected: "49 owned values on rank 0", got: "48")) {
+            try DistributedConjugateGradient().solve(a, [Double](repeating: 1, count: 48), x: &x)
+        }
+        #expect(throws: PDEError.self) {
+            try DistributedConjugateGradient(IterativeOptions(norm: .preconditioned)).solve(a, [Double](repeating: 1, count: 49), x: &x)
+        }
+        #expect(throws: PDEError.self) {
+            try DistributedConjugateGradient(IterativeOptions(relativeTolerance: -1)).solve(a, [Double](repeating: 1, count: 49), x: &x)
+        }
+        // A multi-process launch of a build without MPI is refused, saying how to build.
+        do {
+            _ = try Communicator.worldKind(launcherSize: 2, mpiAvailable: false)
+            Issue.record("expected a refusal")
+        } catch let e as PDEError {
+            #expect("\(e)".contains("--traits MPI"))
+        }
+        #expect(try Communicator.worldKind(launcherSize: 1, mpiAvailable: false) == false)
+        #expect(try Communicator.worldKind(launcherSize: nil, mpiAvailable: true) == false)
+        #expect(try Communicator.worldKind(launcherSize: 2, mpiAvailable: true) == true)
+        // The serial communicator has no partner 1.
+        let one = [1.0]
+        var out = [0.0]
+        #expect(throws: PDEError.self) {
+            try one.withUnsafeBufferPointer { s in
+                try out.withUnsafeMutableBufferPointer { r in try Communicator.serial.exchange(send: s, to: 1, receive: r, from: nil) }
+            }
+        }
+        #expect(throws: PDEError.self) { try Communicator.serial.gather([1], root: 1) }
+        #expect(throws: PDEError.self) { try Communicator.serial.split(color: -1) }
+    }
+
+    /// Second-order convergence of the distributed solve (pipelined CG) on the manufactured
+    /// u = sin πx sin πy (−Δu = 2π² u), on whatever world this runs in.
+    func checkSecondOrder(_ world: Communicator) throws {
+        var hs = [Double](), errors = [Double]()
+        for n in [17, 33, 65] {
+            let nodes = try Grid.unit(dimension: 2, nodesPerAxis: n)
+            let a = try DistributedLaplacian(nodes: nodes, communicator: world)
+            let g = a.grid
+            let m = n - 2
+            func xy(_ gi: Int) -> (Double, Double) { (Double(gi % m + 1) * nodes.spacing[0], Double(gi / m + 1) * nodes.spacing[1]) }
+            let b = g.localVector { let (x, y) = xy($0); return 2 * .pi * .pi * sin(.pi * x) * sin(.pi * y) }
+            let exact = g.localVector { let (x, y) = xy($0); return sin(.pi * x) * sin(.pi * y) }
+            var u = [Double](repeating: 0, count: g.ownedCount)
+            let report = try DistributedConjugateGradient(IterativeOptions(relativeTolerance: 1e-12), variant: .pipelined).solve(a, b, x: &u)
+            #expect(report.reason == .convergedRelative)
+            var e = 0.0
+            for i in u.indices { e = max(e, abs(u[i] - exact[i])) }
+            errors.append(try world.allreduce(e, .max))
+            hs.append(nodes.spacing[0])
+        }
+        let order = observedOrder(h: hs, errors: errors)
+        #expect(abs(order - 2) < 0.1, "observed order \(order), errors \(errors)")
+    }
+
+    // MARK: collective checks (one test: both ranks call the collectives in the same order)
+
+    @Test func distributedResultsEqualTheOneProcessResults() throws {
+        let world = try Communicator.world()
+        // Under mpirun the world is the launcher's processes (a build with the MPI trait).
+        if let launched = Communicator.launcherSize(), Communicator.mpiAvailable {
+            #expect(world.size == launched && world.isMPI)
+        }
+        try checkCollectives(world)
+        try checkHalo(world, counts: [6, 13], layout: .slab, periodic: nil)
+        try checkHalo(world, counts: [5, 7, 9], layout: .pencil, periodic: nil)
+        try checkHalo(world, counts: [5, 9, 4], layout: .pencil, periodic: [false, true, true])
+        try checkOperator(world, nodes: [12, 17])
+        try checkOperator(world, nodes: [7, 9, 11])
+        for variant in DistributedConjugateGradient.Variant.allCases {
+            try checkSolve(world, nodes: [20, 23], variant: variant, jacobi: false)
+            try checkSolve(world, nodes: [9, 10, 13], variant: variant, jacobi: variant == .pipelined)
+        }
+        try checkFastReductions(world)
+        try checkSecondOrder(world)
+    }
+
+    func checkCollectives(_ c: Communicator) throws {
+        let n = c.size
+        #expect(try c.allreduce(Double(c.rank + 1)) == Double(n * (n + 1) / 2))
+        #expect(try c.allreduce(Double(c.rank), .max) == Double(n - 1))
+        #expect(try c.allreduce(Double(c.rank), .min) == 0)
+        // Ranks contribute rank+1 values each.
+        let mine = [Double](repeating: Double(c.rank), count: c.rank + 1)
+        let all = try c.allgather(mine)
+        #expect(all == (0..<n).flatMap { [Double](repeating: Double($0), count: $0 + 1) })
+        let gathered = try c.gather(mine, root: n - 1)
+        #expect((gathered != nil) == (c.rank == n - 1))
+        if let gathered { #expect(gathered == all) }
+        let back = try c.scatter(c.rank == 0 ? (0..<n).map { [Double](repeating: Double($0), count: $0 + 1) } : nil, root: 0)
+        #expect(back == mine)
+        var v = [Double(c.rank), 7]
+        try c.broadcast(&v, root: n - 1)
+        #expect(v == [Double(n - 1), 7])
+        let pending = try c.startAllreduce([1, Double(c.rank)])
+        #expect(try pending.wait() == [Double(n), Double(n * (n - 1) / 2)])
+        if let half = try c.split(color: c.rank % 2, key: -c.rank) {
+            // Ranks of one color, in reverse rank order.
+            #expect(half.size == (n - c.rank % 2 + 1) / 2)
+            #expect(try half.allreduce(1) == Double(half.size))
+        } else {
+            Issue.record("a rank with a color must get a communicator")
+        }
+        #expect(try c.split(color: nil) == nil)
+        try c.barrier()
+    }
+
+    /// Ghost faces hold the neighbours' boundary layers (zero at a non-periodic boundary).
+    func checkHalo(_ c: Communicator, counts: [Int], layout: BlockDecomposition.Layout, periodic: [Bool]?) throws {
+        let g = try DistributedGrid(globalCounts: counts, communicator: c, layout: layout, periodic: periodic)
+        let dec = g.decomposition
+        let value: (Int) -> Double = { Double($0 + 1) }
+        try g.exchangeHalo(g.localVector(value))
+        let dim = counts.count
+        let strides = dim == 2 ? [1, counts[0]] : [1, counts[0], counts[0] * counts[1]]
+        for d in 1..<dim {
+            for upper in [false, true] {
+                let ghost = g.ghosts[2 * d + (upper ? 1 : 0)]
+                // The layer just outside the block along d.
+                var layer = upper ? dec.lower[d] + dec.counts[d] : dec.lower[d] - 1
+                let wraps = layer < 0 || layer >= counts[d]
+                if wraps { layer = (layer + counts[d]) % counts[d] }
+                let outside = wraps && !(periodic?[d] ?? false)
+                // Face points in the order the ghost stores them (x fastest, then the other axis).
+                let other = dim == 2 ? nil : (d == 1 ? 2 : 1)
+                let otherCount = other.map { dec.counts[$0] } ?? 1
+                var expected = [Double]()
+                for t in 0..<otherCount {
+                    for i in 0..<dec.counts[0] {
+                        var gi = i + layer * strides[d]
+                        if let o = other { gi += (dec.lower[o] + t) * strides[o] }
+                        expected.append(outside ? 0 : value(gi))
+                    }
+                }
+                #expect(ghost == expected, "axis \(d) \(upper ? "upper" : "lower") ghost on \(dec)")
+            }
+        }
+    }
+
+    func randomGlobal(_ n: Int, seed: UInt64) -> [Double] {
+        var gen = SeededGenerator(seed: seed)
+        return (0..<n).map { _ in gen.normal() }
+    }
+
+    /// The distributed stencil equals the assembled serial Laplacian.
+    func checkOperator(_ c: Communicator, nodes: [Int]) throws {
+        let grid = try Grid(counts: nodes, lower: nodes.map { _ in 0 }, upper: nodes.indices.map { 1 + 0.5 * Double($0) })
+        let a = try DistributedLaplacian(nodes: grid, communicator: c, layout: .pencil)
+        let csr = try FiniteDifference.laplacian(grid: grid)
+        let v = randomGlobal(csr.rows, seed: 11)
+        var y = [Double](repeating: 0, count: a.grid.ownedCount)
+        try a.apply(a.grid.localPart(of: v), into: &y)
+        let all = try a.grid.allgatherGlobal(y)
+        var ref = [Double](repeating: 0, count: csr.rows)
+        csr.apply(v, into: &ref)
+        let scale = ref.map(abs).max()!
+        #expect(maxAbsDifference(all, ref) <= 1e-13 * scale)
+    }
+
+    /// CG under this world equals CG on the whole box in this process, bit for bit (reproducible
+    /// reductions), and the suite's serial CG to the tolerance.
+    func checkSolve(_ c: Communicator, nodes: [Int], variant: DistributedConjugateGradient.Variant, jacobi: Bool) throws {
+        let g = try Grid(counts: nodes, lower: nodes.map { _ in 0 }, upper: nodes.map { _ in 1 })
+        let options = IterativeOptions(relativeTolerance: 1e-10)
+        let solver = DistributedConjugateGradient(options, variant: variant)
+        func run(_ comm: Communicator) throws -> (x: [Double], report: SolverReport) {
+            let a = try DistributedLaplacian(nodes: g, communicator: comm, layout: .pencil)
+            let bGlobal = randomGlobal(a.grid.decomposition.globalCount, seed: 5)
+            var x = [Double](repeating: 0, count: a.grid.ownedCount)
+            let m = jacobi ? try DistributedJacobi(a) : nil
+            let report = try solver.solve(a, a.grid.localPart(of: bGlobal), x: &x, preconditioner: m)
+            return (try a.grid.allgatherGlobal(x), report)
+        }
+        let distributed = try run(c)
+        let single = try run(.serial)
+        #expect(distributed.report.reason == .convergedRelative)
+        #expect(distributed.report.iterations == single.report.iterations)
+        #expect(distributed.report.residualHistory == single.report.residualHistory)
+        let scale = single.x.map(abs).max()!
+        #expect(maxAbsDifference(distributed.x, single.x) <= 1e-12 * scale, "\(variant) on \(nodes)")
+        // The suite's serial CG on the assembled matrix reaches the same solution.
+        let csr = try FiniteDifference.laplacian(grid: g)
+        let b = randomGlobal(csr.rows, seed: 5)
+        let (xs, rs) = try ConjugateGradient(options).solve(csr, b)
+        #expect(rs.reason == .convergedRelative)
+        #expect(maxAbsDifference(distributed.x, xs) <= 1e-7 * scale)
+        #expect(abs(distributed.report.iterations - rs.iterations) <= 2 + rs.iterations / 20)
+    }
+
+    /// Rank-local sums (the scalable mode) agree with the reproducible ones to rounding.
+    func checkFastReductions(_ c: Communicator) throws {
+        let g = try Grid.unit(dimension: 2, nodesPerAxis: 40)
+        let a = try DistributedLaplacian(nodes: g, communicator: c, reductions: .fast)
+        let r = try DistributedLaplacian(nodes: g, communicator: c, reductions: .reproducible)
+        let v = randomGlobal(a.grid.decomposition.globalCount, seed: 3)
+        let local = try a.grid.localPart(of: v)
+        let fast = try a.grid.dots([(local, local)])[0]
+        let exact = try r.grid.dots([(local, local)])[0]
+        #expect(abs(fast - exact) <= 1e-13 * exact)
+        var x = [Double](repeating: 0, count: a.grid.ownedCount)
+        let report = try DistributedConjugateGradient(IterativeOptions(relativeTolerance: 1e-10), variant: .pipelined).solve(a, local, x: &x)
+        #expect(report.reason == .convergedRelative)
+        #expect(report.trueRelativeResidual <= 1e-10)
+    }
+}
+
+extension DistributedGrid {
+    /// The whole vector on every rank (tests only).
+    func allgatherGlobal(_ local: [Double]) throws -> [Double] {
+        var out = try gather(local, root: 0) ?? [Double](repeating: 0, count: decomposition.globalCount)
+        try communicator.broadcast(&out, root: 0)
+        return out
+    }
+}
