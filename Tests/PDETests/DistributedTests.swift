@@ -139,6 +139,8 @@ import TestSupport
         }
         try checkFastReductions(world)
         try checkSecondOrder(world)
+        try checkMultigrid(world, nodes: [33, 33], levels: 3)
+        try checkMultigrid(world, nodes: [17, 9, 17], levels: 3)
     }
 
     func checkCollectives(_ c: Communicator) throws {
@@ -216,7 +218,7 @@ import TestSupport
         let v = randomGlobal(csr.rows, seed: 11)
         var y = [Double](repeating: 0, count: a.grid.ownedCount)
         try a.apply(a.grid.localPart(of: v), into: &y)
-        let all = try a.grid.allgatherGlobal(y)
+        let all = try a.grid.allgatherWhole(y)
         var ref = [Double](repeating: 0, count: csr.rows)
         csr.apply(v, into: &ref)
         let scale = ref.map(abs).max()!
@@ -235,7 +237,7 @@ import TestSupport
             var x = [Double](repeating: 0, count: a.grid.ownedCount)
             let m = jacobi ? try DistributedJacobi(a) : nil
             let report = try solver.solve(a, a.grid.localPart(of: bGlobal), x: &x, preconditioner: m)
-            return (try a.grid.allgatherGlobal(x), report)
+            return (try a.grid.allgatherWhole(x), report)
         }
         let distributed = try run(c)
         let single = try run(.serial)
@@ -268,13 +270,65 @@ import TestSupport
         #expect(report.reason == .convergedRelative)
         #expect(report.trueRelativeResidual <= 1e-10)
     }
-}
 
-extension DistributedGrid {
-    /// The whole vector on every rank (tests only).
-    func allgatherGlobal(_ local: [Double]) throws -> [Double] {
-        var out = try gather(local, root: 0) ?? [Double](repeating: 0, count: decomposition.globalCount)
-        try communicator.broadcast(&out, root: 0)
-        return out
+    /// MG-PCG under this world equals the one-process MG-PCG with the same levels bit for bit.
+    func checkMultigrid(_ c: Communicator, nodes: [Int], levels: Int) throws {
+        let g = try Grid(counts: nodes, lower: nodes.map { _ in 0 }, upper: nodes.map { _ in 1 })
+        func run(_ comm: Communicator) throws -> (x: [Double], report: SolverReport, levels: Int) {
+            let a = try DistributedLaplacian(nodes: g, communicator: comm)
+            let mg = try DistributedMultigrid(a, levels: levels)
+            let b = try a.grid.localPart(of: randomGlobal(a.grid.decomposition.globalCount, seed: 9))
+            var x = [Double](repeating: 0, count: a.grid.ownedCount)
+            let report = try DistributedConjugateGradient(IterativeOptions(relativeTolerance: 1e-10)).solve(a, b, x: &x, preconditioner: mg)
+            return (try a.grid.allgatherWhole(x), report, mg.levelCount)
+        }
+        let distributed = try run(c)
+        let single = try run(.serial)
+        #expect(distributed.levels == levels && single.levels == levels)
+        #expect(distributed.report.reason == .convergedRelative)
+        #expect(distributed.report.iterations == single.report.iterations)
+        #expect(distributed.report.residualHistory == single.report.residualHistory)
+        #expect(maxAbsDifference(distributed.x, single.x) <= 1e-12 * single.x.map(abs).max()!, "MG-PCG on \(nodes)")
+        #expect(distributed.report.iterations <= 15, "MG-PCG took \(distributed.report.iterations) iterations on \(nodes)")
+    }
+
+    /// The V-cycle is a symmetric positive definite preconditioner and MG-PCG's iteration count
+    /// does not grow with the grid (one process).
+    @Test func multigridIsSymmetricAndGridIndependent() throws {
+        for dims in [2, 3] {
+            let a = try DistributedLaplacian(nodes: Grid.unit(dimension: dims, nodesPerAxis: dims == 2 ? 33 : 17), communicator: .serial)
+            let mg = try DistributedMultigrid(a, coarseSize: 50)
+            #expect(mg.levelCount >= 3)
+            let n = a.grid.ownedCount
+            let u = randomGlobal(n, seed: 1), v = randomGlobal(n, seed: 2)
+            var mu = [Double](repeating: 0, count: n), mv = mu
+            try u.withUnsafeBufferPointer { p in try mu.withUnsafeMutableBufferPointer { try mg.apply(p.baseAddress!, into: $0.baseAddress!, count: n) } }
+            try v.withUnsafeBufferPointer { p in try mv.withUnsafeMutableBufferPointer { try mg.apply(p.baseAddress!, into: $0.baseAddress!, count: n) } }
+            let muv = zip(mu, v).map(*).reduce(0, +), umv = zip(u, mv).map(*).reduce(0, +)
+            #expect(abs(muv - umv) <= 1e-12 * abs(muv), "⟨Mu, v⟩ = \(muv), ⟨u, Mv⟩ = \(umv)")
+            #expect(zip(mu, u).map(*).reduce(0, +) > 0)
+        }
+        var iterations: [Int] = []
+        for nodes in [33, 65, 129] {
+            let a = try DistributedLaplacian(nodes: Grid.unit(dimension: 2, nodesPerAxis: nodes), communicator: .serial)
+            let mg = try DistributedMultigrid(a, coarseSize: 50)
+            var x = [Double](repeating: 0, count: a.grid.ownedCount)
+            let b = randomGlobal(a.grid.ownedCount, seed: 4)
+            let report = try DistributedConjugateGradient(IterativeOptions(relativeTolerance: 1e-10)).solve(a, b, x: &x, preconditioner: mg)
+            #expect(report.reason == .convergedRelative)
+            iterations.append(report.iterations)
+        }
+        #expect(iterations.max()! - iterations.min()! <= 2 && iterations.max()! <= 15, "MG-PCG iterations \(iterations)")
+        // Bad options and decompositions.
+        let a = try DistributedLaplacian(nodes: Grid.unit(dimension: 2, nodesPerAxis: 17), communicator: .serial)
+        #expect(throws: PDEError.self) { try DistributedMultigrid(a, levels: 0) }
+        #expect(throws: PDEError.self) { try DistributedMultigrid(a, smoothingSteps: 0) }
+        #expect(throws: PDEError.self) { try DistributedMultigrid(a, weight: 2.5) }
+        let pencils = try DistributedGrid(decomposition: BlockDecomposition(globalCounts: [7, 7, 7], processes: [1, 1, 1], rank: 0),
+                                          communicator: .serial)
+        _ = pencils
+        #expect(throws: PDEError.self) {
+            try DistributedGrid(decomposition: BlockDecomposition(globalCounts: [7, 7], ranks: 2, rank: 1), communicator: .serial)
+        }
     }
 }

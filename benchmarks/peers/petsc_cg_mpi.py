@@ -3,7 +3,8 @@
 The same matrices as poisson_matrix.py (poisson2d / poisson3d, Dirichlet, h = 1/(n+1),
 natural ordering, x fastest) and the same right-hand side b = A u_exact (sinexp), as a
 PETSc MPIAIJ matrix whose rows are split in PETSc's default contiguous blocks (for these
-orderings, slabs along the slowest axis, as our decomposition). KSP cg (and pipecg), PC none,
+orderings, slabs along the slowest axis, as our decomposition). KSP cg (and pipecg), PC none
+(or --pcs jacobi, gamg),
 rtol 1e-8, x0 = 0, convergence on the unpreconditioned residual norm. Each rank assembles
 only its own rows. Prints one JSON line per KSP type (rank 0): setup and median KSPSolve
 time over --repeat solves, iterations, the true relative residual.
@@ -21,6 +22,7 @@ p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDes
 p.add_argument("--kind", default="poisson2d", choices=("poisson2d", "poisson3d"))
 p.add_argument("--n", type=int, default=2048)
 p.add_argument("--ksps", default="cg,pipecg")
+p.add_argument("--pcs", default="none", help="preconditioners (none, jacobi, gamg), each with every KSP type")
 p.add_argument("--rtol", type=float, default=1e-8)
 p.add_argument("--repeat", type=int, default=3)
 p.add_argument("--max-it", type=int, default=100000, help="iteration cap (pde-bench mpi --iterations)")
@@ -98,15 +100,17 @@ assembly = time.perf_counter() - t0
 x, r = b.duplicate(), b.duplicate()
 bnorm = b.norm()
 
-for kt in args.ksps.split(","):
+for kt, pc in [(k, q) for q in args.pcs.split(",") for k in args.ksps.split(",")]:
     ksp = PETSc.KSP().create(comm)
     ksp.setOperators(A)
     ksp.setType(kt)
-    ksp.getPC().setType("none")
+    ksp.getPC().setType(pc)
     ksp.setTolerances(rtol=args.rtol, atol=0.0, max_it=args.max_it)
     ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
     ksp.setFromOptions()
+    t = time.perf_counter()
     ksp.setUp()
+    setup = time.perf_counter() - t
     times, its = [], 0
     for _ in range(args.repeat):
         x.set(0.0)
@@ -122,7 +126,7 @@ for kt in args.ksps.split(","):
     if rank == 0:
         times.sort()
         med = times[len(times) // 2]
-        print(json.dumps({"tool": f"petsc_{kt}", "case": f"{args.kind}-{n}", "ranks": size, "rows": N,
+        print(json.dumps({"tool": f"petsc_{kt}" + ("" if pc == "none" else f"_{pc}"), "setup_seconds": setup, "case": f"{args.kind}-{n}", "ranks": size, "rows": N,
                           "iterations": its, "solve_seconds": med, "all_seconds": times,
                           "sec_per_iter": med / max(1, its), "rel_residual": rel,
                           "assembly_seconds": assembly, "reason": str(ksp.getConvergedReason()),

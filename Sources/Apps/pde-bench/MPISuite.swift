@@ -23,8 +23,14 @@ struct MPISuite: ParsableCommand {
     @Option(help: "Rank counts (comma separated); counts above the core count run oversubscribed and are marked so.")
     var ranks = "1,2"
 
-    @Option(help: "Our CG variants (comma separated): classic, pipelined.")
+    @Option(help: "Our CG variants (comma separated): classic, pipelined, mg (classic CG preconditioned by the distributed multigrid V-cycle; needs odd unknown counts, e.g. poisson2d-2047).")
     var variants = "classic,pipelined"
+
+    @Option(help: "PETSc preconditioners for the peer (comma separated: none, jacobi, gamg).")
+    var petscPcs = "none"
+
+    @Option(help: "PETSc KSP types for the peer (comma separated).")
+    var petscKsps = "cg,pipecg"
 
     @Option(help: "Relative tolerance.")
     var rtol = IterativeOptions.defaultRelativeTolerance
@@ -46,11 +52,11 @@ struct MPISuite: ParsableCommand {
         guard let red = DistributedGrid.Reductions(rawValue: reductions) else {
             throw ValidationError("--reductions \(reductions): expected reproducible or fast")
         }
-        let variantList = try variants.split(separator: ",").map { s -> DistributedConjugateGradient.Variant in
-            guard let v = DistributedConjugateGradient.Variant(rawValue: String(s)) else {
-                throw ValidationError("--variants: unknown \(s) (expected classic, pipelined)")
+        let variantList = try variants.split(separator: ",").map { s -> String in
+            guard ["classic", "pipelined", "mg"].contains(String(s)) else {
+                throw ValidationError("--variants: unknown \(s) (expected classic, pipelined, mg)")
             }
-            return v
+            return String(s)
         }
         let parsed = try cases.map { try MPISuite.parseCase($0) }
         if worker {
@@ -88,6 +94,7 @@ struct MPISuite: ParsableCommand {
                     args = ["-np", "\(np)", "--allow-run-as-root"] + (over ? ["--oversubscribe"] : []) + bind
                         + ["-x", "OMP_NUM_THREADS=1", "-x", "OPENBLAS_NUM_THREADS=1",
                            "/usr/bin/python3", options.peerDir + "/petsc_cg_mpi.py", "--kind", c.kind, "--n", "\(c.n)",
+                           "--pcs", petscPcs, "--ksps", petscKsps,
                            "--rtol", "\(rtol)", "--repeat", "\(options.repetitions)", "--max-it", "\(iterations > 0 ? iterations : 100_000)"]
                     for line in (try? MPISuite.mpirun(args)) ?? [] {
                         var o = line
@@ -123,11 +130,13 @@ struct MPISuite: ParsableCommand {
                     let np = o["ranks"] as? Int ?? 0
                     let t = o["solve_seconds"] as? Double ?? .nan
                     let eff = t1.map { $0 / (Double(np) * t) }
-                    let petsc = results.first { $0["case"] as? String == name && $0["tool"] as? String == "petsc_cg" && ($0["ranks"] as? Int) == np }?["solve_seconds"] as? Double
+                    // MG-PCG against PETSc's CG + GAMG, the CG variants against PETSc's plain CG.
+                    let peerTool = tool == "swiftpde_mg_pcg" ? "petsc_cg_gamg" : "petsc_cg"
+                    let petsc = results.first { $0["case"] as? String == name && $0["tool"] as? String == peerTool && ($0["ranks"] as? Int) == np }?["solve_seconds"] as? Double
                     var out = o
                     out["suite"] = "mpi"
                     if let eff { out["parallel_efficiency"] = eff }
-                    if let petsc, tool.hasPrefix("swiftpde") { out["ratio_to_petsc_cg"] = t / petsc }
+                    if let petsc, tool.hasPrefix("swiftpde") { out["ratio_to_peer"] = t / petsc; out["peer"] = peerTool }
                     out["threads"] = 1
                     rec.record(out)
                     rows.append([tool, "\(np)\((o["oversubscribed"] as? Bool ?? false) ? " (over)" : "")", "\(o["iterations"] ?? "")",
@@ -137,7 +146,7 @@ struct MPISuite: ParsableCommand {
                                  String(format: "%.1e", o["rel_residual"] as? Double ?? .nan)])
                 }
             }
-            printTable(["tool", "ranks", "its", "solve", "per it", "efficiency", "vs petsc cg", "‖b−Ax‖/‖b‖"], rows)
+            printTable(["tool", "ranks", "its", "solve", "per it", "efficiency", "vs petsc (cg; mg: cg+gamg)", "‖b−Ax‖/‖b‖"], rows)
             print("")
         }
         try rec.flush()
@@ -230,7 +239,7 @@ struct MPISuite: ParsableCommand {
 
     /// One rank: builds each case on the world communicator, solves `repetitions` times from
     /// x0 = 0, and prints the median (rank 0).
-    func runWorker(_ parsed: [Case], _ variantList: [DistributedConjugateGradient.Variant], _ red: DistributedGrid.Reductions) throws {
+    func runWorker(_ parsed: [Case], _ variantList: [String], _ red: DistributedGrid.Reductions) throws {
         let world = try Communicator.world()
         for c in parsed {
             let dim = c.kind == "poisson2d" ? 2 : 3
@@ -250,7 +259,21 @@ struct MPISuite: ParsableCommand {
             }
             var b = [Double](repeating: 0, count: g.ownedCount)
             try a.apply(uExact, into: &b)
-            for v in variantList {
+            for name in variantList {
+                var mg: DistributedMultigrid?
+                var setup = 0.0
+                if name == "mg" {
+                    guard c.n % 2 == 1 else {
+                        if world.rank == 0 { print("  (mg skipped on \(c.kind)-\(c.n): the distributed multigrid coarsens odd counts, e.g. \(c.n - 1))") }
+                        continue
+                    }
+                    try world.barrier()
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    mg = try DistributedMultigrid(a)
+                    try world.barrier()
+                    setup = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+                }
+                let v: DistributedConjugateGradient.Variant = name == "pipelined" ? .pipelined : .classic
                 let solver = DistributedConjugateGradient(IterativeOptions(relativeTolerance: rtol, maxIterations: iterations > 0 ? iterations : IterativeOptions.defaultMaxIterations * 10,
                                                                              recordHistory: false), variant: v)
                 var times: [Double] = []
@@ -260,7 +283,7 @@ struct MPISuite: ParsableCommand {
                     var x = [Double](repeating: 0, count: g.ownedCount)
                     try world.barrier()
                     let t0 = DispatchTime.now().uptimeNanoseconds
-                    report = try solver.solve(a, b, x: &x)
+                    report = try solver.solve(a, b, x: &x, preconditioner: mg)
                     try world.barrier()
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
                     var e = [Double](repeating: 0, count: g.ownedCount)
@@ -270,11 +293,12 @@ struct MPISuite: ParsableCommand {
                 let sorted = times.sorted()
                 let med = sorted[sorted.count / 2]
                 if world.rank == 0, let r = report {
-                    let o: [String: Any] = ["tool": "swiftpde_\(v.rawValue)_cg", "case": "\(c.kind)-\(c.n)", "ranks": world.size,
+                    var o: [String: Any] = ["tool": name == "mg" ? "swiftpde_mg_pcg" : "swiftpde_\(name)_cg", "case": "\(c.kind)-\(c.n)", "ranks": world.size,
                                             "rows": g.decomposition.globalCount, "iterations": r.iterations, "solve_seconds": med,
                                             "all_seconds": times, "sec_per_iter": med / Double(max(1, r.iterations)),
                                             "rel_residual": r.trueRelativeResidual, "rel_error": error, "reason": r.reason.petscName,
                                             "reductions": red.rawValue, "decomposition": g.decomposition.processes]
+                    if let mg { o["setup_seconds"] = setup; o["levels"] = mg.levelCount }
                     if let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) {
                         print(String(decoding: data, as: UTF8.self))
                         fflush(stdout)

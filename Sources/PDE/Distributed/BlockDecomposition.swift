@@ -28,6 +28,9 @@ public struct BlockDecomposition: Sendable, Equatable, CustomStringConvertible {
     public let lower: [Int]
     /// Owned unknowns per axis.
     public let counts: [Int]
+    /// Per axis, where each block starts, and the axis length at the end (`processes[d] + 1`
+    /// entries): the layout of every rank, so any rank's block can be derived.
+    public let boundaries: [[Int]]
 
     /// The block of `rank` among `ranks` with the given layout. Throws for a dimension other
     /// than 2 or 3, empty axes, a rank outside 0..<ranks, or more ranks along an axis than it
@@ -56,6 +59,54 @@ public struct BlockDecomposition: Sendable, Equatable, CustomStringConvertible {
 
     /// The block of `rank` on an explicit rank grid `processes` (x entry 1). Throws as above.
     public init(globalCounts: [Int], processes: [Int], rank: Int, periodic: [Bool]? = nil) throws {
+        try BlockDecomposition.validate(globalCounts: globalCounts, processes: processes)
+        let b = globalCounts.indices.map { d in
+            (0...processes[d]).map { c in c == processes[d] ? globalCounts[d] : BlockDecomposition.split(globalCounts[d], parts: processes[d], part: c).first }
+        }
+        try self.init(globalCounts: globalCounts, processes: processes, boundaries: b, rank: rank, periodic: periodic)
+    }
+
+    /// The block of `rank` when block c along axis d covers `boundaries[d][c]..<boundaries[d][c+1]`
+    /// (non-decreasing from 0 to the axis length). Throws for an empty block or bad boundaries.
+    public init(globalCounts: [Int], processes: [Int], boundaries: [[Int]], rank: Int, periodic: [Bool]? = nil) throws {
+        try BlockDecomposition.validate(globalCounts: globalCounts, processes: processes)
+        guard globalCounts.count == processes.count, boundaries.count == processes.count,
+              boundaries.indices.allSatisfy({ boundaries[$0].count == processes[$0] + 1 && boundaries[$0].first == 0
+                  && boundaries[$0].last == globalCounts[$0] }) else {
+            throw PDEError.shapeMismatch(what: "block boundaries", expected: "per axis, one start per block from 0 and the axis length at the end",
+                                         got: "\(boundaries) for counts \(globalCounts) and ranks \(processes)")
+        }
+        for d in boundaries.indices {
+            for c in 0..<processes[d] where boundaries[d][c + 1] <= boundaries[d][c] {
+                throw PDEError.invalidValue(key: "block \(c) along axis \(d)", value: "\(boundaries[d][c])..<\(boundaries[d][c + 1])",
+                                            expected: "at least one layer (every rank must own one)")
+            }
+        }
+        let dim = globalCounts.count
+        let total = processes.reduce(1, *)
+        guard rank >= 0, rank < total else {
+            throw PDEError.invalidValue(key: "rank", value: "\(rank)", expected: "a rank in 0..<\(total)")
+        }
+        let per = periodic ?? [Bool](repeating: false, count: dim)
+        guard per.count == dim else {
+            throw PDEError.shapeMismatch(what: "periodic axes", expected: "\(dim) flags", got: "\(per.count)")
+        }
+        self.globalCounts = globalCounts
+        self.processes = processes
+        self.periodic = per
+        self.boundaries = boundaries
+        self.rank = rank
+        var c = [Int](repeating: 0, count: dim)
+        var r = rank
+        for d in 1..<dim { c[d] = r % processes[d]; r /= processes[d] }
+        coordinates = c
+        lower = (0..<dim).map { boundaries[$0][c[$0]] }
+        counts = (0..<dim).map { boundaries[$0][c[$0] + 1] - boundaries[$0][c[$0]] }
+    }
+
+    /// Throws unless there are 2 or 3 axes, x is not split, and every axis has between 1 and its
+    /// layer count of ranks.
+    static func validate(globalCounts: [Int], processes: [Int]) throws {
         let dim = globalCounts.count
         guard dim == 2 || dim == 3, processes.count == dim else {
             throw PDEError.shapeMismatch(what: "block decomposition", expected: "2 or 3 axes and one rank count per axis",
@@ -73,26 +124,11 @@ public struct BlockDecomposition: Sendable, Equatable, CustomStringConvertible {
                                             expected: "between 1 and the \(globalCounts[d]) layers of that axis (every rank must own one)")
             }
         }
-        let total = processes.reduce(1, *)
-        guard rank >= 0, rank < total else {
-            throw PDEError.invalidValue(key: "rank", value: "\(rank)", expected: "a rank in 0..<\(total)")
-        }
-        let per = periodic ?? [Bool](repeating: false, count: dim)
-        guard per.count == dim else {
-            throw PDEError.shapeMismatch(what: "periodic axes", expected: "\(dim) flags", got: "\(per.count)")
-        }
-        self.globalCounts = globalCounts
-        self.processes = processes
-        self.periodic = per
-        self.rank = rank
-        var c = [Int](repeating: 0, count: dim)
-        var r = rank
-        for d in 1..<dim { c[d] = r % processes[d]; r /= processes[d] }
-        coordinates = c
-        var lo = [Int](repeating: 0, count: dim), n = globalCounts
-        for d in 1..<dim { (lo[d], n[d]) = BlockDecomposition.split(globalCounts[d], parts: processes[d], part: c[d]) }
-        lower = lo
-        counts = n
+    }
+
+    /// The block of another rank of the same layout.
+    public func block(ofRank r: Int) throws -> BlockDecomposition {
+        try BlockDecomposition(globalCounts: globalCounts, processes: processes, boundaries: boundaries, rank: r, periodic: periodic)
     }
 
     /// First index and length of part `part` of `n` layers split into `parts` (the first n mod

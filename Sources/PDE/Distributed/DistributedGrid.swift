@@ -30,11 +30,21 @@ public final class DistributedGrid {
 
     /// The block of this rank of `communicator` for a box of `globalCounts` unknowns. Throws the
     /// decomposition's errors (too many ranks for the box, …).
-    public init(globalCounts: [Int], communicator: Communicator, layout: BlockDecomposition.Layout = .slab,
-                periodic: [Bool]? = nil, reductions: Reductions = .reproducible) throws {
+    public convenience init(globalCounts: [Int], communicator: Communicator, layout: BlockDecomposition.Layout = .slab,
+                            periodic: [Bool]? = nil, reductions: Reductions = .reproducible) throws {
+        try self.init(decomposition: BlockDecomposition(globalCounts: globalCounts, ranks: communicator.size, rank: communicator.rank,
+                                                        layout: layout, periodic: periodic),
+                      communicator: communicator, reductions: reductions)
+    }
+
+    /// The grid of a given decomposition (its rank and rank count must be the communicator's).
+    public init(decomposition: BlockDecomposition, communicator: Communicator, reductions: Reductions = .reproducible) throws {
+        guard decomposition.rankCount == communicator.size, decomposition.rank == communicator.rank else {
+            throw PDEError.invalidValue(key: "decomposition", value: "rank \(decomposition.rank) of \(decomposition.rankCount)",
+                                        expected: "rank \(communicator.rank) of \(communicator.size), the communicator's")
+        }
         self.communicator = communicator
-        decomposition = try BlockDecomposition(globalCounts: globalCounts, ranks: communicator.size, rank: communicator.rank,
-                                               layout: layout, periodic: periodic)
+        self.decomposition = decomposition
         self.reductions = reductions
         ghosts = []
         let dim = decomposition.dimension
@@ -229,16 +239,19 @@ public final class DistributedGrid {
         (0..<ownedCount).map { f(decomposition.globalIndex($0)) }
     }
 
-    /// The whole vector assembled on `root` from every rank's local part (nil on other ranks).
-    public func gather(_ local: [Double], root: Int = 0) throws -> [Double]? {
-        try checkLocal(local, "gather")
-        guard let all = try communicator.gather(local, root: root) else { return nil }
-        // Ranks' blocks arrive in rank order; each rank's lines map to global lines.
+    /// The whole vector on every rank (an allgather, then each rank's lines put in place).
+    public func allgatherWhole(_ local: [Double]) throws -> [Double] {
+        try checkLocal(local, "allgather")
+        let all = try communicator.allgather(local)
+        return try place(all)
+    }
+
+    /// Rank-ordered concatenated blocks → global x-fastest order.
+    private func place(_ all: [Double]) throws -> [Double] {
         var out = [Double](repeating: 0, count: decomposition.globalCount)
         var offset = 0
         for r in 0..<communicator.size {
-            let dec = try BlockDecomposition(globalCounts: decomposition.globalCounts, processes: decomposition.processes, rank: r,
-                                             periodic: decomposition.periodic)
+            let dec = try decomposition.block(ofRank: r)
             let nx = dec.counts[0]
             for l in 0..<dec.localLineCount {
                 let g = dec.globalLine(l) * nx
@@ -247,5 +260,12 @@ public final class DistributedGrid {
             offset += dec.ownedCount
         }
         return out
+    }
+
+    /// The whole vector assembled on `root` from every rank's local part (nil on other ranks).
+    public func gather(_ local: [Double], root: Int = 0) throws -> [Double]? {
+        try checkLocal(local, "gather")
+        guard let all = try communicator.gather(local, root: root) else { return nil }
+        return try place(all)
     }
 }
