@@ -93,6 +93,8 @@ import TestSupport
         }
         #expect(throws: PDEError.self) { try Communicator.serial.gather([1], root: 1) }
         #expect(throws: PDEError.self) { try Communicator.serial.split(color: -1) }
+        #expect(throws: PDEError.self) { try DistributedPeriodicPoisson(grid: PeriodicGrid.unit(dimension: 1, pointsPerAxis: 8), communicator: .serial) }
+        #expect(throws: PDEError.self) { try DistributedFFT(counts: [4, 0], communicator: .serial) }
     }
 
     /// Second-order convergence of the distributed solve (pipelined CG) on the manufactured
@@ -141,6 +143,10 @@ import TestSupport
         try checkSecondOrder(world)
         try checkMultigrid(world, nodes: [33, 33], levels: 3)
         try checkMultigrid(world, nodes: [17, 9, 17], levels: 3)
+        try checkFFT(world, counts: [12, 10])
+        try checkFFT(world, counts: [6, 5, 9])
+        try checkPeriodicPoisson(world, counts: [16, 12])
+        try checkPeriodicPoisson(world, counts: [8, 6, 10])
     }
 
     func checkCollectives(_ c: Communicator) throws {
@@ -330,5 +336,67 @@ import TestSupport
         #expect(throws: PDEError.self) {
             try DistributedGrid(decomposition: BlockDecomposition(globalCounts: [7, 7], ranks: 2, rank: 1), communicator: .serial)
         }
+    }
+
+    /// The distributed FFT equals the serial FFT of the whole array, and inverts to N·x.
+    func checkFFT(_ c: Communicator, counts: [Int]) throws {
+        let fft = try DistributedFFT(counts: counts, communicator: c)
+        let dec = fft.decomposition
+        let total = counts.reduce(1, *)
+        let global = randomGlobal(2 * total, seed: 21)
+        var local = [Double](repeating: 0, count: 2 * dec.ownedCount)
+        for u in 0..<dec.ownedCount {
+            let g = dec.globalIndex(u)
+            local[2 * u] = global[2 * g]; local[2 * u + 1] = global[2 * g + 1]
+        }
+        var spectrum = local
+        try fft.transform(local, into: &spectrum, forward: true)
+        var reference = global
+        try ComplexFFT(shape: counts.reversed()).transform(global, into: &reference, forward: true)
+        let scale = reference.map(abs).max()!
+        var worst = 0.0
+        for u in 0..<dec.ownedCount {
+            let g = dec.globalIndex(u)
+            worst = max(worst, abs(spectrum[2 * u] - reference[2 * g]), abs(spectrum[2 * u + 1] - reference[2 * g + 1]))
+        }
+        #expect(try c.allreduce(worst, .max) <= 1e-12 * scale, "FFT of \(counts)")
+        var back = local
+        try fft.transform(spectrum, into: &back, forward: false)
+        #expect(maxAbsDifference(back.map { $0 / Double(total) }, local) <= 1e-13)
+        #expect(throws: PDEError.self) { try fft.transform([1], into: &back) }
+    }
+
+    /// −Δu = f on the periodic box: the distributed spectral solve reproduces the trigonometric
+    /// solution to rounding and equals the serial `PeriodicHelmholtz`.
+    func checkPeriodicPoisson(_ c: Communicator, counts: [Int]) throws {
+        let grid = try PeriodicGrid(counts: counts, lengths: counts.map { _ in 1 })
+        let solver = try DistributedPeriodicPoisson(grid: grid, communicator: c)
+        let dec = solver.fft.decomposition
+        let dim = counts.count
+        func point(_ g: Int) -> [Double] {
+            var r = g
+            return (0..<dim).map { d in let v = Double(r % counts[d]) / Double(counts[d]); r /= counts[d]; return v }
+        }
+        func exact(_ p: [Double]) -> Double {
+            sin(2 * .pi * p[0]) * cos(4 * .pi * p[1]) * (dim == 3 ? sin(2 * .pi * p[2]) : 1)
+        }
+        let k2 = 4 * Double.pi * Double.pi * (1 + 4 + (dim == 3 ? 1 : 0))
+        let f = (0..<dec.ownedCount).map { k2 * exact(point(dec.globalIndex($0))) }
+        let u = try solver.solve(f)
+        var worst = 0.0
+        for i in 0..<dec.ownedCount { worst = max(worst, abs(u[i] - exact(point(dec.globalIndex(i))))) }
+        #expect(try c.allreduce(worst, .max) <= 1e-12, "periodic Poisson on \(counts)")
+        // Equal to the serial solver on a random zero-mean right-hand side.
+        var g = randomGlobal(grid.pointCount, seed: 13)
+        let mean = g.reduce(0, +) / Double(g.count)
+        g = g.map { $0 - mean }
+        let serial = try PeriodicHelmholtz(grid: grid).solve(g)
+        let mine = try solver.solve((0..<dec.ownedCount).map { g[dec.globalIndex($0)] })
+        var diff = 0.0
+        for i in 0..<dec.ownedCount { diff = max(diff, abs(mine[i] - serial[dec.globalIndex(i)])) }
+        #expect(try c.allreduce(diff, .max) <= 1e-12 * serial.map(abs).max()!)
+        // A right-hand side with a mean has no periodic solution.
+        #expect(throws: PDEError.self) { try solver.solve([Double](repeating: 1, count: dec.ownedCount)) }
+        #expect(throws: PDEError.self) { try solver.solve([1]) }
     }
 }

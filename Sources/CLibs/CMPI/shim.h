@@ -18,3 +18,5 @@ static inline MPI_Errhandler swiftpde_mpi_errors_return(void) { return MPI_ERROR
 static inline MPI_Request swiftpde_mpi_request_null(void) { return MPI_REQUEST_NULL; }
 static inline MPI_Status *swiftpde_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline void *swiftpde_mpi_in_place(void) { return MPI_IN_PLACE; }
+/* FFTW's MPI interface (libfftw3-mpi-dev): slab-distributed transforms. */
+#include <fftw3-mpi.h>
