@@ -147,6 +147,7 @@ import TestSupport
         try checkFFT(world, counts: [6, 5, 9])
         try checkPeriodicPoisson(world, counts: [16, 12])
         try checkPeriodicPoisson(world, counts: [8, 6, 10])
+        try checkDatagen(world)
     }
 
     func checkCollectives(_ c: Communicator) throws {
@@ -398,5 +399,31 @@ import TestSupport
         // A right-hand side with a mean has no periodic solution.
         #expect(throws: PDEError.self) { try solver.solve([Double](repeating: 1, count: dec.ownedCount)) }
         #expect(throws: PDEError.self) { try solver.solve([1]) }
+    }
+
+    /// Generation split over the ranks (rank 0 writing) writes the file a one-process run
+    /// writes, also when resumed.
+    func checkDatagen(_ c: Communicator) throws {
+        let dir = makeTemporaryFolder()
+        let family = DatasetGenerationTests.HeatFamily(grid: try PeriodicGrid(counts: [16, 8], lengths: [1, 1]), time: 0.3)
+        var options = DatasetGenerationOptions(samples: 5, seed: 42, workers: 2, doublePrecision: true)
+        options.communicator = c
+        var seen: [Int] = []
+        options.progress = { seen.append($0.written) }
+        let first = try DatasetGeneration.run(family, to: dir + "/split.h5", options: options)
+        #expect(first.samples == 5 && first.resumedFrom == 0 && !first.interrupted)
+        options.samples = 9
+        let second = try DatasetGeneration.run(family, to: dir + "/split.h5", options: options)
+        #expect(second.samples == 9 && second.resumedFrom == 5)
+        if c.rank == 0 {
+            #expect(seen == Array(1...9), "rank 0 appends in index order")
+            var serialOptions = DatasetGenerationOptions(samples: 9, seed: 42, workers: 1, doublePrecision: true)
+            serialOptions.communicator = .serial
+            _ = try DatasetGeneration.run(family, to: dir + "/serial.h5", options: serialOptions)
+            let read = DatasetGenerationTests().read
+            #expect(try read(dir + "/split.h5") == read(dir + "/serial.h5"))
+        } else {
+            #expect(seen.isEmpty && !FileManager.default.fileExists(atPath: dir + "/split.h5"))
+        }
     }
 }

@@ -70,13 +70,18 @@ struct PDEDatagen: ParsableCommand {
                 cfg.workers = workers
             }
             let family = try cfg.makeFamily(file: config)
-            print("pde-datagen: \(family.name), \(cfg.samples) samples, seed \(cfg.seed) → \(cfg.output.file)")
+            // Under mpirun the ranks share the samples and rank 0 writes the file and prints.
+            let world = try Communicator.world()
+            let quiet = self.quiet || world.rank != 0
+            if world.rank == 0 {
+                print("pde-datagen: \(family.name), \(cfg.samples) samples, seed \(cfg.seed) → \(cfg.output.file)" + (world.size > 1 ? " on \(world.size) ranks" : ""))
+            }
             if !quiet {
                 for (k, v) in family.parameters.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
             }
             signal(SIGINT) { _ in interrupted = 1 }
             var lastPrint = 0.0
-            let options = DatasetGenerationOptions(
+            var options = DatasetGenerationOptions(
                 samples: cfg.samples, seed: cfg.seed, workers: cfg.workers ?? Parallel.workerCount, doublePrecision: cfg.output.doublePrecision,
                 compression: cfg.output.compression == 0 ? .none : HDF5Compression(deflateLevel: cfg.output.compression),
                 progress: { p in
@@ -87,10 +92,11 @@ struct PDEDatagen: ParsableCommand {
                                  formatSeconds(p.seconds), eta))
                 },
                 shouldStop: { interrupted != 0 })
+            options.communicator = world
             let report = try DatasetGeneration.run(family, to: cfg.output.file, options: options)
-            if report.resumedFrom > 0 { print("  resumed at sample \(report.resumedFrom)") }
-            print(String(format: "pde-datagen: %d/%d samples in %@ (%@)%@", report.samples, cfg.samples, cfg.output.file,
-                         formatSeconds(report.seconds), report.interrupted ? ", interrupted: run again to resume" : ""))
+            if report.resumedFrom > 0 && !quiet { print("  resumed at sample \(report.resumedFrom)") }
+            if world.rank == 0 { print(String(format: "pde-datagen: %d/%d samples in %@ (%@)%@", report.samples, cfg.samples, cfg.output.file,
+                         formatSeconds(report.seconds), report.interrupted ? ", interrupted: run again to resume" : "")) }
             if report.interrupted { throw ExitCode(130) }
         } catch let e as ConfigError {
             fail(e.description, code: 2)

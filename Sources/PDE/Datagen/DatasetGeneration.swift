@@ -34,6 +34,10 @@ public struct DatasetGenerationOptions {
     public var progress: ((DatasetGenerationProgress) -> Void)?
     /// Polled between samples: true stops the run after the samples in flight (Ctrl-C).
     public var shouldStop: () -> Bool
+    /// The ranks that generate together (under `mpirun`, `Communicator.world()`): samples are
+    /// dealt out in rounds of `workers` per rank, rank 0 alone writes the file, in index order,
+    /// so the file equals a one-process run's. Default: one process.
+    public var communicator: Communicator = .serial
 
     /// Options with the defaults: all workers, float32, shuffle + deflate 4, no progress, never stop.
     public init(samples: Int, seed: UInt64 = 0, workers: Int = Parallel.workerCount, doublePrecision: Bool = false,
@@ -95,43 +99,12 @@ public enum DatasetGeneration {
         guard options.samples >= 1, options.workers >= 1 else {
             throw PDEError.invalidValue(key: "samples/workers", value: "\(options.samples)/\(options.workers)", expected: "at least 1 each")
         }
+        if options.communicator.size > 1 { return try runDistributed(family, to: path, options: options) }
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
-            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw PDEError.writeFailed(path: path, reason: "cannot create the folder \(folder)")
-            }
-        }
-        let file = try HDF5DatasetFile(path: path, mode: .append)
+        let (file, resumedFrom) = try prepare(family, path: path, options: options)
         defer { try? file.close() }
-        var attributes = family.parameters
-        attributes["family"] = .string(family.name)
-        attributes["seed"] = .int(Int64(bitPattern: options.seed))
-        attributes["precision"] = .string(options.doublePrecision ? "float64" : "float32")
-        attributes["generator"] = .string("SwiftPDE pde-datagen")
-        let existing = try file.attributes()
-        if existing["family"] != nil {
-            for (key, value) in attributes.sorted(by: { $0.key < $1.key }) where existing[key] != value {
-                throw PDEError.invalidValue(key: "\(path): attribute '\(key)'", value: "\(existing[key].map { "\($0)" } ?? "missing") in the file, \(value) in this run",
-                                            expected: "the parameters the file was generated with (another output path, or delete the file to start over)")
-            }
-        } else {
-            try file.setAttributes(attributes)
-            for fixed in family.fixedDatasets where !(try file.contains(fixed.name)) {
-                try file.write(fixed.name, shape: fixed.shape, values: fixed.values)
-            }
-        }
-        var start = Int.max
-        for field in family.fields {
-            let count = options.doublePrecision
-                ? try file.createAppendable(field.name, of: Double.self, sampleShape: field.shape, compression: options.compression)
-                : try file.createAppendable(field.name, of: Float.self, sampleShape: field.shape, compression: options.compression)
-            start = min(start, count)
-        }
-        for field in family.fields where try file.sampleCount(field.name) > start { try file.truncate(field.name, toSamples: start) }
-        let resumedFrom = min(start, options.samples)
         if resumedFrom >= options.samples {
-            return DatasetGenerationReport(samples: start, resumedFrom: resumedFrom, seconds: 0, interrupted: false)
+            return DatasetGenerationReport(samples: try file.sampleCount(family.fields[0].name), resumedFrom: resumedFrom, seconds: 0, interrupted: false)
         }
 
         // Workers take indices in order; finished samples wait in `pending` until every
@@ -183,5 +156,140 @@ public enum DatasetGeneration {
         return DatasetGenerationReport(samples: written, resumedFrom: resumedFrom,
                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9,
                                        interrupted: written < options.samples)
+    }
+
+    /// Opens (or creates) the file, checks or writes the attributes and fixed datasets, creates
+    /// the sample datasets, truncates them to a common length; returns the file and the first
+    /// sample to compute.
+    static func prepare<F: DatasetFamily>(_ family: F, path: String, options: DatasetGenerationOptions) throws -> (HDF5DatasetFile, Int) {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw PDEError.writeFailed(path: path, reason: "cannot create the folder \(folder)")
+            }
+        }
+        let file = try HDF5DatasetFile(path: path, mode: .append)
+        var attributes = family.parameters
+        attributes["family"] = .string(family.name)
+        attributes["seed"] = .int(Int64(bitPattern: options.seed))
+        attributes["precision"] = .string(options.doublePrecision ? "float64" : "float32")
+        attributes["generator"] = .string("SwiftPDE pde-datagen")
+        let existing = try file.attributes()
+        if existing["family"] != nil {
+            for (key, value) in attributes.sorted(by: { $0.key < $1.key }) where existing[key] != value {
+                throw PDEError.invalidValue(key: "\(path): attribute '\(key)'", value: "\(existing[key].map { "\($0)" } ?? "missing") in the file, \(value) in this run",
+                                            expected: "the parameters the file was generated with (another output path, or delete the file to start over)")
+            }
+        } else {
+            try file.setAttributes(attributes)
+            for fixed in family.fixedDatasets where !(try file.contains(fixed.name)) {
+                try file.write(fixed.name, shape: fixed.shape, values: fixed.values)
+            }
+        }
+        var start = Int.max
+        for field in family.fields {
+            let count = options.doublePrecision
+                ? try file.createAppendable(field.name, of: Double.self, sampleShape: field.shape, compression: options.compression)
+                : try file.createAppendable(field.name, of: Float.self, sampleShape: field.shape, compression: options.compression)
+            start = min(start, count)
+        }
+        for field in family.fields where try file.sampleCount(field.name) > start { try file.truncate(field.name, toSamples: start) }
+        return (file, min(start, options.samples))
+    }
+
+    /// `run` over several ranks: rank 0 prepares and writes, every rank computes its share.
+    static func runDistributed<F: DatasetFamily>(_ family: F, to path: String, options: DatasetGenerationOptions) throws -> DatasetGenerationReport {
+        let comm = options.communicator
+        let ranks = comm.size, rank = comm.rank
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var file: HDF5DatasetFile?
+        var rootError: Error?
+        var status = [0.0, 0.0]
+        if rank == 0 {
+            do {
+                let (f, resumed) = try prepare(family, path: path, options: options)
+                file = f
+                status = [1, Double(resumed)]
+            } catch { rootError = error }
+        }
+        defer { try? file?.close() }
+        try comm.broadcast(&status, root: 0)
+        guard status[0] == 1 else {
+            throw rootError ?? PDEError.writeFailed(path: path, reason: "rank 0 could not prepare the file (its error is on its output)")
+        }
+        let resumedFrom = Int(status[1])
+        let sampleSize = family.fields.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let perRank = max(1, options.workers)
+        var start = resumedFrom, written = resumedFrom
+        var stopped = false
+        while start < options.samples {
+            var stop = [rank == 0 && options.shouldStop() ? 1.0 : 0.0]
+            try comm.broadcast(&stop, root: 0)
+            if stop[0] == 1 { stopped = true; break }
+            // This rank's indices of the round, computed on its threads.
+            let mine = Array(min(options.samples, start + rank * perRank)..<min(options.samples, start + (rank + 1) * perRank))
+            var results = [[Double]](repeating: [], count: mine.count)
+            var failure: Error?
+            let lock = NSLock()
+            results.withUnsafeMutableBufferPointer { out in
+                let base = out.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: mine.count) { k in
+                    var g = generator(seed: options.seed, index: mine[k])
+                    do {
+                        let fields = try family.sample(mine[k], generator: &g)
+                        for (field, values) in zip(family.fields, fields) where values.count != field.shape.reduce(1, *) {
+                            throw PDEError.shapeMismatch(what: "sample \(mine[k]) field '\(field.name)'", expected: "\(field.shape.reduce(1, *)) values", got: "\(values.count)")
+                        }
+                        base[k] = fields.flatMap { $0 }
+                    } catch {
+                        lock.lock(); if failure == nil { failure = error }; lock.unlock()
+                    }
+                }
+            }
+            // Fixed layout per rank: a status, then its samples (zeros after a failure).
+            var payload = [failure == nil ? 1.0 : 0.0]
+            payload.reserveCapacity(1 + mine.count * sampleSize)
+            for k in 0..<mine.count { payload += failure == nil ? results[k] : [Double](repeating: 0, count: sampleSize) }
+            if let failure, rank != 0 {
+                FileHandle.standardError.write(Data("rank \(rank): \(failure)\n".utf8))
+            }
+            let gathered = try comm.gather(payload, root: 0)
+            var failedRank = -1.0
+            if let all = gathered, let file {
+                var offset = 0
+                outer: for r in 0..<ranks {
+                    let count = max(0, min(options.samples, start + (r + 1) * perRank) - min(options.samples, start + r * perRank))
+                    if all[offset] != 1 { failedRank = Double(r); break outer }
+                    for k in 0..<count {
+                        var o = offset + 1 + k * sampleSize
+                        for field in family.fields {
+                            let n = field.shape.reduce(1, *)
+                            let values = Array(all[o..<(o + n)])
+                            if options.doublePrecision { try file.append(field.name, values) } else { try file.append(field.name, values.map { Float($0) }) }
+                            o += n
+                        }
+                        written += 1
+                        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+                        options.progress?(DatasetGenerationProgress(written: written, total: options.samples, resumedFrom: resumedFrom, seconds: seconds))
+                    }
+                    offset += 1 + count * sampleSize
+                }
+            }
+            var verdict = [failedRank]
+            try comm.broadcast(&verdict, root: 0)
+            if verdict[0] >= 0 {
+                try file?.flush(durable: true)
+                if Int(verdict[0]) == rank, let failure { throw failure }
+                throw PDEError.invalidValue(key: "sample", value: "computed on rank \(Int(verdict[0]))",
+                                            expected: "a sample that can be generated (that rank printed its error); the file holds the samples before it")
+            }
+            start += ranks * perRank
+        }
+        try file?.flush(durable: true)
+        var count = [Double(written)]
+        try comm.broadcast(&count, root: 0)
+        return DatasetGenerationReport(samples: Int(count[0]), resumedFrom: resumedFrom,
+                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9,
+                                       interrupted: stopped || Int(count[0]) < options.samples)
     }
 }
