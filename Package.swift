@@ -102,7 +102,7 @@ let package = Package(
             path: "Sources/Apps/pde-datagen"),
         .executableTarget(
             name: "pde-train",
-            dependencies: ["AppSupport", "Operators",
+            dependencies: ["AppSupport", "Operators", "PDE",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Apps/pde-train"),
         .executableTarget(
@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "LearningTests", dependencies: ["Learning", "TestSupport"], path: "Tests/LearningTests"),
         .testTarget(name: "OperatorsTests", dependencies: ["Operators", "PDE", "TestSupport"], path: "Tests/OperatorsTests"),
         .testTarget(name: "InverseTests", dependencies: ["Inverse", "PDE", "TestSupport"], path: "Tests/InverseTests"),
-        .testTarget(name: "PDETests", dependencies: ["PDE", "TestSupport", "CFFTW", "CBLAS", "CLapacke"],
+        .testTarget(name: "PDETests", dependencies: ["PDE", "Learning", "TestSupport", "CFFTW", "CBLAS", "CLapacke"],
                     path: "Tests/PDETests"),
         .testTarget(name: "AppSupportTests", dependencies: ["AppSupport", "PDE", "Learning", "Operators", "Inverse", "TestSupport"],
                     path: "Tests/AppSupportTests"),

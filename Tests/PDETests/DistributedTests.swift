@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Learning
 @testable import PDE
 
 /// Distributed grids and solvers. `swift test` runs them in one process (the world is serial);
@@ -148,6 +149,7 @@ import TestSupport
         try checkPeriodicPoisson(world, counts: [16, 12])
         try checkPeriodicPoisson(world, counts: [8, 6, 10])
         try checkDatagen(world)
+        try checkDataParallelTraining(world)
     }
 
     func checkCollectives(_ c: Communicator) throws {
@@ -425,5 +427,41 @@ import TestSupport
         } else {
             #expect(seen.isEmpty && !FileManager.default.fileExists(atPath: dir + "/split.h5"))
         }
+    }
+
+    /// Data-parallel training (each rank on a slice of every batch, gradients summed) follows
+    /// the one-process loss curve to Float rounding, with uneven slices (batch 5 of 23 samples).
+    func checkDataParallelTraining(_ c: Communicator) throws {
+        func run(_ comm: Communicator?) throws -> (losses: [Double], weights: [Float]) {
+            var g = SeededGenerator(seed: 7)
+            let net = try MLP<Float>(sizes: [2, 8, 1], generator: &g)
+            let data = Tensor<Float>.randomNormal(shape: [23, 2], generator: &g)
+            let target = try data.sum(alongAxes: [1], keepingDimensions: true).map(.sin)
+            let opt = try Adam(net.namedParameters(Float.self), learningRate: 0.01)
+            var o = TrainingOptions(epochs: 4, batchSize: 5, seed: 8)
+            o.progress = false
+            o.gradientClipNorm = 1
+            if let comm {
+                o.dataParallel = DataParallel(rank: comm.rank, size: comm.size) { v in
+                    var a = v
+                    try comm.allreduce(&a, .sum)
+                    return a
+                }
+            }
+            let trainer = try Trainer(model: net, optimizer: opt, options: o)
+            let h = try trainer.fit(sampleCount: 23, loss: { idx in
+                (try net(Variable(try data.gathered(idx, axis: 0))) - Variable(try target.gathered(idx, axis: 0))).square().mean()
+            })
+            return (h.records.map(\.trainingLoss), net.namedParameters(Float.self).flatMap { $0.variable.value.scalars })
+        }
+        let parallel = try run(c)
+        let single = try run(nil)
+        #expect(parallel.losses.count == 4)
+        for (a, b) in zip(parallel.losses, single.losses) { #expect(abs(a - b) <= 1e-5 * abs(b), "losses \(parallel.losses) vs \(single.losses)") }
+        let scale = single.weights.map { abs($0) }.max()!
+        #expect(zip(parallel.weights, single.weights).allSatisfy { abs($0 - $1) <= 1e-5 * scale })
+        // The slices of a batch cover it once, in order.
+        let slices = (0..<3).map { DataParallel(rank: $0, size: 3, allreduce: { $0 }).slice(7) }
+        #expect(slices == [0..<3, 3..<5, 5..<7])
     }
 }

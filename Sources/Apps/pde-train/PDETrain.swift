@@ -120,19 +120,31 @@ struct Fit: ParsableCommand {
             options.schedule = cfg.training.schedule
             options.checkpointPath = checkpoint
             options.checkpointEvery = cfg.training.checkpointEvery
-            options.progress = !arguments.quiet
+            // Under mpirun: data parallel, every rank on a slice of each batch; rank 0 prints and writes.
+            let world = try Communicator.world()
+            let root = world.rank == 0
+            if world.size > 1 {
+                options.dataParallel = DataParallel(rank: world.rank, size: world.size) { v in
+                    var a = v
+                    try world.allreduce(&a, .sum)
+                    return a
+                }
+            }
+            options.progress = !arguments.quiet && root
             options.checkpointMetadata["config"] = (try? String(contentsOfFile: arguments.config, encoding: .utf8)) ?? ""
             options.shouldStop = { interrupted != 0 }
             let validation = data.validation ?? data.test
-            if !arguments.quiet {
+            if !arguments.quiet && root {
                 print("pde-train fit: \(cfg.model.kind), \(op.model.parameterCount(Float.self)) parameters; \(data.train.count) training samples "
                       + "\(data.train.inputs.shape.dropFirst()) → \(data.train.outputs.shape.dropFirst()); "
                       + (validation.map { "\(data.validation != nil ? "validation" : "test") \($0.count)" } ?? "no validation")
-                      + String(format: "; data read in %.1f s", Date().timeIntervalSince(t0)))
+                      + String(format: "; data read in %.1f s", Date().timeIntervalSince(t0))
+                      + (world.size > 1 ? "; data parallel on \(world.size) ranks" : ""))
             }
             signal(SIGINT) { _ in interrupted = 1 }
             let (history, stopped) = try OperatorTraining.fit(op, train: data.train, validation: validation, loss: cfg.training.loss,
                                                               optimizer: optimizer, options: options, resume: arguments.resume)
+            guard root else { return }
             try writeHistory(history, folder: folder)
             if stopped {
                 print("pde-train fit: interrupted after epoch \(history.records.last?.epoch ?? 0); run again with --resume")

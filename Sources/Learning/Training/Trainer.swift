@@ -34,6 +34,12 @@ public struct TrainingOptions: Sendable {
     /// checkpoint (if it has a path) and returns; `Trainer.wasInterrupted` tells. A resumed
     /// run then continues the same curve.
     public var shouldStop: (@Sendable () -> Bool)?
+    /// Data-parallel training over several processes (`mpirun -np N pde-train fit`): each
+    /// global batch is split into contiguous slices, one per rank; the batch-weighted local
+    /// gradients and losses are summed by `DataParallel.allreduce`, so every rank takes the same
+    /// optimizer step as one process on the whole batch (to rounding). Only rank 0 writes
+    /// checkpoints. Nil: one process.
+    public var dataParallel: DataParallel?
 
     /// Every other option at its default: no schedule, clipping, early stopping or checkpoint;
     /// progress printed. Counts are checked by `Trainer`, not here.
@@ -41,6 +47,33 @@ public struct TrainingOptions: Sendable {
         self.epochs = epochs
         self.batchSize = batchSize
         self.seed = seed
+    }
+}
+
+/// How the processes of a data-parallel run reach each other: this process's rank, their
+/// number, and a sum over all of them (an MPI allreduce; `Learning` knows no MPI, so the
+/// caller supplies it).
+public struct DataParallel: Sendable {
+    /// This process, in 0..<size.
+    public var rank: Int
+    /// Number of processes.
+    public var size: Int
+    /// Element-wise sum of the arrays of all processes, the same on each (collective).
+    public var allreduce: @Sendable ([Double]) throws -> [Double]
+
+    /// Checks nothing; `Trainer` checks 0 ≤ rank < size.
+    public init(rank: Int, size: Int, allreduce: @escaping @Sendable ([Double]) throws -> [Double]) {
+        self.rank = rank
+        self.size = size
+        self.allreduce = allreduce
+    }
+
+    /// This rank's contiguous slice of a global batch of `count` (the first count mod size
+    /// slices one longer).
+    public func slice(_ count: Int) -> Range<Int> {
+        let base = count / size, extra = count % size
+        let lo = rank * base + min(rank, extra)
+        return lo..<(lo + base + (rank < extra ? 1 : 0))
     }
 }
 
@@ -115,6 +148,9 @@ public final class Trainer<T: TensorScalar> {
     }
 
     private func checkOptions() throws {
+        if let dp = options.dataParallel, !(dp.size >= 1 && dp.rank >= 0 && dp.rank < dp.size) {
+            throw LearningError.invalidArgument(name: "data parallel", value: "rank \(dp.rank) of \(dp.size)", expected: "0 ≤ rank < size, size ≥ 1")
+        }
         guard options.epochs >= 1, options.batchSize >= 1, options.checkpointEvery >= 1 else {
             throw LearningError.invalidArgument(name: "training options", value: "epochs \(options.epochs), batchSize \(options.batchSize), checkpointEvery \(options.checkpointEvery)",
                                                 expected: "all ≥ 1")
@@ -189,18 +225,24 @@ public final class Trainer<T: TensorScalar> {
             while b < sampleCount {
                 let batch = Array(order[b..<min(sampleCount, b + options.batchSize)])
                 optimizer.zeroGradients()
-                let l = try loss(batch)
-                guard let value = l.value.scalar else {
-                    throw LearningError.shapeMismatch(operation: "training loss", expected: "a single value", got: shapeString(l.shape))
+                let value: Double
+                if let dp = options.dataParallel, dp.size > 1 {
+                    value = try dataParallelStep(dp, batch: batch, loss: loss, params: params.map(\.variable), epoch: epoch)
+                } else {
+                    let l = try loss(batch)
+                    guard let v = l.value.scalar else {
+                        throw LearningError.shapeMismatch(operation: "training loss", expected: "a single value", got: shapeString(l.shape))
+                    }
+                    guard v.isFinite else {
+                        throw LearningError.invalidArgument(name: "training loss", value: "\(v) at epoch \(epoch)",
+                                                            expected: "a finite loss (lower the learning rate?)")
+                    }
+                    try l.backward()
+                    value = Double(v)
                 }
-                guard value.isFinite else {
-                    throw LearningError.invalidArgument(name: "training loss", value: "\(value) at epoch \(epoch)",
-                                                        expected: "a finite loss (lower the learning rate?)")
-                }
-                try l.backward()
                 if let c = options.gradientClipNorm { clipGradientNorm(params.map(\.variable), maxNorm: c) }
                 try optimizer.step()
-                total += Double(value) * Double(batch.count)
+                total += value * Double(batch.count)
                 b += options.batchSize
             }
             let trainLoss = total / Double(sampleCount)
@@ -221,7 +263,8 @@ public final class Trainer<T: TensorScalar> {
             if options.progress { log(progressLine(epoch: epoch, history: history, sampleCount: sampleCount)) }
             let stop = options.earlyStoppingPatience.map { badEpochs >= $0 } ?? false
             let interrupt = options.shouldStop?() ?? false
-            if let path = options.checkpointPath, epoch % options.checkpointEvery == 0 || epoch == options.epochs || stop || interrupt {
+            if let path = options.checkpointPath, (options.dataParallel?.rank ?? 0) == 0,
+               epoch % options.checkpointEvery == 0 || epoch == options.epochs || stop || interrupt {
                 try saveCheckpoint(path, epoch: epoch, history: history, generator: generator, badEpochs: badEpochs, best: best)
             }
             if interrupt && !stop {
@@ -239,6 +282,48 @@ public final class Trainer<T: TensorScalar> {
             for (p, t) in zip(params, best) { p.variable.value = t }
         }
         return history
+    }
+
+    /// One data-parallel step: this rank's slice of `batch` gives a mean loss and gradients,
+    /// weighted by slice / batch and summed over the ranks (one allreduce of every gradient and
+    /// the loss); the summed gradients replace the local ones. Returns the batch's mean loss.
+    private func dataParallelStep(_ dp: DataParallel, batch: [Int], loss: ([Int]) throws -> Variable<T>,
+                                  params: [Variable<T>], epoch: Int) throws -> Double {
+        let mine = Array(batch[dp.slice(batch.count)])
+        let weight = Double(mine.count) / Double(batch.count)
+        var localLoss = 0.0
+        if !mine.isEmpty {
+            let l = try loss(mine)
+            guard let v = l.value.scalar else {
+                throw LearningError.shapeMismatch(operation: "training loss", expected: "a single value", got: shapeString(l.shape))
+            }
+            localLoss = Double(v)
+            if localLoss.isFinite { try l.backward() }
+        }
+        // [gradients…, weighted loss], each gradient weighted by this slice's share.
+        var flat: [Double] = []
+        for p in params {
+            let n = p.value.count
+            if let g = p.grad, !mine.isEmpty {
+                flat += g.scalars.map { Double($0) * weight }
+            } else {
+                flat += [Double](repeating: 0, count: n)
+            }
+        }
+        flat.append(localLoss * weight)
+        let sums = try dp.allreduce(flat)
+        let value = sums[sums.count - 1]
+        guard value.isFinite else {
+            throw LearningError.invalidArgument(name: "training loss", value: "\(value) at epoch \(epoch)",
+                                                expected: "a finite loss (lower the learning rate?)")
+        }
+        var o = 0
+        for p in params {
+            let n = p.value.count
+            p.grad = try Tensor<T>(shape: p.value.shape, scalars: sums[o..<(o + n)].map { T($0) })
+            o += n
+        }
+        return value
     }
 
     private func saveCheckpoint(_ path: String, epoch: Int, history: TrainingHistory, generator: SeededGenerator,
