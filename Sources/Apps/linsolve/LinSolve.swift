@@ -142,19 +142,25 @@ struct LinSolve: ParsableCommand {
         }
         let solver = try LinearSolver(matrix: a, method: ksp, preconditioner: pc, options: options, parameters: parameters)
         let (x, report) = try solver.solve(b)
+        try finish(report, setup: report.setupSeconds, x: x, by: "linsolve", label: "\(ksp) + \(pc)")
+    }
+
+    /// Prints the notes, the reason and the timing line, writes `-o` and `--plot`; exit code 3
+    /// when the solve did not converge.
+    func finish(_ report: SolverReport, setup: Double, x: [Double], by who: String, label: String) throws {
         for note in report.notes { print("  \(note)") }
         if convergedReason {
             let verb = report.reason.converged ? "converged" : "diverged"
             print("Linear solve \(verb) due to \(report.reason.petscName) iterations \(report.iterations)")
         }
         print(String(format: "  setup %@, solve %@ (%@ per iteration), true relative residual %.3e",
-                     formatSeconds(report.setupSeconds), formatSeconds(report.solveSeconds),
+                     formatSeconds(setup), formatSeconds(report.solveSeconds),
                      formatSeconds(report.solveSeconds / Double(max(1, report.iterations))), report.trueRelativeResidual))
-        if let output { try MatrixMarket.writeVector(x, to: output, comment: "solution of \(matrix) by linsolve --ksp \(ksp) --pc \(pc)") }
+        if let output { try MatrixMarket.writeVector(x, to: output, comment: "solution of \(matrix) by \(who) --ksp \(ksp) --pc \(pc)") }
         if let plot, !report.residualHistory.isEmpty {
             var p = SVGLinePlot(title: "Residual history: \(URL(fileURLWithPath: matrix).lastPathComponent)",
                                 xLabel: "iteration", yLabel: "residual norm", logY: true)
-            p.series.append(.init(label: "\(ksp) + \(pc)", y: report.residualHistory))
+            p.series.append(.init(label: label, y: report.residualHistory))
             try p.write(to: plot)
         }
         if !report.reason.converged { throw ExitCode(3) }
@@ -197,21 +203,6 @@ struct LinSolve: ParsableCommand {
             if !report.reason.converged { throw ExitCode(3) }
             return
         }
-        for note in report.notes { print("  \(note)") }
-        if convergedReason {
-            let verb = report.reason.converged ? "converged" : "diverged"
-            print("Linear solve \(verb) due to \(report.reason.petscName) iterations \(report.iterations)")
-        }
-        print(String(format: "  setup %@, solve %@ (%@ per iteration), true relative residual %.3e",
-                     formatSeconds(setup), formatSeconds(report.solveSeconds),
-                     formatSeconds(report.solveSeconds / Double(max(1, report.iterations))), report.trueRelativeResidual))
-        if let output { try MatrixMarket.writeVector(whole, to: output, comment: "solution of \(matrix) by mpirun -np \(world.size) linsolve --ksp \(ksp) --pc \(pc)") }
-        if let plot, !report.residualHistory.isEmpty {
-            var p = SVGLinePlot(title: "Residual history: \(URL(fileURLWithPath: matrix).lastPathComponent)",
-                                xLabel: "iteration", yLabel: "residual norm", logY: true)
-            p.series.append(.init(label: "\(ksp) + \(pc), \(world.size) ranks", y: report.residualHistory))
-            try p.write(to: plot)
-        }
-        if !report.reason.converged { throw ExitCode(3) }
+        try finish(report, setup: setup, x: whole, by: "mpirun -np \(world.size) linsolve", label: "\(ksp) + \(pc), \(world.size) ranks")
     }
 }

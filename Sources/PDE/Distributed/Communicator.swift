@@ -190,13 +190,8 @@ public final class Communicator: @unchecked Sendable {
     public func allgather(_ values: [Double]) throws -> [Double] {
         #if MPI
         guard let c = handle, size > 1 else { return values }
-        var counts = [Double](repeating: 0, count: size)
-        counts[rank] = Double(values.count)
-        try allreduce(&counts, .sum)
-        let icounts = counts.map { Int32($0) }
-        var displs = [Int32](repeating: 0, count: size)
-        for r in 1..<size { displs[r] = displs[r - 1] + icounts[r - 1] }
-        var out = [Double](repeating: 0, count: Int(displs[size - 1] + icounts[size - 1]))
+        let (icounts, displs, total) = try layout(of: values.count)
+        var out = [Double](repeating: 0, count: total)
         try values.withUnsafeBufferPointer { s in
             try out.withUnsafeMutableBufferPointer { o in
                 try Communicator.check(MPI_Allgatherv(s.baseAddress, Int32(values.count), swiftpde_mpi_double(),
@@ -214,13 +209,7 @@ public final class Communicator: @unchecked Sendable {
         try checkRank(root, "gather root")
         #if MPI
         guard let c = handle, size > 1 else { return values }
-        var counts = [Double](repeating: 0, count: size)
-        counts[rank] = Double(values.count)
-        try allreduce(&counts, .sum)
-        let icounts = counts.map { Int32($0) }
-        var displs = [Int32](repeating: 0, count: size)
-        for r in 1..<size { displs[r] = displs[r - 1] + icounts[r - 1] }
-        let total = Int(displs[size - 1] + icounts[size - 1])
+        let (icounts, displs, total) = try layout(of: values.count)
         var out = [Double](repeating: 0, count: rank == root ? total : 0)
         try values.withUnsafeBufferPointer { s in
             try out.withUnsafeMutableBufferPointer { o in
@@ -304,6 +293,17 @@ public final class Communicator: @unchecked Sendable {
     }
 
     #if MPI
+    /// Every rank's count (one allreduce), the displacements and the total of a v-collective.
+    private func layout(of count: Int) throws -> (counts: [Int32], displacements: [Int32], total: Int) {
+        var counts = [Double](repeating: 0, count: size)
+        counts[rank] = Double(count)
+        try allreduce(&counts, .sum)
+        let icounts = counts.map { Int32($0) }
+        var displs = [Int32](repeating: 0, count: size)
+        for r in 1..<size { displs[r] = displs[r - 1] + icounts[r - 1] }
+        return (icounts, displs, Int(displs[size - 1] + icounts[size - 1]))
+    }
+
     static func mpiOp(_ op: Reduction) -> MPI_Op {
         switch op {
         case .sum: return swiftpde_mpi_sum()
