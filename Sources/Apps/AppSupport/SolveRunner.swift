@@ -41,9 +41,14 @@ public struct SolveRunner {
     /// Receives every progress and report line.
     public let log: (String) -> Void
 
+    /// The processes solving together; nil: `Communicator.world()` (MPI's world under mpirun).
+    public let communicator: Communicator?
+
     /// A runner for `config`, read from `configPath`, that logs to `log` (standard output by
     /// default).
-    public init(config: SolveConfig, configPath: String, log: @escaping (String) -> Void = { print($0) }) {
+    public init(config: SolveConfig, configPath: String, log: @escaping (String) -> Void = { print($0) },
+                communicator: Communicator? = nil) {
+        self.communicator = communicator
         self.config = config
         self.configPath = configPath
         self.log = log
@@ -155,13 +160,24 @@ public struct SolveRunner {
     func writeGridOutputs(_ field: GridField, exact: AnalyticProblem?, summary: inout SolveSummary) throws {
         let out = config.output
         let base = out.directory + "/" + out.name
+        let world = try (communicator ?? Communicator.world())
         for format in out.formats {
-            let path = base + "." + format.rawValue
+            var path = base + "." + format.rawValue
+            // Under mpirun each rank writes its VTK piece (and rank 0 the .pvti index); the other
+            // formats are written whole by rank 0.
+            if world.size > 1 && format != .vti && world.rank != 0 { continue }
             switch format {
             case .vti:
                 var extra: [(name: String, values: [Double])] = []
                 if let p = exact { extra.append(("error", zip(field.values, field.grid.sample(p.solution)).map { $0 - $1 })) }
-                try VTK.write(field, name: "u", to: path, extra: extra)
+                if world.size > 1 {
+                    path = base + ".pvti"
+                    let piece = try VTK.writeImageDataPiece(path: path, counts: field.grid.counts, origin: field.grid.lower, spacing: field.grid.spacing,
+                                                            pointData: [("u", field.values)] + extra, pieces: world.size, piece: world.rank)
+                    log("wrote       \(piece) (piece \(world.rank) of \(world.size))")
+                } else {
+                    try VTK.write(field, name: "u", to: path, extra: extra)
+                }
             case .vtu:
                 throw fail("output.formats", "vtu for a grid solution", "vti (ParaView image data) for grids; vtu is for meshes")
             case .npy:
@@ -269,7 +285,9 @@ public struct SolveRunner {
         let (field, errors) = try solve(system, problem: nil, exact: exact, summary: &summary)
         record(errors, in: &summary)
         let base = config.output.directory + "/" + config.output.name
-        for format in config.output.formats {
+        // Under mpirun rank 0 writes the whole mesh outputs (no .pvtu pieces yet).
+        let writer = try (communicator ?? Communicator.world()).rank == 0
+        for format in config.output.formats where writer {
             let path = base + "." + format.rawValue
             switch format {
             case .vtu:
@@ -312,6 +330,18 @@ public struct SolveRunner {
         let spec = config.solver
         var options = spec.iterativeOptions
         if spec.monitor { options.monitor = { [log] it, r in log(String(format: "%5d KSP residual norm %.12e", it, r)) } }
+        let world = try (communicator ?? Communicator.world())
+        if world.size > 1 {
+            let (x, report) = try distributedSolve(a, b, options: options, world: world)
+            summary.relativeResidual = report.trueRelativeResidual
+            summary.setupSeconds = report.setupSeconds
+            summary.solveSeconds = report.solveSeconds
+            summary.iterations = report.iterations
+            summary.reason = report.reason
+            log("\(spec.method.padding(toLength: 11, withPad: " ", startingAt: 0)) \(spec.preconditioner) (block Jacobi per rank), \(world.size) ranks: \(report.reason.petscName) after \(report.iterations) iterations; setup \(formatSeconds(report.setupSeconds)), solve \(formatSeconds(report.solveSeconds))")
+            for note in report.notes { log("            \(note)") }
+            return try system.solution(x, comparedWith: exact)
+        }
         let solver: LinearSolver
         do {
             solver = try LinearSolver(matrix: a, method: spec.method, preconditioner: spec.preconditioner, options: options,
@@ -344,6 +374,37 @@ public struct SolveRunner {
             log("wrote       \(plot)")
         }
         return try system.solution(x, comparedWith: exact)
+    }
+
+    /// Under `mpirun`: every rank assembled the whole system; each keeps a block of rows
+    /// (`DistributedCSRMatrix`) and CG (`cg`/`pipecg`) runs with none, Jacobi or block Jacobi
+    /// (`ic0`, `cholmod` per rank); the solution is allgathered, so every rank has the field.
+    func distributedSolve(_ a: CSRMatrix, _ b: [Double], options: IterativeOptions, world: Communicator) throws -> ([Double], SolverReport) {
+        let spec = config.solver
+        let variant: DistributedConjugateGradient.Variant
+        switch spec.method {
+        case "cg": variant = .classic
+        case "pipecg": variant = .pipelined
+        default: throw fail("solver.method", spec.method, "cg or pipecg under mpirun (\(world.size) ranks)")
+        }
+        var opts = options
+        opts.nullSpace = .none
+        guard opts.norm == .unpreconditioned else { throw fail("solver.norm", opts.norm.rawValue, "unpreconditioned under mpirun") }
+        let t0 = Date()
+        let d = try DistributedCSRMatrix(rowsOf: a, communicator: world)
+        let m: DistributedPreconditioner?
+        switch spec.preconditioner {
+        case "none": m = nil
+        case "jacobi": m = try DistributedJacobi(d)
+        case "ic0", "icc": m = try DistributedBlockJacobi(d, name: "bjacobi+ic0") { try IncompleteCholeskyPreconditioner($0) }
+        case "cholmod": m = try DistributedBlockJacobi(d, name: "bjacobi+cholmod") { try CholmodPreconditioner($0) }
+        default: throw fail("solver.preconditioner", spec.preconditioner, "none, jacobi, ic0 or cholmod (block Jacobi per rank) under mpirun")
+        }
+        let setup = Date().timeIntervalSince(t0)
+        var x = [Double](repeating: 0, count: d.grid.ownedCount)
+        var report = try DistributedConjugateGradient(opts, variant: variant).solve(d, d.grid.localPart(of: b), x: &x, preconditioner: m)
+        report.setupSeconds = setup
+        return (try d.grid.allgatherWhole(x), report)
     }
 
     func record(_ errors: FieldErrors?, in summary: inout SolveSummary) {

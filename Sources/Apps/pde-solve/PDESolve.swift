@@ -54,7 +54,9 @@ struct PDESolve: ParsableCommand {
                 return
             }
             let cfg = try loadConfig(SolveConfig.self, from: config)
-            let log: (String) -> Void = quiet ? { _ in } : { print($0) }
+            // Under mpirun rank 0 speaks for all.
+            let speaker = try Communicator.world().rank == 0
+            let log: (String) -> Void = (quiet || !speaker) ? { _ in } : { print($0) }
             let summary = try SolveRunner(config: cfg, configPath: config, log: log).run()
             if let reason = summary.reason, !reason.converged {
                 printError("\(config): the iterative solver stopped with \(reason.petscName) (outputs hold the last iterate)")

@@ -38,6 +38,79 @@ public enum VTK {
         try AtomicFile.write(Data(out.utf8), to: path)
     }
 
+    /// One piece of a grid field split into `pieces` slabs along the slowest axis (neighbouring
+    /// pieces share their boundary layer of nodes, as ParaView expects): writes
+    /// `<base>_<piece>.vti` (whole extent global, piece extent local) and, for piece 0, the
+    /// `.pvti` index `path` naming every piece. Under `mpirun` rank r writes piece r. Returns the
+    /// piece file's path. Throws for a piece outside 0..<pieces or more pieces than intervals.
+    @discardableResult
+    public static func writeImageDataPiece(path: String, counts: [Int], origin: [Double], spacing: [Double],
+                                           pointData: [(name: String, values: [Double])], pieces: Int, piece: Int) throws -> String {
+        let dim = counts.count
+        guard (1...3).contains(dim), origin.count == dim, spacing.count == dim else {
+            throw PDEError.shapeMismatch(what: "VTK image data", expected: "1 to 3 counts with as many origins and spacings",
+                                         got: "\(counts.count) counts, \(origin.count) origins, \(spacing.count) spacings")
+        }
+        let intervals = counts[dim - 1] - 1
+        guard pieces >= 1, piece >= 0, piece < pieces, pieces <= max(1, intervals) else {
+            throw PDEError.invalidValue(key: "VTK piece", value: "\(piece) of \(pieces)", expected: "a piece in 0..<pieces, at most \(max(1, intervals)) pieces (one interval each)")
+        }
+        let n = counts.reduce(1, *)
+        for (name, v) in pointData where v.count != n {
+            throw PDEError.shapeMismatch(what: "VTK point data '\(name)'", expected: "\(n) values (one per grid node)", got: "\(v.count)")
+        }
+        func range(_ k: Int) -> ClosedRange<Int> {
+            if intervals == 0 { return 0...0 }
+            let base = intervals / pieces, extra = intervals % pieces
+            let lo = k * base + min(k, extra)
+            return lo...(lo + base + (k < extra ? 1 : 0))
+        }
+        let c = counts + Array(repeating: 1, count: 3 - dim)
+        let o = origin + Array(repeating: 0, count: 3 - dim)
+        let sp = spacing + Array(repeating: 1, count: 3 - dim)
+        func extent(_ k: Int) -> String {
+            (0..<3).map { d in d == dim - 1 ? "\(range(k).lowerBound) \(range(k).upperBound)" : "0 \(c[d] - 1)" }.joined(separator: " ")
+        }
+        let whole = "0 \(c[0] - 1) 0 \(c[1] - 1) 0 \(c[2] - 1)"
+        let base = path.hasSuffix(".pvti") ? String(path.dropLast(5)) : path
+        let stem = (base as NSString).lastPathComponent
+        let layer = n / counts[dim - 1]
+        let r = range(piece)
+        var out = """
+        <?xml version="1.0"?>
+        <VTKFile type="ImageData" version="1.0" byte_order="LittleEndian">
+          <ImageData WholeExtent="\(whole)" Origin="\(o.map(fmt).joined(separator: " "))" Spacing="\(sp.map(fmt).joined(separator: " "))">
+            <Piece Extent="\(extent(piece))">
+              <PointData\(pointData.first.map { " Scalars=\"\(escape($0.name))\"" } ?? "")>
+
+        """
+        for (name, v) in pointData { out += dataArray(name, Array(v[(r.lowerBound * layer)..<((r.upperBound + 1) * layer)])) }
+        out += """
+              </PointData>
+            </Piece>
+          </ImageData>
+        </VTKFile>
+
+        """
+        let piecePath = base + "_\(piece).vti"
+        try AtomicFile.write(Data(out.utf8), to: piecePath)
+        if piece == 0 {
+            var index = """
+            <?xml version="1.0"?>
+            <VTKFile type="PImageData" version="1.0" byte_order="LittleEndian">
+              <PImageData WholeExtent="\(whole)" GhostLevel="0" Origin="\(o.map(fmt).joined(separator: " "))" Spacing="\(sp.map(fmt).joined(separator: " "))">
+                <PPointData\(pointData.first.map { " Scalars=\"\(escape($0.name))\"" } ?? "")>
+
+            """
+            for (name, _) in pointData { index += "      <PDataArray type=\"Float64\" Name=\"\(escape(name))\"/>\n" }
+            index += "    </PPointData>\n"
+            for k in 0..<pieces { index += "    <Piece Extent=\"\(extent(k))\" Source=\"\(escape(stem))_\(k).vti\"/>\n" }
+            index += "  </PImageData>\n</VTKFile>\n"
+            try AtomicFile.write(Data(index.utf8), to: base + ".pvti")
+        }
+        return piecePath
+    }
+
     /// Writes a `GridField` (and optional extra fields on the same grid).
     public static func write(_ field: GridField, name: String, to path: String, extra: [(name: String, values: [Double])] = []) throws {
         try writeImageData(path: path, counts: field.grid.counts, origin: field.grid.lower, spacing: field.grid.spacing,

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+@testable import AppSupport
+import PDE
+import TestSupport
+
+/// `pde-solve` under `mpirun` (run by `scripts/mpi-tests` with the distributed suite; in one
+/// process under `swift test`): the solve through the row-distributed matrix and block Jacobi,
+/// VTK pieces per rank with a `.pvti` index, the whole NPY from rank 0.
+@Suite(.serialized) struct DistributedSolveTests {
+    /// The u values of a VTK piece file (ASCII Float64, our writer's layout).
+    func pieceValues(_ path: String, name: String) throws -> [Double] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        guard let start = text.range(of: "Name=\"\(name)\" format=\"ascii\">"),
+              let end = text.range(of: "</DataArray>", range: start.upperBound..<text.endIndex) else { return [] }
+        return text[start.upperBound..<end.lowerBound].split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
+    }
+
+    @Test func solveUnderTheWorldWritesPiecesAndMatchesOneProcess() throws {
+        let world = try Communicator.world()
+        // One output folder for all ranks: rank 0 draws its name.
+        var tag = [Double(UInt32.random(in: 0...UInt32.max))]
+        try world.broadcast(&tag, root: 0)
+        let dir = NSTemporaryDirectory() + "swiftpde-mpi-solve-\(Int(tag[0]))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let yaml = """
+        problem: diffusion2d-variable
+        grid: {nodes: [17, 21]}
+        solver: {method: cg, preconditioner: ic0, rtol: 1.0e-12}
+        output: {directory: \(dir), name: u, formats: [vti, npy]}
+        """
+        let cfg = try decodeConfig(SolveConfig.self, yaml: yaml, file: "t.yaml")
+        let summary = try SolveRunner(config: cfg, configPath: "t.yaml", log: { _ in }).run()
+        #expect(summary.reason == .convergedRelative)
+        try world.barrier()
+        if world.rank == 0 {
+            let u = try NPY.read(dir + "/u.npy").doubles
+            // The direct solve of the same system, in this process.
+            let serialDir = dir + "/serial"
+            let direct = try decodeConfig(SolveConfig.self, yaml: yaml.replacingOccurrences(of: "{method: cg, preconditioner: ic0, rtol: 1.0e-12}", with: "{method: cholmod}")
+                .replacingOccurrences(of: "directory: \(dir)", with: "directory: \(serialDir)"), file: "t.yaml")
+            let reference = try SolveRunner(config: direct, configPath: "t.yaml", log: { _ in }, communicator: .serial).run()
+            let ref = try NPY.read(serialDir + "/u.npy").doubles
+            #expect(maxAbsDifference(u, ref) <= 1e-9 * ref.map(abs).max()!)
+            #expect(abs(summary.l2Error! - reference.l2Error!) <= 1e-8 * reference.l2Error!)
+            if world.size > 1 {
+                let index = try String(contentsOfFile: dir + "/u.pvti", encoding: .utf8)
+                #expect(index.components(separatedBy: "<Piece ").count - 1 == world.size)
+                // The pieces, minus the layer each shares with the previous one, are the field.
+                var joined: [Double] = []
+                for r in 0..<world.size {
+                    let v = try pieceValues(dir + "/u_\(r).vti", name: "u")
+                    joined += r == 0 ? v : Array(v.dropFirst(17))
+                }
+                #expect(joined == u)
+            } else {
+                #expect(FileManager.default.fileExists(atPath: dir + "/u.vti"))
+            }
+        }
+        try world.barrier()
+    }
+
+    @Test func piecesCoverTheGridAndBadPiecesThrow() throws {
+        let dir = NSTemporaryDirectory() + "swiftpde-pieces-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let values = (0..<(5 * 4 * 7)).map { Double($0) * 0.5 }
+        var joined: [Double] = []
+        for p in 0..<3 {
+            let path = try VTK.writeImageDataPiece(path: dir + "/f.pvti", counts: [5, 4, 7], origin: [0, 0, 0], spacing: [1, 1, 1],
+                                                   pointData: [("f", values)], pieces: 3, piece: p)
+            let v = try pieceValues(path, name: "f")
+            joined += p == 0 ? v : Array(v.dropFirst(20))
+        }
+        #expect(joined == values)
+        #expect(throws: PDEError.self) {
+            try VTK.writeImageDataPiece(path: dir + "/f.pvti", counts: [5, 4, 7], origin: [0, 0, 0], spacing: [1, 1, 1],
+                                        pointData: [("f", values)], pieces: 7, piece: 0)
+        }
+        #expect(throws: PDEError.self) {
+            try VTK.writeImageDataPiece(path: dir + "/f.pvti", counts: [5, 4, 7], origin: [0, 0, 0], spacing: [1, 1, 1],
+                                        pointData: [("f", [1])], pieces: 2, piece: 0)
+        }
+    }
+}
