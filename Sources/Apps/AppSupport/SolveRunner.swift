@@ -54,6 +54,9 @@ public struct SolveRunner {
         self.log = log
     }
 
+    /// The processes solving together: `communicator`, or the world.
+    func processes() throws -> Communicator { try communicator ?? Communicator.world() }
+
     func fail(_ key: String, _ value: String, _ expected: String) -> ConfigError {
         ConfigError(file: configPath, keyPath: key, value: value, expected: expected)
     }
@@ -160,7 +163,7 @@ public struct SolveRunner {
     func writeGridOutputs(_ field: GridField, exact: AnalyticProblem?, summary: inout SolveSummary) throws {
         let out = config.output
         let base = out.directory + "/" + out.name
-        let world = try (communicator ?? Communicator.world())
+        let world = try processes()
         for format in out.formats {
             var path = base + "." + format.rawValue
             // Under mpirun each rank writes its VTK piece (and rank 0 the .pvti index); the other
@@ -286,7 +289,7 @@ public struct SolveRunner {
         record(errors, in: &summary)
         let base = config.output.directory + "/" + config.output.name
         // Under mpirun rank 0 writes the whole mesh outputs (no .pvtu pieces yet).
-        let writer = try (communicator ?? Communicator.world()).rank == 0
+        let writer = try processes().rank == 0
         for format in config.output.formats where writer {
             let path = base + "." + format.rawValue
             switch format {
@@ -330,17 +333,22 @@ public struct SolveRunner {
         let spec = config.solver
         var options = spec.iterativeOptions
         if spec.monitor { options.monitor = { [log] it, r in log(String(format: "%5d KSP residual norm %.12e", it, r)) } }
-        let world = try (communicator ?? Communicator.world())
+        let world = try processes()
         if world.size > 1 {
-            let (x, report) = try distributedSolve(a, b, options: options, world: world)
+            // Under mpirun every rank assembled the whole system and keeps its block of rows; the
+            // solution is allgathered, so every rank has the field.
+            let solver: DistributedLinearSolver
+            do {
+                solver = try DistributedLinearSolver(matrix: a, method: spec.method, preconditioner: spec.preconditioner,
+                                                     options: options, communicator: world)
+            } catch let PDEError.invalidValue(key, value, expected) {
+                throw fail("solver.\(key)", value, expected)
+            }
+            let (local, report) = try solver.solve(b)
             summary.relativeResidual = report.trueRelativeResidual
-            summary.setupSeconds = report.setupSeconds
-            summary.solveSeconds = report.solveSeconds
-            summary.iterations = report.iterations
-            summary.reason = report.reason
-            log("\(spec.method.padding(toLength: 11, withPad: " ", startingAt: 0)) \(spec.preconditioner) (block Jacobi per rank), \(world.size) ranks: \(report.reason.petscName) after \(report.iterations) iterations; setup \(formatSeconds(report.setupSeconds)), solve \(formatSeconds(report.solveSeconds))")
+            recordIterations(report, label: "\(spec.method.padding(toLength: 11, withPad: " ", startingAt: 0)) \(spec.preconditioner) (block Jacobi per rank), \(world.size) ranks", in: &summary)
             for note in report.notes { log("            \(note)") }
-            return try system.solution(x, comparedWith: exact)
+            return try system.solution(solver.matrix.grid.allgatherWhole(local), comparedWith: exact)
         }
         let solver: LinearSolver
         do {
@@ -358,11 +366,7 @@ public struct SolveRunner {
             log("cholmod     analyze \(formatSeconds(chol.analyzeSeconds)), factorize \(formatSeconds(chol.factorizeSeconds)), solve \(formatSeconds(report.solveSeconds)) (ordering \(chol.factorization.ordering.rawValue))")
             if !report.reason.converged { summary.reason = report.reason }
         } else {
-            summary.setupSeconds = report.setupSeconds
-            summary.solveSeconds = report.solveSeconds
-            summary.iterations = report.iterations
-            summary.reason = report.reason
-            log("\(solver.methodName.padding(toLength: 11, withPad: " ", startingAt: 0)) \(solver.preconditionerName): \(report.reason.petscName) after \(report.iterations) iterations; setup \(formatSeconds(report.setupSeconds)), solve \(formatSeconds(report.solveSeconds))")
+            recordIterations(report, label: "\(solver.methodName.padding(toLength: 11, withPad: " ", startingAt: 0)) \(solver.preconditionerName)", in: &summary)
         }
         for note in report.notes { log("            \(note)") }
         if let plot = spec.plot, !report.residualHistory.isEmpty {
@@ -376,35 +380,13 @@ public struct SolveRunner {
         return try system.solution(x, comparedWith: exact)
     }
 
-    /// Under `mpirun`: every rank assembled the whole system; each keeps a block of rows
-    /// (`DistributedCSRMatrix`) and CG (`cg`/`pipecg`) runs with none, Jacobi or block Jacobi
-    /// (`ic0`, `cholmod` per rank); the solution is allgathered, so every rank has the field.
-    func distributedSolve(_ a: CSRMatrix, _ b: [Double], options: IterativeOptions, world: Communicator) throws -> ([Double], SolverReport) {
-        let spec = config.solver
-        let variant: DistributedConjugateGradient.Variant
-        switch spec.method {
-        case "cg": variant = .classic
-        case "pipecg": variant = .pipelined
-        default: throw fail("solver.method", spec.method, "cg or pipecg under mpirun (\(world.size) ranks)")
-        }
-        var opts = options
-        opts.nullSpace = .none
-        guard opts.norm == .unpreconditioned else { throw fail("solver.norm", opts.norm.rawValue, "unpreconditioned under mpirun") }
-        let t0 = Date()
-        let d = try DistributedCSRMatrix(rowsOf: a, communicator: world)
-        let m: DistributedPreconditioner?
-        switch spec.preconditioner {
-        case "none": m = nil
-        case "jacobi": m = try DistributedJacobi(d)
-        case "ic0", "icc": m = try DistributedBlockJacobi(d, name: "bjacobi+ic0") { try IncompleteCholeskyPreconditioner($0) }
-        case "cholmod": m = try DistributedBlockJacobi(d, name: "bjacobi+cholmod") { try CholmodPreconditioner($0) }
-        default: throw fail("solver.preconditioner", spec.preconditioner, "none, jacobi, ic0 or cholmod (block Jacobi per rank) under mpirun")
-        }
-        let setup = Date().timeIntervalSince(t0)
-        var x = [Double](repeating: 0, count: d.grid.ownedCount)
-        var report = try DistributedConjugateGradient(opts, variant: variant).solve(d, d.grid.localPart(of: b), x: &x, preconditioner: m)
-        report.setupSeconds = setup
-        return (try d.grid.allgatherWhole(x), report)
+    /// An iterative solve's figures into the summary, and its report line.
+    func recordIterations(_ report: SolverReport, label: String, in summary: inout SolveSummary) {
+        summary.setupSeconds = report.setupSeconds
+        summary.solveSeconds = report.solveSeconds
+        summary.iterations = report.iterations
+        summary.reason = report.reason
+        log("\(label): \(report.reason.petscName) after \(report.iterations) iterations; setup \(formatSeconds(report.setupSeconds)), solve \(formatSeconds(report.solveSeconds))")
     }
 
     func record(_ errors: FieldErrors?, in summary: inout SolveSummary) {

@@ -170,39 +170,19 @@ struct LinSolve: ParsableCommand {
     /// split); CG (`cg`, or `pipecg` for the pipelined variant) with `none`, `jacobi`, or block
     /// Jacobi with a local `ic0` or `cholmod` per rank; rank 0 prints and writes.
     func solveDistributed(_ a: CSRMatrix, _ b: [Double], options: IterativeOptions, world: Communicator) throws {
-        let variant: DistributedConjugateGradient.Variant
-        switch ksp {
-        case "cg": variant = .classic
-        case "pipecg": variant = .pipelined
-        default: throw PDEError.invalidValue(key: "--ksp", value: ksp, expected: "cg or pipecg under mpirun")
-        }
-        guard options.norm == .unpreconditioned else {
-            throw PDEError.invalidValue(key: "--norm", value: options.norm.rawValue, expected: "unpreconditioned under mpirun")
-        }
         let root = world.rank == 0
+        var opts = options
+        if !root { opts.monitor = nil }
+        let solver = try DistributedLinearSolver(matrix: a, method: ksp, preconditioner: pc, options: opts, communicator: world)
         if root {
             print("linsolve: \(matrix): \(a.rows)×\(a.columns), \(a.nonzeroCount) nonzeros; ksp \(ksp), pc \(pc); \(world.size) ranks (rows in blocks)")
         }
-        let t0 = Date()
-        let d = try DistributedCSRMatrix(rowsOf: a, communicator: world)
-        let m: DistributedPreconditioner?
-        switch pc {
-        case "none": m = nil
-        case "jacobi": m = try DistributedJacobi(d)
-        case "ic0", "icc": m = try DistributedBlockJacobi(d, name: "bjacobi+ic0") { try IncompleteCholeskyPreconditioner($0) }
-        case "cholmod": m = try DistributedBlockJacobi(d, name: "bjacobi+cholmod") { try CholmodPreconditioner($0) }
-        default: throw PDEError.invalidValue(key: "--pc", value: pc, expected: "none, jacobi, ic0 or cholmod (block Jacobi per rank) under mpirun")
-        }
-        let setup = Date().timeIntervalSince(t0)
-        var opts = options
-        if !root { opts.monitor = nil }
-        var x = [Double](repeating: 0, count: d.grid.ownedCount)
-        let report = try DistributedConjugateGradient(opts, variant: variant).solve(d, d.grid.localPart(of: b), x: &x, preconditioner: m)
-        let whole = try d.grid.gather(x, root: 0)
+        let (x, report) = try solver.solve(b)
+        let whole = try solver.matrix.grid.gather(x, root: 0)
         guard root, let whole else {
             if !report.reason.converged { throw ExitCode(3) }
             return
         }
-        try finish(report, setup: setup, x: whole, by: "mpirun -np \(world.size) linsolve", label: "\(ksp) + \(pc), \(world.size) ranks")
+        try finish(report, setup: report.setupSeconds, x: whole, by: "mpirun -np \(world.size) linsolve", label: "\(ksp) + \(pc), \(world.size) ranks")
     }
 }

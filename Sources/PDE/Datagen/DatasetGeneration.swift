@@ -101,10 +101,11 @@ public enum DatasetGeneration {
         }
         if options.communicator.size > 1 { return try runDistributed(family, to: path, options: options) }
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let (file, resumedFrom) = try prepare(family, path: path, options: options)
+        let (file, start) = try prepare(family, path: path, options: options)
         defer { try? file.close() }
+        let resumedFrom = min(start, options.samples)
         if resumedFrom >= options.samples {
-            return DatasetGenerationReport(samples: try file.sampleCount(family.fields[0].name), resumedFrom: resumedFrom, seconds: 0, interrupted: false)
+            return DatasetGenerationReport(samples: start, resumedFrom: resumedFrom, seconds: 0, interrupted: false)
         }
 
         // Workers take indices in order; finished samples wait in `pending` until every
@@ -159,8 +160,8 @@ public enum DatasetGeneration {
     }
 
     /// Opens (or creates) the file, checks or writes the attributes and fixed datasets, creates
-    /// the sample datasets, truncates them to a common length; returns the file and the first
-    /// sample to compute.
+    /// the sample datasets, truncates them to a common length; returns the file and the number
+    /// of samples it holds.
     static func prepare<F: DatasetFamily>(_ family: F, path: String, options: DatasetGenerationOptions) throws -> (HDF5DatasetFile, Int) {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
@@ -194,7 +195,7 @@ public enum DatasetGeneration {
             start = min(start, count)
         }
         for field in family.fields where try file.sampleCount(field.name) > start { try file.truncate(field.name, toSamples: start) }
-        return (file, min(start, options.samples))
+        return (file, start)
     }
 
     /// `run` over several ranks: rank 0 prepares and writes, every rank computes its share.
@@ -207,9 +208,9 @@ public enum DatasetGeneration {
         var status = [0.0, 0.0]
         if rank == 0 {
             do {
-                let (f, resumed) = try prepare(family, path: path, options: options)
+                let (f, held) = try prepare(family, path: path, options: options)
                 file = f
-                status = [1, Double(resumed)]
+                status = [1, Double(min(held, options.samples))]
             } catch { rootError = error }
         }
         defer { try? file?.close() }

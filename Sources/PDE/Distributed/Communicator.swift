@@ -35,9 +35,9 @@ public final class Communicator: @unchecked Sendable {
     #endif
 
     /// One process: rank 0 of 1, collectives are copies.
-    public static let serial = Communicator(serialRank: 0)
+    public static let serial = Communicator()
 
-    private init(serialRank: Int) {
+    private init() {
         rank = 0
         size = 1
         handle = nil

@@ -125,7 +125,6 @@ public struct DistributedConjugateGradient {
     final class Workspace {
         let v: [UnsafeMutablePointer<Double>]
         let partials: UnsafeMutablePointer<Double>
-        let partialCount: Int
         init(vectors: Int, length: Int, partials: Int) {
             v = (0..<vectors).map { _ in
                 let p = UnsafeMutablePointer<Double>.allocate(capacity: max(1, length))
@@ -134,15 +133,14 @@ public struct DistributedConjugateGradient {
             }
             self.partials = .allocate(capacity: max(1, partials))
             self.partials.initialize(repeating: 0, count: max(1, partials))
-            partialCount = partials
         }
         deinit {
             for p in v { p.deallocate() }
             partials.deallocate()
         }
-        /// The first `count` blocks of `lines` partial sums as an array.
-        func partialArray(_ count: Int, lines: Int) -> [Double] {
-            Array(UnsafeBufferPointer(start: partials, count: count * lines))
+        /// The first `count` blocks of `lines` partial sums.
+        func partialArray(_ count: Int, lines: Int) -> UnsafeBufferPointer<Double> {
+            UnsafeBufferPointer(start: partials, count: count * lines)
         }
     }
 

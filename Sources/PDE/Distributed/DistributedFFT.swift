@@ -62,9 +62,7 @@ public final class DistributedFFT {
             return
         }
         #endif
-        var processes = [Int](repeating: 1, count: dim)
-        processes[dim - 1] = 1
-        decomposition = try BlockDecomposition(globalCounts: counts, processes: processes, rank: 0)
+        decomposition = try BlockDecomposition(globalCounts: counts, processes: [Int](repeating: 1, count: dim), rank: 0)
         serial = try ComplexFFT(shape: counts.reversed())
     }
 

@@ -120,12 +120,22 @@ public final class DistributedGrid {
     /// Sums of `count` quantities given per local x-line: `partials[q · localLineCount + line]`.
     /// Returns the global sums (the same on every rank), formed as `reductions` says.
     public func sum(linePartials partials: [Double], count: Int) throws -> [Double] {
+        try partials.withUnsafeBufferPointer { try startSum(linePartials: $0, count: count).wait() }
+    }
+
+    /// `sum(linePartials:count:)` on a buffer (the solvers' scratch, not copied).
+    public func sum(linePartials partials: UnsafeBufferPointer<Double>, count: Int) throws -> [Double] {
         try startSum(linePartials: partials, count: count).wait()
     }
 
     /// The non-blocking form of `sum(linePartials:count:)`: the communication runs while the
     /// caller computes; `wait()` gives the sums.
     public func startSum(linePartials partials: [Double], count: Int) throws -> PendingSum {
+        try partials.withUnsafeBufferPointer { try startSum(linePartials: $0, count: count) }
+    }
+
+    /// `startSum(linePartials:count:)` on a buffer (the solvers' scratch, not copied).
+    public func startSum(linePartials partials: UnsafeBufferPointer<Double>, count: Int) throws -> PendingSum {
         let dec = decomposition
         let local = dec.localLineCount
         guard partials.count == count * local else {
