@@ -106,6 +106,40 @@ import Testing
         #expect(maxDifference(y, ref) < 1e-13)
     }
 
+    /// Float 3×3(×3) stride-1 "same" convolutions run the direct kernels (CVectorMath/Conv3.c),
+    /// Double ones im2col + GEMM: the two agree on the output and on the gradients of the
+    /// input, weight and bias, for widths that are and are not multiples of the vector width,
+    /// channel counts below, at and above the four-channel blocks, heights that leave a
+    /// partial row chunk, and 2-D and 3-D.
+    @Test("Direct Float 3×3(×3) kernels equal the im2col path in Double (forward and gradients)",
+          arguments: [([2, 3, 13, 19], 5), ([1, 16, 9, 64], 16), ([3, 1, 8, 8], 4), ([2, 4, 17, 5], 1),
+                      ([2, 3, 5, 7, 11], 6), ([1, 16, 4, 10, 32], 16), ([1, 2, 3, 3, 9], 1)])
+    func directConvolutionKernels(shape: [Int], outChannels: Int) throws {
+        var g = SeededGenerator(seed: UInt64(shape.reduce(0, +) * 31 + outChannels))
+        let d = shape.count - 2, cin = shape[1]
+        let x64 = Tensor<Double>.randomNormal(shape: shape, generator: &g)
+        let w64 = Tensor<Double>.randomNormal(shape: [outChannels, cin] + [Int](repeating: 3, count: d), generator: &g)
+        let b64 = Tensor<Double>.randomNormal(shape: [outChannels], generator: &g)
+        let pad = [Int](repeating: 1, count: d)
+        func run<T: TensorScalar>(_: T.Type) throws -> [[Double]] {
+            let x = Variable(try Tensor<T>(shape: shape, scalars: x64.scalars.map { T($0) }), requiresGradient: true)
+            let w = Variable(try Tensor<T>(shape: w64.shape, scalars: w64.scalars.map { T($0) }), requiresGradient: true)
+            let b = Variable(try Tensor<T>(shape: [outChannels], scalars: b64.scalars.map { T($0) }), requiresGradient: true)
+            let y = try Variable.convolution(x, weight: w, bias: b, padding: pad)
+            // A weighted sum, so every output position has its own cotangent.
+            let c = Variable(try Tensor<T>(shape: y.value.shape, scalars: (0..<y.value.count).map { T(Double(($0 * 7) % 11) - 5) }))
+            try (y * c).sum().backward()
+            return [y.value, x.grad!, w.grad!, b.grad!].map { $0.scalars.map { Double($0) } }
+        }
+        let reference = try run(Double.self), direct = try run(Float.self)
+        for (name, (r, f)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(reference, direct)) {
+            #expect(r.count == f.count, "\(name) \(shape)")
+            let scale = r.reduce(0) { max($0, abs($1)) }
+            let error = zip(r, f).reduce(0) { max($0, abs($1.0 - $1.1)) }
+            #expect(error <= 1e-5 * scale, "\(name) \(shape): \(error) (scale \(scale))")
+        }
+    }
+
     @Test func transposedConvolutionIsTheAdjoint() throws {
         // ⟨conv(x), y⟩ = ⟨x, convᵀ(y)⟩ for the same weight, stride and padding (3-D).
         let x = randomTensor([2, 3, 7, 6, 5], seed: 5), w = randomTensor([4, 3, 3, 3, 2], seed: 6)

@@ -41,6 +41,8 @@ struct DCDMSuite: ParsableCommand {
     var fallback = "none"
     @Option(help: "Folder for the SVG convergence plots and PNG panels (empty: none).")
     var plots = "bench-results/dcdm"
+    @Flag(help: "Instead of solving: time the network's forward pass (batch 1, no gradient) on each selected scene next to the same network in PyTorch (dcdm_peer.py), and compare the predictions.")
+    var inference = false
 
     func run() throws {
         try options.validateRelease()
@@ -53,6 +55,10 @@ struct DCDMSuite: ParsableCommand {
         guard ["none", "jacobi"].contains(fallback) else { throw ValidationError("--fallback: none or jacobi") }
         let rec = BenchRecorder(path: options.results)
         if !plots.isEmpty { try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true) }
+        if inference {
+            try timeInference(net, sizes: wanted, recorder: rec)
+            return
+        }
         print("pde-bench dcdm — network \(network) (\(d)-D, \(net.parameterCount(Float.self)) parameters), k = \(directions), fallback \(fallback), \(Threads.count) threads\n")
         var rows: [[String]] = []
         for (name, domain) in try DCDMScenes.load(from: scenes) where domain.dimension == d && wanted.contains(domain.counts[0]) {
@@ -111,6 +117,66 @@ struct DCDMSuite: ParsableCommand {
             }
         }
         printTable(["scene", "rtol", "method", "iterations", "vs IC(0)", "time", "note"], rows)
+        try rec.flush()
+    }
+
+    /// The network's forward time (median of --repeat after 2 warm-ups, batch 1, float32, no
+    /// gradient) on the smooth right-hand side of each selected scene, then the same inputs
+    /// through `dcdm_peer.py` (the network rebuilt in PyTorch from the same file): times,
+    /// ratio, and the largest difference of the predictions relative to their largest value.
+    func timeInference(_ net: DCDMNetwork<Float>, sizes: Set<Int>, recorder rec: BenchRecorder) throws {
+        let d = net.configuration.dimension
+        print("pde-bench dcdm --inference — network \(network) (\(d)-D, \(net.parameterCount(Float.self)) parameters), \(Threads.count) threads, median of \(options.repetitions) forward passes after 2 warm-ups\n")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dcdm-inference-\(ProcessInfo.processInfo.processIdentifier)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var ours: [(name: String, shape: [Int], seconds: Double, prediction: [Float], input: String)] = []
+        for (name, domain) in try DCDMScenes.load(from: scenes) where domain.dimension == d && sizes.contains(domain.counts[0]) {
+            let sys = try PressurePoissonSystem(domain)
+            let model = try DCDMDirectionModel(network: net, system: sys)
+            let input = try model.networkInput(for: smoothRightHandSide(sys, seed: 1))
+            let x = Variable(input)
+            var times: [Double] = []
+            var prediction: [Float] = []
+            for i in 0..<(options.repetitions + 2) {
+                let t = try measureSeconds { prediction = try Autodiff.withoutGradient { try net(x) }.value.scalars }
+                if i >= 2 { times.append(t) }
+            }
+            let path = "\(folder)/\(name).npy"
+            try NPY.write(input.scalars, shape: input.shape, to: path)
+            ours.append((name, input.shape, median(times), prediction, path))
+        }
+        guard !ours.isEmpty else { throw ValidationError("no scene of the network's dimension (\(d)-D) has a size in --sizes") }
+        let peers = runPeer("dcdm_peer.py", ["--network", network, "--inputs", ours.map(\.input).joined(separator: ","),
+                                             "--threads", "\(Threads.count)", "--reps", "\(max(options.repetitions, 5))"], options: options)
+        var rows: [[String]] = []
+        for o in ours {
+            let peer = peers.first { ($0["input"] as? String) == o.input }
+            let pt = peer?["seconds"] as? Double
+            var difference = "—"
+            if let out = peer?["output"] as? String {
+                let theirs = try NPY.read(out).doubles
+                if theirs.count == o.prediction.count {
+                    let scale = o.prediction.reduce(0) { max($0, abs(Double($1))) }
+                    let diff = zip(o.prediction, theirs).reduce(0) { max($0, abs(Double($1.0) - $1.1)) }
+                    difference = String(format: "%.1e", diff / max(scale, .leastNormalMagnitude))
+                } else {
+                    difference = "size \(theirs.count) ≠ \(o.prediction.count)"
+                }
+            }
+            let note = (peer?["skipped"] as? String).map { "skipped: \($0)" } ?? (peer?["tool"] as? String) ?? "(peer not run)"
+            rows.append([o.name, shapeString(o.shape), formatSeconds(o.seconds), pt.map(formatSeconds) ?? "—",
+                         pt.map { String(format: "%.2f×", o.seconds / $0) } ?? "—", difference, note])
+            rec.record(["suite": "dcdm-inference", "scene": o.name, "shape": o.shape, "tool": "swiftpde", "seconds": o.seconds,
+                        "network": network, "threads": Threads.count])
+            if var p = peer, pt != nil {
+                p["suite"] = "dcdm-inference"
+                p["scene"] = o.name
+                p["max_relative_difference"] = difference
+                rec.record(p)
+            }
+        }
+        printTable(["scene", "input", "SwiftPDE", "PyTorch", "ratio", "max |Δ| / max |y|", "peer"], rows)
         try rec.flush()
     }
 

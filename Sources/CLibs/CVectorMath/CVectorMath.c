@@ -116,6 +116,7 @@ static int svm_level(void) {
     return isa_level;
 }
 int svm_uses_avx2(void) { return svm_level() >= 1; }
+int svm_isa_level(void) { return svm_level(); }
 
 /* OpenBLAS (Debian's DYNAMIC_ARCH build, 0.3.21) picks its kernels from the CPU model
  * and falls back to Prescott (SSE3) on CPUs it does not know, such as the anonymous

@@ -1,3 +1,4 @@
+import CVectorMath
 /// N-dimensional convolution (1-, 2-, 3-D; stride, zero padding), its transpose, average
 /// pooling and up-sampling, with VJPs. Convolutions are im2col + GEMM on chunks of output
 /// lines (so the column buffer stays small: a 64³ × 16-channel 3-D convolution needs a few
@@ -7,6 +8,26 @@
 enum ConvEngine {
     /// Column-buffer budget per worker (elements).
     static let columnBudget = 1 << 16
+
+    /// Output rows per work item of the direct kernels: forward (and input gradient), and
+    /// weight gradient (which sums across lanes once per item).
+    static let directChunkRows = 8, directGradientChunkRows = 16
+
+    /// The direct 3×3(×3) kernels (`svm_conv3_*`, CVectorMath/Conv3.c) serve Float
+    /// convolutions of 2 or 3 spatial axes with kernel 3, stride 1 and padding 1 ("same"
+    /// size, the DCDM and LPN layers): no column buffer and no small-M GEMM. Their geometry
+    /// (dims, depth, height, width), or nil when they do not apply.
+    static func directGeometry<T: TensorScalar>(_ g: ConvGeometry, _: T.Type) -> (dims: Int32, depth: Int, height: Int, width: Int)? {
+        guard T.self == Float.self, g.spatial.count >= 2, g.kernel.allSatisfy({ $0 == 3 }), g.stride.allSatisfy({ $0 == 1 }),
+              g.padding.allSatisfy({ $0 == 1 }) else { return nil }
+        let s = g.spatial
+        return s.count == 2 ? (2, 1, s[0], s[1]) : (3, s[0], s[1], s[2])
+    }
+
+    static func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+    static func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
 
     static func linesPerChunk(_ g: ConvGeometry, channels: Int) -> Int {
         let rows = channels * g.kernelSize, width = g.output[g.output.count - 1]
@@ -20,6 +41,15 @@ enum ConvEngine {
         return Tensor(uninitializedShape: [batch, cout] + g.output) { y in
             x.scalars.withUnsafeBufferPointer { px in w.scalars.withUnsafeBufferPointer { pw in
                 let px = px.baseAddress!, pw = pw.baseAddress!
+                if let d = directGeometry(g, T.self) {
+                    let items = svm_conv3_items(d.dims, batch, d.depth, d.height, directChunkRows)
+                    Threads.parallelItems(items) { _, s, e in
+                        let status = svm_conv3_forward(d.dims, floats(px), floats(pw), floats(y), cin, cout, d.depth, d.height, d.width,
+                                                       directChunkRows, s, e)
+                        precondition(status == 0, "svm_conv3_forward failed (\(status)): no memory for its panel")
+                    }
+                    return
+                }
                 if g.isPointwise {
                     Threads.parallelItems(batch) { _, s, e in
                         for b in s..<e {
@@ -105,6 +135,26 @@ enum ConvEngine {
     static func weightGradient<T: TensorScalar>(_ x: Tensor<T>, _ gy: Tensor<T>, _ g: ConvGeometry,
                                                 batch: Int, cin: Int, cout: Int) -> Tensor<T> {
         let inSize = g.inputSize, outSize = g.outputSize, rows = cin * g.kernelSize
+        if let d = directGeometry(g, T.self) {
+            let items = svm_conv3_items(d.dims, batch, d.depth, d.height, directGradientChunkRows)
+            let workers = max(1, min(Threads.count, items))
+            let accumulators = (0..<workers).map { _ in UnsafeMutablePointer<T>.allocate(capacity: cout * rows) }
+            defer { accumulators.forEach { $0.deallocate() } }
+            for acc in accumulators { T.fillKernel(0, acc, cout * rows) }
+            x.scalars.withUnsafeBufferPointer { px in gy.scalars.withUnsafeBufferPointer { pgy in
+                let px = px.baseAddress!, pgy = pgy.baseAddress!
+                Threads.parallelItems(items) { worker, s, e in
+                    let acc = accumulators[worker]
+                    let status = svm_conv3_weight_gradient(d.dims, floats(px), floats(pgy), floats(acc), cin, cout, d.depth, d.height, d.width,
+                                                           directGradientChunkRows, s, e)
+                    precondition(status == 0, "svm_conv3_weight_gradient failed (\(status)): no memory for its panel")
+                }
+            } }
+            return Tensor(uninitializedShape: [cout, cin] + g.kernel) { total in
+                copyElements(accumulators[0], total, cout * rows)
+                for w in accumulators.dropFirst() { T.axpyKernel(1, w, total, cout * rows) }
+            }
+        }
         let workers = max(1, min(Threads.count, batch))
         let lines = linesPerChunk(g, channels: cin), width = g.output[g.output.count - 1]
         let chunks = (g.lineCount + lines - 1) / lines

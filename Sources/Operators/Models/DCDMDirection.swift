@@ -45,16 +45,27 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
             networkSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
             evaluations += 1
         }
+        let x = Variable(try networkInput(for: residual))
+        let y = try Autodiff.withoutGradient { try network(x) }
+        let out = y.value.scalars
+        for (u, c) in system.cellOfUnknown.enumerated() { q[u] = Double(out[c]) }
+    }
+
+    /// The network's input for `residual` (on the fluid unknowns): [1, 2, n…] with the
+    /// residual scaled to unit RMS over the fluid cells in channel 0 and the fluid mask in
+    /// channel 1. Throws for a vector of another length.
+    public func networkInput(for residual: [Double]) throws -> Tensor<Float> {
+        let n = system.unknownCount
+        guard residual.count == n else {
+            throw LearningError.shapeMismatch(operation: "DCDM network input", expected: "\(n) unknowns", got: "\(residual.count)")
+        }
         let norm = VectorKernels.dot(residual, residual)
         let scale = norm > 0 ? (Double(n) / norm).squareRoot() : 1
         let cells = system.domain.cellCount
         var input = [Float](repeating: 0, count: 2 * cells)
         for (u, c) in system.cellOfUnknown.enumerated() { input[c] = Float(residual[u] * scale) }
         for c in 0..<cells { input[cells + c] = maskValues[c] }
-        let x = Variable(try Tensor(shape: shape, scalars: input))
-        let y = try Autodiff.withoutGradient { try network(x) }
-        let out = y.value.scalars
-        for (u, c) in system.cellOfUnknown.enumerated() { q[u] = Double(out[c]) }
+        return try Tensor(shape: shape, scalars: input)
     }
 
     /// Preconditioner form: z = model(r); returns r·z.

@@ -19,6 +19,24 @@ void svm_softplus_backward(const float *x, const float *gy, float *gx, ptrdiff_t
 /* 1 when the AVX2+FMA (or AVX-512) versions run on this machine. */
 int svm_uses_avx2(void);
 
+/* 0 baseline, 1 AVX2+FMA, 2 AVX-512: the variant the kernels run. */
+int svm_isa_level(void);
+
+/* Direct 3x3 (dims 2: x [B, cin, height, width]) or 3x3x3 (dims 3: [B, cin, depth, height,
+ * width]) convolutions, stride 1, padding 1, float32, w [cout, cin, 3, 3(, 3)] (Conv3.c).
+ * Work items are chunks of `chunk_rows` output rows of one image and plane, numbered
+ * ((b * depth + z) * chunks + chunk); svm_conv3_items gives their count. forward writes
+ * y [B, cout, ...] for items [item_start, item_end); weight_gradient adds the items'
+ * contributions to dw [cout, cin, 3, 3(, 3)] from x and gy [B, cout, ...]. Both return 0,
+ * -1 when scratch memory cannot be allocated, -2 for dims other than 2 and 3. */
+ptrdiff_t svm_conv3_items(int dims, ptrdiff_t batch, ptrdiff_t depth, ptrdiff_t height, ptrdiff_t chunk_rows);
+int svm_conv3_forward(int dims, const float *x, const float *w, float *y, ptrdiff_t cin, ptrdiff_t cout,
+                      ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width, ptrdiff_t chunk_rows,
+                      ptrdiff_t item_start, ptrdiff_t item_end);
+int svm_conv3_weight_gradient(int dims, const float *x, const float *gy, float *dw, ptrdiff_t cin, ptrdiff_t cout,
+                              ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width, ptrdiff_t chunk_rows,
+                              ptrdiff_t item_start, ptrdiff_t item_end);
+
 /* glibc: serve large blocks from the heap and keep freed memory (no page faults for
  * the tensors allocated and freed on every training step). */
 void svm_keep_freed_memory(void);
