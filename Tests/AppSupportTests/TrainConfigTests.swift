@@ -235,4 +235,46 @@ import TestSupport
         let missing = try run("pde-train", ["dcdm", dir + "/bad.yaml"])
         #expect(missing.status == 2 && missing.stderr.contains("data.file"), "\(missing.stderr)")
     }
+
+    /// On-policy right-hand sides: every epoch refills the pool from DCDM solves with the
+    /// network of the epoch's start; a run resumed after epoch 1 ends with the same network
+    /// as the uninterrupted run (the refill depends only on the network and the epoch).
+    @Test func dcdmOnPolicyTrainingResumesExactly() throws {
+        let dir = makeTemporaryFolder()
+        try "family: dcdm\nsamples: 20\nseed: 2\noutput: {file: \(dir)/d.h5}\ndcdm: {size: [16, 16], geometries: 2, lanczos_steps: 30}\n"
+            .write(toFile: dir + "/data.yaml", atomically: true, encoding: .utf8)
+        let gen = try run("pde-datagen", [dir + "/data.yaml", "--quiet"])
+        try #require(gen.status == 0, "\(gen.stderr)")
+        func config(_ folder: String, epochs: Int, onPolicy: String = "{residuals: 12, iterations: 4}") -> String {
+            """
+            network: {channels: 4, fine_blocks: 0, coarse_blocks: 1, decoder_blocks: 1}
+            data: {file: \(dir)/d.h5, train: 12, validation: 4}
+            objective: {on_policy: \(onPolicy)}
+            training:
+              epochs: \(epochs)
+              batch: 4
+              optimizer: {name: adam, learning_rate: 1.0e-3}
+              checkpoint: {folder: \(dir)/\(folder), every: 1}
+            """
+        }
+        try config("whole", epochs: 2).write(toFile: dir + "/whole.yaml", atomically: true, encoding: .utf8)
+        let whole = try run("pde-train", ["dcdm", dir + "/whole.yaml"])
+        #expect(whole.status == 0 && whole.stdout.contains("epoch 2: 12 on-policy residuals"), "\(whole.stdout)\(whole.stderr)")
+        try config("split", epochs: 2).write(toFile: dir + "/split.yaml", atomically: true, encoding: .utf8)
+        let first = try run("pde-train", ["dcdm", dir + "/split.yaml", "--epochs", "1"])
+        try #require(first.status == 0, "\(first.stderr)")
+        try FileManager.default.removeItem(atPath: dir + "/split/network.safetensors")
+        let second = try run("pde-train", ["dcdm", dir + "/split.yaml", "--resume"])
+        try #require(second.status == 0, "\(second.stderr)")
+        let a = try SafeTensors.read(dir + "/whole/network.safetensors").tensors
+        let b = try SafeTensors.read(dir + "/split/network.safetensors").tensors
+        #expect(Set(a.keys) == Set(b.keys) && !a.isEmpty)
+        for (name, t) in a { #expect(t.tensor(Float.self).scalars == b[name]?.tensor(Float.self).scalars, "\(name)") }
+        for (bad, key) in [("{residuals: 4, iterations: 1}", "on_policy.iterations"), ("{residuals: -1}", "on_policy.residuals"),
+                           ("{residuals: 4, steps: 3}", "steps")] {
+            try config("bad", epochs: 1, onPolicy: bad).write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+            let r = try run("pde-train", ["dcdm", dir + "/bad.yaml"])
+            #expect(r.status == 2 && r.stderr.contains(key), "\(key): \(r.stderr)")
+        }
+    }
 }

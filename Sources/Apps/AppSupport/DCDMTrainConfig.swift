@@ -9,7 +9,7 @@ import PDE
 /// ```yaml
 /// network: {dimension: 2, channels: 16, fine_blocks: 1, coarse_blocks: 3, decoder_blocks: 2, bias: false}
 /// data: {file: out/dcdm_64.h5, train: 3600, validation: 400}
-/// objective: {unroll: 3, directions: 2}
+/// objective: {unroll: 3, directions: 2, on_policy: {residuals: 1200, iterations: 10}}
 /// training:
 ///   epochs: 20
 ///   batch: 10
@@ -25,6 +25,13 @@ public struct DCDMTrainConfig: Decodable, Sendable {
     public var unroll = 1
     /// Previous directions each unrolled step A-orthogonalizes against.
     public var directions = 2
+    /// On-policy right-hand sides (an extension of the paper): at the start of every epoch,
+    /// this many residuals that DCDM meets with the current network (iterations 2…
+    /// `onPolicyIterations` of solves of training right-hand sides, unit norm) join the
+    /// training samples, replacing the previous epoch's. 0: off (the paper's fixed set).
+    public var onPolicyResiduals = 0
+    /// DCDM iterations per on-policy solve.
+    public var onPolicyIterations = 10
     public var training: TrainingSpec
 
     /// Decodes and checks the config; unknown keys, out-of-range values and a `training.loss`
@@ -40,6 +47,8 @@ public struct DCDMTrainConfig: Decodable, Sendable {
         if let o = try c.value("objective", as: ObjectiveSpec.self) {
             unroll = o.unroll
             directions = o.directions
+            onPolicyResiduals = o.onPolicy?.residuals ?? 0
+            onPolicyIterations = o.onPolicy?.iterations ?? onPolicyIterations
         }
         if let t = try? c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("training")), t.contains(AnyKey("loss")) {
             throw ConfigError(keyPath: c.path("training") + ".loss", value: "given", expected: "no loss: DCDM's loss ‖b − (qᵀb/qᵀAq)Aq‖² is fixed")
@@ -68,13 +77,31 @@ public struct DCDMTrainConfig: Decodable, Sendable {
 
     struct ObjectiveSpec: Decodable {
         var unroll = 1, directions = 2
+        var onPolicy: OnPolicySpec?
         init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(["unroll", "directions"])
+            try decoder.rejectUnknownKeys(["unroll", "directions", "on_policy"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             unroll = try c.value("unroll") ?? unroll
             directions = try c.value("directions") ?? directions
+            onPolicy = try c.value("on_policy")
             guard (1...50).contains(unroll) else { throw ConfigError(keyPath: c.path("unroll"), value: "\(unroll)", expected: "1 to 50 iterations") }
             guard (0...50).contains(directions) else { throw ConfigError(keyPath: c.path("directions"), value: "\(directions)", expected: "0 to 50 directions") }
+        }
+    }
+
+    struct OnPolicySpec: Decodable {
+        var residuals: Int, iterations = 10
+        init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(["residuals", "iterations"])
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            residuals = try c.required("residuals")
+            iterations = try c.value("iterations") ?? iterations
+            guard (0...1_000_000).contains(residuals) else {
+                throw ConfigError(keyPath: c.path("residuals"), value: "\(residuals)", expected: "0 to 1000000 right-hand sides per epoch")
+            }
+            guard (2...1000).contains(iterations) else {
+                throw ConfigError(keyPath: c.path("iterations"), value: "\(iterations)", expected: "2 to 1000 DCDM iterations per solve")
+            }
         }
     }
 

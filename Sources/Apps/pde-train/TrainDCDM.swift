@@ -68,7 +68,21 @@ struct TrainDCDM: ParsableCommand {
                     return total / Double(cfg.validation)
                 }
             } : nil
-            let history = try trainer.fit(sampleCount: cfg.train, loss: { try data.loss(net, $0, unroll: cfg.unroll, directions: cfg.directions) }, validate: validate, resume: arguments.resume)
+            let refresh: ((Int) throws -> Void)? = cfg.onPolicyResiduals > 0 ? { epoch in
+                let t = Date()
+                let solves = try data.refreshPool(net, epoch: epoch, seed: cfg.training.seed)
+                if !arguments.quiet {
+                    print(String(format: "  epoch %d: %d on-policy residuals from %d DCDM solves (%.1f s)", epoch, data.poolCount, solves,
+                                 Date().timeIntervalSince(t)))
+                }
+            } : nil
+            let history = try trainer.fit(sampleCount: cfg.train + cfg.onPolicyResiduals,
+                                          loss: { ids in
+                                              // Pool samples follow the file's train and validation samples.
+                                              try data.loss(net, ids.map { $0 < cfg.train ? $0 : $0 + cfg.validation },
+                                                            unroll: cfg.unroll, directions: cfg.directions)
+                                          },
+                                          validate: validate, resume: arguments.resume, beforeEpoch: refresh)
             try writeHistory(history, folder: folder)
             if trainer.wasInterrupted {
                 print("pde-train dcdm: interrupted after epoch \(history.records.last?.epoch ?? 0); run again with --resume")
@@ -88,15 +102,22 @@ struct TrainDCDM: ParsableCommand {
 }
 
 /// The right-hand sides and cell masks of a dcdm file in memory, with one masked Poisson
-/// operator per distinct geometry.
-struct DCDMTrainingData {
+/// operator per distinct geometry, and the on-policy pool: sample ids from `train +
+/// validation` on are residuals DCDM met with the network of the epoch's start.
+final class DCDMTrainingData {
     let rhs: [Float]
     let cellShape: [Int]
     let cellsPer: Int
-    /// Geometry of each sample, and each geometry's operator (batch 1).
+    /// Geometry of each sample, and each geometry's operator (batch 1) and system.
     let geometryOfSample: [Int]
     let operators: [MaskedPoissonOperator<Float>]
+    let systems: [PressurePoissonSystem]
     var geometryCount: Int { operators.count }
+    let train: Int, directions: Int, poolCapacity: Int, poolIterations: Int
+    /// The pool's right-hand sides (on the cells, unit norm) and their geometries.
+    private(set) var poolRHS: [Float] = []
+    private(set) var poolGeometry: [Int] = []
+    var poolCount: Int { poolGeometry.count }
 
     init(_ cfg: DCDMTrainConfig, configPath: String) throws {
         guard FileManager.default.fileExists(atPath: cfg.file) else {
@@ -122,7 +143,7 @@ struct DCDMTrainingData {
         cellShape = shape
         cellsPer = shape.reduce(1, *)
         var index: [[Float]: Int] = [:]
-        var ops: [MaskedPoissonOperator<Float>] = [], geometryOfSample: [Int] = []
+        var ops: [MaskedPoissonOperator<Float>] = [], geometryOfSample: [Int] = [], systems: [PressurePoissonSystem] = []
         for s in 0..<count {
             let mask = Array(cells.values[(s * cellsPer)..<((s + 1) * cellsPer)])
             if let g = index[mask] { geometryOfSample.append(g); continue }
@@ -132,9 +153,63 @@ struct DCDMTrainingData {
             index[mask] = ops.count
             geometryOfSample.append(ops.count)
             ops.append(op)
+            systems.append(try PressurePoissonSystem(domain))
         }
         operators = ops
+        self.systems = systems
         self.geometryOfSample = geometryOfSample
+        train = cfg.train
+        directions = cfg.directions
+        poolCapacity = cfg.onPolicyResiduals
+        poolIterations = cfg.onPolicyIterations
+    }
+
+    /// Refills the pool for `epoch` from the network as it is now: DCDM solves (k =
+    /// `directions`, from x = 0, at most `poolIterations` iterations) of training right-hand
+    /// sides drawn in a seeded order for the epoch, keeping the residuals the network is
+    /// given from the second iteration on, scaled to unit norm, until the pool is full.
+    /// Deterministic in the network and the epoch, so a resumed run refills it alike.
+    /// Returns the number of solves.
+    func refreshPool(_ net: DCDMNetwork<Float>, epoch: Int, seed: UInt64) throws -> Int {
+        var g = SeededGenerator(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch))
+        let order = g.permutation(train)
+        let models = try systems.map { try DCDMDirectionModel(network: net, system: $0) }
+        var pool = [Float](), geometry = [Int]()
+        pool.reserveCapacity(poolCapacity * cellsPer)
+        var solves = 0
+        for s in order where geometry.count < poolCapacity {
+            let gi = geometryOfSample[s], sys = systems[gi]
+            let b = sys.cellOfUnknown.map { Double(rhs[s * cellsPer + $0]) }
+            let recorder = ResidualRecorder(models[gi])
+            var x = [Double](repeating: 0, count: sys.unknownCount)
+            let solver = DeepConjugateDirection(IterativeOptions(relativeTolerance: 1e-8, maxIterations: poolIterations), directions: directions)
+            _ = try solver.solve(sys.matrix, b, x: &x, model: recorder)
+            solves += 1
+            for r in recorder.residuals.dropFirst() where geometry.count < poolCapacity {
+                let norm = VectorKernels.norm(r)
+                guard norm > 0, norm.isFinite else { continue }
+                var cells = [Float](repeating: 0, count: cellsPer)
+                for (u, c) in sys.cellOfUnknown.enumerated() { cells[c] = Float(r[u] / norm) }
+                pool += cells
+                geometry.append(gi)
+            }
+            if solves >= train { break }
+        }
+        // Short of residuals (every solve converged at once): repeat those found.
+        let found = geometry.count
+        guard found > 0 else {
+            throw PDEError.invalidValue(key: "objective.on_policy", value: "no residuals after \(solves) solves",
+                                        expected: "solves that take at least two iterations (raise on_policy.iterations?)")
+        }
+        var i = 0
+        while geometry.count < poolCapacity {
+            pool += pool[(i * cellsPer)..<((i + 1) * cellsPer)]
+            geometry.append(geometry[i])
+            i = (i + 1) % found
+        }
+        poolRHS = pool
+        poolGeometry = geometry
+        return solves
     }
 
     /// The file's `faces` dataset (1 open, 0 closed per face).
@@ -152,11 +227,31 @@ struct DCDMTrainingData {
         b.reserveCapacity(ids.count * cellsPer)
         var parts: [MaskedPoissonOperator<Float>] = []
         for s in ids {
-            b += rhs[(s * cellsPer)..<((s + 1) * cellsPer)]
-            parts.append(operators[geometryOfSample[s]])
+            if s < geometryOfSample.count {
+                b += rhs[(s * cellsPer)..<((s + 1) * cellsPer)]
+                parts.append(operators[geometryOfSample[s]])
+            } else {
+                let p = s - geometryOfSample.count
+                b += poolRHS[(p * cellsPer)..<((p + 1) * cellsPer)]
+                parts.append(operators[poolGeometry[p]])
+            }
         }
         let op = try MaskedPoissonOperator.stacking(parts)
         let bt = Variable(try Tensor(shape: [ids.count, 1] + cellShape, scalars: b))
         return try op.unrolledLoss(steps: unroll, directions: directions, b: bt) { try net($0) }
+    }
+}
+
+/// A direction model that keeps every residual it is asked about.
+final class ResidualRecorder: DirectionModel {
+    let inner: DirectionModel
+    var residuals: [[Double]] = []
+    var name: String { inner.name }
+
+    init(_ inner: DirectionModel) { self.inner = inner }
+
+    func direction(for residual: [Double], into q: inout [Double]) throws {
+        residuals.append(residual)
+        try inner.direction(for: residual, into: &q)
     }
 }

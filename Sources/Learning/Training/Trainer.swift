@@ -167,9 +167,11 @@ public final class Trainer<T: TensorScalar> {
     /// Trains. `loss(indices)` returns the mean loss over the batch; `validate()` returns a
     /// validation loss (computed without gradients). With `resume` and an existing
     /// checkpoint, training continues after the checkpoint's epoch (see the type's notes on
-    /// who owns the learning rate then).
+    /// who owns the learning rate then). `beforeEpoch(e)` runs at the start of epoch e (its
+    /// time counts in the epoch's): e.g. to refresh samples drawn from the model itself.
+    /// It must depend only on the model's state and e, so that a resumed run repeats it.
     public func fit(sampleCount: Int, loss: ([Int]) throws -> Variable<T>, validate: (() throws -> Double)? = nil,
-                    resume: Bool = true) throws -> TrainingHistory {
+                    resume: Bool = true, beforeEpoch: ((Int) throws -> Void)? = nil) throws -> TrainingHistory {
         try checkOptions()
         wasInterrupted = false
         guard sampleCount >= 1 else {
@@ -219,6 +221,7 @@ public final class Trainer<T: TensorScalar> {
         for epoch in start...max(start, options.epochs) where epoch <= options.epochs {
             let t0 = Date()
             if let s = options.schedule { optimizer.learningRate = s.rate(at: epoch - 1) }
+            try beforeEpoch?(epoch)
             let order = options.shuffle ? generator.permutation(sampleCount) : Array(0..<sampleCount)
             var total = 0.0
             var b = 0
