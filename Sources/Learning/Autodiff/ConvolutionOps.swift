@@ -11,7 +11,7 @@ enum ConvEngine {
 
     /// Output rows per work item of the direct kernels: forward (and input gradient), and
     /// weight gradient (which sums across lanes once per item).
-    static let directChunkRows = 8, directGradientChunkRows = 16
+    static let directChunkRows = 16, directGradientChunkRows = 32
 
     /// The direct 3×3(×3) kernels (`svm_conv3_*`, CVectorMath/Conv3.c) serve Float
     /// convolutions of 2 or 3 spatial axes with kernel 3, stride 1 and padding 1 ("same"
