@@ -192,4 +192,29 @@ import TestSupport
         let after = try heldOutLoss()
         #expect(after < 0.5 * before, "held-out loss \(before) → \(after)")
     }
+
+    /// The PyTorch rebuild of `pde-bench dcdm --inference` (benchmarks/peers/dcdm_peer.py)
+    /// loads a saved network and predicts what ours predicts, 2-D and 3-D, when torch is
+    /// installed (skipped otherwise).
+    @Test(.enabled(if: Python.has("torch"), "needs PyTorch in python3 (torch is not installed by make test)"))
+    func pytorchRebuildPredictsTheSame() throws {
+        let dir = makeTemporaryFolder()
+        for (d, domain) in [(2, try CellDomain.smokePlume(counts: [16, 12])), (3, try CellDomain.smokePlume(counts: [8, 8, 6]))] {
+            var g = SeededGenerator(seed: UInt64(d))
+            let net = try DCDMNetwork<Float>(DCDMConfiguration(dimension: d, channels: 6, fineBlocks: 1, coarseBlocks: 1, decoderBlocks: 1), generator: &g)
+            try net.save(to: dir + "/net\(d).safetensors")
+            let sys = try PressurePoissonSystem(domain)
+            let input = try DCDMDirectionModel(network: net, system: sys).networkInput(for: randomVector(sys.unknownCount, seed: 7))
+            try NPY.write(input.scalars, shape: input.shape, to: dir + "/in\(d).npy")
+            let ours = try Autodiff.withoutGradient { try net(Variable(input)) }.value.scalars
+            let r = Python.run(arguments: ["benchmarks/peers/dcdm_peer.py", "--network", dir + "/net\(d).safetensors",
+                                           "--inputs", dir + "/in\(d).npy", "--reps", "1", "--threads", "1"])
+            try #require(r.status == 0 && r.output.contains("\"seconds\""), "\(r.output)")
+            let theirs = try NPY.read(dir + "/in\(d).torch.npy").doubles
+            try #require(theirs.count == ours.count)
+            let scale = ours.reduce(0) { max($0, abs(Double($1))) }
+            let diff = zip(ours, theirs).reduce(0) { max($0, abs(Double($1.0) - $1.1)) }
+            #expect(scale > 0 && diff <= 1e-5 * scale, "\(d)-D: max difference \(diff), scale \(scale)")
+        }
+    }
 }
