@@ -62,4 +62,33 @@ public enum Threads {
             }
         }
     }
+
+    /// Like `parallelItems`, but the workers take `grain` items at a time from a shared
+    /// counter until none are left, so a worker whose core is busy elsewhere (a shared
+    /// machine) does not hold up the others. Which worker runs which items varies from call
+    /// to call: use it for work whose result does not depend on that (no per-worker sums).
+    /// `body(start, end)`.
+    public static func parallelDynamic(_ items: Int, grain: Int = 1, _ body: (Int, Int) -> Void) {
+        let workers = min(count, (items + max(grain, 1) - 1) / max(grain, 1))
+        if workers <= 1 {
+            configure()
+            if items > 0 { body(0, items) }
+            return
+        }
+        let step = max(grain, 1)
+        let next = NSLock()
+        nonisolated(unsafe) var taken = 0
+        withSingleThreadedBLAS {
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    next.lock()
+                    let s = taken
+                    taken = min(items, taken + step)
+                    next.unlock()
+                    if s >= items { return }
+                    body(s, min(items, s + step))
+                }
+            }
+        }
+    }
 }

@@ -140,6 +140,23 @@ import Testing
         }
     }
 
+    /// Threads.parallelDynamic hands out every item exactly once, in ranges of at most
+    /// `grain`, whatever the item count.
+    @Test(arguments: [(0, 1), (1, 1), (7, 1), (100, 1), (100, 3), (5, 8)])
+    func dynamicItemsAreEachRunOnce(items: Int, grain: Int) {
+        let lock = NSLock()
+        nonisolated(unsafe) var seen = [Int](repeating: 0, count: items)
+        nonisolated(unsafe) var widest = 0
+        Threads.parallelDynamic(items, grain: grain) { s, e in
+            lock.lock()
+            for i in s..<e { seen[i] += 1 }
+            widest = max(widest, e - s)
+            lock.unlock()
+        }
+        #expect(seen.allSatisfy { $0 == 1 })
+        #expect(widest <= max(grain, items == 0 ? 0 : 1) || (Threads.count == 1 && widest == items))
+    }
+
     @Test func transposedConvolutionIsTheAdjoint() throws {
         // ⟨conv(x), y⟩ = ⟨x, convᵀ(y)⟩ for the same weight, stride and padding (3-D).
         let x = randomTensor([2, 3, 7, 6, 5], seed: 5), w = randomTensor([4, 3, 3, 3, 2], seed: 6)

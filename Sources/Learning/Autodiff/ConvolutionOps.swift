@@ -43,7 +43,7 @@ enum ConvEngine {
                 let px = px.baseAddress!, pw = pw.baseAddress!
                 if let d = directGeometry(g, T.self) {
                     let items = svm_conv3_items(d.dims, batch, d.depth, d.height, directChunkRows)
-                    Threads.parallelItems(items) { _, s, e in
+                    Threads.parallelDynamic(items) { s, e in
                         let status = svm_conv3_forward(d.dims, floats(px), floats(pw), floats(y), cin, cout, d.depth, d.height, d.width,
                                                        directChunkRows, s, e)
                         precondition(status == 0, "svm_conv3_forward failed (\(status)): no memory for its panel")
