@@ -70,6 +70,24 @@ import TestSupport
         let net = try DCDMNetwork<Double>(DCDMConfiguration(channels: 3, fineBlocks: 1, coarseBlocks: 1, decoderBlocks: 1), generator: &gen)
         let input = Variable(try Tensor.concatenate([b.value, op.mask], axis: 1))
         try expectParameterGradients(net) { try op.directionLoss(try net(input), b) }
+        // With the operator channel (r and D r into the stem), through the unrolled loss that
+        // builds the three-channel input itself; still positively homogeneous in r.
+        let netD = try DCDMNetwork<Double>(DCDMConfiguration(channels: 3, fineBlocks: 1, coarseBlocks: 1, decoderBlocks: 1, operatorChannel: true),
+                                           generator: &gen)
+        try expectParameterGradients(netD) { try op.unrolledLoss(steps: 2, b: b, operatorChannel: true) { try netD($0) } }
+        let scaledDiagonal = op.diagonal * 0.25
+        let inputD = try Tensor.concatenate([b.value, op.mask, scaledDiagonal], axis: 1)
+        let inputD3 = try Tensor.concatenate([b.value * 3, op.mask, scaledDiagonal], axis: 1)
+        let y1 = try netD(Variable(inputD)).value.scalars, y3 = try netD(Variable(inputD3)).value.scalars
+        #expect(zip(y1, y3).allSatisfy { abs(3 * $0 - $1) <= 1e-12 * (1 + abs($1)) })
+        #expect(throws: LearningError.self) { try netD(input) }
+        // The direction model fills the third channel with the diagonal / (2·dimension).
+        var gf = SeededGenerator(seed: 8)
+        let netF = try DCDMNetwork<Float>(DCDMConfiguration(channels: 2, fineBlocks: 0, coarseBlocks: 1, decoderBlocks: 0, operatorChannel: true), generator: &gf)
+        let modelInput = try DCDMDirectionModel(network: netF, system: sys).networkInput(for: randomVector(sys.unknownCount, seed: 9))
+        #expect(modelInput.shape == [1, 3, 8, 8])
+        let dg = sys.matrix.diagonal()
+        for (u, c) in sys.cellOfUnknown.enumerated() { #expect(abs(Double(modelInput.scalars[2 * cells + c]) - dg[u] / 4) < 1e-6) }
     }
 
     /// One unrolled step is the paper's loss; two steps have exact gradients; an identity
@@ -199,22 +217,25 @@ import TestSupport
     @Test(.enabled(if: Python.has("torch"), "needs PyTorch in python3 (torch is not installed by make test)"))
     func pytorchRebuildPredictsTheSame() throws {
         let dir = makeTemporaryFolder()
-        for (d, domain) in [(2, try CellDomain.smokePlume(counts: [16, 12])), (3, try CellDomain.smokePlume(counts: [8, 8, 6]))] {
+        for (d, domain, withDiagonal) in [(2, try CellDomain.smokePlume(counts: [16, 12]), false), (3, try CellDomain.smokePlume(counts: [8, 8, 6]), false),
+                                          (2, try CellDomain.pool(counts: [12, 16], level: 0.6, boxes: 1, seed: 3), true)] {
             var g = SeededGenerator(seed: UInt64(d))
-            let net = try DCDMNetwork<Float>(DCDMConfiguration(dimension: d, channels: 6, fineBlocks: 1, coarseBlocks: 1, decoderBlocks: 1), generator: &g)
-            try net.save(to: dir + "/net\(d).safetensors")
+            let net = try DCDMNetwork<Float>(DCDMConfiguration(dimension: d, channels: 6, fineBlocks: 1, coarseBlocks: 1, decoderBlocks: 1,
+                                                               operatorChannel: withDiagonal), generator: &g)
+            let tag = withDiagonal ? "2d-diagonal" : "\(d)d"
+            try net.save(to: dir + "/net\(tag).safetensors")
             let sys = try PressurePoissonSystem(domain)
             let input = try DCDMDirectionModel(network: net, system: sys).networkInput(for: randomVector(sys.unknownCount, seed: 7))
-            try NPY.write(input.scalars, shape: input.shape, to: dir + "/in\(d).npy")
+            try NPY.write(input.scalars, shape: input.shape, to: dir + "/in\(tag).npy")
             let ours = try Autodiff.withoutGradient { try net(Variable(input)) }.value.scalars
-            let r = Python.run(arguments: ["benchmarks/peers/dcdm_peer.py", "--network", dir + "/net\(d).safetensors",
-                                           "--inputs", dir + "/in\(d).npy", "--reps", "1", "--threads", "1"])
+            let r = Python.run(arguments: ["benchmarks/peers/dcdm_peer.py", "--network", dir + "/net\(tag).safetensors",
+                                           "--inputs", dir + "/in\(tag).npy", "--reps", "1", "--threads", "1"])
             try #require(r.status == 0 && r.output.contains("\"seconds\""), "\(r.output)")
-            let theirs = try NPY.read(dir + "/in\(d).torch.npy").doubles
+            let theirs = try NPY.read(dir + "/in\(tag).torch.npy").doubles
             try #require(theirs.count == ours.count)
             let scale = ours.reduce(0) { max($0, abs(Double($1))) }
             let diff = zip(ours, theirs).reduce(0) { max($0, abs(Double($1.0) - $1.1)) }
-            #expect(scale > 0 && diff <= 1e-5 * scale, "\(d)-D: max difference \(diff), scale \(scale)")
+            #expect(scale > 0 && diff <= 1e-5 * scale, "\(d)-D, diagonal \(withDiagonal): max difference \(diff), scale \(scale)")
         }
     }
 }

@@ -8,14 +8,15 @@ output.weight, the same [Cout, Cin, K...] layout as torch's Conv2d/Conv3d). The 
 is the one of `DCDMNetwork` (Sources/Operators/Models/DCDMNetwork.swift):
 
   r, mask = x[:, 0:1], x[:, 1:2];  coarse mask = avgpool2(mask)
+  (operatorChannel: r = cat(r, r * x[:, 2:3]), the diagonal / (2 dim) in channel 2)
   h = stem(r) * mask;  h = relu(lift(h)) * mask
   fine blocks: h = (h + relu(second(relu(first(h))))) * mask;   skip = h
   c = avgpool2(h); coarse blocks: c = block(c) * coarse mask
   h = (upsample_nearest2(c) + skip) * mask; decoder blocks: h = block(h) * mask
   y = output(h) * mask          (1x1 convolution)
 
-For every --inputs file (an NPY [1, 2, n...] float32 written by pde-bench: residual and fluid
-mask), the forward pass under torch.inference_mode() is timed --reps times after two
+For every --inputs file (an NPY [1, 2 or 3, n...] float32 written by pde-bench: residual, fluid
+mask and, for operatorChannel networks, the scaled diagonal), the forward pass under torch.inference_mode() is timed --reps times after two
 warm-ups (median), and the prediction is written next to the input as <input>.torch.npy so
 the caller can compare it with its own.
 
@@ -88,7 +89,7 @@ def build(torch, tensors, config):
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            self.stem, self.lift = conv(1, ch, 3), conv(ch, ch, 3)
+            self.stem, self.lift = conv(2 if config.get("operatorChannel", False) else 1, ch, 3), conv(ch, ch, 3)
             self.fine = nn.ModuleList(Block() for _ in range(config["fineBlocks"]))
             self.coarse = nn.ModuleList(Block() for _ in range(config["coarseBlocks"]))
             self.decoder = nn.ModuleList(Block() for _ in range(config["decoderBlocks"]))
@@ -97,6 +98,8 @@ def build(torch, tensors, config):
         def forward(self, x):
             r, mask = x[:, 0:1], x[:, 1:2]
             cmask = pool(mask, 2)
+            if config.get("operatorChannel", False):
+                r = torch.cat([r, r * x[:, 2:3]], dim=1)
             h = self.stem(r) * mask
             h = torch.relu(self.lift(h)) * mask
             for b in self.fine:

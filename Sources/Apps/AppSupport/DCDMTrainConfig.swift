@@ -59,7 +59,7 @@ public struct DCDMTrainConfig: Decodable, Sendable {
     struct NetworkSpec: Decodable {
         var configuration = DCDMConfiguration()
         init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(["dimension", "channels", "fine_blocks", "coarse_blocks", "decoder_blocks", "bias"])
+            try decoder.rejectUnknownKeys(["dimension", "channels", "fine_blocks", "coarse_blocks", "decoder_blocks", "bias", "operator_channel"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             var n = DCDMConfiguration()
             n.dimension = try c.value("dimension") ?? n.dimension
@@ -68,6 +68,7 @@ public struct DCDMTrainConfig: Decodable, Sendable {
             n.coarseBlocks = try c.value("coarse_blocks") ?? n.coarseBlocks
             n.decoderBlocks = try c.value("decoder_blocks") ?? n.decoderBlocks
             n.bias = try c.value("bias") ?? n.bias
+            n.operatorChannel = try c.value("operator_channel") ?? n.operatorChannel
             do { try n.validate() } catch {
                 throw ConfigError(keyPath: "network", value: "\(n)", expected: "\(error)")
             }

@@ -238,7 +238,7 @@ final class DCDMTrainingData {
         }
         let op = try MaskedPoissonOperator.stacking(parts)
         let bt = Variable(try Tensor(shape: [ids.count, 1] + cellShape, scalars: b))
-        return try op.unrolledLoss(steps: unroll, directions: directions, b: bt) { try net($0) }
+        return try op.unrolledLoss(steps: unroll, directions: directions, b: bt, operatorChannel: net.configuration.operatorChannel) { try net($0) }
     }
 }
 

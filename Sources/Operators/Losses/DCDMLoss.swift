@@ -107,7 +107,9 @@ public struct MaskedPoissonOperator<T: TensorScalar> {
     /// last `directions` ones, takes the exact line search step, and the loss is the batch
     /// mean of ‖r_steps‖². Gradients flow through every step, so the network learns from the
     /// residuals its own directions leave — the ones DCDM meets after its first iteration.
-    public func unrolledLoss(steps: Int, directions: Int = 2, b: Variable<T>,
+    /// With `operatorChannel` the network's input has a third channel, the diagonal / (2·d)
+    /// (`DCDMConfiguration.operatorChannel`).
+    public func unrolledLoss(steps: Int, directions: Int = 2, b: Variable<T>, operatorChannel: Bool = false,
                              network: (Variable<T>) throws -> Variable<T>) throws -> Variable<T> {
         guard steps >= 1, directions >= 0 else {
             throw LearningError.invalidArgument(name: "unroll", value: "\(steps) steps, \(directions) directions", expected: "steps ≥ 1, directions ≥ 0")
@@ -119,6 +121,7 @@ public struct MaskedPoissonOperator<T: TensorScalar> {
         let axes = Array(1..<shape.count)
         let fluid = try mask.sum(alongAxes: axes, keepingDimensions: true)       // [B, 1, 1(, 1)]
         let maskVariable = Variable(mask)
+        let extra = operatorChannel ? [Variable(diagonal * T(1 / Double(2 * (shape.count - 2))))] : []
         var r = b
         var kept: [(p: Variable<T>, ap: Variable<T>, pap: Variable<T>)] = []
         for _ in 0..<steps {
@@ -127,7 +130,7 @@ public struct MaskedPoissonOperator<T: TensorScalar> {
             let factor = try Tensor(shape: norms.shape, scalars: zip(norms.scalars, fluid.scalars).map { n, f in
                 n > 0 ? T((Double(f) / Double(n)).squareRoot()) : 1
             })
-            var q = try network(try Variable.concatenate([try r * Variable(factor), maskVariable], axis: 1))
+            var q = try network(try Variable.concatenate([try r * Variable(factor), maskVariable] + extra, axis: 1))
             var aq = try self(q)
             for (p, ap, pap) in kept {
                 let c = try (q * ap).sum(alongAxes: axes, keepingDimensions: true) / pap

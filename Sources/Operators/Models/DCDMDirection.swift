@@ -13,6 +13,8 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
     public let network: DCDMNetwork<Float>
     public let system: PressurePoissonSystem
     private let maskValues: [Float]
+    /// The matrix diagonal / (2·dimension) on the cells (for networks with `operatorChannel`).
+    private let diagonalValues: [Float]
     private let shape: [Int]
     /// Seconds spent in the network (for the time split of `pde-bench dcdm`).
     public private(set) var networkSeconds = 0.0
@@ -30,7 +32,13 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
         self.network = network
         self.system = system
         maskValues = system.domain.cells.map { $0 == .fluid ? 1 : 0 }
-        shape = [1, 2] + counts.reversed()
+        var diagonal = [Float](repeating: 0, count: system.domain.cellCount)
+        if network.configuration.operatorChannel {
+            let dg = system.matrix.diagonal(), scale = 1 / Double(2 * counts.count)
+            for (u, c) in system.cellOfUnknown.enumerated() { diagonal[c] = Float(dg[u] * scale) }
+        }
+        diagonalValues = diagonal
+        shape = [1, network.configuration.inputChannels] + counts.reversed()
     }
 
     /// q ← network(r scaled to unit RMS on the fluid cells, mask), read on the fluid
@@ -53,7 +61,8 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
 
     /// The network's input for `residual` (on the fluid unknowns): [1, 2, n…] with the
     /// residual scaled to unit RMS over the fluid cells in channel 0 and the fluid mask in
-    /// channel 1. Throws for a vector of another length.
+    /// channel 1 (and the diagonal / (2·dimension) in channel 2 for a network with
+    /// `operatorChannel`). Throws for a vector of another length.
     public func networkInput(for residual: [Double]) throws -> Tensor<Float> {
         let n = system.unknownCount
         guard residual.count == n else {
@@ -62,9 +71,10 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
         let norm = VectorKernels.dot(residual, residual)
         let scale = norm > 0 ? (Double(n) / norm).squareRoot() : 1
         let cells = system.domain.cellCount
-        var input = [Float](repeating: 0, count: 2 * cells)
+        var input = [Float](repeating: 0, count: shape[1] * cells)
         for (u, c) in system.cellOfUnknown.enumerated() { input[c] = Float(residual[u] * scale) }
         for c in 0..<cells { input[cells + c] = maskValues[c] }
+        if shape[1] == 3 { for c in 0..<cells { input[2 * cells + c] = diagonalValues[c] } }
         return try Tensor(shape: shape, scalars: input)
     }
 

@@ -17,18 +17,29 @@ public struct DCDMConfiguration: Codable, Equatable, Sendable {
     /// network is positively homogeneous (f(αr) = αf(r) for α > 0), as a model of A⁻¹ up
     /// to scale should be.
     public var bias: Bool
+    /// Also feed D r, D the matrix diagonal divided by 2·dimension (an extension of the
+    /// paper): the fluid mask alone does not tell an air neighbour (Dirichlet, counted in
+    /// the diagonal) from a solid one (Neumann, not counted) or an open face from a closed
+    /// one, and D r keeps the network positively homogeneous in r. The input then has a third
+    /// channel, the scaled diagonal.
+    public var operatorChannel: Bool
 
     /// The paper's 64-grid network: 16 channels, 1 + 3 + 2 residual blocks.
-    public init(dimension: Int = 2, channels: Int = 16, fineBlocks: Int = 1, coarseBlocks: Int = 3, decoderBlocks: Int = 2, bias: Bool = false) {
+    public init(dimension: Int = 2, channels: Int = 16, fineBlocks: Int = 1, coarseBlocks: Int = 3, decoderBlocks: Int = 2, bias: Bool = false,
+                operatorChannel: Bool = false) {
         self.dimension = dimension
         self.channels = channels
         self.fineBlocks = fineBlocks
         self.coarseBlocks = coarseBlocks
         self.decoderBlocks = decoderBlocks
         self.bias = bias
+        self.operatorChannel = operatorChannel
     }
 
-    private enum CodingKeys: String, CodingKey { case dimension, channels, fineBlocks, coarseBlocks, decoderBlocks, bias }
+    /// Input channels: residual and fluid mask, plus the scaled diagonal with `operatorChannel`.
+    public var inputChannels: Int { operatorChannel ? 3 : 2 }
+
+    private enum CodingKeys: String, CodingKey { case dimension, channels, fineBlocks, coarseBlocks, decoderBlocks, bias, operatorChannel }
 
     /// Decodes with the defaults for absent keys.
     public init(from decoder: Decoder) throws {
@@ -39,7 +50,8 @@ public struct DCDMConfiguration: Codable, Equatable, Sendable {
                   fineBlocks: try c.decodeIfPresent(Int.self, forKey: .fineBlocks) ?? d.fineBlocks,
                   coarseBlocks: try c.decodeIfPresent(Int.self, forKey: .coarseBlocks) ?? d.coarseBlocks,
                   decoderBlocks: try c.decodeIfPresent(Int.self, forKey: .decoderBlocks) ?? d.decoderBlocks,
-                  bias: try c.decodeIfPresent(Bool.self, forKey: .bias) ?? d.bias)
+                  bias: try c.decodeIfPresent(Bool.self, forKey: .bias) ?? d.bias,
+                  operatorChannel: try c.decodeIfPresent(Bool.self, forKey: .operatorChannel) ?? d.operatorChannel)
     }
 
     /// Throws `LearningError.invalidArgument` naming the first setting out of range.
@@ -73,9 +85,11 @@ public final class DCDMResidualBlock<T: TensorScalar>: Layer {
 /// The deep conjugate direction method's fully convolutional network (Kaneda et al., ICML
 /// 2023): from a residual on the cell grid and the fluid mask, a direction ≈ A⁻¹r up to
 /// scale. Input [B, 2, n…] (channel 0 the residual, channel 1 the fluid mask, 1 on fluid
-/// cells), output [B, 1, n…], zero off the fluid cells.
+/// cells; with `operatorChannel` a third channel, the matrix diagonal / (2·dimension)),
+/// output [B, 1, n…], zero off the fluid cells.
 ///
-/// Layers: a linear 3×3(×3) convolution 1 → C of the residual, a ReLU convolution,
+/// Layers: a linear 3×3(×3) convolution 1 → C of the residual (2 → C of r and D r with
+/// `operatorChannel`), a ReLU convolution,
 /// `fineBlocks` residual pairs (features kept for the skip), 2×2(×2) average pooling,
 /// `coarseBlocks` residual pairs, nearest upsampling plus the skip, `decoderBlocks` residual
 /// pairs, a linear 1×1 convolution C → 1. Zero ("same") padding, so the network applies to
@@ -98,7 +112,7 @@ public final class DCDMNetwork<T: TensorScalar>: Layer {
         try c.validate()
         configuration = c
         let k = [Int](repeating: 3, count: c.dimension), pad = [Int](repeating: 1, count: c.dimension)
-        stem = try Convolution(inChannels: 1, outChannels: c.channels, kernel: k, padding: pad, bias: c.bias, generator: &g)
+        stem = try Convolution(inChannels: c.operatorChannel ? 2 : 1, outChannels: c.channels, kernel: k, padding: pad, bias: c.bias, generator: &g)
         lift = try Convolution(inChannels: c.channels, outChannels: c.channels, kernel: k, padding: pad, bias: c.bias, generator: &g)
         fine = try (0..<c.fineBlocks).map { _ in try DCDMResidualBlock(channels: c.channels, kernel: k, bias: c.bias, generator: &g) }
         coarse = try (0..<c.coarseBlocks).map { _ in try DCDMResidualBlock(channels: c.channels, kernel: k, bias: c.bias, generator: &g) }
@@ -106,18 +120,20 @@ public final class DCDMNetwork<T: TensorScalar>: Layer {
         output = try Convolution(inChannels: c.channels, outChannels: 1, kernel: [Int](repeating: 1, count: c.dimension), bias: c.bias, generator: &g)
     }
 
-    /// [B, 2, n…] → [B, 1, n…]. Throws for another channel count, rank, or an odd side.
+    /// [B, 2 (3), n…] → [B, 1, n…]. Throws for another channel count, rank, or an odd side.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         let s = x.value.shape
-        let d = configuration.dimension
-        guard s.count == d + 2, s[1] == 2, s[2...].allSatisfy({ $0 >= 2 && $0 % 2 == 0 }) else {
-            throw LearningError.shapeMismatch(operation: "DCDM network", expected: "[batch, 2 (residual, mask), \(d) even sides]",
+        let d = configuration.dimension, k = configuration.inputChannels
+        guard s.count == d + 2, s[1] == k, s[2...].allSatisfy({ $0 >= 2 && $0 % 2 == 0 }) else {
+            throw LearningError.shapeMismatch(operation: "DCDM network",
+                                              expected: "[batch, \(k) (residual, mask\(k == 3 ? ", diagonal" : "")), \(d) even sides]",
                                               got: shapeString(s))
         }
         let r = try x.slice(axis: 1, 0..<1), mask = try x.slice(axis: 1, 1..<2)
         let window = [Int](repeating: 2, count: d)
         let coarseMask = try mask.averagePooled(kernel: window)
-        var h = try stem(r) * mask
+        let input = configuration.operatorChannel ? try Variable.concatenate([r, r * (try x.slice(axis: 1, 2..<3))], axis: 1) : r
+        var h = try stem(input) * mask
         h = try lift(h).relu() * mask
         for b in fine { h = try b(h) * mask }
         let skip = h
