@@ -80,7 +80,8 @@ struct DCDMSuite: ParsableCommand {
                 results.append(("dcdm", r.iterations, total, r.reason.converged,
                                 String(format: "network %.0f%%", 100 * model.networkSeconds / max(total, 1e-12))
                                     + (r.notes.first { $0.contains("came from the fallback") }.map { ", " + $0.components(separatedBy: " directions")[0] + " fallback" } ?? "")
-                                    + (r.reason.converged ? "" : ", " + r.reason.rawValue)))
+                                    + (r.reason.converged ? "" : ", " + r.reason.rawValue
+                                       + String(format: " at ‖r‖/‖b‖ = %.1e", (r.residualHistory.last ?? .nan) / VectorKernels.norm(b)))))
                 if tol == tols.last { histories.append(("DCDM", r.residualHistory)); solution = x }
                 for (method, pc) in [("cg", "none"), ("icc-pcg", "icc"), ("amg-pcg", "gamg")] {
                     let solver = try LinearSolver(matrix: sys.matrix, method: "cg", preconditioner: pc, options: opts)

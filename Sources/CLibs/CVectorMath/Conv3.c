@@ -147,10 +147,13 @@ static inline __attribute__((always_inline)) void item_coordinates(const geom_t 
     free(p);                                                                                                 \
     return 0;
 
-#define FORWARD_PARAMS                                                                                       \
-    (int dims, const float *restrict x, const float *restrict w, float *restrict y, ptrdiff_t cin, ptrdiff_t cout, \
+/* Both kernels: x, a second input (w or gy), an output (y or dw), then the geometry. */
+#define CONV3_PARAMS(in2, out)                                                                               \
+    (int dims, const float *restrict x, const float *restrict in2, float *restrict out, ptrdiff_t cin, ptrdiff_t cout, \
      ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width, ptrdiff_t chunk_rows, ptrdiff_t item_start, ptrdiff_t item_end)
-#define FORWARD_ARGS (dims, x, w, y, cin, cout, depth, height, width, chunk_rows, item_start, item_end)
+#define CONV3_ARGS(in2, out) (dims, x, in2, out, cin, cout, depth, height, width, chunk_rows, item_start, item_end)
+#define FORWARD_PARAMS CONV3_PARAMS(w, y)
+#define FORWARD_ARGS CONV3_ARGS(w, y)
 
 /* Output channels co0 ..< co0 + COB, input channel ci, kernel row (kd, di): the three taps
  * dj summed over the chunk's rows and the row's vectors. */
@@ -217,10 +220,8 @@ static inline __attribute__((always_inline)) void item_coordinates(const geom_t 
     free(q);                                                                                                 \
     return 0;
 
-#define WGRAD_PARAMS                                                                                         \
-    (int dims, const float *restrict x, const float *restrict gy, float *restrict dw, ptrdiff_t cin, ptrdiff_t cout, \
-     ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width, ptrdiff_t chunk_rows, ptrdiff_t item_start, ptrdiff_t item_end)
-#define WGRAD_ARGS (dims, x, gy, dw, cin, cout, depth, height, width, chunk_rows, item_start, item_end)
+#define WGRAD_PARAMS CONV3_PARAMS(gy, dw)
+#define WGRAD_ARGS CONV3_ARGS(gy, dw)
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
