@@ -193,7 +193,6 @@ final class DCDMTrainingData {
                 pool += cells
                 geometry.append(gi)
             }
-            if solves >= train { break }
         }
         // Short of residuals (every solve converged at once): repeat those found.
         let found = geometry.count

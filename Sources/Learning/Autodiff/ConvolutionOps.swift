@@ -5,6 +5,8 @@ import CVectorMath
 /// MB of scratch per thread), parallel over images and chunks with single-threaded BLAS
 /// inside. Stride-1 input gradients and transposed convolutions run as forward convolutions
 /// with the flipped kernel; other strides scatter through col2im, one image per worker.
+/// Float 3×3(×3) convolutions with stride 1 and padding 1 take the direct kernels instead
+/// (`directGeometry`).
 enum ConvEngine {
     /// Column-buffer budget per worker (elements).
     static let columnBudget = 1 << 16
