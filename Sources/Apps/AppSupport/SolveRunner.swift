@@ -288,16 +288,25 @@ public struct SolveRunner {
         let (field, errors) = try solve(system, problem: nil, exact: exact, summary: &summary)
         record(errors, in: &summary)
         let base = config.output.directory + "/" + config.output.name
-        // Under mpirun rank 0 writes the whole mesh outputs (no .pvtu pieces yet).
-        let writer = try processes().rank == 0
-        for format in config.output.formats where writer {
-            let path = base + "." + format.rawValue
+        // Under mpirun each rank writes its VTU piece (and rank 0 the .pvtu index); the other
+        // formats are written whole by rank 0.
+        let world = try processes()
+        for format in config.output.formats where world.rank == 0 || format == .vtu {
+            var path = base + "." + format.rawValue
             switch format {
             case .vtu:
                 var pointData: [(name: String, values: [Double])] = [("u", field.values)]
                 if let p = exact { pointData.append(("error", zip(field.values, mesh.vertices).map { $0 - p.solution([$1.x, $1.y]) })) }
-                try VTK.writeUnstructuredGrid(path: path, points: mesh.vertexArrays, triangles: mesh.triangleArrays,
-                                              pointData: pointData, cellData: [("area", mesh.areas)])
+                if world.size > 1 {
+                    path = base + ".pvtu"
+                    let piece = try VTK.writeUnstructuredGridPiece(path: path, points: mesh.vertexArrays, triangles: mesh.triangleArrays,
+                                                                   pointData: pointData, cellData: [("area", mesh.areas)],
+                                                                   pieces: world.size, piece: world.rank)
+                    log("wrote       \(piece) (piece \(world.rank) of \(world.size))")
+                } else {
+                    try VTK.writeUnstructuredGrid(path: path, points: mesh.vertexArrays, triangles: mesh.triangleArrays,
+                                                  pointData: pointData, cellData: [("area", mesh.areas)])
+                }
             case .vti:
                 throw fail("output.formats", "vti for a mesh solution", "vtu (ParaView unstructured grid) for meshes; vti is for grids")
             case .npy:

@@ -99,11 +99,9 @@ public enum VTK {
             <?xml version="1.0"?>
             <VTKFile type="PImageData" version="1.0" byte_order="LittleEndian">
               <PImageData WholeExtent="\(whole)" GhostLevel="0" Origin="\(o.map(fmt).joined(separator: " "))" Spacing="\(sp.map(fmt).joined(separator: " "))">
-                <PPointData\(pointData.first.map { " Scalars=\"\(escape($0.name))\"" } ?? "")>
 
             """
-            for (name, _) in pointData { index += "      <PDataArray type=\"Float64\" Name=\"\(escape(name))\"/>\n" }
-            index += "    </PPointData>\n"
+            index += indexArrays("PPointData", pointData.map(\.name), scalars: true)
             for k in 0..<pieces { index += "    <Piece Extent=\"\(extent(k))\" Source=\"\(escape(stem))_\(k).vti\"/>\n" }
             index += "  </PImageData>\n</VTKFile>\n"
             try AtomicFile.write(Data(index.utf8), to: base + ".pvti")
@@ -161,6 +159,74 @@ public enum VTK {
         for (name, v) in cellData { out += dataArray(name, v) }
         out += "      </CellData>\n    </Piece>\n  </UnstructuredGrid>\n</VTKFile>\n"
         try AtomicFile.write(Data(out.utf8), to: path)
+    }
+
+    /// One piece of a triangle-mesh field split into `pieces` contiguous blocks of triangles
+    /// (as equal as possible): writes `<base>_<piece>.vtu` with the piece's triangles, the
+    /// vertices they use (renumbered in order of first use; vertices on a cut belong to every
+    /// piece that uses them, as ParaView expects) and the point and cell data restricted to
+    /// them, and, for piece 0, the `.pvtu` index `path` naming every piece. Under `mpirun`
+    /// rank r writes piece r. Returns the piece file's path. Throws for a piece outside
+    /// 0..<pieces, more pieces than triangles, and the whole-mesh writer's errors.
+    @discardableResult
+    public static func writeUnstructuredGridPiece(path: String, points: [[Double]], triangles: [[Int]],
+                                                  pointData: [(name: String, values: [Double])],
+                                                  cellData: [(name: String, values: [Double])] = [],
+                                                  pieces: Int, piece: Int) throws -> String {
+        guard pieces >= 1, piece >= 0, piece < pieces, pieces <= max(1, triangles.count) else {
+            throw PDEError.invalidValue(key: "VTK piece", value: "\(piece) of \(pieces)",
+                                        expected: "a piece in 0..<pieces, at most \(max(1, triangles.count)) pieces (one triangle each)")
+        }
+        for (name, v) in pointData where v.count != points.count {
+            throw PDEError.shapeMismatch(what: "VTK point data '\(name)'", expected: "\(points.count) values (one per vertex)", got: "\(v.count)")
+        }
+        for (name, v) in cellData where v.count != triangles.count {
+            throw PDEError.shapeMismatch(what: "VTK cell data '\(name)'", expected: "\(triangles.count) values (one per triangle)", got: "\(v.count)")
+        }
+        let base = triangles.count / pieces, extra = triangles.count % pieces
+        let lo = piece * base + min(piece, extra), hi = lo + base + (piece < extra ? 1 : 0)
+        var local: [Int: Int] = [:], used: [Int] = []
+        var pieceTriangles: [[Int]] = []
+        pieceTriangles.reserveCapacity(hi - lo)
+        for t in lo..<hi {
+            guard triangles[t].count == 3, triangles[t].allSatisfy({ $0 >= 0 && $0 < points.count }) else {
+                throw PDEError.invalidValue(key: "triangle \(t)", value: "\(triangles[t])", expected: "3 vertex indices in 0..<\(points.count)")
+            }
+            pieceTriangles.append(triangles[t].map { v in
+                if let l = local[v] { return l }
+                local[v] = used.count
+                used.append(v)
+                return used.count - 1
+            })
+        }
+        let stem = path.hasSuffix(".pvtu") ? String(path.dropLast(5)) : path
+        let piecePath = stem + "_\(piece).vtu"
+        try writeUnstructuredGrid(path: piecePath, points: used.map { points[$0] }, triangles: pieceTriangles,
+                                  pointData: pointData.map { data in (data.name, used.map { data.values[$0] }) },
+                                  cellData: cellData.map { ($0.name, Array($0.values[lo..<hi])) })
+        if piece == 0 {
+            let name = (stem as NSString).lastPathComponent
+            var index = """
+            <?xml version="1.0"?>
+            <VTKFile type="PUnstructuredGrid" version="1.0" byte_order="LittleEndian">
+              <PUnstructuredGrid GhostLevel="0">
+
+            """
+            index += indexArrays("PPointData", pointData.map(\.name), scalars: true) + indexArrays("PCellData", cellData.map(\.name), scalars: false)
+            index += "    <PPoints>\n      <PDataArray type=\"Float64\" NumberOfComponents=\"3\"/>\n    </PPoints>\n"
+            for k in 0..<pieces { index += "    <Piece Source=\"\(escape(name))_\(k).vtu\"/>\n" }
+            index += "  </PUnstructuredGrid>\n</VTKFile>\n"
+            try AtomicFile.write(Data(index.utf8), to: stem + ".pvtu")
+        }
+        return piecePath
+    }
+
+    /// The `<PPointData>` or `<PCellData>` block of a parallel index (the first array as the
+    /// scalars when `scalars`).
+    private static func indexArrays(_ tag: String, _ names: [String], scalars: Bool) -> String {
+        var out = "    <\(tag)\(scalars ? names.first.map { " Scalars=\"\(escape($0))\"" } ?? "" : "")>\n"
+        for name in names { out += "      <PDataArray type=\"Float64\" Name=\"\(escape(name))\"/>\n" }
+        return out + "    </\(tag)>\n"
     }
 
     private static func dataArray(_ name: String, _ v: [Double]) -> String {
