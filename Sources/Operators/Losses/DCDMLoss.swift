@@ -121,7 +121,7 @@ public struct MaskedPoissonOperator<T: TensorScalar> {
         let axes = Array(1..<shape.count)
         let fluid = try mask.sum(alongAxes: axes, keepingDimensions: true)       // [B, 1, 1(, 1)]
         let maskVariable = Variable(mask)
-        let extra = operatorChannel ? [Variable(diagonal * T(1 / Double(2 * (shape.count - 2))))] : []
+        let extra = operatorChannel ? [Variable(diagonal * T(DCDMConfiguration.diagonalScale(dimension: shape.count - 2)))] : []
         var r = b
         var kept: [(p: Variable<T>, ap: Variable<T>, pap: Variable<T>)] = []
         for _ in 0..<steps {

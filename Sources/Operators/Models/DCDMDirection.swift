@@ -12,9 +12,9 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
     public let name = "dcdm-net"
     public let network: DCDMNetwork<Float>
     public let system: PressurePoissonSystem
-    private let maskValues: [Float]
-    /// The matrix diagonal / (2·dimension) on the cells (for networks with `operatorChannel`).
-    private let diagonalValues: [Float]
+    /// The input channels after the residual, fixed by the system: the fluid mask, and the
+    /// scaled diagonal for networks with `operatorChannel`.
+    private let constantChannels: [Float]
     private let shape: [Int]
     /// Seconds spent in the network (for the time split of `pde-bench dcdm`).
     public private(set) var networkSeconds = 0.0
@@ -31,13 +31,14 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
         }
         self.network = network
         self.system = system
-        maskValues = system.domain.cells.map { $0 == .fluid ? 1 : 0 }
-        var diagonal = [Float](repeating: 0, count: system.domain.cellCount)
+        var channels: [Float] = system.domain.cells.map { $0 == .fluid ? 1 : 0 }
         if network.configuration.operatorChannel {
-            let dg = system.matrix.diagonal(), scale = 1 / Double(2 * counts.count)
+            var diagonal = [Float](repeating: 0, count: system.domain.cellCount)
+            let dg = system.matrix.diagonal(), scale = DCDMConfiguration.diagonalScale(dimension: counts.count)
             for (u, c) in system.cellOfUnknown.enumerated() { diagonal[c] = Float(dg[u] * scale) }
+            channels += diagonal
         }
-        diagonalValues = diagonal
+        constantChannels = channels
         shape = [1, network.configuration.inputChannels] + counts.reversed()
     }
 
@@ -70,12 +71,9 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
         }
         let norm = VectorKernels.dot(residual, residual)
         let scale = norm > 0 ? (Double(n) / norm).squareRoot() : 1
-        let cells = system.domain.cellCount
-        var input = [Float](repeating: 0, count: shape[1] * cells)
+        var input = [Float](repeating: 0, count: system.domain.cellCount)
         for (u, c) in system.cellOfUnknown.enumerated() { input[c] = Float(residual[u] * scale) }
-        for c in 0..<cells { input[cells + c] = maskValues[c] }
-        if shape[1] == 3 { for c in 0..<cells { input[2 * cells + c] = diagonalValues[c] } }
-        return try Tensor(shape: shape, scalars: input)
+        return try Tensor(shape: shape, scalars: input + constantChannels)
     }
 
     /// Preconditioner form: z = model(r); returns r·z.

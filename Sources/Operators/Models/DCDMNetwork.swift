@@ -39,6 +39,10 @@ public struct DCDMConfiguration: Codable, Equatable, Sendable {
     /// Input channels: residual and fluid mask, plus the scaled diagonal with `operatorChannel`.
     public var inputChannels: Int { operatorChannel ? 3 : 2 }
 
+    /// The factor of the matrix diagonal in the operator channel: 1 / (2·dimension), so an
+    /// interior cell of the pressure matrix gets 1.
+    public static func diagonalScale(dimension: Int) -> Double { 1 / Double(2 * dimension) }
+
     private enum CodingKeys: String, CodingKey { case dimension, channels, fineBlocks, coarseBlocks, decoderBlocks, bias, operatorChannel }
 
     /// Decodes with the defaults for absent keys.
