@@ -99,6 +99,11 @@ import TestSupport
         """
         let summary = try SolveRunner(config: try decodeConfig(SolveConfig.self, yaml: yaml, file: "t.yaml"), configPath: "t.yaml", log: { _ in }).run()
         #expect(try #require(summary.l2Error) < 1e-2)
+        // The same solve in one process (each rank on its own): the same error.
+        let serialYAML = yaml.replacingOccurrences(of: "directory: \(dir)", with: "directory: \(dir)/serial\(world.rank)")
+        let serial = try SolveRunner(config: try decodeConfig(SolveConfig.self, yaml: serialYAML, file: "t.yaml"), configPath: "t.yaml",
+                                     log: { _ in }, communicator: .serial).run()
+        #expect(abs(summary.l2Error! - serial.l2Error!) <= 1e-8 * serial.l2Error! && summary.unknowns == serial.unknowns)
         try world.barrier()
         if world.rank == 0 {
             let u = try NPY.read(dir + "/d.npy").doubles

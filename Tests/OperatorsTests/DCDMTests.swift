@@ -174,11 +174,14 @@ import TestSupport
         }
     }
 
-    /// A small network trained for a few hundred steps on Ritz-vector right-hand sides of a
-    /// 32² obstacle problem halves the loss on held-out right-hand sides of the same kind.
-    /// (Beating CG inside DCDM needs more: a network trained this briefly is nearly local,
-    /// and DCDM with it stalls after a few iterations; see the issue notes.)
-    @Test func briefTrainingLowersTheHeldOutLoss() throws {
+    /// A small network trained for 300 steps on Ritz-vector right-hand sides of a 32² obstacle
+    /// problem halves the loss on held-out right-hand sides of the same kind, and DCDM with it
+    /// beats plain CG: with every direction kept for the A-orthogonalization (k ≥ the
+    /// iterations, so no direction comes back), it reaches 1e-4 in at most 0.75× CG's
+    /// iterations on a held-out Ritz mixture and on white noise (measured: about 0.55×). With
+    /// the paper's k = 2 a network trained this briefly stalls (its proposals cycle; see the
+    /// issue notes), which is not asserted.
+    @Test func briefTrainingLowersTheHeldOutLossAndBeatsCG() throws {
         let domain = try CellDomain.randomObstacles(counts: [32, 32], boxes: 3, balls: 2, seed: 9)
         let sys = try PressurePoissonSystem(domain)
         let n = sys.unknownCount
@@ -200,7 +203,7 @@ import TestSupport
             Double(try Autodiff.withoutGradient { try op.directionLoss(try net(heldOut.x), heldOut.b) }.value.scalars[0])
         }
         let before = try heldOutLoss()
-        for step in 0..<150 {
+        for step in 0..<300 {
             let (x, b) = try batch((0..<8).map { (step * 8 + $0) % 64 })
             net.zeroGradients(Float.self)
             let loss = try op.directionLoss(try net(x), b)
@@ -209,6 +212,17 @@ import TestSupport
         }
         let after = try heldOutLoss()
         #expect(after < 0.5 * before, "held-out loss \(before) → \(after)")
+        let model = try DCDMDirectionModel(network: net, system: sys)
+        let options = IterativeOptions(relativeTolerance: 1e-4, maxIterations: 400)
+        for (name, b) in [("held-out Ritz mixture", rhs[64]), ("white noise", randomVector(n, seed: 20))] {
+            var x = [Double](repeating: 0, count: n)
+            let cg = try ConjugateGradient(options).solve(sys.matrix, b, x: &x, preconditioner: nil)
+            var y = [Double](repeating: 0, count: n)
+            let dcdm = try DeepConjugateDirection(options, directions: options.maxIterations).solve(sys.matrix, b, x: &y, model: model)
+            #expect(cg.reason.converged && dcdm.reason.converged, "\(name): CG \(cg.reason), DCDM \(dcdm.reason)")
+            #expect(Double(dcdm.iterations) <= 0.75 * Double(cg.iterations), "\(name): DCDM \(dcdm.iterations), CG \(cg.iterations) iterations")
+            #expect(dcdm.trueRelativeResidual <= 1e-4)
+        }
     }
 
     /// The PyTorch rebuild of `pde-bench dcdm --inference` (benchmarks/peers/dcdm_peer.py)

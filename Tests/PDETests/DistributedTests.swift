@@ -144,6 +144,9 @@ import Learning
         try checkSecondOrder(world)
         try checkMultigrid(world, nodes: [33, 33], levels: 3)
         try checkMultigrid(world, nodes: [17, 9, 17], levels: 3)
+        // Two ranks cannot split the last level's one layer: it is agglomerated.
+        try checkMultigrid(world, nodes: [65, 9], levels: 3, agglomerates: true)
+        try checkMultigrid(world, nodes: [33, 17, 9], levels: 3, agglomerates: true)
         try checkFFT(world, counts: [12, 10])
         try checkFFT(world, counts: [6, 5, 9])
         try checkPeriodicPoisson(world, counts: [16, 12])
@@ -151,6 +154,7 @@ import Learning
         try checkDatagen(world)
         try checkDataParallelTraining(world)
         try checkDistributedCSR(world)
+        try checkRowAssembly(world)
     }
 
     func checkCollectives(_ c: Communicator) throws {
@@ -281,12 +285,16 @@ import Learning
         #expect(report.trueRelativeResidual <= 1e-10)
     }
 
-    /// MG-PCG under this world equals the one-process MG-PCG with the same levels bit for bit.
-    func checkMultigrid(_ c: Communicator, nodes: [Int], levels: Int) throws {
-        let g = try Grid(counts: nodes, lower: nodes.map { _ in 0 }, upper: nodes.map { _ in 1 })
+    /// MG-PCG under this world equals the one-process MG-PCG with the same levels bit for bit,
+    /// with the coarse levels agglomerated onto every rank where the ranks run out of layers.
+    func checkMultigrid(_ c: Communicator, nodes: [Int], levels: Int, agglomerates: Bool = false) throws {
+        // Equal spacing on every axis (point smoothing with full coarsening wants it).
+        let g = try Grid(counts: nodes, lower: nodes.map { _ in 0 }, upper: nodes.map { Double($0 - 1) / Double(nodes.max()! - 1) })
         func run(_ comm: Communicator) throws -> (x: [Double], report: SolverReport, levels: Int) {
             let a = try DistributedLaplacian(nodes: g, communicator: comm)
             let mg = try DistributedMultigrid(a, levels: levels)
+            #expect((mg.agglomerated != nil) == (agglomerates && comm.size > 1), "agglomeration on \(nodes), \(comm.size) ranks")
+            if mg.agglomerated != nil { #expect(mg.distributedLevelCount < levels) }
             let b = try a.grid.localPart(of: randomGlobal(a.grid.decomposition.globalCount, seed: 9))
             var x = [Double](repeating: 0, count: a.grid.ownedCount)
             let report = try DistributedConjugateGradient(IterativeOptions(relativeTolerance: 1e-10)).solve(a, b, x: &x, preconditioner: mg)
@@ -503,5 +511,82 @@ import Learning
             #expect(abs(rb.iterations - ic.iterations) <= 1)
         }
         #expect(throws: PDEError.self) { try DistributedCSRMatrix(rowsOf: CSRMatrix(unchecked: 1, columns: 2, rowPointers: [0, 0], columnIndices: [], values: []), communicator: c) }
+    }
+
+    /// Systems assembled by rows on each rank (finite differences, and P1 on a mesh split by
+    /// coordinate bisection): each rank's rows are the serial rows (permuted for meshes), and
+    /// the solves give the serial solutions. A failure on one rank throws on every rank.
+    func checkRowAssembly(_ c: Communicator) throws {
+        let options = IterativeOptions(relativeTolerance: 1e-12)
+        for (name, problem) in try RowAssemblyTests.problems() {
+            let whole = try problem.assemble()
+            let dist = try DistributedFDSystem(problem, communicator: c)
+            let r0 = dist.matrix.grid.decomposition.lower[1], rows = r0..<(r0 + dist.rhs.count)
+            let v = randomGlobal(whole.matrix.rows, seed: 8)
+            var ref = [Double](repeating: 0, count: v.count)
+            whole.matrix.apply(v, into: &ref)
+            var y = [Double](repeating: 0, count: rows.count)
+            try dist.matrix.apply(Array(v[rows]), into: &y)
+            #expect(maxAbsDifference(y, Array(ref[rows])) <= 1e-13 * ref.map(abs).max()!, "\(name): rows")
+            #expect(maxAbsDifference(dist.rhs, Array(whole.rhs[rows])) <= 1e-13 * whole.rhs.map(abs).max()!, "\(name): rhs")
+            #expect(dist.nonzeroCount == whole.matrix.nonzeroCount && dist.isPinned == whole.isPinned)
+            let solver = try DistributedLinearSolver(distributed: dist.matrix, method: "cg", preconditioner: "ic0", options: options)
+            let (x, report) = try solver.solve(local: dist.rhs)
+            #expect(report.reason == .convergedRelative, "\(name)")
+            let field = try dist.fullSolution(local: x).values
+            let serial = try whole.fullSolution(try CholmodFactorization(matrix: whole.matrix).solve(whole.rhs)).values
+            #expect(maxAbsDifference(field, serial) <= 1e-9 * serial.map(abs).max()!, "\(name): solution")
+        }
+        let disk = try MeshGenerator.disk(resolution: 7)
+        let square = try MeshGenerator.rectangle(nx: 9, ny: 7)
+        let tags = MeshGenerator.rectangleTags
+        let meshProblems: [(String, P1Problem)] = [
+            ("disk, Dirichlet", try P1Problem(mesh: disk, analytic: ProblemCatalogue.diskVariable)),
+            ("square, Neumann on two sides", try P1Problem(mesh: square, analytic: ProblemCatalogue.diffusion2dVariable, neumannTags: [tags.xmin, tags.ymax])),
+            ("square, all Neumann (pinned)", try P1Problem(mesh: square, analytic: ProblemCatalogue.neumann2dCos,
+                                                           neumannTags: [tags.xmin, tags.xmax, tags.ymin, tags.ymax])),
+        ]
+        for (name, problem) in meshProblems {
+            let whole = try problem.assemble()
+            let dist = try DistributedP1System(problem, communicator: c)
+            let n = whole.matrix.rows
+            #expect(dist.serialUnknown.sorted() == Array(0..<n) && dist.isPinned == whole.isPinned)
+            let r0 = dist.matrix.grid.decomposition.lower[1], local = dist.rhs.count
+            let v = randomGlobal(n, seed: 9)
+            var ref = [Double](repeating: 0, count: n)
+            whole.matrix.apply(v, into: &ref)
+            var y = [Double](repeating: 0, count: local)
+            try dist.matrix.apply((r0..<(r0 + local)).map { v[dist.serialUnknown[$0]] }, into: &y)
+            let want = (r0..<(r0 + local)).map { ref[dist.serialUnknown[$0]] }
+            #expect(maxAbsDifference(y, want) <= 1e-13 * ref.map(abs).max()!, "\(name): rows")
+            let rhsWant = (r0..<(r0 + local)).map { whole.rhs[dist.serialUnknown[$0]] }
+            #expect(maxAbsDifference(dist.rhs, rhsWant) <= 1e-13 * whole.rhs.map(abs).max()!, "\(name): rhs")
+            let triangles = try c.allreduce(Double(dist.localTriangles))
+            let touchingFree = problem.mesh.triangles.filter { t in (0..<3).contains { whole.unknownOfVertex[Int(t[$0])] >= 0 } }.count
+            #expect(Int(triangles) >= touchingFree, "\(name): every triangle with a free vertex integrated somewhere")
+            if c.size > 1 { #expect(dist.localTriangles < problem.mesh.triangleCount, "\(name): a rank integrated every triangle") }
+            let solver = try DistributedLinearSolver(distributed: dist.matrix, method: "pipecg", preconditioner: "jacobi", options: options)
+            let (x, report) = try solver.solve(local: dist.rhs)
+            #expect(report.reason == .convergedRelative, "\(name)")
+            let exact: AnalyticProblem = name.hasPrefix("disk") ? ProblemCatalogue.diskVariable
+                : (name.contains("pinned") ? ProblemCatalogue.neumann2dCos : ProblemCatalogue.diffusion2dVariable)
+            let (field, errors) = try dist.solution(local: x, comparedWith: exact)
+            let (serial, serialErrors) = try whole.solution(try CholmodFactorization(matrix: whole.matrix).solve(whole.rhs), comparedWith: exact)
+            #expect(maxAbsDifference(field.values, serial.values) <= 1e-9 * serial.values.map(abs).max()!, "\(name): solution")
+            #expect(abs(errors!.l2 - serialErrors!.l2) <= 1e-7 * serialErrors!.l2, "\(name): L2 error")
+        }
+        // One rank failing throws on all of them (not a hang in the next collective call).
+        do {
+            try c.collectively("test") { if c.rank == c.size - 1 { throw PDEError.invalidValue(key: "k", value: "v", expected: "e") } }
+            Issue.record("no rank threw")
+        } catch PDEError.invalidValue {
+            #expect(c.rank == c.size - 1)
+        } catch PDEError.libraryFailure(_, let reason) {
+            #expect(c.rank != c.size - 1 && reason.contains("rank \(c.size - 1)"))
+        }
+        var bad = try RowAssemblyTests.problems()[0].1
+        bad.coefficient = { x in x[1] > 1.2 ? -1 : 1 }  // only the last rows see it
+        #expect(throws: PDEError.self) { try DistributedFDSystem(bad, communicator: c) }
+        try c.barrier()
     }
 }

@@ -152,9 +152,17 @@ public struct SolveRunner {
         }
 
         var summary = SolveSummary()
-        var system: FDSystem!
-        summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
-        let (field, errors) = try solve(system, problem: pde, exact: exact, summary: &summary)
+        let world = try processes()
+        let (field, errors): (GridField, FieldErrors?)
+        if world.size > 1 {
+            var system: DistributedFDSystem!
+            summary.assembleSeconds = try measureSeconds { system = try DistributedFDSystem(pde, communicator: world) }
+            (field, errors) = try solveDistributed(system, exact: exact, summary: &summary)
+        } else {
+            var system: FDSystem!
+            summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
+            (field, errors) = try solve(system, problem: pde, exact: exact, summary: &summary)
+        }
         record(errors, in: &summary)
         try writeGridOutputs(field, exact: exact, summary: &summary)
         return summary
@@ -283,14 +291,21 @@ public struct SolveRunner {
         }
 
         var summary = SolveSummary()
-        var system: P1System!
-        summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
-        let (field, errors) = try solve(system, problem: nil, exact: exact, summary: &summary)
+        let world = try processes()
+        let (field, errors): (MeshField, FieldErrors?)
+        if world.size > 1 {
+            var system: DistributedP1System!
+            summary.assembleSeconds = try measureSeconds { system = try DistributedP1System(pde, communicator: world) }
+            (field, errors) = try solveDistributed(system, exact: exact, summary: &summary)
+        } else {
+            var system: P1System!
+            summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
+            (field, errors) = try solve(system, problem: nil, exact: exact, summary: &summary)
+        }
         record(errors, in: &summary)
         let base = config.output.directory + "/" + config.output.name
         // Under mpirun each rank writes its VTU piece (and rank 0 the .pvtu index); the other
         // formats are written whole by rank 0.
-        let world = try processes()
         for format in config.output.formats where world.rank == 0 || format == .vtu {
             var path = base + "." + format.rawValue
             switch format {
@@ -342,23 +357,6 @@ public struct SolveRunner {
         let spec = config.solver
         var options = spec.iterativeOptions
         if spec.monitor { options.monitor = { [log] it, r in log(String(format: "%5d KSP residual norm %.12e", it, r)) } }
-        let world = try processes()
-        if world.size > 1 {
-            // Under mpirun every rank assembled the whole system and keeps its block of rows; the
-            // solution is allgathered, so every rank has the field.
-            let solver: DistributedLinearSolver
-            do {
-                solver = try DistributedLinearSolver(matrix: a, method: spec.method, preconditioner: spec.preconditioner,
-                                                     options: options, communicator: world)
-            } catch let PDEError.invalidValue(key, value, expected) {
-                throw fail("solver.\(key)", value, expected)
-            }
-            let (local, report) = try solver.solve(b)
-            summary.relativeResidual = report.trueRelativeResidual
-            recordIterations(report, label: "\(spec.method.padding(toLength: 11, withPad: " ", startingAt: 0)) \(spec.preconditioner) (block Jacobi per rank), \(world.size) ranks", in: &summary)
-            for note in report.notes { log("            \(note)") }
-            return try system.solution(solver.matrix.grid.allgatherWhole(local), comparedWith: exact)
-        }
         let solver: LinearSolver
         do {
             solver = try LinearSolver(matrix: a, method: spec.method, preconditioner: spec.preconditioner, options: options,
@@ -387,6 +385,32 @@ public struct SolveRunner {
             log("wrote       \(plot)")
         }
         return try system.solution(x, comparedWith: exact)
+    }
+
+    /// The solve under mpirun: each rank assembled its rows; the method and block-Jacobi
+    /// preconditioner from the config's names (`DistributedLinearSolver`); the whole field on
+    /// every rank.
+    func solveDistributed<S: DistributedDiscreteSystem>(_ system: S, exact: AnalyticProblem?,
+                                                        summary: inout SolveSummary) throws -> (S.Solution, FieldErrors?) {
+        summary.unknowns = system.unknownCount
+        summary.nonzeros = system.nonzeroCount
+        let ranks = system.matrix.grid.communicator.size
+        log("system      \(system.unknownCount) unknowns, \(system.nonzeroCount) nonzeros (assembled by rows on \(ranks) ranks in \(formatSeconds(summary.assembleSeconds)))")
+        let spec = config.solver
+        var options = spec.iterativeOptions
+        if spec.monitor { options.monitor = { [log] it, r in log(String(format: "%5d KSP residual norm %.12e", it, r)) } }
+        let solver: DistributedLinearSolver
+        do {
+            solver = try DistributedLinearSolver(distributed: system.matrix, method: spec.method, preconditioner: spec.preconditioner,
+                                                 options: options)
+        } catch let PDEError.invalidValue(key, value, expected) {
+            throw fail("solver.\(key)", value, expected)
+        }
+        let (local, report) = try solver.solve(local: system.rhs)
+        summary.relativeResidual = report.trueRelativeResidual
+        recordIterations(report, label: "\(spec.method.padding(toLength: 11, withPad: " ", startingAt: 0)) \(spec.preconditioner) (block Jacobi per rank), \(ranks) ranks", in: &summary)
+        for note in report.notes { log("            \(note)") }
+        return try system.solution(local: local, comparedWith: exact)
     }
 
     /// An iterative solve's figures into the summary, and its report line.

@@ -303,17 +303,23 @@ public final class Trainer<T: TensorScalar> {
             localLoss = Double(v)
             if localLoss.isFinite { try l.backward() }
         }
-        // [gradients…, weighted loss], each gradient weighted by this slice's share.
-        var flat: [Double] = []
-        for p in params {
-            let n = p.value.count
-            if let g = p.grad, !mine.isEmpty {
-                flat += g.scalars.map { Double($0) * weight }
-            } else {
-                flat += [Double](repeating: 0, count: n)
+        // [gradients…, weighted loss], each gradient weighted by this slice's share. Packed and
+        // unpacked by the scalar type's conversion kernels: millions of parameters go through
+        // here every step, too many for per-element generic code.
+        let total = params.reduce(0) { $0 + $1.value.count }
+        var flat = [Double](repeating: 0, count: total + 1)
+        flat.withUnsafeMutableBufferPointer { f in
+            var o = 0
+            for p in params {
+                let n = p.value.count
+                if let g = p.grad, !mine.isEmpty {
+                    g.scalars.withUnsafeBufferPointer { T.toDoublesKernel($0.baseAddress!, f.baseAddress! + o, n) }
+                    for i in o..<(o + n) { f[i] *= weight }
+                }
+                o += n
             }
+            f[total] = localLoss * weight
         }
-        flat.append(localLoss * weight)
         let sums = try dp.allreduce(flat)
         let value = sums[sums.count - 1]
         guard value.isFinite else {
@@ -321,10 +327,16 @@ public final class Trainer<T: TensorScalar> {
                                                 expected: "a finite loss (lower the learning rate?)")
         }
         var o = 0
-        for p in params {
-            let n = p.value.count
-            p.grad = try Tensor<T>(shape: p.value.shape, scalars: sums[o..<(o + n)].map { T($0) })
-            o += n
+        try sums.withUnsafeBufferPointer { s in
+            for p in params {
+                let n = p.value.count
+                let scalars = [T](unsafeUninitializedCapacity: n) { buffer, count in
+                    T.fromDoublesKernel(s.baseAddress! + o, buffer.baseAddress!, n)
+                    count = n
+                }
+                p.grad = try Tensor<T>(shape: p.value.shape, scalars: scalars)
+                o += n
+            }
         }
         return value
     }

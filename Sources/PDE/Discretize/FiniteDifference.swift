@@ -88,136 +88,31 @@ public struct FDSystem: Sendable {
     public let isPinned: Bool
     /// Control volume of each unknown divided by Π h_d (the mass-lumping weights).
     public let volumes: [Double]
-    private let dirichletValues: [Int: Double]
     private let boundary: BoundaryConditions
 
     init(_ problem: DiffusionProblem) throws {
-        let grid = problem.grid
-        let layout = try GridUnknownLayout(grid: grid, boundary: problem.boundary)
-        let dim = grid.dimension
+        let layout = try GridUnknownLayout(grid: problem.grid, boundary: problem.boundary)
+        let asm = try FDAssembler(problem, layout: layout, unknowns: 0..<layout.unknownCount)
+        let dim = layout.dimension
         let n = layout.unknownCount
-        let cellVolume = grid.cellVolume
-        let h = grid.spacing
-
-        // Coefficient at every node (validated), and per-node source values.
-        let aNodes: [Double] = try {
-            if let v = problem.coefficientValues {
-                guard v.count == grid.nodeCount else {
-                    throw PDEError.shapeMismatch(what: "coefficient values", expected: "\(grid.nodeCount) (one per node)", got: "\(v.count)")
-                }
-                return v
-            }
-            return grid.sample(problem.coefficient)
-        }()
-        for (i, a) in aNodes.enumerated() where !(a > 0) || !a.isFinite {
-            throw PDEError.invalidValue(key: "coefficient at node \(grid.position(linear: i))", value: "\(a)",
-                                        expected: "a positive finite diffusion coefficient")
-        }
-        if let v = problem.sourceValues, v.count != grid.nodeCount {
-            throw PDEError.shapeMismatch(what: "source values", expected: "\(grid.nodeCount) (one per node)", got: "\(v.count)")
-        }
-
-        // Per-axis control-volume widths by node index.
-        var widths: [[Double]] = []
-        for d in 0..<dim {
-            var w = [Double](repeating: h[d], count: grid.counts[d])
-            if !layout.periodic[d] {
-                w[0] *= 0.5
-                w[w.count - 1] *= 0.5
-            }
-            widths.append(w)
-        }
         var kPlus = [[Double]](repeating: [Double](repeating: 0, count: n), count: dim)
         var diag = [Double](repeating: 0, count: n)
         var rhs = [Double](repeating: 0, count: n)
         var volumes = [Double](repeating: 0, count: n)
-        var dirichletValues: [Int: Double] = [:]
         var anyReaction = false
-        let ustrides = layout.strides
-
-        func dirichletValue(_ node: Int, _ face: Face) -> Double {
-            if let v = dirichletValues[node] { return v }
-            guard case .dirichlet(let g) = problem.boundary[face] else { return 0 }
-            let v = g(grid.position(linear: node))
-            dirichletValues[node] = v
-            return v
-        }
-        // The face whose Dirichlet condition applies at a node (first Dirichlet face found).
-        func dirichletFace(_ idx: [Int]) -> Face? {
-            for d in 0..<dim {
-                if layout.dirichletLower[d] && idx[d] == 0 { return Face(rawValue: 2 * d) }
-                if layout.dirichletUpper[d] && idx[d] == grid.counts[d] - 1 { return Face(rawValue: 2 * d + 1) }
-            }
-            return nil
-        }
-
-        // Per-node work without allocation: one multi-index and one position buffer reused,
-        // neighbours by node strides, the boundary conditions looked up once.
-        let nodeStrides = grid.strides
-        let neumannLower: [(([Double]) -> Double)?] = (0..<dim).map { d in
-            if case .neumann(let g) = problem.boundary[Face(rawValue: 2 * d)!], !layout.periodic[d] { return g } else { return nil }
-        }
-        let neumannUpper: [(([Double]) -> Double)?] = (0..<dim).map { d in
-            if case .neumann(let g) = problem.boundary[Face(rawValue: 2 * d + 1)!], !layout.periodic[d] { return g } else { return nil }
-        }
-        let coordinates: [[Double]] = (0..<dim).map { d in (0..<grid.counts[d]).map { grid.coordinate(axis: d, $0) } }
-        let sourceValues = problem.sourceValues
         var idx = [Int](repeating: 0, count: dim)
         var x = [Double](repeating: 0, count: dim)
         for u in 0..<n {
-            // Node multi-index of unknown u.
-            var r = u
-            var node = 0
-            for d in 0..<dim {
-                idx[d] = r % layout.counts[d] + layout.first[d]
-                r /= layout.counts[d]
-                node += idx[d] * nodeStrides[d]
-                x[d] = coordinates[d][idx[d]]
-            }
-            var vol = 1.0
-            for d in 0..<dim { vol *= widths[d][idx[d]] }
-            volumes[u] = vol / cellVolume
-            let c = problem.reaction(x)
-            guard c >= 0, c.isFinite else {
-                throw PDEError.invalidValue(key: "reaction at node \(x)", value: "\(c)", expected: "a finite c ≥ 0")
-            }
-            if c != 0 { anyReaction = true }
-            diag[u] += c * vol
-            rhs[u] += (sourceValues?[node] ?? problem.source(x)) * vol
-            for d in 0..<dim {
-                var area = 1.0
-                for e in 0..<dim where e != d { area *= widths[e][idx[e]] }
-                // Edge to the +d neighbour.
-                let i = idx[d]
-                if i + 1 <= grid.counts[d] - 1 {
-                    let jNode = node + nodeStrides[d]
-                    let a = 2 * aNodes[node] * aNodes[jNode] / (aNodes[node] + aNodes[jNode])
-                    let k = a * area / h[d]
-                    if layout.dirichletUpper[d] && i + 1 == grid.counts[d] - 1 {
-                        diag[u] += k
-                        idx[d] = i + 1
-                        if let face = dirichletFace(idx) { rhs[u] += k * dirichletValue(jNode, face) }
-                        idx[d] = i
-                    } else {
-                        kPlus[d][u] = k
-                    }
-                }
-                // Edge to a Dirichlet −d neighbour (other −d edges are their +d edges).
-                if i - 1 == 0 && layout.dirichletLower[d] {
-                    let jNode = node - nodeStrides[d]
-                    let a = 2 * aNodes[node] * aNodes[jNode] / (aNodes[node] + aNodes[jNode])
-                    let k = a * area / h[d]
-                    diag[u] += k
-                    idx[d] = 0
-                    if let face = dirichletFace(idx) { rhs[u] += k * dirichletValue(jNode, face) }
-                    idx[d] = i
-                }
-                // Neumann fluxes on boundary faces (outward flux g = a ∂u/∂n).
-                if i == 0, let g = neumannLower[d] { rhs[u] += g(x) * area }
-                if i == grid.counts[d] - 1, let g = neumannUpper[d] { rhs[u] += g(x) * area }
-            }
+            let node = asm.locate(u, idx: &idx, x: &x)
+            let t = try asm.nodeTerms(node: node, idx: &idx, x: x)
+            diag[u] = t.diagonal
+            rhs[u] = t.rhs
+            volumes[u] = t.volume
+            if t.reaction != 0 { anyReaction = true }
+            for d in 0..<dim { kPlus[d][u] = try asm.edge(node: node, idx: idx, axis: d) }
         }
         // Diagonal: edges on both sides.
+        let ustrides = layout.strides
         for u in 0..<n {
             var r = u
             for d in 0..<dim {
@@ -232,13 +127,13 @@ public struct FDSystem: Sendable {
             }
         }
         // Scale by the full cell volume.
-        let s = 1 / cellVolume
+        let s = 1 / layout.grid.cellVolume
         for u in 0..<n { diag[u] *= s; rhs[u] *= s }
         for d in 0..<dim { for u in 0..<n { kPlus[d][u] *= s } }
 
         let stencil = StencilOperator(layout: layout, diagonal: diag, edges: kPlus)
         let op = stencil.assembled()
-        let singular = !anyReaction && !layout.dirichletLower.contains(true) && !layout.dirichletUpper.contains(true)
+        let singular = !anyReaction && layout.isSingularWithoutReaction
         var matrix = op
         if singular { CSRMatrix.pinFirstUnknown(&matrix, &rhs, weights: volumes) }
         self.layout = layout
@@ -248,7 +143,6 @@ public struct FDSystem: Sendable {
         self.stencil = stencil
         self.isPinned = singular
         self.volumes = volumes
-        self.dirichletValues = dirichletValues
         self.boundary = problem.boundary
     }
 
@@ -265,33 +159,7 @@ public struct FDSystem: Sendable {
             for u in 0..<x.count { s += volumes[u] * x[u]; v += volumes[u] }
             shift = s / v
         }
-        let grid = layout.grid
-        var values = [Double](repeating: 0, count: grid.nodeCount)
-        for node in 0..<grid.nodeCount {
-            if let u = layout.unknown(ofNode: node) {
-                values[node] = x[u] - shift
-            } else if let v = dirichletValues[node] {
-                values[node] = v
-            } else {
-                // Dirichlet nodes no unknown couples to (corners next to periodic images).
-                values[node] = dirichletValue(atNode: node)
-            }
-        }
-        return try GridField(grid: grid, values: values)
-    }
-}
-
-extension FDSystem {
-    /// The Dirichlet value at an eliminated node, from the first Dirichlet face it lies on.
-    func dirichletValue(atNode node: Int) -> Double {
-        let grid = layout.grid
-        let idx = grid.multiIndex(node)
-        for d in 0..<grid.dimension {
-            for face in [Face(rawValue: 2 * d)!, Face(rawValue: 2 * d + 1)!] where grid.isOn(face, idx) {
-                if case .dirichlet(let g) = boundary[face] { return g(grid.position(idx)) }
-            }
-        }
-        return 0
+        return try layout.field(unknowns: x, shift: shift, boundary: boundary)
     }
 }
 

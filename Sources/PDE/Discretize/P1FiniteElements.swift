@@ -77,8 +77,82 @@ public struct P1System: Sendable {
     /// True when there was no Dirichlet vertex and c ≡ 0, so unknown 0 was pinned.
     public let isPinned: Bool
     private let dirichletValues: [Double]
-    private let lumpedMass: [Double]
 
+    init(_ p: P1Problem) throws {
+        let asm = try P1Assembler(p)
+        let mesh = p.mesh
+        let n = asm.vertexOfUnknown.count
+        var builder = COOBuilder(rows: n, columns: n, reserve: 9 * mesh.triangleCount)
+        var rhs = [Double](repeating: 0, count: n)
+        var lumped = [Double](repeating: 0, count: mesh.vertexCount)
+        var anyReaction = false
+        for t in 0..<mesh.triangleCount {
+            let e = try asm.element(t)
+            if e.hasReaction { anyReaction = true }
+            for i in 0..<3 {
+                lumped[e.vertices[i]] += e.area / 3
+                let ui = asm.unknownOfVertex[e.vertices[i]]
+                guard ui >= 0 else { continue }
+                rhs[Int(ui)] += e.load[i]
+                for j in 0..<3 {
+                    let uj = asm.unknownOfVertex[e.vertices[j]]
+                    if uj >= 0 { builder.add(Int(ui), Int(uj), e.matrix[i][j]) } else { rhs[Int(ui)] -= e.matrix[i][j] * asm.dirichletValues[e.vertices[j]] }
+                }
+            }
+        }
+        asm.addNeumannData { u, v in rhs[u] += v }
+        var matrix = builder.build()
+        let singular = !anyReaction && asm.hasNoDirichletVertex
+        if singular { CSRMatrix.pinFirstUnknown(&matrix, &rhs, weights: asm.vertexOfUnknown.map { lumped[Int($0)] }) }
+        self.mesh = mesh
+        self.matrix = matrix
+        self.rhs = rhs
+        self.vertexOfUnknown = asm.vertexOfUnknown
+        self.unknownOfVertex = asm.unknownOfVertex
+        self.isPinned = singular
+        self.dirichletValues = asm.dirichletValues
+    }
+
+    /// Vertex values of the solution: unknowns, then Dirichlet values; shifted to zero mean
+    /// when the operator was singular.
+    public func fullSolution(_ x: [Double]) throws -> MeshField {
+        guard x.count == vertexOfUnknown.count else {
+            throw PDEError.shapeMismatch(what: "solution vector", expected: "\(vertexOfUnknown.count) unknowns", got: "\(x.count)")
+        }
+        return try Self.field(mesh: mesh, unknowns: x, vertexOfUnknown: vertexOfUnknown, dirichletValues: dirichletValues,
+                              pinned: isPinned)
+    }
+
+    /// Vertex values from the unknowns (in `vertexOfUnknown` order) and the Dirichlet values,
+    /// shifted to zero mean when `pinned`.
+    static func field(mesh: TriangleMesh, unknowns x: [Double], vertexOfUnknown: [Int32], dirichletValues: [Double],
+                      pinned: Bool) throws -> MeshField {
+        var values = dirichletValues
+        for (u, v) in vertexOfUnknown.enumerated() { values[Int(v)] = x[u] }
+        var field = try MeshField(mesh: mesh, values: values)
+        if pinned {
+            let mean = field.integral() / field.mesh.areas.reduce(0, +)
+            for i in 0..<values.count { field.values[i] -= mean }
+        }
+        return field
+    }
+}
+
+/// What every P1 assembly shares, whole (`P1System`) or by rows (`DistributedP1System`): the
+/// Dirichlet vertices and values, the numbering of the free vertices, and the element and
+/// Neumann-edge integrals, so that both agree bit for bit.
+struct P1Assembler {
+    let problem: P1Problem
+    let mesh: TriangleMesh
+    /// Dirichlet value per vertex (0 at free vertices).
+    let dirichletValues: [Double]
+    let hasNoDirichletVertex: Bool
+    /// Free vertex of each unknown, and unknown of each vertex (−1 for Dirichlet vertices).
+    let vertexOfUnknown: [Int32]
+    let unknownOfVertex: [Int32]
+    let neumannEdges: [(TriangleMesh.BoundaryEdge, @Sendable ([Double]) -> Double)]
+
+    /// Throws for per-vertex arrays of the wrong length, a periodic tag, or no free vertex.
     init(_ p: P1Problem) throws {
         let mesh = p.mesh
         let nv = mesh.vertexCount
@@ -88,7 +162,6 @@ public struct P1System: Sendable {
         if let v = p.sourceValues, v.count != nv {
             throw PDEError.shapeMismatch(what: "source values", expected: "\(nv) (one per vertex)", got: "\(v.count)")
         }
-        // Dirichlet vertices and their values.
         var isDirichlet = [Bool](repeating: false, count: nv)
         var dirichlet = [Double](repeating: 0, count: nv)
         var neumannEdges: [(TriangleMesh.BoundaryEdge, @Sendable ([Double]) -> Double)] = []
@@ -110,76 +183,82 @@ public struct P1System: Sendable {
             unknownOf[v] = Int32(vertexOf.count)
             vertexOf.append(Int32(v))
         }
-        let n = vertexOf.count
-        guard n > 0 else { throw PDEError.invalidMesh(reason: "every vertex is a Dirichlet vertex: nothing to solve for") }
+        guard !vertexOf.isEmpty else { throw PDEError.invalidMesh(reason: "every vertex is a Dirichlet vertex: nothing to solve for") }
+        problem = p
+        self.mesh = mesh
+        dirichletValues = dirichlet
+        hasNoDirichletVertex = !isDirichlet.contains(true)
+        vertexOfUnknown = vertexOf
+        unknownOfVertex = unknownOf
+        self.neumannEdges = neumannEdges
+    }
 
-        var builder = COOBuilder(rows: n, columns: n, reserve: 9 * mesh.triangleCount)
-        var rhs = [Double](repeating: 0, count: n)
-        var lumped = [Double](repeating: 0, count: nv)
+    /// Triangle t's stiffness-plus-mass matrix and load vector (its vertices' order), its
+    /// vertices and area, and whether c ≠ 0 somewhere in it. Throws for a ≤ 0 or c < 0 at a
+    /// quadrature point.
+    func element(_ t: Int) throws -> (matrix: [[Double]], load: [Double], vertices: [Int], area: Double, hasReaction: Bool) {
+        let p = problem
+        let tri = mesh.triangles[t]
+        let ids = [Int(tri[0]), Int(tri[1]), Int(tri[2])]
+        let p0 = mesh.vertices[ids[0]], p1 = mesh.vertices[ids[1]], p2 = mesh.vertices[ids[2]]
+        let area = TriangleMesh.signedArea(p0, p1, p2)
+        // ∇φ_k = perp(opposite edge) / (2 area).
+        let grads = [SIMD2(p1.y - p2.y, p2.x - p1.x), SIMD2(p2.y - p0.y, p0.x - p2.x), SIMD2(p0.y - p1.y, p1.x - p0.x)]
+            .map { $0 / (2 * area) }
+        func point(_ l: SIMD3<Double>) -> [Double] {
+            let q = l[0] * p0 + l[1] * p1 + l[2] * p2
+            return [q.x, q.y]
+        }
+        // ∫_T a  (midpoint rule, degree 2), or the P1 interpolant of the given values.
+        var aInt = 0.0
+        for (l, w) in TriangleQuadrature.midpoints {
+            let a: Double
+            if let av = p.coefficientValues { a = l[0] * av[ids[0]] + l[1] * av[ids[1]] + l[2] * av[ids[2]] }
+            else { a = p.coefficient(point(l)) }
+            guard a > 0, a.isFinite else {
+                throw PDEError.invalidValue(key: "coefficient in triangle \(t) at \(point(l))", value: "\(a)", expected: "a positive finite diffusion coefficient")
+            }
+            aInt += w * a
+        }
+        aInt *= area
+        var local = [[Double]](repeating: [0, 0, 0], count: 3)
+        var load = [0.0, 0.0, 0.0]
         var anyReaction = false
-        for (t, tri) in mesh.triangles.enumerated() {
-            let ids = [Int(tri[0]), Int(tri[1]), Int(tri[2])]
-            let p0 = mesh.vertices[ids[0]], p1 = mesh.vertices[ids[1]], p2 = mesh.vertices[ids[2]]
-            let area = TriangleMesh.signedArea(p0, p1, p2)
-            // ∇φ_k = perp(opposite edge) / (2 area).
-            let grads = [SIMD2(p1.y - p2.y, p2.x - p1.x), SIMD2(p2.y - p0.y, p0.x - p2.x), SIMD2(p0.y - p1.y, p1.x - p0.x)]
-                .map { $0 / (2 * area) }
-            func point(_ l: SIMD3<Double>) -> [Double] {
-                let q = l[0] * p0 + l[1] * p1 + l[2] * p2
-                return [q.x, q.y]
+        for i in 0..<3 { for j in 0..<3 { local[i][j] = aInt * (grads[i] * grads[j]).sum() } }
+        for (l, w) in TriangleQuadrature.degree4 {
+            let x = point(l)
+            let c = p.reaction(x)
+            guard c >= 0, c.isFinite else {
+                throw PDEError.invalidValue(key: "reaction in triangle \(t) at \(x)", value: "\(c)", expected: "a finite c ≥ 0")
             }
-            // ∫_T a  (midpoint rule, degree 2), or the P1 interpolant of the given values.
-            var aInt = 0.0
-            for (l, w) in TriangleQuadrature.midpoints {
-                let a: Double
-                if let av = p.coefficientValues { a = l[0] * av[ids[0]] + l[1] * av[ids[1]] + l[2] * av[ids[2]] }
-                else { a = p.coefficient(point(l)) }
-                guard a > 0, a.isFinite else {
-                    throw PDEError.invalidValue(key: "coefficient in triangle \(t) at \(point(l))", value: "\(a)", expected: "a positive finite diffusion coefficient")
-                }
-                aInt += w * a
-            }
-            aInt *= area
-            var local = [[Double]](repeating: [0, 0, 0], count: 3)
-            var load = [0.0, 0.0, 0.0]
-            for i in 0..<3 { for j in 0..<3 { local[i][j] = aInt * (grads[i] * grads[j]).sum() } }
-            for (l, w) in TriangleQuadrature.degree4 {
-                let x = point(l)
-                let c = p.reaction(x)
-                guard c >= 0, c.isFinite else {
-                    throw PDEError.invalidValue(key: "reaction in triangle \(t) at \(x)", value: "\(c)", expected: "a finite c ≥ 0")
-                }
-                if c != 0 { anyReaction = true }
-                let f: Double
-                if let sv = p.sourceValues { f = l[0] * sv[ids[0]] + l[1] * sv[ids[1]] + l[2] * sv[ids[2]] } else { f = p.source(x) }
-                for i in 0..<3 {
-                    load[i] += w * area * f * l[i]
-                    if c != 0 { for j in 0..<3 { local[i][j] += w * area * c * l[i] * l[j] } }
-                }
-            }
+            if c != 0 { anyReaction = true }
+            let f: Double
+            if let sv = p.sourceValues { f = l[0] * sv[ids[0]] + l[1] * sv[ids[1]] + l[2] * sv[ids[2]] } else { f = p.source(x) }
             for i in 0..<3 {
-                lumped[ids[i]] += area / 3
-                let ui = unknownOf[ids[i]]
-                guard ui >= 0 else { continue }
-                rhs[Int(ui)] += load[i]
-                for j in 0..<3 {
-                    let uj = unknownOf[ids[j]]
-                    if uj >= 0 { builder.add(Int(ui), Int(uj), local[i][j]) } else { rhs[Int(ui)] -= local[i][j] * dirichlet[ids[j]] }
-                }
+                load[i] += w * area * f * l[i]
+                if c != 0 { for j in 0..<3 { local[i][j] += w * area * c * l[i] * l[j] } }
             }
         }
-        // Neumann edges: ∫ g φ ds, 3-point Gauss; g gets [x, y, nx, ny] (outward normal).
-        let centroidOfMesh = mesh.vertices.reduce(SIMD2<Double>(0, 0), +) / Double(nv)
+        return (local, load, ids, area, anyReaction)
+    }
+
+    /// The Neumann data ∫ g φ ds (3-point Gauss per edge; g gets [x, y, nx, ny] with the outward
+    /// normal), handed to `add(unknown, value)` edge by edge for the free vertices `wanted`
+    /// accepts (all by default).
+    func addNeumannData(wanted: (Int) -> Bool = { _ in true }, _ add: (Int, Double) -> Void) {
+        guard !neumannEdges.isEmpty else { return }
+        let centroidOfMesh = mesh.vertices.reduce(SIMD2<Double>(0, 0), +) / Double(mesh.vertexCount)
         var edgeOwner: [UInt64: Int] = [:]
-        if !neumannEdges.isEmpty {
-            for (t, tri) in mesh.triangles.enumerated() {
-                for k in 0..<3 {
-                    let a = Int(tri[k]), b = Int(tri[(k + 1) % 3])
-                    edgeOwner[UInt64(min(a, b)) << 32 | UInt64(max(a, b))] = t
-                }
+        for (t, tri) in mesh.triangles.enumerated() {
+            for k in 0..<3 {
+                let a = Int(tri[k]), b = Int(tri[(k + 1) % 3])
+                edgeOwner[UInt64(min(a, b)) << 32 | UInt64(max(a, b))] = t
             }
         }
         for (e, g) in neumannEdges {
+            let u0 = Int(unknownOfVertex[e.v0]), u1 = Int(unknownOfVertex[e.v1])
+            let take0 = u0 >= 0 && wanted(u0), take1 = u1 >= 0 && wanted(u1)
+            guard take0 || take1 else { continue }
             let a = mesh.vertices[e.v0], b = mesh.vertices[e.v1]
             let d = b - a
             let length = (d * d).sum().squareRoot()
@@ -195,36 +274,9 @@ public struct P1System: Sendable {
             for (s, w) in TriangleQuadrature.gauss3 {
                 let x = a + s * d
                 let gv = g([x.x, x.y, normal.x, normal.y])
-                if unknownOf[e.v0] >= 0 { rhs[Int(unknownOf[e.v0])] += w * length * gv * (1 - s) }
-                if unknownOf[e.v1] >= 0 { rhs[Int(unknownOf[e.v1])] += w * length * gv * s }
+                if take0 { add(u0, w * length * gv * (1 - s)) }
+                if take1 { add(u1, w * length * gv * s) }
             }
         }
-        var matrix = builder.build()
-        let singular = !anyReaction && !isDirichlet.contains(true)
-        if singular { CSRMatrix.pinFirstUnknown(&matrix, &rhs, weights: vertexOf.map { lumped[Int($0)] }) }
-        self.mesh = mesh
-        self.matrix = matrix
-        self.rhs = rhs
-        self.vertexOfUnknown = vertexOf
-        self.unknownOfVertex = unknownOf
-        self.isPinned = singular
-        self.dirichletValues = dirichlet
-        self.lumpedMass = lumped
-    }
-
-    /// Vertex values of the solution: unknowns, then Dirichlet values; shifted to zero mean
-    /// when the operator was singular.
-    public func fullSolution(_ x: [Double]) throws -> MeshField {
-        guard x.count == vertexOfUnknown.count else {
-            throw PDEError.shapeMismatch(what: "solution vector", expected: "\(vertexOfUnknown.count) unknowns", got: "\(x.count)")
-        }
-        var values = dirichletValues
-        for (u, v) in vertexOfUnknown.enumerated() { values[Int(v)] = x[u] }
-        var field = try MeshField(mesh: mesh, values: values)
-        if isPinned {
-            let mean = field.integral() / field.mesh.areas.reduce(0, +)
-            for i in 0..<values.count { field.values[i] -= mean }
-        }
-        return field
     }
 }

@@ -32,6 +32,8 @@ extension DistributedLinearOperator {
 /// Periodic axes of the decomposition wrap instead (then the box's counts are the unknowns).
 public final class DistributedLaplacian: DistributedLinearOperator {
     public let grid: DistributedGrid
+    /// h per axis, as given.
+    public let spacing: [Double]
     /// 1/h² per axis.
     public let coefficients: [Double]
     /// Σ 2/h².
@@ -59,6 +61,7 @@ public final class DistributedLaplacian: DistributedLinearOperator {
             throw PDEError.invalidValue(key: "spacing", value: "\(spacing)", expected: "one positive finite spacing per axis")
         }
         self.grid = grid
+        self.spacing = spacing
         coefficients = spacing.map { 1 / ($0 * $0) }
         diagonalValue = coefficients.reduce(0) { $0 + 2 * $1 }
         zeroLine = [Double](repeating: 0, count: grid.decomposition.counts[0])

@@ -9,9 +9,13 @@ import Support
 ///
 /// Each coarse level keeps the fine level's ranks: coarse point I lives on the rank owning fine
 /// point 2I + 1, so transfers need only the one-layer halos. Coarsening stops where an axis is
-/// even, a rank would own no coarse layer, the grid has at most `coarseSize` unknowns, or after
-/// `levels` levels. Slab decompositions only (split along the slowest axis), Dirichlet boxes.
-/// For a fixed number of levels the cycle gives the same bits on every rank count.
+/// even, the grid has at most `coarseSize` unknowns, or after `levels` levels. Where a rank
+/// would own no coarse layer (many ranks, few layers) while coarsening should go on, the level
+/// is agglomerated: gathered whole onto every rank (one allgather), where a one-process
+/// multigrid (`agglomerated`) runs the remaining levels redundantly, and each rank keeps its
+/// part of the result — no rank waits for another below that level. Slab decompositions only
+/// (split along the slowest axis), Dirichlet boxes. For a fixed number of levels the cycle gives
+/// the same bits on every rank count, agglomerated or not.
 public final class DistributedMultigrid: DistributedPreconditioner {
     public let name = "mg"
     /// Operators from finest to coarsest.
@@ -20,7 +24,11 @@ public final class DistributedMultigrid: DistributedPreconditioner {
     public let smoothingSteps: Int
     /// Jacobi damping.
     public let weight: Double
-    private let coarseFactor: CholmodFactorization
+    /// The levels below the last distributed one, gathered onto every rank: a one-process
+    /// multigrid whose finest level is the last distributed level (nil when that level is the
+    /// coarsest and solved directly).
+    public let agglomerated: DistributedMultigrid?
+    private let coarseFactor: CholmodFactorization?
     private let buffers: [LevelBuffers]
 
     final class LevelBuffers {
@@ -66,6 +74,7 @@ public final class DistributedMultigrid: DistributedPreconditioner {
         self.smoothingSteps = smoothingSteps
         self.weight = w
         var ops = [a]
+        var ranksRanOut = false
         while true {
             if let levels, ops.count >= levels { break }
             let f = ops.last!.grid.decomposition
@@ -74,26 +83,42 @@ public final class DistributedMultigrid: DistributedPreconditioner {
             let m = f.globalCounts.map { ($0 - 1) / 2 }
             var bounds = f.boundaries
             bounds = bounds.indices.map { d in d == split ? f.boundaries[d].enumerated().map { $0.offset == f.processes[d] ? m[d] : $0.element / 2 } : [0, m[d]] }
-            guard (0..<f.processes[split]).allSatisfy({ bounds[split][$0 + 1] > bounds[split][$0] }) else { break }
+            guard (0..<f.processes[split]).allSatisfy({ bounds[split][$0 + 1] > bounds[split][$0] }) else {
+                ranksRanOut = true
+                break
+            }
             let cd = try BlockDecomposition(globalCounts: m, processes: f.processes, boundaries: bounds, rank: f.rank)
             let cg = try DistributedGrid(decomposition: cd, communicator: a.grid.communicator)
-            let h = ops.last!.coefficients.map { 2 / $0.squareRoot() }
-            ops.append(try DistributedLaplacian(grid: cg, spacing: h))
+            ops.append(try DistributedLaplacian(grid: cg, spacing: ops.last!.spacing.map { 2 * $0 }))
         }
         operators = ops
-        // The coarsest level's matrix, factored on every rank.
         let c = ops.last!
         let cdec = c.grid.decomposition
-        let h = c.coefficients.map { 1 / $0.squareRoot() }
-        let nodes = try Grid(counts: cdec.globalCounts.map { $0 + 2 }, lower: h.map { _ in 0 },
-                             upper: cdec.globalCounts.indices.map { Double(cdec.globalCounts[$0] + 1) * h[$0] })
-        coarseFactor = try CholmodFactorization(matrix: FiniteDifference.laplacian(grid: nodes))
+        if ranksRanOut {
+            // The rest of the hierarchy on the whole last level, in one process on every rank.
+            let whole = try DistributedGrid(decomposition: BlockDecomposition(globalCounts: cdec.globalCounts, ranks: 1, rank: 0),
+                                            communicator: .serial)
+            agglomerated = try DistributedMultigrid(DistributedLaplacian(grid: whole, spacing: c.spacing),
+                                                    levels: levels.map { $0 - ops.count + 1 }, smoothingSteps: smoothingSteps,
+                                                    weight: w, coarseSize: coarseSize)
+            coarseFactor = nil
+        } else {
+            // The coarsest level's matrix, factored on every rank.
+            let h = c.spacing
+            let nodes = try Grid(counts: cdec.globalCounts.map { $0 + 2 }, lower: h.map { _ in 0 },
+                                 upper: cdec.globalCounts.indices.map { Double(cdec.globalCounts[$0] + 1) * h[$0] })
+            coarseFactor = try CholmodFactorization(matrix: FiniteDifference.laplacian(grid: nodes))
+            agglomerated = nil
+        }
         // Transfers go through two temporaries of the finer level's size.
         buffers = ops.map { LevelBuffers($0.grid.ownedCount, temporary: $0.grid.ownedCount) }
     }
 
-    /// Levels in the hierarchy (1 = the coarse solve alone).
-    public var levelCount: Int { operators.count }
+    /// Levels in the hierarchy, agglomerated ones included (1 = the coarse solve alone).
+    public var levelCount: Int { operators.count - 1 + (agglomerated?.levelCount ?? 1) }
+
+    /// Levels split over the ranks (the rest are agglomerated).
+    public var distributedLevelCount: Int { operators.count }
 
     /// z ← V-cycle(r) (collective).
     public func apply(_ r: UnsafePointer<Double>, into z: UnsafeMutablePointer<Double>, count: Int) throws {
@@ -137,7 +162,15 @@ public final class DistributedMultigrid: DistributedPreconditioner {
         let g = op.grid
         let local = Array(UnsafeBufferPointer(start: buf.b, count: buf.n))
         let whole = try g.allgatherWhole(local)
-        let x = try coarseFactor.solve(whole)
+        var x: [Double]
+        if let agglomerated {
+            x = [Double](repeating: 0, count: whole.count)
+            try whole.withUnsafeBufferPointer { b in
+                try x.withUnsafeMutableBufferPointer { try agglomerated.apply(b.baseAddress!, into: $0.baseAddress!, count: whole.count) }
+            }
+        } else {
+            x = try coarseFactor!.solve(whole)
+        }
         let mine = try g.localPart(of: x)
         mine.withUnsafeBufferPointer { buf.x.update(from: $0.baseAddress!, count: buf.n) }
     }
