@@ -55,6 +55,29 @@ import PDE
         }
     }
 
+    @Test("gp-collocation with lengthscale: ml picks ℓ by the marginal likelihood and says so")
+    func collocationLengthscaleSearch() throws {
+        let yaml = """
+        problem: poisson
+        solver: {method: gp-collocation, options: {interior: 60, boundary_per_side: 6, test_points: 9, lengthscale: ml, lengthscale_range: [0.05, 1], evaluations: 9, nugget: 1.0e-10}}
+        output: {directory: \(tempDir()), name: p, formats: [npy]}
+        """
+        var lines: [String] = []
+        let (solution, _) = try MeshFreeRunner(config: try decodeConfig(MeshFreeSolveConfig.self, yaml: yaml, file: "t.yaml"),
+                                               log: { lines.append($0) }).run()
+        #expect(lines.filter { $0.contains("log evidence") }.count >= 9)
+        let note = try #require(solution.notes.first { $0.contains("by marginal likelihood") })
+        #expect(note.contains("9 solves"))
+        // The reported ℓ is the best of the logged evaluations.
+        let logged = lines.compactMap { line -> (Double, Double)? in
+            let f = line.split(separator: " ").compactMap { Double($0) }
+            return line.hasPrefix("  ℓ = ") && f.count >= 2 ? (f[0], f[1]) : nil
+        }
+        let best = try #require(logged.max { $0.1 < $1.1 })
+        #expect(note.contains(String(format: "ℓ = %.5f", best.0)))
+        #expect(solution.errors != nil)
+    }
+
     @Test("Bad mesh-free configs and options give typed errors naming the key")
     func badConfigs() throws {
         func keyPath(_ yaml: String) -> String? {
@@ -80,6 +103,9 @@ import PDE
         #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {colour: red}}\n") == "options.colour")
         #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {lengthscale: [0.1, 0.2, 0.3]}}\n") == "options.lengthscale")
         #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {sampling: sobol}}\n") == "options.sampling")
+        #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {lengthscale: ml, lengthscale_range: [1, 0.1]}}\n") == "options.lengthscale_range")
+        #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {lengthscale: 0.2, evaluations: 9}}\n") == "options.evaluations")
+        #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {lengthscale: ml, evaluations: 3}}\n") == "options.evaluations")
         #expect(keyPath("problem: poisson1d-sin100x\nsolver: {method: gp-hm, options: {mode: newton}}\n") == "options.mode")
         #expect(keyPath("problem: allen-cahn2d-mixed\nsolver: {method: gp-hm, options: {mode: exact-inner, steps: 1, points: 8}}\n") == "mode")
         #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {interior: 20, boundary_per_side: 3}}\noutput: {formats: [spectrum]}\n") == "output.formats")

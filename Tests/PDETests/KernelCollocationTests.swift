@@ -105,6 +105,96 @@ struct KernelCollocationTests {
         #expect(darcyError.rms <= 1e-4)
     }
 
+    /// log N(Q₂ᵀz; 0, Q₂ᵀΘQ₂) with Q₂ an orthonormal basis of range(J)^⊥, by eigenvectors of the
+    /// projector I − J(JᵀJ)⁻¹Jᵀ: the definition the solver's formula must equal.
+    func bruteForceEvidence(_ solution: CollocationSolution, jacobian j: DenseMatrix, nugget: Double) throws -> (unit: Double, profiled: Double) {
+        var theta = KernelMatrices.gram(solution.kernel, groups: solution.groups)
+        var offset = 0
+        for (_, pts) in solution.groups {
+            let block = offset..<(offset + pts.count)
+            let mean = block.reduce(0.0) { $0 + theta[$1, $1] } / Double(pts.count)
+            for i in block { theta[i, i] += nugget * mean }
+            offset += pts.count
+        }
+        let n = j.rows, m = j.columns
+        let jtjInverse = try CholeskyFactorization(j.gram(transpose: true)).inverse()
+        let projector = DenseMatrix(rows: n, columns: n) { r, c in
+            var s = r == c ? 1.0 : 0.0
+            for a in 0..<m { for b in 0..<m { s -= j[r, a] * jtjInverse[a, b] * j[c, b] } }
+            return s
+        }
+        let eig = try SymmetricEigendecomposition(projector)
+        let basis = (0..<n).filter { eig.values[$0] > 0.5 }
+        #expect(basis.count == n - m)
+        let q2 = DenseMatrix(rows: n, columns: basis.count) { r, c in eig.vectors[r, basis[c]] }
+        let d = try q2.apply(solution.measurements, transpose: true)
+        let sigma = try q2.multiplied(by: try theta.multiplied(by: q2), transposeSelf: true)
+        let factor = try CholeskyFactorization(sigma)
+        let quadratic = try factor.quadraticForm(d), k = Double(d.count)
+        let unit = -0.5 * quadratic - 0.5 * factor.logDeterminant - 0.5 * k * log(2 * .pi)
+        // σ̂² = dᵀΣ⁻¹d / k maximizes log N(d; 0, σ²Σ) over σ²:
+        let s2 = quadratic / k
+        let profiled = -0.5 * k - 0.5 * (factor.logDeterminant + k * log(s2)) - 0.5 * k * log(2 * .pi)
+        return (unit, profiled)
+    }
+
+    @Test("The log marginal likelihood equals the density of the PDE data, with and without a coupled eliminated term")
+    func marginalLikelihood() throws {
+        let interior = try CollocationPoints.halton(lower: [0, 0], upper: [1, 1], count: 14)
+        let boundary = try CollocationPoints.evenBoundary(lower: [0, 0], upper: [1, 1], perSide: 3)
+        let g: @Sendable (SIMD4<Double>) -> Double = { p in sin(.pi * p[0]) * sin(.pi * p[1]) }
+        var options = CollocationOptions()
+        options.nugget = 1e-6
+        options.evidence = true
+        for reaction in [0.0, 2.0] {
+            // −Δu + c u = f: Δu eliminated as c u − f (∂/∂u = c).
+            let pde = CollocationPDE(name: "reaction", dimension: 2, functionals: [.value, .laplacian(dimension: 2)], eliminated: 1,
+                                     isLinear: true) { x, _, kept, gradient in
+                gradient[0] = reaction
+                return reaction * kept[0] - (2 * .pi * .pi + reaction) * sin(.pi * x[0]) * sin(.pi * x[1])
+            }
+            let solution = try KernelCollocation(kernel: try RadialKernel(.gaussian, lengthscale: 0.35), options: options)
+                .solve(pde, interior: interior, boundary: boundary, boundaryValues: boundary.points.map(g))
+            let nB = boundary.count, p = interior.count
+            let j = DenseMatrix(rows: nB + 2 * p, columns: p) { r, c in r == nB + c ? 1 : (r == nB + p + c ? reaction : 0) }
+            let expected = try bruteForceEvidence(solution, jacobian: j, nugget: options.nugget)
+            let got = try #require(solution.logMarginalLikelihood)
+            #expect(abs(got - expected.unit) <= 1e-8 * abs(expected.unit), "c = \(reaction): \(got) vs \(expected.unit)")
+            let profiled = try #require(solution.profiledLogMarginalLikelihood)
+            #expect(abs(profiled - expected.profiled) <= 1e-8 * abs(expected.profiled), "c = \(reaction): \(profiled) vs \(expected.profiled)")
+            #expect(profiled >= got)
+        }
+        // Without the option nothing is computed.
+        options.evidence = false
+        let plain = try KernelCollocation(kernel: try RadialKernel(.gaussian, lengthscale: 0.35), options: options)
+            .solve(CollocationCase.make("poisson", interior: 14, boundaryPerSide: 3, testPoints: 5).pde, interior: interior,
+                   boundary: boundary, boundaryValues: boundary.points.map(g))
+        #expect(plain.logMarginalLikelihood == nil)
+    }
+
+    @Test("The lengthscale search finds the evidence maximum a fine scan finds, and refuses bad ranges")
+    func lengthscaleByMarginalLikelihood() throws {
+        let c = try CollocationCase.make("poisson", interior: 40, boundaryPerSide: 6, testPoints: 9)
+        var options = CollocationOptions()
+        options.nugget = 1e-8
+        options.evidence = true
+        func solve(_ l: Double) throws -> CollocationSolution {
+            try KernelCollocation(kernel: try RadialKernel(.gaussian, lengthscale: l), options: options)
+                .solve(c.pde, interior: c.interior, boundary: c.boundary, boundaryValues: c.boundaryValues)
+        }
+        let search = try KernelCollocation.maximizingEvidence(over: 0.05...1.5, evaluations: 16, solve: solve)
+        #expect(search.trace.count == 16 && (0.05...1.5).contains(search.lengthscale))
+        let best = try #require(search.solution.profiledLogMarginalLikelihood)
+        #expect(search.trace.allSatisfy { $0.logEvidence <= best })
+        // A scan of 25 lengthscales (log-spaced) finds nothing better than the search, to 1e-3.
+        let scan = try (0..<25).map { k in try solve(0.05 * pow(30, Double(k) / 24)).profiledLogMarginalLikelihood! }
+        #expect(scan.max()! <= best + 1e-3 * abs(best), "scan \(scan.max()!) vs search \(best) at ℓ = \(search.lengthscale)")
+        #expect(throws: PDEError.self) { try KernelCollocation.maximizingEvidence(over: 0...1, solve: solve) }
+        #expect(throws: PDEError.self) { try KernelCollocation.maximizingEvidence(over: 0.1...1, evaluations: 6, solve: solve) }
+        options.evidence = false
+        #expect(throws: PDEError.self) { try KernelCollocation.maximizingEvidence(over: 0.1...1, solve: solve) }
+    }
+
     @Test("Bad inputs are refused with typed errors")
     func badInputs() throws {
         let c = try CollocationCase.make("poisson", interior: 10, boundaryPerSide: 3, testPoints: 5)

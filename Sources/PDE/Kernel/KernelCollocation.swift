@@ -53,6 +53,10 @@ public struct CollocationOptions: Sendable {
     public var lineSearchHalvings: Int = 20
     /// How each Gauss–Newton step's linear least-squares problem is solved.
     public var stepSolver: GaussNewtonStepSolver = .qr
+    /// Also compute the log marginal likelihood of the PDE data
+    /// (`CollocationSolution.logMarginalLikelihood`): one more triangular solve with the
+    /// Jacobian (n²m flops) and an m × m Cholesky.
+    public var evidence = false
 
     /// The defaults above.
     public init() {}
@@ -100,6 +104,18 @@ public struct CollocationSolution: Sendable {
     public let jitter: Double
     public let setupSeconds: Double
     public let seconds: Double
+    /// log p(data | kernel) when `CollocationOptions.evidence` was set, else nil. The data are
+    /// what the constraints fix: with z = z₀ + J v over the kept measurements v, the component of
+    /// z ~ N(0, Θ) orthogonal to range(J), whose log density is
+    /// −½ z*ᵀΘ⁻¹z* − ½ log|Θ| − ½ log|JᵀΘ⁻¹J| + ½ log|JᵀJ| − (n − m)/2 log 2π at the MAP z*.
+    /// Exact for linear PDEs; for nonlinear ones J is the Jacobian at the MAP (Laplace's
+    /// approximation).
+    public let logMarginalLikelihood: Double?
+    /// The same with the kernel's amplitude at its maximum-likelihood value: z ~ N(0, σ²Θ) with
+    /// σ̂² = z*ᵀΘ⁻¹z* / (n − m) (the MAP z* does not depend on σ²), i.e. the above plus
+    /// ½ z*ᵀΘ⁻¹z* − ½ (n − m)(1 + log σ̂²). The criterion `maximizingEvidence` selects
+    /// lengthscales by: a fixed unit amplitude would make the data's scale decide ℓ.
+    public let profiledLogMarginalLikelihood: Double?
 
     /// Lu at `points` (u itself by default): K(points, measurements) c.
     public func predict(_ points: PointSet, _ functional: DifferentialFunctional = .value) throws -> [Double] {
@@ -249,9 +265,92 @@ public struct KernelCollocation: Sendable {
             }
         }
         let weights = try cholesky.solve(z)
+        let evidence = options.evidence
+            ? try Self.logEvidence(cholesky: cholesky, objective: current, gradient: gradient, groupStart: groupStart,
+                                   pointCount: nInt, kept: keptIndices, eliminated: pde.eliminated)
+            : nil
         return CollocationSolution(kernel: kernel, groups: groups, measurements: z, weights: weights, history: history,
                                    converged: converged, jitter: cholesky.jitter, setupSeconds: setupSeconds,
-                                   seconds: Date().timeIntervalSince(start))
+                                   seconds: Date().timeIntervalSince(start), logMarginalLikelihood: evidence?.unit,
+                                   profiledLogMarginalLikelihood: evidence?.profiled)
+    }
+
+    /// The log marginal likelihood of the PDE data at the MAP (see
+    /// `CollocationSolution.logMarginalLikelihood`). J has, for kept measurement (k, i), a 1 in
+    /// its own row and ∂G/∂v in the eliminated row of point i, so JᵀJ is block diagonal by point
+    /// with blocks I + g gᵀ: log|JᵀJ| = Σᵢ log(1 + ‖gᵢ‖²).
+    static func logEvidence(cholesky: CholeskyFactorization, objective: Double, gradient: [Double], groupStart: Int,
+                            pointCount p: Int, kept: [Int], eliminated: Int) throws -> (unit: Double, profiled: Double) {
+        let n = cholesky.size, kc = kept.count, m = kc * p
+        var j = DenseMatrix(rows: n, columns: m)
+        for k in 0..<kc {
+            for i in 0..<p {
+                j[groupStart + kept[k] * p + i, k * p + i] = 1
+                j[groupStart + eliminated * p + i, k * p + i] = gradient[k * p + i]
+            }
+        }
+        let whitened = try cholesky.solveLower(j)
+        let projected = try CholeskyFactorization(whitened.gram(transpose: true))
+        var logJtJ = 0.0
+        for i in 0..<p {
+            var s = 1.0
+            for k in 0..<kc { s += gradient[k * p + i] * gradient[k * p + i] }
+            logJtJ += log(s)
+        }
+        let unit = -0.5 * objective - 0.5 * cholesky.logDeterminant - 0.5 * projected.logDeterminant + 0.5 * logJtJ
+            - 0.5 * Double(n - m) * log(2 * Double.pi)
+        let dof = Double(n - m)
+        return (unit, unit + 0.5 * objective - 0.5 * dof * (1 + log(objective / dof)))
+    }
+
+    /// The lengthscale in `range` that maximizes the log marginal likelihood of the PDE data, the
+    /// amplitude profiled out (type-II maximum likelihood,
+    /// `CollocationSolution.profiledLogMarginalLikelihood`): golden-section search on log ℓ with `evaluations` solves
+    /// (each `solve(ℓ)` must set `CollocationOptions.evidence`), after a coarse scan of 5 points
+    /// that picks the bracket (the evidence need not be unimodal over a wide range). Returns the
+    /// best lengthscale, its solution and every (ℓ, log evidence) evaluated. Throws for a bad
+    /// range, fewer than 7 evaluations, or a solve without evidence.
+    public static func maximizingEvidence(over range: ClosedRange<Double>, evaluations: Int = 20,
+                                          solve: (Double) throws -> CollocationSolution)
+        throws -> (lengthscale: Double, solution: CollocationSolution, trace: [(lengthscale: Double, logEvidence: Double)]) {
+        guard range.lowerBound > 0, range.upperBound > range.lowerBound, range.upperBound.isFinite else {
+            throw PDEError.invalidValue(key: "lengthscale range", value: "\(range)", expected: "0 < lower < upper, finite")
+        }
+        guard evaluations >= 7 else {
+            throw PDEError.invalidValue(key: "evaluations", value: "\(evaluations)", expected: "at least 7 (5 to scan, 2 to refine)")
+        }
+        var trace: [(lengthscale: Double, logEvidence: Double)] = []
+        var best: (Double, CollocationSolution, Double)?
+        func evaluate(_ logL: Double) throws -> Double {
+            let l = exp(logL)
+            let solution = try solve(l)
+            guard let e = solution.profiledLogMarginalLikelihood else {
+                throw PDEError.invalidValue(key: "evidence", value: "not computed", expected: "solves with CollocationOptions.evidence set")
+            }
+            // A failed factorization or a NaN counts as the worst value.
+            let value = e.isFinite ? e : -.infinity
+            trace.append((l, value))
+            if best == nil || value > best!.2 { best = (l, solution, value) }
+            return value
+        }
+        let a = log(range.lowerBound), b = log(range.upperBound)
+        let scan = (0..<5).map { a + (b - a) * Double($0) / 4 }
+        let values = try scan.map(evaluate)
+        let top = values.indices.max { values[$0] < values[$1] }!
+        var lo = scan[max(0, top - 1)], hi = scan[min(4, top + 1)]
+        let phi = (5.0.squareRoot() - 1) / 2
+        var x1 = hi - phi * (hi - lo), x2 = lo + phi * (hi - lo)
+        var f1 = try evaluate(x1), f2 = try evaluate(x2)
+        for _ in 0..<(evaluations - 7) {
+            if f1 >= f2 {
+                hi = x2; x2 = x1; f2 = f1
+                x1 = hi - phi * (hi - lo); f1 = try evaluate(x1)
+            } else {
+                lo = x1; x1 = x2; f1 = f2
+                x2 = lo + phi * (hi - lo); f2 = try evaluate(x2)
+            }
+        }
+        return (best!.0, best!.1, trace)
     }
 }
 

@@ -70,7 +70,9 @@ extension SolverRegistry {
             summary: "Gaussian-process kernel collocation with Gauss–Newton (Chen, Hosseini, Owhadi & Stuart 2021)",
             problems: CollocationCase.names,
             parameters: [("kernel", "gaussian | matern52 | matern72, default gaussian"),
-                         ("lengthscale", "ℓ in exp(−d²/2ℓ²), one value or one per axis separated by commas; default the problem's"),
+                         ("lengthscale", "ℓ in exp(−d²/2ℓ²), one value or one per axis separated by commas, or ml (one ℓ maximizing the log marginal likelihood of the PDE data, amplitude profiled out); default the problem's"),
+                         ("lengthscale_range", "with lengthscale ml: the range searched, two values separated by a comma, default 0.02,1"),
+                         ("evaluations", "with lengthscale ml: solves in the search, default 20"),
                          ("nugget", "relative nugget, default 1e-10 (burgers 1e-5)"),
                          ("interior", "interior points, default 900 (burgers 1000)"),
                          ("boundary_per_side", "boundary points per side, default 31 (burgers 66)"),
@@ -119,7 +121,15 @@ extension SolverRegistry {
         var kernel = c.kernel
         let profileName = try p.choice("kernel", ["gaussian", "matern52", "matern72"], default: "gaussian")
         let profile: RadialProfile = profileName == "gaussian" ? .gaussian : profileName == "matern52" ? .matern52 : .matern72
-        if let text = p.values["lengthscale"] {
+        let searchLengthscale = p.values["lengthscale"] == "ml"
+        if p.values["lengthscale_range"] != nil || p.values["evaluations"] != nil, !searchLengthscale {
+            throw PDEError.invalidValue(key: "options.\(p.values["evaluations"] != nil ? "evaluations" : "lengthscale_range")",
+                                        value: p.values["evaluations"] ?? p.values["lengthscale_range"]!,
+                                        expected: "only with lengthscale: ml (the marginal-likelihood search)")
+        }
+        if searchLengthscale {
+            kernel = try RadialKernel(profile, lengthscale: 1)  // replaced by the search below
+        } else if let text = p.values["lengthscale"] {
             let ls = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard !ls.isEmpty, ls.allSatisfy({ $0 != nil && $0! > 0 && $0!.isFinite }), ls.count == 1 || ls.count == 2 else {
                 throw PDEError.invalidValue(key: "options.lengthscale", value: text,
@@ -137,13 +147,37 @@ extension SolverRegistry {
                                                                           default: "normal-equations"))!
         var g = SeededGenerator(seed: UInt64(seed) &+ 7)
         let start = c.pde.isLinear ? nil : (0..<((c.pde.functionals.count - 1) * c.interior.count)).map { _ in g.normal() }
-        log("gp-collocation on \(problem): \(c.interior.count) interior + \(c.boundary.count) boundary points, kernel \(kernel)")
         let t0 = Date()
-        let solution = try KernelCollocation(kernel: kernel, options: options)
-            .solve(c.pde, interior: c.interior, boundary: c.boundary, boundaryValues: c.boundaryValues, initial: start) { it in
-                log(String(format: "  Gauss–Newton %2d  objective %.6e  step %.3e  length %.3g", it.iteration, it.objective,
-                           it.stepNorm, it.stepLength))
+        var searchNote: String?
+        let solution: CollocationSolution
+        if searchLengthscale {
+            let text = p.values["lengthscale_range"] ?? "0.02,1"
+            let bounds = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard bounds.count == 2, bounds[0] > 0, bounds[1] > bounds[0], bounds[1].isFinite else {
+                throw PDEError.invalidValue(key: "options.lengthscale_range", value: text, expected: "two lengthscales 0 < lower < upper, e.g. 0.02,1")
             }
+            let evaluations = try p.int("evaluations", default: 20, in: 7...200)
+            options.evidence = true
+            log("gp-collocation on \(problem): \(c.interior.count) interior + \(c.boundary.count) boundary points, \(profileName) kernel, ℓ by marginal likelihood in [\(bounds[0]), \(bounds[1])]")
+            let opts = options
+            let search = try KernelCollocation.maximizingEvidence(over: bounds[0]...bounds[1], evaluations: evaluations) { l in
+                let s = try KernelCollocation(kernel: try RadialKernel(profile, lengthscale: l), options: opts)
+                    .solve(c.pde, interior: c.interior, boundary: c.boundary, boundaryValues: c.boundaryValues, initial: start)
+                log(String(format: "  ℓ = %.5f  log evidence %.6e  (Gauss–Newton %d iterations", l, s.profiledLogMarginalLikelihood ?? .nan,
+                           s.history.count) + (s.converged ? ")" : ", not converged)"))
+                return s
+            }
+            solution = search.solution
+            searchNote = String(format: "ℓ = %.5f by marginal likelihood (%d solves, log evidence %.6e)", search.lengthscale,
+                                search.trace.count, solution.profiledLogMarginalLikelihood ?? .nan)
+        } else {
+            log("gp-collocation on \(problem): \(c.interior.count) interior + \(c.boundary.count) boundary points, kernel \(kernel)")
+            solution = try KernelCollocation(kernel: kernel, options: options)
+                .solve(c.pde, interior: c.interior, boundary: c.boundary, boundaryValues: c.boundaryValues, initial: start) { it in
+                    log(String(format: "  Gauss–Newton %2d  objective %.6e  step %.3e  length %.3g", it.iteration, it.objective,
+                               it.stepNorm, it.stepLength))
+                }
+        }
         let seconds = Date().timeIntervalSince(t0)
         // The evaluation grid: the case's test points when they form the full grid, else a grid of the box.
         let lower = problem == "burgers" ? [-1.0, 0.0] : [0.0, 0.0]
@@ -153,6 +187,7 @@ extension SolverRegistry {
         let reference: [Double]? = c.test.count == gridPoints.count ? c.reference : nil
         var notes = ["Gauss–Newton \(solution.converged ? "converged" : "did not converge") in \(solution.history.count) iterations",
                      String(format: "setup %.2f s, total %.2f s", solution.setupSeconds, seconds)]
+        if let searchNote { notes.insert(searchNote, at: 0) }
         if solution.jitter > 0 { notes.append("Cholesky of Θ needed a jitter of \(solution.jitter)") }
         if reference == nil, let e = try? c.errors(solution) {
             notes.append(String(format: "RMS error %.3e, max %.3e at the %d reference points", e.rms, e.max, c.test.count))
