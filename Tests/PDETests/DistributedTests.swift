@@ -155,6 +155,7 @@ import Learning
         try checkDataParallelTraining(world)
         try checkDistributedCSR(world)
         try checkRowAssembly(world)
+        for scheme in NavierStokes2D.Scheme.allCases { try checkNavierStokes(world, n: 24, scheme: scheme) }
     }
 
     func checkCollectives(_ c: Communicator) throws {
@@ -588,5 +589,37 @@ import Learning
         bad.coefficient = { x in x[1] > 1.2 ? -1 : 1 }  // only the last rows see it
         #expect(throws: PDEError.self) { try DistributedFDSystem(bad, communicator: c) }
         try c.barrier()
+    }
+
+    /// The distributed Navier–Stokes solver (fftw3-mpi real transforms on slabs of rows) follows
+    /// the serial solver to rounding over 30 steps with the FNO forcing; a CFL violation throws
+    /// on every rank.
+    func checkNavierStokes(_ c: Communicator, n: Int, scheme: NavierStokes2D.Scheme) throws {
+        let grid = try PeriodicGrid.unit(dimension: 2, pointsPerAxis: n)
+        let forcing = NavierStokes2D.fnoForcing(on: grid)
+        let w0 = grid.sample { p in sin(2 * .pi * p[0]) + cos(4 * .pi * p[1]) + 0.5 * sin(2 * .pi * (p[0] + p[1])) }
+        let model = try NavierStokes2D(grid: grid, viscosity: 1e-3, timeStep: 1e-3, scheme: scheme, forcing: forcing)
+        let serial = try model.step(w0, count: 30)
+        let rows = try DistributedNavierStokes2D.rows(pointsPerAxis: n, communicator: c)
+        func mine(_ field: [Double]) -> [Double] { Array(field[(rows.lowerBound * n)..<(rows.upperBound * n)]) }
+        let ns = try DistributedNavierStokes2D(grid: grid, viscosity: 1e-3, timeStep: 1e-3, scheme: scheme, forcing: mine(forcing),
+                                               communicator: c)
+        try ns.load(mine(w0))
+        try ns.step(30)
+        #expect(ns.stepCount == 30)
+        let scale = serial.map(abs).max()!
+        #expect(maxAbsDifference(ns.vorticity(), mine(serial)) <= 1e-12 * scale, "\(scheme) on \(c.size) ranks")
+        let all = try c.allgather(ns.vorticity())
+        #expect(all.count == n * n)
+        // A CFL limit no step meets: every rank throws, the state stays.
+        let strict = try DistributedNavierStokes2D(grid: grid, viscosity: 1e-3, timeStep: 1e-3, scheme: scheme, cflLimit: 1e-9,
+                                                   communicator: c)
+        try strict.load(mine(w0))
+        #expect(throws: NavierStokesCFLViolation.self) { try strict.step(1) }
+        #expect(strict.stepCount == 0)
+        #expect(throws: PDEError.self) { try strict.load([1, 2, 3]) }
+        #expect(throws: PDEError.self) {
+            try DistributedNavierStokes2D(grid: grid, viscosity: -1, timeStep: 1e-3, communicator: c)
+        }
     }
 }

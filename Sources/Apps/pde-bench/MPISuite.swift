@@ -17,7 +17,7 @@ struct MPISuite: ParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
-    @Option(parsing: .upToNextOption, help: "Cases: poisson2d-N or poisson3d-N (N interior unknowns per axis).")
+    @Option(parsing: .upToNextOption, help: "Cases: poisson2d-N or poisson3d-N (N interior unknowns per axis), ns2d-N (100 steps of the distributed Navier–Stokes solver on N × N points, FNO setting; no peer).")
     var cases: [String] = ["poisson2d-2048", "poisson3d-128"]
 
     @Option(help: "Rank counts (comma separated); counts above the core count run oversubscribed and are marked so.")
@@ -90,7 +90,7 @@ struct MPISuite: ParsableCommand {
                 results.append(o)
             }
             if !options.noPeers {
-                for c in parsed {
+                for c in parsed where c.kind != "ns2d" {
                     args = ["-np", "\(np)", "--allow-run-as-root"] + (over ? ["--oversubscribe"] : []) + bind
                         + ["-x", "OMP_NUM_THREADS=1", "-x", "OPENBLAS_NUM_THREADS=1",
                            "/usr/bin/python3", options.peerDir + "/petsc_cg_mpi.py", "--kind", c.kind, "--n", "\(c.n)",
@@ -156,8 +156,8 @@ struct MPISuite: ParsableCommand {
 
     static func parseCase(_ s: String) throws -> Case {
         let parts = s.split(separator: "-")
-        guard parts.count == 2, ["poisson2d", "poisson3d"].contains(String(parts[0])), let n = Int(parts[1]), n >= 2 else {
-            throw ValidationError("case \(s): expected poisson2d-N or poisson3d-N with N ≥ 2")
+        guard parts.count == 2, ["poisson2d", "poisson3d", "ns2d"].contains(String(parts[0])), let n = Int(parts[1]), n >= 2 else {
+            throw ValidationError("case \(s): expected poisson2d-N, poisson3d-N (N ≥ 2 unknowns per axis) or ns2d-N (Navier–Stokes, N × N points)")
         }
         return Case(kind: String(parts[0]), n: n)
     }
@@ -242,6 +242,10 @@ struct MPISuite: ParsableCommand {
     func runWorker(_ parsed: [Case], _ variantList: [String], _ red: DistributedGrid.Reductions) throws {
         let world = try Communicator.world()
         for c in parsed {
+            if c.kind == "ns2d" {
+                try runNavierStokes(c.n, world)
+                continue
+            }
             let dim = c.kind == "poisson2d" ? 2 : 3
             let nodes = try Grid.unit(dimension: dim, nodesPerAxis: c.n + 2)
             let a = try DistributedLaplacian(nodes: nodes, communicator: world, layout: .slab, reductions: red)
@@ -304,6 +308,38 @@ struct MPISuite: ParsableCommand {
                         fflush(stdout)
                     }
                 }
+            }
+        }
+    }
+
+    /// 100 Crank–Nicolson/Euler steps of `DistributedNavierStokes2D` on the FNO setting (ν = 1e-3,
+    /// dt = 1e-4, the FNO forcing) from a smooth field; a JSON line like the CG cases' (an
+    /// "iteration" is a step).
+    func runNavierStokes(_ n: Int, _ world: Communicator) throws {
+        let grid = try PeriodicGrid.unit(dimension: 2, pointsPerAxis: n)
+        let rows = try DistributedNavierStokes2D.rows(pointsPerAxis: n, communicator: world)
+        func mine(_ f: [Double]) -> [Double] { Array(f[(rows.lowerBound * n)..<(rows.upperBound * n)]) }
+        let forcing = mine(NavierStokes2D.fnoForcing(on: grid))
+        let w0 = mine(grid.sample { p in sin(2 * .pi * p[0]) + cos(4 * .pi * p[1]) + 0.5 * sin(2 * .pi * (p[0] + p[1])) })
+        let ns = try DistributedNavierStokes2D(grid: grid, viscosity: 1e-3, timeStep: 1e-4, forcing: forcing, communicator: world)
+        let steps = 100
+        var times: [Double] = []
+        for _ in 0..<max(1, options.repetitions) {
+            try ns.load(w0)
+            try world.barrier()
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try ns.step(steps)
+            try world.barrier()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+        }
+        let med = times.sorted()[times.count / 2]
+        if world.rank == 0 {
+            let o: [String: Any] = ["tool": "swiftpde_ns2d", "case": "ns2d-\(n)", "ranks": world.size, "rows": n * n, "iterations": steps,
+                                    "solve_seconds": med, "all_seconds": times, "sec_per_iter": med / Double(steps),
+                                    "rel_residual": 0.0, "reason": "steps"]
+            if let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) {
+                print(String(decoding: data, as: UTF8.self))
+                fflush(stdout)
             }
         }
     }

@@ -20,3 +20,6 @@ static inline MPI_Status *swiftpde_mpi_status_ignore(void) { return MPI_STATUS_I
 static inline void *swiftpde_mpi_in_place(void) { return MPI_IN_PLACE; }
 /* FFTW's MPI interface (libfftw3-mpi-dev): slab-distributed transforms. */
 #include <fftw3-mpi.h>
+/* fftw3-mpi flags (macros): the spectrum of an r2c left transposed, and the c2r reading it so. */
+static inline unsigned swiftpde_fftw_mpi_transposed_in(void) { return FFTW_MPI_TRANSPOSED_IN; }
+static inline unsigned swiftpde_fftw_mpi_transposed_out(void) { return FFTW_MPI_TRANSPOSED_OUT; }

@@ -40,6 +40,26 @@ public struct NavierStokes2D: Sendable {
 
         /// Order of accuracy in time.
         public var order: Int { self == .crankNicolsonEuler ? 1 : 2 }
+
+        /// One step on the spectrum `w` in place, through a solver's `nonlinear(w, into: F̂)` and
+        /// `update(src, F̂₀, F̂₁?, into: dst)` kernels (the serial and the distributed integrators'):
+        /// Euler, or Heun's predictor into `predictor` and corrector.
+        func step(_ w: UnsafeMutablePointer<Double>, predictor: UnsafeMutablePointer<Double>,
+                  stage0: UnsafeMutablePointer<Double>, stage1: UnsafeMutablePointer<Double>,
+                  nonlinear: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) throws -> Void,
+                  update: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>?,
+                           UnsafeMutablePointer<Double>) -> Void) throws {
+            switch self {
+            case .crankNicolsonEuler:
+                try nonlinear(w, stage0)
+                update(w, stage0, nil, w)
+            case .crankNicolsonHeun:
+                try nonlinear(w, stage0)
+                update(w, stage0, nil, predictor)
+                try nonlinear(predictor, stage1)
+                update(w, stage0, stage1, w)
+            }
+        }
         /// Nonlinear-term evaluations (5 FFTs each) per step.
         public var stages: Int { self == .crankNicolsonEuler ? 1 : 2 }
         public var description: String { rawValue }
@@ -277,38 +297,60 @@ extension NavierStokes2D {
             self.n = n
             m = n / 2 + 1
             let c = n * m
-            let s = 2 * Double.pi / period, scale = 1 / Double(n * n)
-            let even = n % 2 == 0, half = n / 2
-            let cut = 2.0 / 3.0 * Double(half)
-            var f = [Double](repeating: 0, count: 7 * c)
-            for r in 0..<n {
-                let ky = r <= half ? r : r - n
-                for j in 0..<m {
-                    let t = r * m + j
-                    var lap = s * s * Double(j * j + ky * ky)
-                    if t == 0 { lap = 1 }
-                    // Derivative wavenumbers with the generator's Nyquist conventions (type doc).
-                    let dky = (even && r == half) ? 0 : ky
-                    var dkx = j
-                    if even && j == half { dkx = (r == 0 || r == half) ? 0 : (ky > 0 ? -half : half) }
-                    let ax = s * Double(dkx), ay = s * Double(dky)
-                    f[t] = ay / lap * scale
-                    f[c + t] = -ax / lap * scale
-                    f[2 * c + t] = ax * scale
-                    f[3 * c + t] = ay * scale
-                    f[4 * c + t] = 1 - 0.5 * dt * viscosity * lap
-                    f[5 * c + t] = 1 / (1 + 0.5 * dt * viscosity * lap)
-                    let keep = dealias == .none || (Double(abs(j)) <= cut && Double(abs(ky)) <= cut)
-                    f[6 * c + t] = keep ? dt : 0
-                }
-            }
-            factors = f
+            factors = Tables.factorPlanes(n: n, period: period, viscosity: viscosity, dt: dt, dealias: dealias, rows: 0..<n)
             var fh = [Double](repeating: 0, count: 2 * c)
             if let forcing {
                 try RealFFT(shape: [n, n]).forward(forcing, into: &fh)
                 for i in fh.indices { fh[i] *= dt }
             }
             dtForcing = fh
+        }
+
+        /// The seven factor planes (q, v, w_x, w_y multipliers, CN numerator, reciprocal CN
+        /// denominator, dt·mask) of the spectrum rows `rows` (k_y index, C order [rows, N/2 + 1]):
+        /// the whole table for the serial solver.
+        static func factorPlanes(n: Int, period: Double, viscosity: Double, dt: Double, dealias: Dealiasing,
+                                 rows: Range<Int>) -> [Double] {
+            let m = n / 2 + 1
+            return factorPlanes(n: n, period: period, viscosity: viscosity, dt: dt, dealias: dealias,
+                                modes: rows.flatMap { r in (0..<m).map { (r, $0) } })
+        }
+
+        /// The same planes in the transposed layout [k_x index in `columns`, k_y index 0..<N] that
+        /// FFTW's MPI r2c leaves with `FFTW_MPI_TRANSPOSED_OUT` (`DistributedNavierStokes2D`).
+        static func factorPlanes(n: Int, period: Double, viscosity: Double, dt: Double, dealias: Dealiasing,
+                                 transposedColumns columns: Range<Int>) -> [Double] {
+            factorPlanes(n: n, period: period, viscosity: viscosity, dt: dt, dealias: dealias,
+                         modes: columns.flatMap { j in (0..<n).map { ($0, j) } })
+        }
+
+        /// The planes for the listed modes (k_y index r, k_x index j), in that order.
+        private static func factorPlanes(n: Int, period: Double, viscosity: Double, dt: Double, dealias: Dealiasing,
+                                         modes: [(Int, Int)]) -> [Double] {
+            let c = modes.count
+            let s = 2 * Double.pi / period, scale = 1 / Double(n * n)
+            let even = n % 2 == 0, half = n / 2
+            let cut = 2.0 / 3.0 * Double(half)
+            var f = [Double](repeating: 0, count: 7 * c)
+            for (t, (r, j)) in modes.enumerated() {
+                let ky = r <= half ? r : r - n
+                var lap = s * s * Double(j * j + ky * ky)
+                if r == 0 && j == 0 { lap = 1 }
+                // Derivative wavenumbers with the generator's Nyquist conventions (type doc).
+                let dky = (even && r == half) ? 0 : ky
+                var dkx = j
+                if even && j == half { dkx = (r == 0 || r == half) ? 0 : (ky > 0 ? -half : half) }
+                let ax = s * Double(dkx), ay = s * Double(dky)
+                f[t] = ay / lap * scale
+                f[c + t] = -ax / lap * scale
+                f[2 * c + t] = ax * scale
+                f[3 * c + t] = ay * scale
+                f[4 * c + t] = 1 - 0.5 * dt * viscosity * lap
+                f[5 * c + t] = 1 / (1 + 0.5 * dt * viscosity * lap)
+                let keep = dealias == .none || (Double(abs(j)) <= cut && Double(abs(ky)) <= cut)
+                f[6 * c + t] = keep ? dt : 0
+            }
+            return f
         }
     }
 
@@ -532,16 +574,7 @@ extension NavierStokes2D {
                 throw PDEError.invalidValue(key: "Navier–Stokes step count", value: "\(count)", expected: "≥ 0")
             }
             for _ in 0..<count {
-                switch model.scheme {
-                case .crankNicolsonEuler:
-                    try nonlinear(what, into: hat0)
-                    update(what, hat0, nil, into: what)
-                case .crankNicolsonHeun:
-                    try nonlinear(what, into: hat0)
-                    update(what, hat0, nil, into: wstar)
-                    try nonlinear(wstar, into: hat1)
-                    update(what, hat0, hat1, into: what)
-                }
+                try model.scheme.step(what, predictor: wstar, stage0: hat0, stage1: hat1, nonlinear: nonlinear, update: update)
                 stepCount += 1
             }
         }
