@@ -151,6 +151,12 @@ private struct ModelFailure: Error, CustomStringConvertible {
         #expect(solver.methodName == "dcdm")
         #expect(report.reason == .convergedRelative)
         #expect(try sys.matrix.relativeResidual(x, b) <= 1.0000001e-8)
+        // directions: all keeps every direction: the same iterations as k = the iteration limit.
+        let options = IterativeOptions(relativeTolerance: 1e-8, maxIterations: 200)
+        let all = try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "jacobi", options: options,
+                                   parameters: ["directions": "all"]).solve(b).report
+        let full = try DeepConjugateDirection(options, directions: 200).solve(sys.matrix, b, preconditioner: try JacobiPreconditioner(sys.matrix)).report
+        #expect(all.reason == .convergedRelative && all.iterations == full.iterations && all.residualHistory == full.residualHistory)
         #expect(throws: PDEError.self) { try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "icc", parameters: ["directions": "-1"]) }
         #expect(throws: PDEError.self) { try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "icc", parameters: ["replace_every": "0"]) }
         #expect(throws: PDEError.self) { try LinearSolver(matrix: sys.matrix, method: "dcdm", preconditioner: "icc", parameters: ["depth": "2"]) }

@@ -110,12 +110,12 @@ public enum SolverRegistry {
         MethodEntry(name: "preonly", aliases: [], summary: "apply the preconditioner once (with cholesky: a direct solve; the methods cholmod, cholesky and direct mean preonly + cholesky)") { PreconditionerOnly($0) },
         MethodEntry(name: "dcdm", aliases: ["deep-conjugate-direction"],
                     summary: "deep conjugate direction method: the preconditioner (a trained network, dcdm-net, or any other) proposes each search direction, A-orthogonalized against the last k, with an exact line search",
-                    parameters: [("directions", "k, previous directions to A-orthogonalize against, default 2"),
+                    parameters: [("directions", "k, previous directions to A-orthogonalize against, default 2; all: every earlier one (no direction can come back; stores them all)"),
                                  ("replace_every", "iterations between true residuals, default 10"),
                                  ("descent_tolerance", "|qᵀr| / ‖q‖‖r‖ below which a direction is non-descent, default 1e-8"),
                                  ("fallback", "none | jacobi: what a non-descent iteration uses instead of stopping, default none")]) { o, p in
             var m = DeepConjugateDirection(o)
-            m.directions = try p.int("directions", default: 2, in: 0...100)
+            m.directions = p.values["directions"] == "all" ? o.maxIterations : try p.int("directions", default: 2, in: 0...100)
             m.replacementInterval = try p.int("replace_every", default: 10, in: 1...1_000_000)
             m.descentTolerance = try p.double("descent_tolerance", default: 1e-8, expected: "a cosine in [0, 1)") { $0 >= 0 && $0 < 1 }
             m.jacobiFallback = try p.choice("fallback", ["none", "jacobi"], default: "none") == "jacobi"
