@@ -152,17 +152,8 @@ public struct SolveRunner {
         }
 
         var summary = SolveSummary()
-        let world = try processes()
-        let (field, errors): (GridField, FieldErrors?)
-        if world.size > 1 {
-            var system: DistributedFDSystem!
-            summary.assembleSeconds = try measureSeconds { system = try DistributedFDSystem(pde, communicator: world) }
-            (field, errors) = try solveDistributed(system, exact: exact, summary: &summary)
-        } else {
-            var system: FDSystem!
-            summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
-            (field, errors) = try solve(system, problem: pde, exact: exact, summary: &summary)
-        }
+        let (field, errors) = try assembleAndSolve(serial: { try pde.assemble() }, distributed: { try DistributedFDSystem(pde, communicator: $0) },
+                                                   problem: pde, exact: exact, summary: &summary)
         record(errors, in: &summary)
         try writeGridOutputs(field, exact: exact, summary: &summary)
         return summary
@@ -291,18 +282,10 @@ public struct SolveRunner {
         }
 
         var summary = SolveSummary()
-        let world = try processes()
-        let (field, errors): (MeshField, FieldErrors?)
-        if world.size > 1 {
-            var system: DistributedP1System!
-            summary.assembleSeconds = try measureSeconds { system = try DistributedP1System(pde, communicator: world) }
-            (field, errors) = try solveDistributed(system, exact: exact, summary: &summary)
-        } else {
-            var system: P1System!
-            summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
-            (field, errors) = try solve(system, problem: nil, exact: exact, summary: &summary)
-        }
+        let (field, errors) = try assembleAndSolve(serial: { try pde.assemble() }, distributed: { try DistributedP1System(pde, communicator: $0) },
+                                                   problem: nil, exact: exact, summary: &summary)
         record(errors, in: &summary)
+        let world = try processes()
         let base = config.output.directory + "/" + config.output.name
         // Under mpirun each rank writes its VTU piece (and rank 0 the .pvtu index); the other
         // formats are written whole by rank 0.
@@ -346,6 +329,29 @@ public struct SolveRunner {
 
     // MARK: Shared
 
+    /// Assembles (timed) and solves: the whole system in one process, or each rank its rows
+    /// under mpirun.
+    func assembleAndSolve<S: DiscreteSystem, D: DistributedDiscreteSystem>(
+        serial: () throws -> S, distributed: (Communicator) throws -> D, problem: DiffusionProblem?, exact: AnalyticProblem?,
+        summary: inout SolveSummary) throws -> (S.Solution, FieldErrors?) where D.Solution == S.Solution {
+        let world = try processes()
+        if world.size > 1 {
+            var system: D!
+            summary.assembleSeconds = try measureSeconds { system = try distributed(world) }
+            return try solveDistributed(system, exact: exact, summary: &summary)
+        }
+        var system: S!
+        summary.assembleSeconds = try measureSeconds { system = try serial() }
+        return try solve(system, problem: problem, exact: exact, summary: &summary)
+    }
+
+    /// The config's iterative options, with the residual monitor when asked for.
+    func iterativeOptions() -> IterativeOptions {
+        var options = config.solver.iterativeOptions
+        if config.solver.monitor { options.monitor = { [log] it, r in log(String(format: "%5d KSP residual norm %.12e", it, r)) } }
+        return options
+    }
+
     /// The one solve path for grids and meshes: the solver from the registry by the config's
     /// names, the report, the field and its errors against the exact solution.
     func solve<S: DiscreteSystem>(_ system: S, problem: DiffusionProblem?, exact: AnalyticProblem?,
@@ -355,8 +361,7 @@ public struct SolveRunner {
         summary.nonzeros = a.nonzeroCount
         log("system      \(a.rows) unknowns, \(a.nonzeroCount) nonzeros (assembled in \(formatSeconds(summary.assembleSeconds)))")
         let spec = config.solver
-        var options = spec.iterativeOptions
-        if spec.monitor { options.monitor = { [log] it, r in log(String(format: "%5d KSP residual norm %.12e", it, r)) } }
+        let options = iterativeOptions()
         let solver: LinearSolver
         do {
             solver = try LinearSolver(matrix: a, method: spec.method, preconditioner: spec.preconditioner, options: options,
@@ -397,8 +402,7 @@ public struct SolveRunner {
         let ranks = system.matrix.grid.communicator.size
         log("system      \(system.unknownCount) unknowns, \(system.nonzeroCount) nonzeros (assembled by rows on \(ranks) ranks in \(formatSeconds(summary.assembleSeconds)))")
         let spec = config.solver
-        var options = spec.iterativeOptions
-        if spec.monitor { options.monitor = { [log] it, r in log(String(format: "%5d KSP residual norm %.12e", it, r)) } }
+        let options = iterativeOptions()
         let solver: DistributedLinearSolver
         do {
             solver = try DistributedLinearSolver(distributed: system.matrix, method: spec.method, preconditioner: spec.preconditioner,

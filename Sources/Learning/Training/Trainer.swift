@@ -327,14 +327,10 @@ public final class Trainer<T: TensorScalar> {
                                                 expected: "a finite loss (lower the learning rate?)")
         }
         var o = 0
-        try sums.withUnsafeBufferPointer { s in
+        sums.withUnsafeBufferPointer { s in
             for p in params {
                 let n = p.value.count
-                let scalars = [T](unsafeUninitializedCapacity: n) { buffer, count in
-                    T.fromDoublesKernel(s.baseAddress! + o, buffer.baseAddress!, n)
-                    count = n
-                }
-                p.grad = try Tensor<T>(shape: p.value.shape, scalars: scalars)
+                p.grad = Tensor<T>(uninitializedShape: p.value.shape) { T.fromDoublesKernel(s.baseAddress! + o, $0, n) }
                 o += n
             }
         }

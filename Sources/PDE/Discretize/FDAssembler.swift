@@ -101,14 +101,12 @@ struct FDAssembler {
         return node
     }
 
-    /// The Dirichlet value at node `idx`, from the first Dirichlet face it lies on.
-    func dirichletValue(_ idx: [Int]) -> Double {
-        for d in 0..<grid.dimension {
-            for face in [Face(rawValue: 2 * d)!, Face(rawValue: 2 * d + 1)!] where grid.isOn(face, idx) {
-                if case .dirichlet(let g) = problem.boundary[face] { return g(grid.position(idx)) }
-            }
-        }
-        return 0
+    /// The coupling between `node` and `neighbour` across a face of area `area` normal to axis
+    /// `d`: the harmonic mean of a at the two nodes times area over h (before the division by
+    /// the cell volume).
+    func conductance(_ node: Int, _ neighbour: Int, area: Double, axis d: Int) throws -> Double {
+        let aN = try coefficient(node), aJ = try coefficient(neighbour)
+        return 2 * aN * aJ / (aN + aJ) * area / grid.spacing[d]
     }
 
     /// The terms of the unknown at `node` (multi-index `idx`, position `x`) before the edges to
@@ -117,7 +115,6 @@ struct FDAssembler {
     /// control volume over the cell volume, and c. `idx` is restored on return.
     func nodeTerms(node: Int, idx: inout [Int], x: [Double]) throws -> (diagonal: Double, rhs: Double, volume: Double, reaction: Double) {
         let dim = grid.dimension
-        let h = grid.spacing
         var vol = 1.0
         for d in 0..<dim { vol *= widths[d][idx[d]] }
         let c = problem.reaction(x)
@@ -132,22 +129,18 @@ struct FDAssembler {
             let i = idx[d]
             // Edge to a Dirichlet +d neighbour.
             if layout.dirichletUpper[d] && i + 1 == grid.counts[d] - 1 {
-                let jNode = node + nodeStrides[d]
-                let aN = try coefficient(node), aJ = try coefficient(jNode)
-                let k = 2 * aN * aJ / (aN + aJ) * area / h[d]
+                let k = try conductance(node, node + nodeStrides[d], area: area, axis: d)
                 diag += k
                 idx[d] = i + 1
-                rhs += k * dirichletValue(idx)
+                rhs += k * layout.dirichletValue(at: idx, boundary: problem.boundary)
                 idx[d] = i
             }
             // Edge to a Dirichlet −d neighbour.
             if i - 1 == 0 && layout.dirichletLower[d] {
-                let jNode = node - nodeStrides[d]
-                let aN = try coefficient(node), aJ = try coefficient(jNode)
-                let k = 2 * aN * aJ / (aN + aJ) * area / h[d]
+                let k = try conductance(node, node - nodeStrides[d], area: area, axis: d)
                 diag += k
                 idx[d] = 0
-                rhs += k * dirichletValue(idx)
+                rhs += k * layout.dirichletValue(at: idx, boundary: problem.boundary)
                 idx[d] = i
             }
             // Neumann fluxes on boundary faces (outward flux g = a ∂u/∂n).
@@ -165,8 +158,7 @@ struct FDAssembler {
         guard i + 1 <= grid.counts[d] - 1, !(layout.dirichletUpper[d] && i + 1 == grid.counts[d] - 1) else { return 0 }
         var area = 1.0
         for e in 0..<grid.dimension where e != d { area *= widths[e][idx[e]] }
-        let aN = try coefficient(node), aJ = try coefficient(node + nodeStrides[d])
-        return 2 * aN * aJ / (aN + aJ) * area / grid.spacing[d]
+        return try conductance(node, node + nodeStrides[d], area: area, axis: d)
     }
 }
 
@@ -267,7 +259,11 @@ extension GridUnknownLayout {
     /// The value at a node that is not an unknown: Dirichlet data from the first Dirichlet face
     /// the node lies on (0 when none).
     public func dirichletValue(atNode node: Int, boundary: BoundaryConditions) -> Double {
-        let idx = grid.multiIndex(node)
+        dirichletValue(at: grid.multiIndex(node), boundary: boundary)
+    }
+
+    /// The same at the node with multi-index `idx`.
+    public func dirichletValue(at idx: [Int], boundary: BoundaryConditions) -> Double {
         for d in 0..<grid.dimension {
             for face in [Face(rawValue: 2 * d)!, Face(rawValue: 2 * d + 1)!] where grid.isOn(face, idx) {
                 if case .dirichlet(let g) = boundary[face] { return g(grid.position(idx)) }

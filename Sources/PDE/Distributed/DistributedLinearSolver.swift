@@ -28,8 +28,9 @@ public final class DistributedLinearSolver {
     /// The solver of a matrix already distributed (assembled per rank, e.g. `DistributedFDSystem`);
     /// errors as the other initializer's.
     public convenience init(distributed d: DistributedCSRMatrix, method: String, preconditioner: String, options: IterativeOptions) throws {
-        try self.init(distributed: d, method: method, preconditioner: preconditioner, options: options,
-                      startedAt: DispatchTime.now().uptimeNanoseconds)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try Self.check(method: method, options: options, communicator: d.grid.communicator)
+        try self.init(distributed: d, method: method, preconditioner: preconditioner, options: options, startedAt: t0)
     }
 
     private static func check(method: String, options: IterativeOptions, communicator: Communicator) throws {
@@ -41,10 +42,10 @@ public final class DistributedLinearSolver {
         }
     }
 
+    /// Both public initializers' work after `check`; the setup time counts from `t0`.
     private init(distributed d: DistributedCSRMatrix, method: String, preconditioner: String, options: IterativeOptions,
                  startedAt t0: UInt64) throws {
         let communicator = d.grid.communicator
-        try Self.check(method: method, options: options, communicator: communicator)
         let variant: DistributedConjugateGradient.Variant = method == "pipecg" ? .pipelined : .classic
         // A local factorization can fail on one rank only (a non-positive pivot in its block):
         // every rank then throws rather than wait in the solve.

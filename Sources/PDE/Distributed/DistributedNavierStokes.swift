@@ -15,8 +15,7 @@ import CMPI
 /// the CFL check. In one process (or a build without MPI) it runs `NavierStokes2D`'s serial
 /// integrator. The result equals the serial solver's to rounding.
 public final class DistributedNavierStokes2D {
-    /// The configuration (validated as `NavierStokes2D` validates it; its tables are not used
-    /// under mpirun).
+    /// The configuration (validated as `NavierStokes2D` validates it).
     public let grid: PeriodicGrid
     public let viscosity: Double
     public let timeStep: Double
@@ -54,14 +53,7 @@ public final class DistributedNavierStokes2D {
     public init(grid: PeriodicGrid, viscosity: Double, timeStep: Double, scheme: NavierStokes2D.Scheme = .crankNicolsonEuler,
                 forcing: [Double]? = nil, dealiasing: NavierStokes2D.Dealiasing = .twoThirds, cflLimit: Double = 1,
                 communicator: Communicator) throws {
-        // Validation as the serial solver's, on a forcing-free configuration (cheap to build).
-        let probeGrid = try PeriodicGrid(counts: [4, 4], lengths: grid.lengths)
-        guard grid.dimension == 2, grid.counts[0] == grid.counts[1], grid.lengths[0] == grid.lengths[1], grid.counts[0] >= 4 else {
-            throw PDEError.invalidValue(key: "Navier–Stokes grid", value: grid.description,
-                                        expected: "a 2-D square torus (N × N points, N ≥ 4, equal periods)")
-        }
-        _ = try NavierStokes2D(grid: probeGrid, viscosity: viscosity, timeStep: timeStep, scheme: scheme, dealiasing: dealiasing,
-                               cflLimit: cflLimit)
+        try NavierStokes2D.validate(grid: grid, viscosity: viscosity, timeStep: timeStep, cflLimit: cflLimit)
         self.grid = grid
         self.viscosity = viscosity
         self.timeStep = timeStep

@@ -122,14 +122,12 @@ extension SolverRegistry {
         let profileName = try p.choice("kernel", ["gaussian", "matern52", "matern72"], default: "gaussian")
         let profile: RadialProfile = profileName == "gaussian" ? .gaussian : profileName == "matern52" ? .matern52 : .matern72
         let searchLengthscale = p.values["lengthscale"] == "ml"
-        if p.values["lengthscale_range"] != nil || p.values["evaluations"] != nil, !searchLengthscale {
-            throw PDEError.invalidValue(key: "options.\(p.values["evaluations"] != nil ? "evaluations" : "lengthscale_range")",
-                                        value: p.values["evaluations"] ?? p.values["lengthscale_range"]!,
-                                        expected: "only with lengthscale: ml (the marginal-likelihood search)")
+        for key in ["evaluations", "lengthscale_range"] where !searchLengthscale {
+            if let value = p.values[key] {
+                throw PDEError.invalidValue(key: "options.\(key)", value: value, expected: "only with lengthscale: ml (the marginal-likelihood search)")
+            }
         }
-        if searchLengthscale {
-            kernel = try RadialKernel(profile, lengthscale: 1)  // replaced by the search below
-        } else if let text = p.values["lengthscale"] {
+        if let text = p.values["lengthscale"], !searchLengthscale {
             let ls = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard !ls.isEmpty, ls.allSatisfy({ $0 != nil && $0! > 0 && $0!.isFinite }), ls.count == 1 || ls.count == 2 else {
                 throw PDEError.invalidValue(key: "options.lengthscale", value: text,

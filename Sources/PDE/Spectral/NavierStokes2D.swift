@@ -131,19 +131,7 @@ public struct NavierStokes2D: Sendable {
     /// finite values.
     public init(grid: PeriodicGrid, viscosity: Double, timeStep: Double, scheme: Scheme = .crankNicolsonEuler,
                 forcing: [Double]? = nil, dealiasing: Dealiasing = .twoThirds, cflLimit: Double = 1) throws {
-        guard grid.dimension == 2, grid.counts[0] == grid.counts[1], grid.lengths[0] == grid.lengths[1], grid.counts[0] >= 4 else {
-            throw PDEError.invalidValue(key: "Navier–Stokes grid", value: grid.description,
-                                        expected: "a 2-D square torus (N × N points, N ≥ 4, equal periods)")
-        }
-        guard viscosity >= 0, viscosity.isFinite else {
-            throw PDEError.invalidValue(key: "Navier–Stokes viscosity", value: "\(viscosity)", expected: "a finite value ≥ 0")
-        }
-        guard timeStep > 0, timeStep.isFinite else {
-            throw PDEError.invalidValue(key: "Navier–Stokes time step", value: "\(timeStep)", expected: "a finite value > 0")
-        }
-        guard cflLimit > 0, cflLimit.isFinite else {
-            throw PDEError.invalidValue(key: "Navier–Stokes CFL limit", value: "\(cflLimit)", expected: "a finite value > 0")
-        }
+        try Self.validate(grid: grid, viscosity: viscosity, timeStep: timeStep, cflLimit: cflLimit)
         if let f = forcing {
             guard f.count == grid.pointCount else {
                 throw PDEError.shapeMismatch(what: "Navier–Stokes forcing", expected: "\(grid.pointCount) values (N × N, x fastest)", got: "\(f.count)")
@@ -161,6 +149,24 @@ public struct NavierStokes2D: Sendable {
         self.cflLimit = cflLimit
         tables = try Tables(n: grid.counts[0], period: grid.lengths[0], viscosity: viscosity, dt: timeStep,
                             dealias: dealiasing, forcing: forcing)
+    }
+
+    /// The configuration checks of `init` apart from the forcing (shared with
+    /// `DistributedNavierStokes2D`).
+    static func validate(grid: PeriodicGrid, viscosity: Double, timeStep: Double, cflLimit: Double) throws {
+        guard grid.dimension == 2, grid.counts[0] == grid.counts[1], grid.lengths[0] == grid.lengths[1], grid.counts[0] >= 4 else {
+            throw PDEError.invalidValue(key: "Navier–Stokes grid", value: grid.description,
+                                        expected: "a 2-D square torus (N × N points, N ≥ 4, equal periods)")
+        }
+        guard viscosity >= 0, viscosity.isFinite else {
+            throw PDEError.invalidValue(key: "Navier–Stokes viscosity", value: "\(viscosity)", expected: "a finite value ≥ 0")
+        }
+        guard timeStep > 0, timeStep.isFinite else {
+            throw PDEError.invalidValue(key: "Navier–Stokes time step", value: "\(timeStep)", expected: "a finite value > 0")
+        }
+        guard cflLimit > 0, cflLimit.isFinite else {
+            throw PDEError.invalidValue(key: "Navier–Stokes CFL limit", value: "\(cflLimit)", expected: "a finite value > 0")
+        }
     }
 
     /// The FNO forcing 0.1·(sin 2π(x + y)/L + cos 2π(x + y)/L) on `grid` (x fastest).
