@@ -43,12 +43,19 @@ import PDE
         #expect(solution.history.count == 4 && solution.history.last!.error != nil)
         #expect(outputs.contains(dir + "/h-spectrum.png"))
         #expect(outputs.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+        let smooth = try decodeConfig(MeshFreeSolveConfig.self, yaml: """
+            problem: poisson1d-sin500x
+            solver: {method: gp-hm, options: {points: 48, components: 4, steps: 2, smooth_component: true, precision_rate: 10}}
+            """, file: "t.yaml")
+        let (withSmooth, _) = try MeshFreeRunner(config: smooth, log: { _ in }).run()
+        #expect(withSmooth.spectrum.count == 5 && withSmooth.spectrum.last!.0 == 0)
+        #expect(withSmooth.notes.contains { $0.hasPrefix("smooth component: weight") })
     }
 
     @Test("gp-hm on a 2-D Kronecker problem from a config (a few steps of each mode)")
     func gphm2DRun() throws {
         for mode in ["exact-inner", "joint"] {
-            let yaml = "problem: poisson2d-sin6xcos20x\nsolver: {method: gp-hm, options: {mode: \(mode), points: 12, components: 3, steps: 2, evaluate_every: 1}}\n"
+            let yaml = "problem: poisson2d-sin6xcos20x\nsolver: {method: gp-hm, options: {mode: \(mode), points: 12, components: 3, steps: 2, evaluate_every: 1\(mode == "exact-inner" ? ", inner_iterations: 50" : "")}}\n"
             let cfg = try decodeConfig(MeshFreeSolveConfig.self, yaml: yaml, file: "t.yaml")
             let (solution, _) = try MeshFreeRunner(config: cfg, log: { _ in }).run()
             #expect(solution.counts == [300, 300] && solution.history.count == 3 && solution.errors != nil)
@@ -108,6 +115,11 @@ import PDE
         #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {lengthscale: ml, evaluations: 3}}\n") == "options.evaluations")
         #expect(keyPath("problem: poisson1d-sin100x\nsolver: {method: gp-hm, options: {mode: newton}}\n") == "options.mode")
         #expect(keyPath("problem: allen-cahn2d-mixed\nsolver: {method: gp-hm, options: {mode: exact-inner, steps: 1, points: 8}}\n") == "mode")
+        #expect(keyPath("problem: poisson1d-sin500x\nsolver: {method: gp-hm, options: {smooth_component: maybe}}\n") == "options.smooth_component")
+        #expect(keyPath("problem: poisson2d-sin6xcos20x\nsolver: {method: gp-hm, options: {smooth_component: true, steps: 1, points: 8}}\n") == "options.smooth_component")
+        #expect(keyPath("problem: poisson1d-sin100x\nsolver: {method: gp-hm, options: {inner_iterations: 10}}\n") == "options.inner_iterations")
+        #expect(keyPath("problem: poisson1d-sin100x\nsolver: {method: gp-hm, options: {precision_rate: 0}}\n") == "options.precision_rate")
+        #expect(keyPath("problem: poisson2d-sin6xcos20x\nsolver: {method: gp-hm, options: {mode: exact-inner, inner_iterations: 0}}\n") == "options.inner_iterations")
         #expect(keyPath("problem: poisson\nsolver: {method: gp-collocation, options: {interior: 20, boundary_per_side: 3}}\noutput: {formats: [spectrum]}\n") == "output.formats")
     }
 

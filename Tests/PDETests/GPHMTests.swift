@@ -131,6 +131,36 @@ struct GPHMTests {
         #expect(abs(again.loss - ev.loss) <= 1e-9 * abs(ev.loss))
     }
 
+    @Test("1-D GP-HM on u = sin 150x − 2(x − ½)²: faster precisions and a smooth component pinned at frequency 0")
+    func smoothComponentAndPrecisionRate() throws {
+        var s = GPHM1D.Settings()
+        s.points = 128
+        s.lower = 0
+        s.upper = 1
+        s.components = 8
+        s.frequencyScale = 30
+        s.steps = 600
+        s.evaluateEvery = 600
+        s.evaluationPoints = 101
+        s.mode = .exactInner
+        let exact: @Sendable (Double) -> Double = { sin(150 * $0) - 2 * ($0 - 0.5) * ($0 - 0.5) }
+        func run(smooth: Bool, rate: Double) throws -> GPHM1D.Result {
+            var t = s
+            t.smoothComponent = smooth
+            t.precisionRateFactor = rate
+            return try GPHM1D(settings: t).solve(.poisson, source: { -22_500 * sin(150 * $0) - 4 }, boundary: (exact(0), exact(1)), exact: exact)
+        }
+        let paper = try run(smooth: false, rate: 1), fast = try run(smooth: false, rate: 10), both = try run(smooth: true, rate: 10)
+        #expect(both.kernel.count == 9 && paper.kernel.count == 8)
+        #expect(both.kernel.frequencies[8] == 0)                 // pinned
+        #expect(both.kernel.logWeights[8] > log(0.1))            // kept, not pruned
+        let (e0, e1, e2) = (paper.errors.last!.error, fast.errors.last!.error, both.errors.last!.error)
+        print("sin 150x − 2(x − ½)²: rel. L2 \(e0) (paper), \(e1) (precision rate 10), \(e2) (and the smooth component); log τ \(paper.logTau), \(fast.logTau)")
+        #expect(fast.logTau > paper.logTau + 1)                  // the boundary precision grows faster
+        #expect(e1 < e0)                                         // 1.9e-3 vs 3.6e-3 when measured
+        #expect(max(e0, e1, e2) < 5e-3)
+    }
+
     @Test("2-D Kronecker GP-HM: the loss gradient (U, both kernels, log τ, log v) matches finite differences")
     func kroneckerGradient() throws {
         let (n1, n2) = (9, 7)

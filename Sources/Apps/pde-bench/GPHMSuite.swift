@@ -32,6 +32,12 @@ struct GPHMSuite: ParsableCommand {
     var finalLearningRate = 1.0
     @Option(help: "Evaluate the test error every this many steps.")
     var evaluateEvery = 100
+    @Option(help: "log τ and log v move at this multiple of the learning rate (1: the paper).")
+    var precisionRate = 1.0
+    @Option(help: "2-D exact inner solve: PCG iterations per step at most (warm-started).")
+    var innerIterations = 5000
+    @Flag(help: "Add a mixture component pinned at frequency 0 for the smooth part of the solution (1-D).")
+    var smoothComponent = false
     @Flag(help: "Also solve the 1-D Poisson problems by second-order finite differences and by the sine-series (DST-I) spectral method on the same grid, errors on the same test points.")
     var baselines = false
 
@@ -65,7 +71,9 @@ struct GPHMSuite: ParsableCommand {
                 s.mode = mode
                 s.evaluateEvery = evaluateEvery
                 s.finalLearningRateFraction = finalLearningRate
-                print("\(name) (\(modeName), \(s.points) points, \(steps) steps)")
+                s.smoothComponent = smoothComponent
+                s.precisionRateFactor = precisionRate
+                print("\(name) (\(modeName), \(s.points) points, \(steps) steps\(smoothComponent ? ", smooth component" : ""))")
                 var firstBelow: (Int, Double)?
                 let t0 = Date()
                 let result = try GPHM1D(settings: s).solve(problem.equation, source: problem.source,
@@ -84,7 +92,7 @@ struct GPHMSuite: ParsableCommand {
                              firstBelow.map { "step \($0.0), \(String(format: "%.1f", $0.1)) s" } ?? "—",
                              String(format: "%.1f", result.seconds)])
                 rec.record(["suite": "gphm", "case": name, "mode": modeName, "points": s.points, "steps": steps, "shape": shape,
-                            "error": final, "seconds": result.seconds, "final_learning_rate": finalLearningRate, "first_below_1e-3_step": firstBelow?.0 ?? -1,
+                            "error": final, "seconds": result.seconds, "final_learning_rate": finalLearningRate, "smooth_component": smoothComponent, "precision_rate": precisionRate, "first_below_1e-3_step": firstBelow?.0 ?? -1,
                             "first_below_1e-3_seconds": firstBelow?.1 ?? -1])
             }
         }
@@ -143,7 +151,9 @@ struct GPHMSuite: ParsableCommand {
         s.evaluateEvery = evaluateEvery
         s.finalLearningRateFraction = finalLearningRate
         s.mode = mode
-        print("\(name) (\(mode.rawValue), \(n)² points, \(steps) steps)")
+        s.innerMaxIterations = innerIterations
+        s.precisionRateFactor = precisionRate
+        print("\(name) (\(mode.rawValue), \(n)² points, \(steps) steps\(mode == .exactInner ? ", ≤ \(innerIterations) PCG iterations per step" : ""))")
         var firstBelow: (Int, Double)?
         let t0 = Date()
         let result = try GPHM2D(settings: s).solve(problem.equation, source: problem.source, boundary: problem.exact,
@@ -157,8 +167,24 @@ struct GPHMSuite: ParsableCommand {
         if !result.innerIterations.isEmpty {
             print("  inner PCG iterations: first \(result.innerIterations.first!), mean \(result.innerIterations.reduce(0, +) / result.innerIterations.count), last \(result.innerIterations.last!)")
         }
+        // Where the boundary data went: U's own misfit on the boundary nodes against the kernel
+        // interpolant's there (with the jitter the interpolant at a node is not U itself).
+        let grid = try DenseMatrix(rows: n, columns: n, values: result.u)
+        let atNodes = try GPHM2D.interpolate(kernels: result.kernels, x: result.x, y: result.y, u: grid, jitter: s.jitter,
+                                             at: (result.x, result.y))
+        var misfitU = 0.0, misfitInterpolant = 0.0, boundaryCount = 0
+        for i in 0..<n { for j in 0..<n where i == 0 || j == 0 || i == n - 1 || j == n - 1 {
+            let g = problem.exact(result.x[i], result.y[j])
+            misfitU += (result.u[i * n + j] - g) * (result.u[i * n + j] - g)
+            misfitInterpolant += (atNodes[i * n + j] - g) * (atNodes[i * n + j] - g)
+            boundaryCount += 1
+        } }
+        let (rmsU, rmsInterpolant) = ((misfitU / Double(boundaryCount)).squareRoot(), (misfitInterpolant / Double(boundaryCount)).squareRoot())
+        print(String(format: "  boundary RMS misfit: grid values U %.3e, kernel interpolant at the same nodes %.3e", rmsU, rmsInterpolant))
         rec.record(["suite": "gphm", "case": name, "mode": mode.rawValue, "points": n, "steps": steps, "shape": shape.rawValue,
-                    "error": final, "seconds": result.seconds, "first_below_1e-2_step": firstBelow?.0 ?? -1])
+                    "error": final, "seconds": result.seconds, "first_below_1e-2_step": firstBelow?.0 ?? -1,
+                    "precision_rate": precisionRate, "inner_iterations": innerIterations,
+                    "boundary_rms_u": rmsU, "boundary_rms_interpolant": rmsInterpolant])
         return [name, mode.rawValue, "\(n)²", "\(steps)", String(format: "%.3e", final),
                 firstBelow.map { "≤1e-2 at step \($0.0), \(String(format: "%.1f", $0.1)) s" } ?? "—", String(format: "%.1f", result.seconds)]
     }

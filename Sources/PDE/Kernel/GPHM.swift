@@ -146,6 +146,15 @@ public struct GPHM1D: Sendable {
         /// Test-error evaluations (when an exact solution is given): every this many steps, and at the end.
         public var evaluateEvery = 100
         public var evaluationPoints = 300
+        /// Adds one component pinned at frequency 0 with weight 1 and λ = 0 (a Matérn 5/2, or
+        /// Gaussian, GP for the smooth part of the solution, summed with the mixture: the
+        /// reference code's "extra GP", trained jointly here). Its weight and lengthscale are
+        /// learned; its frequency stays 0. Off by default (the paper's mixture alone).
+        public var smoothComponent = false
+        /// log τ and log v move at this multiple of the learning rate (Adam runs on log τ / c and
+        /// log v / c). 1 is the paper's protocol; Adam's steps of about the learning rate otherwise
+        /// limit how fast the boundary and residual precisions can grow.
+        public var precisionRateFactor = 1.0
 
         /// The defaults above.
         public init() {}
@@ -166,6 +175,9 @@ public struct GPHM1D: Sendable {
             guard finalLearningRateFraction > 0, finalLearningRateFraction <= 1 else {
                 throw PDEError.invalidValue(key: "final_learning_rate", value: "\(finalLearningRateFraction)",
                                             expected: "a fraction of the learning rate in (0, 1] (1: constant)")
+            }
+            guard precisionRateFactor > 0, precisionRateFactor.isFinite else {
+                throw PDEError.invalidValue(key: "precision_rate", value: "\(precisionRateFactor)", expected: "a positive factor on the learning rate of log τ and log v")
             }
             guard steps >= 0 else { throw PDEError.invalidValue(key: "steps", value: "\(steps)", expected: "a non-negative step count") }
             guard evaluateEvery >= 1, evaluationPoints >= 2 else {
@@ -217,6 +229,7 @@ public struct GPHM1D: Sendable {
                       exact: (@Sendable (Double) -> Double)? = nil, initial: SpectralMixtureParameters? = nil,
                       monitor: ((Progress) -> Void)? = nil) throws -> Result {
         let s = settings
+        let c = s.precisionRateFactor        // log τ = c·θ_τ, log v = c·θ_v; Adam moves θ
         guard equation != .advection else {
             throw PDEError.invalidValue(key: "equation", value: "advection in one variable",
                                         expected: "poisson or allen-cahn (advection needs two variables: GPHM2D)")
@@ -227,6 +240,11 @@ public struct GPHM1D: Sendable {
         let fx = x.map(f)
         var params = try initial ?? SpectralMixtureParameters.initial(shape: s.shape, components: s.components,
                                                                      frequencyScale: s.frequencyScale)
+        if s.smoothComponent {
+            params.logWeights.append(0)
+            params.frequencies.append(0)
+            params.logInverseLengthscales.append(0)
+        }
         let q = params.count
         let evaluationX = (0..<s.evaluationPoints).map { s.lower + (s.upper - s.lower) * Double($0) / Double(s.evaluationPoints - 1) }
         let reference = exact.map { e in evaluationX.map(e) }
@@ -252,7 +270,7 @@ public struct GPHM1D: Sendable {
             if s.mode == .joint { u = uVar.value.scalars }
             let current = try GPHM1D.lossAndGradient(params: params, grid: x, spacing: h, source: fx, boundary: g,
                                                      equation: equation, u: s.mode == .joint ? u : nil, start: u,
-                                                     logTau: tauVar.value.scalars[0], logV: vVar.value.scalars[0],
+                                                     logTau: c * tauVar.value.scalars[0], logV: c * vVar.value.scalars[0],
                                                      boundaryWeight: s.boundaryWeight, jitter: s.jitter)
             u = current.u
             losses.append(current.loss)
@@ -271,14 +289,16 @@ public struct GPHM1D: Sendable {
             if step == s.steps { break }
             if s.mode == .joint { uVar.grad = Tensor(current.gradientU) }
             rhoVar.grad = Tensor(Array(current.gradientKernel[0..<q]))
-            muVar.grad = Tensor(Array(current.gradientKernel[q..<(2 * q)]))
+            var muGradient = Array(current.gradientKernel[q..<(2 * q)])
+            if s.smoothComponent { muGradient[q - 1] = 0 }     // the smooth component stays at frequency 0
+            muVar.grad = Tensor(muGradient)
             lambdaVar.grad = Tensor(Array(current.gradientKernel[(2 * q)..<(3 * q)]))
-            tauVar.grad = Tensor([current.gradientLogTau])
-            vVar.grad = Tensor([current.gradientLogV])
+            tauVar.grad = Tensor([c * current.gradientLogTau])
+            vVar.grad = Tensor([c * current.gradientLogV])
             adam.learningRate = GPHM1D.cosineRate(s.learningRate, fraction: s.finalLearningRateFraction, step: step, of: s.steps)
             try adam.step()
         }
-        return Result(grid: x, u: u, kernel: params, logTau: tauVar.value.scalars[0], logV: vVar.value.scalars[0], losses: losses,
+        return Result(grid: x, u: u, kernel: params, logTau: c * tauVar.value.scalars[0], logV: c * vVar.value.scalars[0], losses: losses,
                       errors: errors, seconds: Date().timeIntervalSince(start), jitter: s.jitter)
     }
 }

@@ -119,6 +119,14 @@ public struct GPHM2D: Sendable {
         public var mode: GPHM1D.Mode = .joint
         /// Relative residual of the inner PCG solves.
         public var innerTolerance = 1e-10
+        /// log τ and log v move at this multiple of the learning rate (Adam runs on log τ / c and
+        /// log v / c). 1 is the paper's protocol; Adam's steps of about the learning rate otherwise
+        /// limit how fast the boundary and residual precisions can grow.
+        public var precisionRateFactor = 1.0
+        /// PCG iterations per inner solve at most (warm-started from the previous step's U, so a
+        /// small cap makes the outer loop block-coordinate descent: a few CG steps on U, one Adam
+        /// step on the kernels).
+        public var innerMaxIterations = 5000
         /// β of the advection equation β u_x + u_y = f.
         public var advectionSpeed = 1.0
 
@@ -161,6 +169,7 @@ public struct GPHM2D: Sendable {
         one.steps = settings.steps
         one.evaluateEvery = settings.evaluateEvery
         one.evaluationPoints = settings.evaluationPoints
+        one.precisionRateFactor = settings.precisionRateFactor
         try one.validate()
         guard settings.advectionSpeed.isFinite else {
             throw PDEError.invalidValue(key: "advection_speed", value: "\(settings.advectionSpeed)", expected: "a finite speed β")
@@ -175,6 +184,7 @@ public struct GPHM2D: Sendable {
                       boundary g: @Sendable (Double, Double) -> Double, exact: (@Sendable (Double, Double) -> Double)? = nil,
                       monitor: ((GPHM1D.Progress) -> Void)? = nil) throws -> Result {
         let s = settings
+        let c = s.precisionRateFactor        // log τ = c·θ_τ, log v = c·θ_v; Adam moves θ
         if s.mode == .exactInner && !equation.isLinear {
             throw PDEError.invalidValue(key: "mode", value: "exact-inner for \(equation.rawValue)",
                                         expected: "joint (the exact inner solve needs a linear equation: poisson or advection)")
@@ -223,17 +233,17 @@ public struct GPHM2D: Sendable {
                         try KroneckerAxis(params[1], points: n2, spacing: h2, jitter: s.jitter, order: op.orders.1))
             if s.mode == .exactInner {
                 let inner = try KroneckerInnerSolver(axes.0, axes.1, coefficients: op.coefficients, boundary: isBoundary,
-                                                     boundaryWeight: s.boundaryWeight, tau: exp(tauVar.value.scalars[0]),
-                                                     v: exp(vVar.value.scalars[0]))
+                                                     boundaryWeight: s.boundaryWeight, tau: exp(c * tauVar.value.scalars[0]),
+                                                     v: exp(c * vVar.value.scalars[0]))
                 let rhs = try inner.rightHandSide(source: fValues, boundaryValues: gValues)
-                let (solution, iterations) = try inner.solve(rhs, start: u, tolerance: s.innerTolerance, maxIterations: 5000)
+                let (solution, iterations) = try inner.solve(rhs, start: u, tolerance: s.innerTolerance, maxIterations: s.innerMaxIterations)
                 u = solution
                 uVar.value = Tensor(u.values)
                 innerIterations.append(iterations)
             }
             let ev = try GPHM2D.lossAndGradient(axes: axes, u: u, source: fValues, boundaryValues: gValues, isBoundary: isBoundary,
-                                                equation: equation, coefficients: op.coefficients, logTau: tauVar.value.scalars[0],
-                                                logV: vVar.value.scalars[0], boundaryWeight: s.boundaryWeight)
+                                                equation: equation, coefficients: op.coefficients, logTau: c * tauVar.value.scalars[0],
+                                                logV: c * vVar.value.scalars[0], boundaryWeight: s.boundaryWeight)
             losses.append(ev.loss)
             guard ev.loss.isFinite else {
                 throw PDEError.invalidValue(key: "loss", value: "\(ev.loss) at step \(step)",
@@ -255,8 +265,8 @@ public struct GPHM2D: Sendable {
                 kernelVars[axis][1].grad = Tensor(Array(gk[q..<(2 * q)]))
                 kernelVars[axis][2].grad = Tensor(Array(gk[(2 * q)..<(3 * q)]))
             }
-            tauVar.grad = Tensor([ev.gradientLogTau])
-            vVar.grad = Tensor([ev.gradientLogV])
+            tauVar.grad = Tensor([c * ev.gradientLogTau])
+            vVar.grad = Tensor([c * ev.gradientLogV])
             adam.learningRate = GPHM1D.cosineRate(s.learningRate, fraction: s.finalLearningRateFraction, step: step, of: s.steps)
             try adam.step()
         }
@@ -342,7 +352,7 @@ public struct GPHM2D: Sendable {
     }
 
     /// Û = K₁(x*, X) K₁⁻¹ U K₂⁻¹ K₂(Y, y*) on the evaluation grid (row-major, y fastest).
-    static func interpolate(kernels: [SpectralMixtureParameters], x: [Double], y: [Double], u: DenseMatrix, jitter: Double,
+    public static func interpolate(kernels: [SpectralMixtureParameters], x: [Double], y: [Double], u: DenseMatrix, jitter: Double,
                             at points: ([Double], [Double])) throws -> [Double] {
         func factors(_ p: SpectralMixtureParameters, _ grid: [Double], _ eval: [Double]) throws -> (DenseMatrix, DenseMatrix) {
             let kernel = try p.axisKernel()
@@ -409,7 +419,8 @@ public struct GPHMProblem2D: Sendable {
             // u = sin 6x cos 20x + sin 6y cos 20y; (sin 6t cos 20t)″ = −436 sin 6t cos 20t − 240 cos 6t sin 20t.
             let part: @Sendable (Double) -> Double = { sin(6 * $0) * cos(20 * $0) }
             let second: @Sendable (Double) -> Double = { -436 * sin(6 * $0) * cos(20 * $0) - 240 * cos(6 * $0) * sin(20 * $0) }
-            return GPHMProblem2D(name: name, equation: .poisson, lower: [0, 0], upper: [twoPi, twoPi], points: 200, frequencyScale: 30,
+            // The reference code's configuration: 200 points per axis, frequency scale 20.
+            return GPHMProblem2D(name: name, equation: .poisson, lower: [0, 0], upper: [twoPi, twoPi], points: 200, frequencyScale: 20,
                                  exact: { part($0) + part($1) }, linearPart: { second($0) + second($1) })
         case "allen-cahn2d-mixed":
             // u = v(x) v(y), v = sin t + 0.1 sin 20t + cos 100t on [0, 1]².

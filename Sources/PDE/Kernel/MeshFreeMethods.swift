@@ -86,7 +86,8 @@ extension SolverRegistry {
             name: "gp-hm",
             summary: "GP-HM: spectral-mixture GP on a grid for high-frequency solutions (Fang et al. 2024), one or two variables",
             problems: GPHMProblem1D.names + GPHMProblem2D.names,
-            parameters: [("mode", "joint (the paper) | exact-inner (u solved for each kernel: 1-D Poisson and Allen–Cahn, 2-D Poisson and advection), default exact-inner except 2-D Allen–Cahn and advection"),
+            parameters: [("mode", "joint (the paper) | exact-inner (u solved for each kernel: 1-D Poisson and Allen–Cahn, 2-D Poisson and advection), default exact-inner in 1-D, joint in 2-D (the Kronecker PCG is slow to converge there)"),
+                         ("inner_iterations", "2-D exact-inner: PCG iterations per step at most (warm-started), default 5000"),
                          ("shape", "student-t | gaussian, default student-t"),
                          ("points", "grid points, default the problem's"),
                          ("components", "mixture components Q, default 30"),
@@ -96,7 +97,9 @@ extension SolverRegistry {
                          ("final_learning_rate", "fraction of the rate at the last step, cosine decay; default 1 (constant, the paper)"),
                          ("boundary_weight", "boundary likelihood weight, default 200 (advection 500)"),
                          ("jitter", "diagonal jitter of K, default 1e-6"),
-                         ("evaluate_every", "test-error evaluations every this many steps, default 100")],
+                         ("evaluate_every", "test-error evaluations every this many steps, default 100"),
+                         ("smooth_component", "true adds a component pinned at frequency 0 for a smooth part (1-D), default false"),
+                         ("precision_rate", "log τ and log v move at this multiple of the learning rate, default 1 (the paper)")],
             solve: solveGPHM),
     ]
 
@@ -212,6 +215,11 @@ extension SolverRegistry {
         s.jitter = common.jitter
         s.evaluateEvery = common.evaluateEvery
         s.shape = common.shape
+        s.smoothComponent = try p.choice("smooth_component", ["true", "false"], default: "false") == "true"
+        s.precisionRateFactor = common.precisionRate
+        if let value = p.values["inner_iterations"] {
+            throw PDEError.invalidValue(key: "options.inner_iterations", value: value, expected: "no inner_iterations for the one-variable problem \(problem) (its inner solve is direct)")
+        }
         let defaultMode = "exact-inner"      // Poisson: one solve; Allen–Cahn: Gauss–Newton (both 1-D)
         s.mode = GPHM1D.Mode(rawValue: try p.choice("mode", GPHM1D.Mode.allCases.map(\.rawValue), default: defaultMode))!
         log("gp-hm on \(problem): \(s.points) grid points, \(s.components) \(s.shape.rawValue) components, \(s.mode.rawValue), \(s.steps) steps")
@@ -230,11 +238,17 @@ extension SolverRegistry {
         let spectrum = (0..<result.kernel.count).map { (result.kernel.frequencies[$0], exp(result.kernel.logWeights[$0])) }
         return MeshFreeSolution(counts: [m], lower: [prob.lower], upper: [prob.upper], values: values, reference: x.map(prob.exact),
                                 history: history, spectrum: spectrum, seconds: result.seconds,
-                                notes: [String(format: "%d Adam steps in %.1f s (final iterate reported)", s.steps, result.seconds)])
+                                notes: [String(format: "%d Adam steps in %.1f s (final iterate reported)", s.steps, result.seconds),
+                                        String(format: "boundary precision τ = %.4g, residual precision v = %.4g", exp(result.logTau), exp(result.logV))]
+                                    + (s.smoothComponent ? [String(format: "smooth component: weight %.4g, lengthscale %.4g", exp(result.kernel.logWeights.last!),
+                                                                   result.kernel.lengthscale(result.kernel.count - 1))] : []))
     }
 
     @Sendable private static func solveGPHM2D(_ problem: String, _ p: SolverParameters, _ log: @escaping @Sendable (String) -> Void) throws -> MeshFreeSolution {
         let prob = try GPHMProblem2D.named(problem)
+        if let value = p.values["smooth_component"] {
+            throw PDEError.invalidValue(key: "options.smooth_component", value: value, expected: "no smooth_component for the two-variable problem \(problem) (1-D only)")
+        }
         var s = GPHM2D.Settings()
         s.lower = prob.lower
         s.upper = prob.upper
@@ -252,8 +266,9 @@ extension SolverRegistry {
         s.evaluateEvery = common.evaluateEvery
         s.shape = common.shape
         s.evaluationPoints = 300
-        s.mode = GPHM1D.Mode(rawValue: try p.choice("mode", GPHM1D.Mode.allCases.map(\.rawValue),
-                                                    default: prob.equation == .poisson ? "exact-inner" : "joint"))!
+        s.mode = GPHM1D.Mode(rawValue: try p.choice("mode", GPHM1D.Mode.allCases.map(\.rawValue), default: "joint"))!
+        s.innerMaxIterations = try p.int("inner_iterations", default: 5000, in: 1...1_000_000)
+        s.precisionRateFactor = common.precisionRate
         log("gp-hm on \(problem): \(n)² grid points, \(s.components) \(s.shape.rawValue) components per axis, \(s.mode.rawValue), \(s.steps) steps")
         let result = try GPHM2D(settings: s).solve(prob.equation, source: prob.source, boundary: prob.exact, exact: prob.exact) { progress in
             if let e = progress.error { log(String(format: "  step %7d  loss %.6e  rel. L2 %.3e", progress.step, progress.loss, e)) }
@@ -280,7 +295,7 @@ extension SolverRegistry {
 /// boundary weight, jitter, evaluation interval, component shape), with their defaults.
 private struct GPHMOptions {
     let components: Int, frequencyScale: Double, steps: Int, learningRate: Double, finalFraction: Double
-    let boundaryWeight: Double, jitter: Double, evaluateEvery: Int
+    let boundaryWeight: Double, jitter: Double, evaluateEvery: Int, precisionRate: Double
     let shape: SpectralMixtureAxis.Shape
 
     init(_ p: SolverParameters, frequencyScale scale: Double, boundaryWeight defaultWeight: Double = 200) throws {
@@ -292,6 +307,7 @@ private struct GPHMOptions {
         boundaryWeight = try p.double("boundary_weight", default: defaultWeight, expected: "a positive weight") { $0 > 0 }
         jitter = try p.double("jitter", default: 1e-6, expected: "a non-negative jitter") { $0 >= 0 }
         evaluateEvery = try p.int("evaluate_every", default: 100, in: 1...100_000_000)
+        precisionRate = try p.double("precision_rate", default: 1, expected: "a positive factor on the learning rate of log τ and log v") { $0 > 0 }
         shape = SpectralMixtureAxis.Shape(rawValue: try p.choice("shape", SpectralMixtureAxis.Shape.allCases.map(\.rawValue), default: "student-t"))!
     }
 }
