@@ -139,5 +139,10 @@ import TestSupport
         try f.close()
         let s = try datagen(["--write-dcdm-scenes", dir + "/scenes"])
         #expect(s.status == 0 && FileManager.default.fileExists(atPath: dir + "/scenes/scenes.json"), "\(s.stderr)")
+        let sized = try datagen(["--write-dcdm-scenes", dir + "/small", "--scene-sizes", "12x12x12"])
+        #expect(sized.status == 0, "\(sized.stderr)")
+        #expect(try DCDMScenes.load(from: dir + "/small").map { $0.domain.counts } == [[12, 12, 12], [12, 12, 12], [12, 12, 12]])
+        let bad = try datagen(["--write-dcdm-scenes", dir + "/bad", "--scene-sizes", "12x"])
+        #expect(bad.status == 2 && bad.stderr.contains("--scene-sizes"), "\(bad.stderr)")
     }
 }

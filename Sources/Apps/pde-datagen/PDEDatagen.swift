@@ -26,6 +26,7 @@ struct PDEDatagen: ParsableCommand {
           pde-datagen data/configs/datagen-burgers.yaml --workers 1
           pde-datagen data/configs/datagen-dcdm-64.yaml
           pde-datagen --write-dcdm-scenes data/dcdm        # the fixed DCDM evaluation masks
+          pde-datagen --write-dcdm-scenes /tmp/scenes128 --scene-sizes 128x128x128
         """)
 
     @Argument(help: "YAML config file.")
@@ -33,6 +34,9 @@ struct PDEDatagen: ParsableCommand {
 
     @Option(help: "Write the deep conjugate direction method's evaluation scenes (2-D 64², 128², 256²; 3-D 32³, 64³) as NPY masks and scenes.json into this folder, then exit.")
     var writeDcdmScenes: String?
+
+    @Option(help: "With --write-dcdm-scenes: the grid sizes (comma-separated, e.g. 128x128x128,512x512) instead of the shipped ones.")
+    var sceneSizes: String?
 
     @Option(help: "Override the config's sample count.")
     var samples: Int?
@@ -50,7 +54,14 @@ struct PDEDatagen: ParsableCommand {
         Threads.configure()
         if let folder = writeDcdmScenes {
             do {
-                let entries = try DCDMScenes.write(sizes: [[64, 64], [128, 128], [256, 256], [32, 32, 32], [64, 64, 64]], to: folder)
+                var sizes = [[64, 64], [128, 128], [256, 256], [32, 32, 32], [64, 64, 64]]
+                if let text = sceneSizes {
+                    sizes = text.split(separator: ",").map { $0.split(separator: "x").compactMap { Int($0) } }
+                    guard !sizes.isEmpty, sizes.allSatisfy({ ($0.count == 2 || $0.count == 3) && $0.allSatisfy { $0 >= 8 } }) else {
+                        fail("--scene-sizes: '\(text)': expected sizes like 128x128x128 or 512x512 (2 or 3 sides, each at least 8)", code: 2)
+                    }
+                }
+                let entries = try DCDMScenes.write(sizes: sizes, to: folder)
                 print("pde-datagen: \(entries.count) DCDM evaluation scenes → \(folder)/scenes.json")
                 return
             } catch {
