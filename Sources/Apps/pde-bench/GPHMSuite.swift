@@ -36,7 +36,7 @@ struct GPHMSuite: ParsableCommand {
     var precisionRate = 1.0
     @Option(help: "2-D exact inner solve: PCG iterations per step at most (warm-started).")
     var innerIterations = 5000
-    @Flag(help: "Add a mixture component pinned at frequency 0 for the smooth part of the solution (1-D).")
+    @Flag(help: "Add a mixture component pinned at frequency 0 for the smooth part of the solution (per axis in 2-D).")
     var smoothComponent = false
     @Flag(help: "Also solve the 1-D Poisson problems by second-order finite differences and by the sine-series (DST-I) spectral method on the same grid, errors on the same test points.")
     var baselines = false
@@ -153,6 +153,7 @@ struct GPHMSuite: ParsableCommand {
         s.mode = mode
         s.innerMaxIterations = innerIterations
         s.precisionRateFactor = precisionRate
+        s.smoothComponent = smoothComponent
         print("\(name) (\(mode.rawValue), \(n)² points, \(steps) steps\(mode == .exactInner ? ", ≤ \(innerIterations) PCG iterations per step" : ""))")
         var firstBelow: (Int, Double)?
         let t0 = Date()

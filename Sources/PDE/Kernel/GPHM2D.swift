@@ -123,6 +123,9 @@ public struct GPHM2D: Sendable {
         /// log v / c). 1 is the paper's protocol; Adam's steps of about the learning rate otherwise
         /// limit how fast the boundary and residual precisions can grow.
         public var precisionRateFactor = 1.0
+        /// Adds to each axis's mixture one component pinned at frequency 0 (weight 1, λ = 0), as
+        /// `GPHM1D.Settings.smoothComponent` does.
+        public var smoothComponent = false
         /// PCG iterations per inner solve at most (warm-started from the previous step's U, so a
         /// small cap makes the outer loop block-coordinate descent: a few CG steps on U, one Adam
         /// step on the kernels).
@@ -201,7 +204,12 @@ public struct GPHM2D: Sendable {
                 gValues[i * n2 + j] = g(x[i], y[j])
             }
         } }
-        let initial = try SpectralMixtureParameters.initial(shape: s.shape, components: s.components, frequencyScale: s.frequencyScale)
+        var initial = try SpectralMixtureParameters.initial(shape: s.shape, components: s.components, frequencyScale: s.frequencyScale)
+        if s.smoothComponent {
+            initial.logWeights.append(0)
+            initial.frequencies.append(0)
+            initial.logInverseLengthscales.append(0)
+        }
         let q = initial.count
         let uVar = Variable(Tensor<Double>([Double](repeating: 0, count: n1 * n2)), requiresGradient: true, name: "u")
         let kernelVars = (0..<2).map { axis in
@@ -262,7 +270,9 @@ public struct GPHM2D: Sendable {
             for axis in 0..<2 {
                 let gk = ev.gradientKernels[axis]
                 kernelVars[axis][0].grad = Tensor(Array(gk[0..<q]))
-                kernelVars[axis][1].grad = Tensor(Array(gk[q..<(2 * q)]))
+                var muGradient = Array(gk[q..<(2 * q)])
+                if s.smoothComponent { muGradient[q - 1] = 0 }     // the smooth component stays at frequency 0
+                kernelVars[axis][1].grad = Tensor(muGradient)
                 kernelVars[axis][2].grad = Tensor(Array(gk[(2 * q)..<(3 * q)]))
             }
             tauVar.grad = Tensor([c * ev.gradientLogTau])

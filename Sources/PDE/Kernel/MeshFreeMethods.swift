@@ -98,7 +98,7 @@ extension SolverRegistry {
                          ("boundary_weight", "boundary likelihood weight, default 200 (advection 500)"),
                          ("jitter", "diagonal jitter of K, default 1e-6"),
                          ("evaluate_every", "test-error evaluations every this many steps, default 100"),
-                         ("smooth_component", "true adds a component pinned at frequency 0 for a smooth part (1-D), default false"),
+                         ("smooth_component", "true adds a component pinned at frequency 0 for a smooth part (per axis in 2-D), default false"),
                          ("precision_rate", "log τ and log v move at this multiple of the learning rate, default 1 (the paper)")],
             solve: solveGPHM),
     ]
@@ -246,9 +246,6 @@ extension SolverRegistry {
 
     @Sendable private static func solveGPHM2D(_ problem: String, _ p: SolverParameters, _ log: @escaping @Sendable (String) -> Void) throws -> MeshFreeSolution {
         let prob = try GPHMProblem2D.named(problem)
-        if let value = p.values["smooth_component"] {
-            throw PDEError.invalidValue(key: "options.smooth_component", value: value, expected: "no smooth_component for the two-variable problem \(problem) (1-D only)")
-        }
         var s = GPHM2D.Settings()
         s.lower = prob.lower
         s.upper = prob.upper
@@ -268,6 +265,7 @@ extension SolverRegistry {
         s.evaluationPoints = 300
         s.mode = GPHM1D.Mode(rawValue: try p.choice("mode", GPHM1D.Mode.allCases.map(\.rawValue), default: "joint"))!
         s.innerMaxIterations = try p.int("inner_iterations", default: 5000, in: 1...1_000_000)
+        s.smoothComponent = try p.choice("smooth_component", ["true", "false"], default: "false") == "true"
         s.precisionRateFactor = common.precisionRate
         log("gp-hm on \(problem): \(n)² grid points, \(s.components) \(s.shape.rawValue) components per axis, \(s.mode.rawValue), \(s.steps) steps")
         let result = try GPHM2D(settings: s).solve(prob.equation, source: prob.source, boundary: prob.exact, exact: prob.exact) { progress in
