@@ -28,6 +28,14 @@ public struct SpectralMixtureParameters: Sendable, Equatable {
                                          frequencies: mu, logInverseLengthscales: Array(repeating: 0, count: q))
     }
 
+    /// Appends the component the `smoothComponent` settings add: frequency 0 (kept there by
+    /// the solvers), weight 1, λ = 0.
+    mutating func appendSmoothComponent() {
+        logWeights.append(0)
+        frequencies.append(0)
+        logInverseLengthscales.append(0)
+    }
+
     /// The lengthscale ℓ_q of component q in exp(−t²/(2ℓ²)) / Matérn(t/ℓ) form.
     func lengthscale(_ q: Int) -> Double {
         switch shape {
@@ -240,11 +248,7 @@ public struct GPHM1D: Sendable {
         let fx = x.map(f)
         var params = try initial ?? SpectralMixtureParameters.initial(shape: s.shape, components: s.components,
                                                                      frequencyScale: s.frequencyScale)
-        if s.smoothComponent {
-            params.logWeights.append(0)
-            params.frequencies.append(0)
-            params.logInverseLengthscales.append(0)
-        }
+        if s.smoothComponent { params.appendSmoothComponent() }
         let q = params.count
         let evaluationX = (0..<s.evaluationPoints).map { s.lower + (s.upper - s.lower) * Double($0) / Double(s.evaluationPoints - 1) }
         let reference = exact.map { e in evaluationX.map(e) }

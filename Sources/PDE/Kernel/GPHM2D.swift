@@ -205,11 +205,7 @@ public struct GPHM2D: Sendable {
             }
         } }
         var initial = try SpectralMixtureParameters.initial(shape: s.shape, components: s.components, frequencyScale: s.frequencyScale)
-        if s.smoothComponent {
-            initial.logWeights.append(0)
-            initial.frequencies.append(0)
-            initial.logInverseLengthscales.append(0)
-        }
+        if s.smoothComponent { initial.appendSmoothComponent() }
         let q = initial.count
         let uVar = Variable(Tensor<Double>([Double](repeating: 0, count: n1 * n2)), requiresGradient: true, name: "u")
         let kernelVars = (0..<2).map { axis in
