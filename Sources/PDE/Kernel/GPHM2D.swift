@@ -227,6 +227,7 @@ public struct GPHM2D: Sendable {
         var params = [initial, initial]
         for step in 0...s.steps {
             let t0 = Date()
+            let (logTau, logV) = (c * tauVar.value.scalars[0], c * vVar.value.scalars[0])
             for axis in 0..<2 {
                 params[axis].logWeights = kernelVars[axis][0].value.scalars
                 params[axis].frequencies = kernelVars[axis][1].value.scalars
@@ -237,8 +238,7 @@ public struct GPHM2D: Sendable {
                         try KroneckerAxis(params[1], points: n2, spacing: h2, jitter: s.jitter, order: op.orders.1))
             if s.mode == .exactInner {
                 let inner = try KroneckerInnerSolver(axes.0, axes.1, coefficients: op.coefficients, boundary: isBoundary,
-                                                     boundaryWeight: s.boundaryWeight, tau: exp(c * tauVar.value.scalars[0]),
-                                                     v: exp(c * vVar.value.scalars[0]))
+                                                     boundaryWeight: s.boundaryWeight, tau: exp(logTau), v: exp(logV))
                 let rhs = try inner.rightHandSide(source: fValues, boundaryValues: gValues)
                 let (solution, iterations) = try inner.solve(rhs, start: u, tolerance: s.innerTolerance, maxIterations: s.innerMaxIterations)
                 u = solution
@@ -246,8 +246,8 @@ public struct GPHM2D: Sendable {
                 innerIterations.append(iterations)
             }
             let ev = try GPHM2D.lossAndGradient(axes: axes, u: u, source: fValues, boundaryValues: gValues, isBoundary: isBoundary,
-                                                equation: equation, coefficients: op.coefficients, logTau: c * tauVar.value.scalars[0],
-                                                logV: c * vVar.value.scalars[0], boundaryWeight: s.boundaryWeight)
+                                                equation: equation, coefficients: op.coefficients, logTau: logTau,
+                                                logV: logV, boundaryWeight: s.boundaryWeight)
             losses.append(ev.loss)
             guard ev.loss.isFinite else {
                 throw PDEError.invalidValue(key: "loss", value: "\(ev.loss) at step \(step)",
