@@ -36,6 +36,36 @@ import Testing
         #expect(try a.sum(alongAxes: [0, 2], keepingDimensions: true).shape == [1, 1, 1])
     }
 
+    /// `permuted` (the merged-axis block gather of `svm_permute`) against an element-by-element
+    /// reference: every permutation of a rank-4 tensor with a unit axis, in Float and Double,
+    /// and the patch permutation of LSM's spectral block (rank 6, runs of 3 and strided).
+    @Test func permutationsMatchElementByElementGathers() throws {
+        func reference<T: TensorScalar>(_ x: Tensor<T>, _ axes: [Int]) -> [T] {
+            let shape = axes.map { x.shape[$0] }, own = Tensor<T>.strides(x.shape)
+            var out: [T] = [], index = [Int](repeating: 0, count: shape.count)
+            for _ in 0..<shape.reduce(1, *) {
+                out.append(x.scalars[zip(index, axes).reduce(0) { $0 + $1.0 * own[$1.1] }])
+                var d = shape.count - 1
+                while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
+            }
+            return out
+        }
+        func permutations(_ n: Int) -> [[Int]] {
+            n == 0 ? [[]] : permutations(n - 1).flatMap { p in (0...p.count).map { i in var q = p; q.insert(n - 1, at: i); return q } }
+        }
+        let xd = try Tensor<Double>(shape: [2, 1, 3, 5], scalars: (0..<30).map(Double.init))
+        let xf = xd.converted(to: Float.self)
+        for axes in permutations(4) {
+            #expect(try xd.permuted(axes).scalars == reference(xd, axes), "\(axes)")
+            #expect(try xf.permuted(axes).scalars == reference(xf, axes), "\(axes) Float")
+            #expect(try xd.permuted(axes).shape == axes.map { xd.shape[$0] })
+        }
+        let patches = try Tensor<Float>(shape: [2, 4, 2, 3, 2, 3], scalars: (0..<288).map(Float.init))
+        for axes in [[0, 2, 4, 1, 3, 5], [0, 3, 1, 4, 2, 5], [5, 4, 3, 2, 1, 0], [0, 1, 2, 3, 5, 4]] {
+            #expect(try patches.permuted(axes).scalars == reference(patches, axes), "\(axes)")
+        }
+    }
+
     @Test func shapeOperations() throws {
         let x = try Tensor<Float>(shape: [2, 3, 4], scalars: (0..<24).map(Float.init))
         let p = try x.permuted([2, 0, 1])
@@ -110,9 +140,10 @@ import Testing
     /// Double ones im2col + GEMM: the two agree on the output and on the gradients of the
     /// input, weight and bias, for widths that are and are not multiples of the vector width,
     /// channel counts below, at and above the four-channel blocks, heights that leave a
-    /// partial row chunk, and 2-D and 3-D.
+    /// partial row chunk, and 2-D and 3-D; a 6 × 6 plane, below the direct kernels' 8 × 8,
+    /// takes Float im2col + SGEMM.
     @Test("Direct Float 3×3(×3) kernels equal the im2col path in Double (forward and gradients)",
-          arguments: [([2, 3, 13, 19], 5), ([1, 16, 9, 64], 16), ([3, 1, 8, 8], 4), ([2, 4, 17, 5], 1),
+          arguments: [([2, 3, 13, 19], 5), ([1, 16, 9, 64], 16), ([3, 1, 8, 8], 4), ([2, 4, 17, 5], 1), ([2, 8, 6, 6], 5),
                       ([2, 3, 5, 7, 11], 6), ([1, 16, 4, 10, 32], 16), ([1, 2, 3, 3, 9], 1)])
     func directConvolutionKernels(shape: [Int], outChannels: Int) throws {
         var g = SeededGenerator(seed: UInt64(shape.reduce(0, +) * 31 + outChannels))
@@ -284,14 +315,24 @@ import Testing
         #expect(Float._log(0) == -.infinity && Float._log(-1).isNaN && Float._log(.infinity) == .infinity)
         // Float GELU and softplus agree with the Double ones.
         let x = randomTensor([1000], seed: 13, low: -8, high: 8)
-        for op in [UnaryOp.gelu, .softplus(beta: 2), .sigmoid, .tanh, .exp] {
+        for op in [UnaryOp.gelu, .softplus(beta: 2), .sigmoid, .tanh, .exp, .sin, .cos] {
             let scale = op == .exp ? Foundation.exp(8.0) : 1
             #expect(maxDifference(x.converted(to: Float.self).map(op).converted(to: Double.self), x.map(op)) < 2e-6 * scale, "\(op)")
         }
         let positive = randomTensor([1000], seed: 15, low: 1e-3, high: 100)
         #expect(maxDifference(positive.converted(to: Float.self).map(.log).converted(to: Double.self), positive.map(.log)) < 2e-6)
-        // Float gradients of the C kernels (GELU, softplus) agree with Double.
-        for op in [UnaryOp.gelu, .softplus(beta: 2)] {
+        // Float sine and cosine: the polynomial range (|x| < 8192, where the argument's own
+        // rounding bounds the error at 8192·2⁻²⁴ ≈ 5e-4) and libm beyond, infinities and NaN.
+        let wide = Tensor<Double>([-8191.5, -1000.25, -3.25, 1e-30, 0, 0.5, 2.5, 100.75, 8191.9, 8192, -8192, 1e5, -3e7, 1e30])
+        for op in [UnaryOp.sin, .cos] {
+            let wf = wide.converted(to: Float.self)
+            let exact = wf.converted(to: Double.self).map(op)
+            #expect(maxDifference(wf.map(op).converted(to: Double.self), exact) < 3e-7, "\(op)")
+            let special = Tensor<Float>([.infinity, -.infinity, .nan]).map(op)
+            #expect(special.scalars.allSatisfy { $0.isNaN }, "\(op) of ±∞ and NaN")
+        }
+        // Float gradients of the C kernels (GELU, softplus, sine, cosine) agree with Double.
+        for op in [UnaryOp.gelu, .softplus(beta: 2), .sin, .cos] {
             let xd = Variable(x, requiresGradient: true), xf = Variable(x.converted(to: Float.self), requiresGradient: true)
             try xd.apply(op).sum().backward()
             try xf.apply(op).sum().backward()

@@ -13,6 +13,10 @@ Cases (NCHW inputs, same shapes and layer definitions as SwiftPDE's LearningSuit
             in both parts); the other modes are zero; irfft2 back to 64 x 64
   fno4      4 Fourier blocks of width 32, 12 x 12 modes, on [20, 32, 64, 64]: each block is
             spectral(x) + Conv2d 1x1 (bias)(x), GELU between blocks, none after the last
+  lsm       the whole Latent Spectral Model of data/configs/train-lsm-darcy.yaml (SwiftPDE's
+            `LSM`: width 32, 12 basis functions, 4 tokens, 8 heads, 6 x 6 patches, 4
+            down-samplings, projection 128; batch normalization in training mode) on a
+            training batch [20, 1, 85, 85]; written here from SwiftPDE's definition
 
 Each case: the loss sum(layer(x)) is computed and back-propagated (gradients for the input
 and every parameter) --reps times after two warm-up runs; the median wall time is
@@ -32,9 +36,9 @@ import statistics
 import sys
 import time
 
-CASES = ("conv3x3", "spectral", "fno4", "dcdm2d", "dcdm3d")
+CASES = ("conv3x3", "spectral", "fno4", "dcdm2d", "dcdm3d", "lsm")
 SHAPES = {"conv3x3": (8, 16, 128, 128), "spectral": (20, 32, 64, 64), "fno4": (20, 32, 64, 64),
-          "dcdm2d": (10, 16, 64, 64), "dcdm3d": (2, 16, 32, 32, 32)}
+          "dcdm2d": (10, 16, 64, 64), "dcdm3d": (2, 16, 32, 32, 32), "lsm": (20, 1, 85, 85)}
 
 
 def parse_args():
@@ -91,7 +95,94 @@ def build_modules(torch):
                     x = nn.functional.gelu(x)
             return x
 
+    class DoubleConv(nn.Module):
+        """(3 x 3 conv without bias, batch norm, ReLU) twice."""
+
+        def __init__(self, cin, cout, mid=None):
+            super().__init__()
+            mid = mid or cout
+            self.body = nn.Sequential(nn.Conv2d(cin, mid, 3, padding=1, bias=False), nn.BatchNorm2d(mid), nn.ReLU(),
+                                      nn.Conv2d(mid, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+        def forward(self, x):
+            return self.body(x)
+
+    class SpectralBlock(nn.Module):
+        """Patches attend to latent tokens, a sine/cosine map per channel, attention back."""
+
+        def __init__(self, width, basis, tokens, heads, patch):
+            super().__init__()
+            self.heads, self.patch, self.basis = heads, patch, basis
+            self.latent = nn.Parameter(torch.rand(heads, tokens, width // heads) / width)
+            self.weights = nn.Parameter(torch.rand(width, 2 * basis) / width)
+            self.encoder = nn.Conv2d(width, 2 * width, 1)
+            self.decoder = nn.Conv2d(width, width, 1)
+            self.register_buffer("frequencies", torch.arange(basis, dtype=torch.float32) / basis * torch.pi)
+
+        def forward(self, x):
+            b, c, h, w = x.shape
+            p, heads = self.patch, self.heads
+            hp, wp, length, d = h // p, w // p, p * p, c // heads
+            count = b * hp * wp
+            patches = x.reshape(b, c, hp, p, wp, p).permute(0, 2, 4, 1, 3, 5).reshape(count, c, p, p)
+            kv = self.encoder(patches).reshape(count, 2 * c, length).permute(0, 2, 1).reshape(count, length, heads, d, 2)
+            kv = kv.permute(4, 0, 2, 1, 3)
+            keys, values = kv[0], kv[1]
+            queries = self.latent.unsqueeze(0).expand(count, -1, -1, -1)
+            attn = torch.softmax(queries @ keys.transpose(-1, -2), dim=-1)
+            tokens = attn @ values + queries
+            z = tokens.permute(0, 1, 3, 2).reshape(count, c, -1, 1)
+            angle = z * self.frequencies
+            expansion = torch.cat((torch.sin(angle), torch.cos(angle)), dim=3)
+            mapped = (expansion * self.weights.reshape(c, 1, -1)).sum(dim=3) + z.reshape(count, c, -1)
+            token_kv = mapped.reshape(count, heads, d, -1).permute(0, 1, 3, 2)
+            pixel_q = self.decoder(patches).reshape(count, c, length).permute(0, 2, 1).reshape(count, length, heads, d).permute(0, 2, 1, 3)
+            back = torch.softmax(pixel_q @ token_kv.transpose(-1, -2), dim=-1) @ token_kv
+            pixels = back.permute(0, 1, 3, 2).reshape(count, c, p, p) + patches
+            return pixels.reshape(b, hp, wp, c, p, p).permute(0, 3, 1, 4, 2, 5).reshape(b, c, h, w)
+
+    class LSM(nn.Module):
+        """U-Net of DoubleConvs with a spectral block on every skip and the bottleneck."""
+
+        def __init__(self, width=32, basis=12, tokens=4, heads=8, patch=6, levels=4, projection=128):
+            super().__init__()
+            ch = lambda level: width * min(1 << level, 8)
+            self.levels, self.unit = levels, patch << levels
+            self.lifting = nn.Conv2d(3, width, 1)
+            self.encoder = nn.ModuleList([DoubleConv(width, width)] + [DoubleConv(ch(l - 1), ch(l)) for l in range(1, levels + 1)])
+            self.blocks = nn.ModuleList(SpectralBlock(ch(l), basis, tokens, heads, patch) for l in range(levels + 1))
+            dec = []
+            for level in range(levels, 0, -1):
+                inputs = ch(level - 1) + (ch(level) if level == levels else ch(level - 1))
+                dec.append(DoubleConv(inputs, ch(level - 2) if level >= 2 else width, inputs // 2))
+            self.decoder = nn.ModuleList(dec)
+            self.out = nn.Conv2d(width, width, 1)
+            self.projection = nn.Conv2d(width, projection, 1)
+            self.output = nn.Conv2d(projection, 1, 1)
+
+        def forward(self, x):
+            b, _, h, w = x.shape
+            gy = torch.linspace(0, 1, h).reshape(1, 1, h, 1).expand(b, 1, h, w)
+            gx = torch.linspace(0, 1, w).reshape(1, 1, 1, w).expand(b, 1, h, w)
+            v = self.lifting(torch.cat((x, gy, gx), dim=1))
+            ph, pw = -h % self.unit, -w % self.unit
+            v = nn.functional.pad(v, (0, pw, 0, ph))
+            skips = []
+            for level, e in enumerate(self.encoder):
+                if level > 0:
+                    v = nn.functional.max_pool2d(v, 2)
+                v = e(v)
+                skips.append(self.blocks[level](v))
+            u = skips[-1]
+            for i, d in enumerate(self.decoder):
+                skip = skips[self.levels - 1 - i]
+                u = nn.functional.interpolate(u, size=skip.shape[2:], mode="bilinear", align_corners=False)
+                u = d(torch.cat((skip, u), dim=1))
+            u = self.out(u)[:, :, :h, :w]
+            return self.output(nn.functional.gelu(self.projection(u)))
+
     return {
+        "lsm": lambda: LSM(),
         "conv3x3": lambda: nn.Conv2d(16, 16, 3, padding=1),
         "spectral": lambda: SpectralConv2d(32, 32, 12),
         "fno4": lambda: FourierBlocks(32, 12, 4),

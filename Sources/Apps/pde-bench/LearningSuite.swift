@@ -9,11 +9,11 @@ import Operators
 struct LearningSuite: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "learning",
-        abstract: "Forward+backward of conv3x3, spectral conv, 4 FNO blocks and DCDM's 2-D/3-D convolutions vs PyTorch (layers_peer.py), float32.")
+        abstract: "Forward+backward of conv3x3, spectral conv, 4 FNO blocks, DCDM's 2-D/3-D convolutions and the Darcy LSM vs PyTorch (layers_peer.py), float32.")
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Cases: conv3x3, spectral, fno4, dcdm2d, dcdm3d (vs PyTorch), lowmodes (FFT vs dense DFT low-mode transforms, ours only).")
+    @Option(help: "Cases: conv3x3, spectral, fno4, dcdm2d, dcdm3d, lsm (the Darcy LSM, a training batch) (vs PyTorch), lowmodes (FFT vs dense DFT low-mode transforms, ours only).")
     var cases = "conv3x3,spectral,fno4,dcdm2d,dcdm3d"
 
     func run() throws {
@@ -47,10 +47,14 @@ struct LearningSuite: ParsableCommand {
                 shape = [20, 32, 64, 64]
                 let blocks = try FourierBlocks<Float>(width: 32, modes: [12, 12], layers: 4, generator: &g)
                 forward = { try blocks($0) }
+            case "lsm":
+                shape = [20, 1, 85, 85]
+                let model = try LSM<Float>(LSMConfiguration(width: 32), generator: &g)
+                forward = { try model($0) }
             case "lowmodes":
                 continue
             default:
-                throw ValidationError("unknown case \(name): expected conv3x3, spectral, fno4, dcdm2d, dcdm3d or lowmodes")
+                throw ValidationError("unknown case \(name): expected conv3x3, spectral, fno4, dcdm2d, dcdm3d, lsm or lowmodes")
             }
             let x = Variable(Tensor<Float>.randomNormal(shape: shape, generator: &g), requiresGradient: true)
             var times: [Double] = []

@@ -3,6 +3,7 @@
 #include "CVectorMath.h"
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 
 /* Branch-free scalar helpers, inlined into each target variant and vectorized there. */
 static inline __attribute__((always_inline)) float bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
@@ -103,6 +104,25 @@ static inline __attribute__((always_inline)) float k_sigmoid(float v) {
     return v >= 0.0f ? p : ev * p;
 }
 
+/* sin (q0 = 0) or cos (q0 = 1) of x for |x| < 8192 (Cephes sinf/cosf): x = kπ/2 + r with
+ * k from the octant 4|x|/π rounded up to even, r by a three-part Cody–Waite reduction, then
+ * the minimax sine or cosine polynomial on [−π/4, π/4] chosen by k's parity and the sign
+ * by k's second bit. Larger and non-finite |x| give 0 here: the callers patch them. */
+static inline __attribute__((always_inline)) float k_sincos(float x, int32_t q0) {
+    float a = x < 0.0f ? -x : x;
+    float ac = a < 8192.0f ? a : 0.0f;
+    int32_t j = ((int32_t)(ac * 1.27323954473516f) + 1) & ~1;
+    float y = (float)j;
+    float r = ((ac - y * 0.78515625f) - y * 2.4187564849853515625e-4f) - y * 3.77489497744594108e-8f;
+    float z = r * r;
+    float ps = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * r + r;
+    float pc = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z - 0.5f * z + 1.0f;
+    int32_t k = (j >> 1) + q0;
+    float v = (k & 1) ? pc : ps;
+    int32_t negative = ((k >> 1) & 1) ^ (q0 == 0 && x < 0.0f);
+    return negative ? -v : v;
+}
+
 /* Each kernel is compiled three times from the same body: baseline (SSE2), AVX2+FMA and
  * AVX-512; the dispatcher picks the widest the CPU has (checked once). */
 static int isa_level = -1;  /* 0 baseline, 1 AVX2+FMA, 2 AVX-512 */
@@ -177,6 +197,38 @@ UNARY(svm_tanh, k_tanh(v))
 UNARY(svm_sigmoid, k_sigmoid(v))
 UNARY(svm_gelu, 0.5f * v * (1.0f + k_erf(v * 0.70710678118654752f)))
 
+UNARY(svm_sin_core, k_sincos(v, 0))
+UNARY(svm_cos_core, k_sincos(v, 1))
+
+/* |x| ≥ 8192, infinities and NaN through libm (the polynomial's reduction is exact below). */
+void svm_sin(const float *x, float *y, ptrdiff_t n) {
+    svm_sin_core(x, y, n);
+    for (ptrdiff_t i = 0; i < n; i++) if (!(x[i] < 8192.0f && x[i] > -8192.0f)) y[i] = sinf(x[i]);
+}
+
+void svm_cos(const float *x, float *y, ptrdiff_t n) {
+    svm_cos_core(x, y, n);
+    for (ptrdiff_t i = 0; i < n; i++) if (!(x[i] < 8192.0f && x[i] > -8192.0f)) y[i] = cosf(x[i]);
+}
+
+/* d/dx sin x = cos x, d/dx cos x = −sin x */
+VARIANTS(svm_sincos_backward_core, (const float *restrict x, const float *restrict gy, float *restrict gx, ptrdiff_t n, int32_t cosine),
+         (x, gy, gx, n, cosine),
+         for (ptrdiff_t i = 0; i < n; i++) {
+             float d = k_sincos(x[i], cosine ? 0 : 1);
+             gx[i] = gy[i] * (cosine ? -d : d);
+         })
+
+void svm_sin_backward(const float *x, const float *gy, float *gx, ptrdiff_t n) {
+    svm_sincos_backward_core(x, gy, gx, n, 0);
+    for (ptrdiff_t i = 0; i < n; i++) if (!(x[i] < 8192.0f && x[i] > -8192.0f)) gx[i] = gy[i] * cosf(x[i]);
+}
+
+void svm_cos_backward(const float *x, const float *gy, float *gx, ptrdiff_t n) {
+    svm_sincos_backward_core(x, gy, gx, n, 1);
+    for (ptrdiff_t i = 0; i < n; i++) if (!(x[i] < 8192.0f && x[i] > -8192.0f)) gx[i] = -gy[i] * sinf(x[i]);
+}
+
 /* log(1 + e^{βx})/β = max(x, 0) + log(1 + e^{−β|x|})/β */
 VARIANTS(svm_softplus, (const float *restrict x, float *restrict y, ptrdiff_t n, float b), (x, y, n, b),
          float ib = 1.0f / b;
@@ -207,4 +259,43 @@ void svm_keep_freed_memory(void) {
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
 #endif
+}
+
+/* Strided gather into a contiguous block (a permutation of axes): with n0, n1 the two
+ * innermost sizes and s0, s1 their source strides, item t of the outer index space (the
+ * other axes, row-major) copies an n0 × n1 block to dst + t·n0·n1. */
+#define PERMUTE_BODY(type)                                                                     \
+    const type *restrict s = (const type *)src;                                                \
+    type *restrict d = (type *)dst;                                                            \
+    ptrdiff_t n0 = shape[rank - 2], n1 = shape[rank - 1], s0 = stride[rank - 2], s1 = stride[rank - 1]; \
+    int outer = rank - 2;                                                                      \
+    ptrdiff_t idx[16], off = 0, rem = start;                                                   \
+    for (int a = outer - 1; a >= 0; a--) { idx[a] = rem % shape[a]; rem /= shape[a]; off += idx[a] * stride[a]; } \
+    type *o = d + start * n0 * n1;                                                             \
+    for (ptrdiff_t t = start; t < end; t++) {                                                  \
+        const type *p = s + off;                                                               \
+        if (s1 == 1) {                                                                         \
+            for (ptrdiff_t i0 = 0; i0 < n0; i0++, o += n1) {                                   \
+                const type *q = p + i0 * s0;                                                   \
+                for (ptrdiff_t i1 = 0; i1 < n1; i1++) o[i1] = q[i1];                           \
+            }                                                                                  \
+        } else {                                                                               \
+            for (ptrdiff_t i0 = 0; i0 < n0; i0++, o += n1) {                                   \
+                const type *q = p + i0 * s0;                                                   \
+                for (ptrdiff_t i1 = 0; i1 < n1; i1++) o[i1] = q[i1 * s1];                      \
+            }                                                                                  \
+        }                                                                                      \
+        for (int a = outer - 1; a >= 0; a--) {                                                 \
+            idx[a]++; off += stride[a];                                                        \
+            if (idx[a] < shape[a]) break;                                                      \
+            off -= stride[a] * shape[a]; idx[a] = 0;                                           \
+        }                                                                                      \
+    }
+
+int svm_permute(int element_size, const void *src, void *dst, int rank, const ptrdiff_t *shape, const ptrdiff_t *stride,
+                ptrdiff_t start, ptrdiff_t end) {
+    if (rank < 2 || rank > 16) return -2;
+    if (element_size == 4) { PERMUTE_BODY(uint32_t) return 0; }
+    if (element_size == 8) { PERMUTE_BODY(uint64_t) return 0; }
+    return -1;
 }

@@ -84,6 +84,7 @@ enum SoftmaxKernels {
         Threads.parallelItems(count) { _, s, e in body(s, e) }
     }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
     static func forward<T: TensorScalar>(_ x: Tensor<T>, outer: Int, n: Int, inner: Int, log: Bool) -> Tensor<T> {
         Tensor(uninitializedShape: x.shape) { y in
             x.scalars.withUnsafeBufferPointer { px in
@@ -128,6 +129,7 @@ enum SoftmaxKernels {
     }
 
     /// Softmax: gx = y ⊙ (g − Σ g ⊙ y); log-softmax: gx = g − exp(y) ⊙ Σ g.
+    @_specialize(where T == Float) @_specialize(where T == Double)
     static func backward<T: TensorScalar>(_ y: Tensor<T>, _ g: Tensor<T>, outer: Int, n: Int, inner: Int, log: Bool) -> Tensor<T> {
         Tensor(uninitializedShape: y.shape) { gx in
             y.scalars.withUnsafeBufferPointer { py in g.scalars.withUnsafeBufferPointer { pg in

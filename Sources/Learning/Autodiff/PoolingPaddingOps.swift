@@ -8,6 +8,7 @@ extension Variable {
     /// Throws `LearningError.shapeMismatch` for a rank other than 3–5, `invalidArgument` for
     /// kernels or strides that are not one positive value per spatial axis or windows larger
     /// than the input.
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func maxPooled(kernel: [Int], stride: [Int]? = nil) throws -> Variable {
         let xs = value.shape
         let d = xs.count - 2

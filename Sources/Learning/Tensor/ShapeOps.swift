@@ -1,3 +1,5 @@
+import CVectorMath
+import Support
 /// Copies between boxes of tensors: permutation, slicing, padding, concatenation, gather.
 extension Tensor {
     /// Axes reordered: result axis i is axis `axes[i]` of self (numpy `transpose(axes)`).
@@ -9,7 +11,36 @@ extension Tensor {
         let own = Tensor.strides(shape)
         let outShape = axes.map { shape[$0] }
         let src = axes.map { own[$0] }
+        // Unit axes dropped and axes contiguous in the source merged (outermost first); the
+        // gather then runs in CVectorMath's `svm_permute` on blocks of the two innermost axes.
+        var dims: [(n: Int, s: Int)] = []
+        for d in stride(from: rank - 1, through: 0, by: -1) where outShape[d] != 1 {
+            if let last = dims.last, src[d] == last.s * last.n {
+                dims[dims.count - 1] = (last.n * outShape[d], last.s)
+            } else {
+                dims.append((outShape[d], src[d]))
+            }
+        }
+        dims.reverse()
+        if dims.count <= 1 { return Tensor(unchecked: outShape, scalars) }
+        if dims.count > 16 { return stridedGather(outShape, src) }
+        let mergedShape = dims.map(\.n), mergedStrides = dims.map(\.s)
+        let outer = mergedShape.dropLast(2).reduce(1, *), block = mergedShape[dims.count - 2] * mergedShape[dims.count - 1]
         return Tensor(uninitializedShape: outShape) { y in
+            scalars.withUnsafeBufferPointer { x in
+                let px = UnsafeRawPointer(x.baseAddress!), py = UnsafeMutableRawPointer(y)
+                Parallel.forChunks(outer, minimumPerChunk: max(1, Kernels.grain / max(1, block))) { s, e in
+                    let status = svm_permute(Int32(MemoryLayout<T>.stride), px, py, Int32(dims.count), mergedShape, mergedStrides, s, e)
+                    precondition(status == 0, "svm_permute failed (\(status))")
+                }
+            }
+        }
+    }
+
+    /// The elements at strides `src` of self, gathered row-major into `outShape` by runs (the
+    /// general path of `permuted`, for more than 16 merged axes).
+    func stridedGather(_ outShape: [Int], _ src: [Int]) -> Tensor {
+        Tensor(uninitializedShape: outShape) { y in
             scalars.withUnsafeBufferPointer { x in
                 let px = x.baseAddress!
                 Tensor.forEachRun(shape: outShape, src, src) { ox, _, oo, n, ix, _ in

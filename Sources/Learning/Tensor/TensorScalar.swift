@@ -176,11 +176,13 @@ extension Float: TensorScalar {
     /// the CPU has them); the others in the generic Swift kernels.
     public static func unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         switch op {
-        case .gelu, .exp, .log, .tanh, .sigmoid, .softplus:
+        case .gelu, .exp, .log, .tanh, .sigmoid, .softplus, .sin, .cos:
             Parallel.forChunks(n, minimumPerChunk: Kernels.grain) { s, e in
                 let (px, py, c) = (x + s, y + s, e - s)
                 switch op {
                 case .gelu: svm_gelu(px, py, c)
+                case .sin: svm_sin(px, py, c)
+                case .cos: svm_cos(px, py, c)
                 case .exp: svm_exp(px, py, c)
                 case .log: svm_log(px, py, c)
                 case .tanh: svm_tanh(px, py, c)
@@ -194,17 +196,19 @@ extension Float: TensorScalar {
         }
     }
 
-    /// GELU and softplus gradients run in CVectorMath's C kernels (`svm_gelu_backward`,
-    /// `svm_softplus_backward`) on per-thread chunks; the others in the generic Swift kernels.
+    /// GELU, softplus, sine and cosine gradients run in CVectorMath's C kernels
+    /// (`svm_gelu_backward`, `svm_softplus_backward`, `svm_sin_backward`, `svm_cos_backward`)
+    /// on per-thread chunks; the others in the generic Swift kernels.
     public static func unaryBackwardKernel(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
                                            _ gy: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>, _ n: Int) {
         switch op {
-        case .gelu, .softplus:
+        case .gelu, .softplus, .sin, .cos:
             Parallel.forChunks(n, minimumPerChunk: Kernels.grain) { s, e in
-                if case .softplus(let beta) = op {
-                    svm_softplus_backward(x + s, gy + s, gx + s, e - s, Float(beta))
-                } else {
-                    svm_gelu_backward(x + s, gy + s, gx + s, e - s)
+                switch op {
+                case .softplus(let beta): svm_softplus_backward(x + s, gy + s, gx + s, e - s, Float(beta))
+                case .sin: svm_sin_backward(x + s, gy + s, gx + s, e - s)
+                case .cos: svm_cos_backward(x + s, gy + s, gx + s, e - s)
+                default: svm_gelu_backward(x + s, gy + s, gx + s, e - s)
                 }
             }
         default:

@@ -13,9 +13,15 @@ void svm_tanh(const float *x, float *y, ptrdiff_t n);
 void svm_sigmoid(const float *x, float *y, ptrdiff_t n);
 void svm_softplus(const float *x, float *y, ptrdiff_t n, float beta);
 void svm_gelu(const float *x, float *y, ptrdiff_t n);
+/* Cephes sinf/cosf polynomials for |x| < 8192 (within 2 ulp of the Double functions
+ * rounded), libm beyond and for non-finite x. */
+void svm_sin(const float *x, float *y, ptrdiff_t n);
+void svm_cos(const float *x, float *y, ptrdiff_t n);
 /* gx[i] = gy[i] * f'(x[i]) */
 void svm_gelu_backward(const float *x, const float *gy, float *gx, ptrdiff_t n);
 void svm_softplus_backward(const float *x, const float *gy, float *gx, ptrdiff_t n, float beta);
+void svm_sin_backward(const float *x, const float *gy, float *gx, ptrdiff_t n);
+void svm_cos_backward(const float *x, const float *gy, float *gx, ptrdiff_t n);
 /* 1 when the AVX2+FMA (or AVX-512) versions run on this machine. */
 int svm_uses_avx2(void);
 
@@ -36,6 +42,13 @@ int svm_conv3_forward(int dims, const float *x, const float *w, float *y, ptrdif
 int svm_conv3_weight_gradient(int dims, const float *x, const float *gy, float *dw, ptrdiff_t cin, ptrdiff_t cout,
                               ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width, ptrdiff_t chunk_rows,
                               ptrdiff_t item_start, ptrdiff_t item_end);
+
+/* dst (contiguous, `shape` [rank], 2 ≤ rank ≤ 16) = src read with `stride` (elements of
+ * `element_size` 4 or 8 bytes); copies the items [start, end) of the outer index space
+ * (every axis but the last two, row-major), each an n0 × n1 block of the two innermost
+ * axes. Returns 0, -1 for another element size, -2 for a rank out of range. */
+int svm_permute(int element_size, const void *src, void *dst, int rank, const ptrdiff_t *shape, const ptrdiff_t *stride,
+                ptrdiff_t start, ptrdiff_t end);
 
 /* glibc: serve large blocks from the heap and keep freed memory (no page faults for
  * the tensors allocated and freed on every training step). */
