@@ -107,7 +107,8 @@ static inline __attribute__((always_inline)) float k_sigmoid(float v) {
 /* sin (q0 = 0) or cos (q0 = 1) of x for |x| < 8192 (Cephes sinf/cosf): x = kπ/2 + r with
  * k from the octant 4|x|/π rounded up to even, r by a three-part Cody–Waite reduction, then
  * the minimax sine or cosine polynomial on [−π/4, π/4] chosen by k's parity and the sign
- * by k's second bit. Larger and non-finite |x| give 0 here: the callers patch them. */
+ * by k's second bit. Larger and non-finite |x| are reduced as x = 0 here: the callers
+ * patch them through libm. */
 static inline __attribute__((always_inline)) float k_sincos(float x, int32_t q0) {
     float a = x < 0.0f ? -x : x;
     float ac = a < 8192.0f ? a : 0.0f;
