@@ -223,7 +223,7 @@ import TestSupport
             .solve(sys.matrix, [Double](repeating: 1, count: sys.unknownCount), x: &x, model: try DCDMDirectionModel(network: net, system: sys))
         #expect(report.iterations >= 1 && report.residualHistory.count == report.iterations + 1)
         for (yaml, key) in [("training:\n  loss: relative-l2\n", "training.loss"), ("network: {channels: 0}\n", "network"),
-                            ("network: {depth: 3}\n", "depth")] {
+                            ("network: {depth: 3}\n", "depth"), ("network: {multilevel: true, coarsest_side: 0}\n", "coarsestSide")] {
             let text = yaml + (yaml.hasPrefix("training") ? "" : "training: {epochs: 1, batch: 1, checkpoint: {folder: \(dir)/r2}}\n")
                 + "data: {file: \(dir)/d.h5, train: 4}\n"
             try text.write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)

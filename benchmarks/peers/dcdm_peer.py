@@ -15,6 +15,14 @@ is the one of `DCDMNetwork` (Sources/Operators/Models/DCDMNetwork.swift):
   h = (upsample_nearest2(c) + skip) * mask; decoder blocks: h = block(h) * mask
   y = output(h) * mask          (1x1 convolution)
 
+With "multilevel" (recursive pooling with shared weights; tensor levelGain [1, C, 1...]):
+
+  s = stem(r) * mask;  y = output(level(s, mask, depth)) * mask, depth = the halvings while
+  every side stays even and >= coarsestSide, where
+  level(s, m, k): h = relu(lift(s)) * m; fine blocks (gated by m);
+                  k = 0: coarse blocks;  else h = (upsample_linear2(level(avgpool2(s), avgpool2(m), k - 1)) * levelGain + h) * m
+                  decoder blocks; return h
+
 For every --inputs file (an NPY [1, 2 or 3, n...] float32 written by pde-bench: residual, fluid
 mask and, for operatorChannel networks, the scaled diagonal), the forward pass under torch.inference_mode() is timed --reps times after two
 warm-ups (median), and the prediction is written next to the input as <input>.torch.npy so
@@ -94,6 +102,23 @@ def build(torch, tensors, config):
             self.coarse = nn.ModuleList(Block() for _ in range(config["coarseBlocks"]))
             self.decoder = nn.ModuleList(Block() for _ in range(config["decoderBlocks"]))
             self.output = conv(ch, 1, 1)
+            if config.get("multilevel", False):
+                self.levelGain = nn.Parameter(torch.ones([1, ch] + [1] * d))
+
+        def level(self, s, m, depth):
+            h = torch.relu(self.lift(s)) * m
+            for b in self.fine:
+                h = b(h) * m
+            if depth == 0:
+                for b in self.coarse:
+                    h = b(h) * m
+            else:
+                c = self.level(pool(s, 2), pool(m, 2), depth - 1)
+                up = F.interpolate(c, scale_factor=2, mode="bilinear" if d == 2 else "trilinear", align_corners=False)
+                h = (up * self.levelGain + h) * m
+            for b in self.decoder:
+                h = b(h) * m
+            return h
 
         def forward(self, x):
             r, mask = x[:, 0:1], x[:, 1:2]
@@ -101,6 +126,11 @@ def build(torch, tensors, config):
             if config.get("operatorChannel", False):
                 r = torch.cat([r, r * x[:, 2:3]], dim=1)
             h = self.stem(r) * mask
+            if config.get("multilevel", False):
+                sides, depth, low = list(x.shape[2:]), 0, config.get("coarsestSide", 4)
+                while all(n % 2 == 0 and n // 2 >= low for n in sides):
+                    sides, depth = [n // 2 for n in sides], depth + 1
+                return self.output(self.level(h, mask, depth)) * mask
             h = torch.relu(self.lift(h)) * mask
             for b in self.fine:
                 h = b(h) * mask

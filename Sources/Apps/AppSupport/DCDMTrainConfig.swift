@@ -7,7 +7,8 @@ import PDE
 /// ‖b − (qᵀb/qᵀAq)Aq‖²) and the training (as for operators, without a loss key).
 ///
 /// ```yaml
-/// network: {dimension: 2, channels: 16, fine_blocks: 1, coarse_blocks: 3, decoder_blocks: 2, bias: false}
+/// network: {dimension: 2, channels: 16, fine_blocks: 1, coarse_blocks: 3, decoder_blocks: 2, bias: false,
+///           operator_channel: false, multilevel: false, coarsest_side: 4}
 /// data: {file: out/dcdm_64.h5, train: 3600, validation: 400}
 /// objective: {unroll: 3, directions: 2, on_policy: {residuals: 1200, iterations: 10}}
 /// training:
@@ -59,7 +60,8 @@ public struct DCDMTrainConfig: Decodable, Sendable {
     struct NetworkSpec: Decodable {
         var configuration = DCDMConfiguration()
         init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(["dimension", "channels", "fine_blocks", "coarse_blocks", "decoder_blocks", "bias", "operator_channel"])
+            try decoder.rejectUnknownKeys(["dimension", "channels", "fine_blocks", "coarse_blocks", "decoder_blocks", "bias", "operator_channel",
+                                           "multilevel", "coarsest_side"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             var n = DCDMConfiguration()
             n.dimension = try c.value("dimension") ?? n.dimension
@@ -69,6 +71,8 @@ public struct DCDMTrainConfig: Decodable, Sendable {
             n.decoderBlocks = try c.value("decoder_blocks") ?? n.decoderBlocks
             n.bias = try c.value("bias") ?? n.bias
             n.operatorChannel = try c.value("operator_channel") ?? n.operatorChannel
+            n.multilevel = try c.value("multilevel") ?? n.multilevel
+            n.coarsestSide = try c.value("coarsest_side") ?? n.coarsestSide
             do { try n.validate() } catch {
                 throw ConfigError(keyPath: "network", value: "\(n)", expected: "\(error)")
             }

@@ -22,10 +22,10 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
     public private(set) var evaluations = 0
 
     /// The model for `system`. Throws when the network's dimension is not the domain's, or a
-    /// side is odd (one pooling level).
+    /// side is odd (one pooling level; a multilevel network takes any side).
     public init(network: DCDMNetwork<Float>, system: PressurePoissonSystem) throws {
         let counts = system.domain.counts
-        guard counts.count == network.configuration.dimension, counts.allSatisfy({ $0 % 2 == 0 }) else {
+        guard counts.count == network.configuration.dimension, network.configuration.multilevel || counts.allSatisfy({ $0 % 2 == 0 }) else {
             throw LearningError.invalidArgument(name: "DCDM domain", value: "\(counts) for a \(network.configuration.dimension)-D network",
                                                 expected: "a domain of the network's dimension with even sides")
         }

@@ -23,10 +23,19 @@ public struct DCDMConfiguration: Codable, Equatable, Sendable {
     /// one, and D r keeps the network positively homogeneous in r. The input then has a third
     /// channel, the scaled diagonal.
     public var operatorChannel: Bool
+    /// Pool recursively (an extension of the paper, which pools once): the stem's linear
+    /// features are pooled level by level, halving the grid until a side would fall below
+    /// `coarsestSide` or be odd; the lift, fine and decoder blocks run at every level with
+    /// shared weights, and the coarse blocks at the bottom.
+    /// The network's depth then follows the grid size, like a multigrid V-cycle, so its
+    /// receptive field covers a larger grid than the one it was trained on.
+    public var multilevel: Bool
+    /// The smallest side of the bottom level with `multilevel`.
+    public var coarsestSide: Int
 
-    /// The paper's 64-grid network: 16 channels, 1 + 3 + 2 residual blocks.
+    /// The paper's 64-grid network: 16 channels, 1 + 3 + 2 residual blocks, one pooling level.
     public init(dimension: Int = 2, channels: Int = 16, fineBlocks: Int = 1, coarseBlocks: Int = 3, decoderBlocks: Int = 2, bias: Bool = false,
-                operatorChannel: Bool = false) {
+                operatorChannel: Bool = false, multilevel: Bool = false, coarsestSide: Int = 4) {
         self.dimension = dimension
         self.channels = channels
         self.fineBlocks = fineBlocks
@@ -34,6 +43,8 @@ public struct DCDMConfiguration: Codable, Equatable, Sendable {
         self.decoderBlocks = decoderBlocks
         self.bias = bias
         self.operatorChannel = operatorChannel
+        self.multilevel = multilevel
+        self.coarsestSide = coarsestSide
     }
 
     /// Input channels: residual and fluid mask, plus the scaled diagonal with `operatorChannel`.
@@ -43,7 +54,7 @@ public struct DCDMConfiguration: Codable, Equatable, Sendable {
     /// interior cell of the pressure matrix gets 1.
     public static func diagonalScale(dimension: Int) -> Double { 1 / Double(2 * dimension) }
 
-    private enum CodingKeys: String, CodingKey { case dimension, channels, fineBlocks, coarseBlocks, decoderBlocks, bias, operatorChannel }
+    private enum CodingKeys: String, CodingKey { case dimension, channels, fineBlocks, coarseBlocks, decoderBlocks, bias, operatorChannel, multilevel, coarsestSide }
 
     /// Decodes with the defaults for absent keys.
     public init(from decoder: Decoder) throws {
@@ -55,7 +66,9 @@ public struct DCDMConfiguration: Codable, Equatable, Sendable {
                   coarseBlocks: try c.decodeIfPresent(Int.self, forKey: .coarseBlocks) ?? d.coarseBlocks,
                   decoderBlocks: try c.decodeIfPresent(Int.self, forKey: .decoderBlocks) ?? d.decoderBlocks,
                   bias: try c.decodeIfPresent(Bool.self, forKey: .bias) ?? d.bias,
-                  operatorChannel: try c.decodeIfPresent(Bool.self, forKey: .operatorChannel) ?? d.operatorChannel)
+                  operatorChannel: try c.decodeIfPresent(Bool.self, forKey: .operatorChannel) ?? d.operatorChannel,
+                  multilevel: try c.decodeIfPresent(Bool.self, forKey: .multilevel) ?? d.multilevel,
+                  coarsestSide: try c.decodeIfPresent(Int.self, forKey: .coarsestSide) ?? d.coarsestSide)
     }
 
     /// Throws `LearningError.invalidArgument` naming the first setting out of range.
@@ -67,6 +80,18 @@ public struct DCDMConfiguration: Codable, Equatable, Sendable {
                                ("decoderBlocks", decoderBlocks, 0)] where v < low || v > 64 {
             throw LearningError.invalidArgument(name: "DCDM \(name)", value: "\(v)", expected: "an integer in \(low)...64")
         }
+        guard (1...4096).contains(coarsestSide) else {
+            throw LearningError.invalidArgument(name: "DCDM coarsestSide", value: "\(coarsestSide)", expected: "an integer in 1...4096")
+        }
+    }
+
+    /// The sides of each level for a grid of `sides`: one pooling level (even sides required),
+    /// or with `multilevel` halvings while every side stays even and at least `coarsestSide`.
+    public func levelSides(for sides: [Int]) -> [[Int]] {
+        var levels = [sides]
+        if !multilevel { return sides.allSatisfy({ $0 % 2 == 0 }) ? [sides, sides.map { $0 / 2 }] : levels }
+        while let s = levels.last, s.allSatisfy({ $0 % 2 == 0 && $0 / 2 >= coarsestSide }) { levels.append(s.map { $0 / 2 }) }
+        return levels
     }
 }
 
@@ -97,7 +122,9 @@ public final class DCDMResidualBlock<T: TensorScalar>: Layer {
 /// `fineBlocks` residual pairs (features kept for the skip), 2×2(×2) average pooling,
 /// `coarseBlocks` residual pairs, nearest upsampling plus the skip, `decoderBlocks` residual
 /// pairs, a linear 1×1 convolution C → 1. Zero ("same") padding, so the network applies to
-/// any grid size whose sides are even (trained at one size, applied at larger ones).
+/// any grid size whose sides are even (trained at one size, applied at larger ones). With
+/// `multilevel` (an extension) the pooling recurses with shared weights down to
+/// `coarsestSide` (see `level`), and any side is accepted.
 ///
 /// The mask gates rather than feeds: features are multiplied by it after every layer at
 /// full resolution (by its average-pooled fluid fraction at half resolution), so solid and
@@ -110,6 +137,11 @@ public final class DCDMNetwork<T: TensorScalar>: Layer {
     public let stem: Convolution<T>, lift: Convolution<T>
     public let fine: [DCDMResidualBlock<T>], coarse: [DCDMResidualBlock<T>], decoder: [DCDMResidualBlock<T>]
     public let output: Convolution<T>
+    /// With `multilevel`: the per-channel factor [1, C, 1…] of the upsampled coarse features
+    /// at every level, shared like the blocks. Initialized to 4: the pressure matrix's stencil
+    /// on a twice coarser grid is 4× the fine one's, so a coarse solution is a quarter of the
+    /// fine.
+    public let levelGain: Variable<T>?
 
     /// A freshly initialized network (PyTorch's default convolution initialization).
     public init(_ c: DCDMConfiguration = DCDMConfiguration(), generator g: inout SeededGenerator) throws {
@@ -122,15 +154,18 @@ public final class DCDMNetwork<T: TensorScalar>: Layer {
         coarse = try (0..<c.coarseBlocks).map { _ in try DCDMResidualBlock(channels: c.channels, kernel: k, bias: c.bias, generator: &g) }
         decoder = try (0..<c.decoderBlocks).map { _ in try DCDMResidualBlock(channels: c.channels, kernel: k, bias: c.bias, generator: &g) }
         output = try Convolution(inChannels: c.channels, outChannels: 1, kernel: [Int](repeating: 1, count: c.dimension), bias: c.bias, generator: &g)
+        levelGain = c.multilevel
+            ? Variable(Tensor(repeating: 4, shape: [1, c.channels] + [Int](repeating: 1, count: c.dimension)), requiresGradient: true) : nil
     }
 
     /// [B, 2 (3), n…] → [B, 1, n…]. Throws for another channel count, rank, or an odd side.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         let s = x.value.shape
         let d = configuration.dimension, k = configuration.inputChannels
-        guard s.count == d + 2, s[1] == k, s[2...].allSatisfy({ $0 >= 2 && $0 % 2 == 0 }) else {
+        let multilevel = configuration.multilevel
+        guard s.count == d + 2, s[1] == k, s[2...].allSatisfy({ multilevel ? $0 >= 1 : $0 >= 2 && $0 % 2 == 0 }) else {
             throw LearningError.shapeMismatch(operation: "DCDM network",
-                                              expected: "[batch, \(k) (residual, mask\(k == 3 ? ", diagonal" : "")), \(d) even sides]",
+                                              expected: "[batch, \(k) (residual, mask\(k == 3 ? ", diagonal" : "")), \(d) \(multilevel ? "" : "even ")sides]",
                                               got: shapeString(s))
         }
         let r = try x.slice(axis: 1, 0..<1), mask = try x.slice(axis: 1, 1..<2)
@@ -138,6 +173,7 @@ public final class DCDMNetwork<T: TensorScalar>: Layer {
         let coarseMask = try mask.averagePooled(kernel: window)
         let input = configuration.operatorChannel ? try Variable.concatenate([r, r * (try x.slice(axis: 1, 2..<3))], axis: 1) : r
         var h = try stem(input) * mask
+        if multilevel { return try output(try level(h, mask: mask, depth: configuration.levelSides(for: Array(s[2...])).count - 1)) * mask }
         h = try lift(h).relu() * mask
         for b in fine { h = try b(h) * mask }
         let skip = h
@@ -146,6 +182,29 @@ public final class DCDMNetwork<T: TensorScalar>: Layer {
         h = try (try c.upsampled(factor: window, mode: .nearest) + skip) * mask
         for b in decoder { h = try b(h) * mask }
         return try output(h) * mask
+    }
+
+    /// One level of the multilevel network, from the stem's linear (signed) features `s`:
+    /// the ReLU lift and the fine blocks; above the bottom, the next level on the pooled `s`
+    /// (the restricted residual, as in multigrid: pooling ReLU features would average
+    /// magnitudes and lose the residual's sign) and its result upsampled (linearly), scaled
+    /// by the level gain and added; the coarse blocks at the bottom; then the decoder blocks.
+    /// Features are gated by the level's fluid fraction.
+    private func level(_ s: Variable<T>, mask: Variable<T>, depth: Int) throws -> Variable<T> {
+        var h = try lift(s).relu() * mask
+        for b in fine { h = try b(h) * mask }
+        if depth == 0 {
+            for b in coarse { h = try b(h) * mask }
+        } else {
+            guard let gain = levelGain else {
+                throw LearningError.invalidArgument(name: "DCDM levelGain", value: "nil", expected: "a gain for a multilevel network")
+            }
+            let window = [Int](repeating: 2, count: configuration.dimension)
+            let c = try level(try s.averagePooled(kernel: window), mask: try mask.averagePooled(kernel: window), depth: depth - 1)
+            h = try (try c.upsampled(factor: window, mode: .linear) * gain + h) * mask
+        }
+        for b in decoder { h = try b(h) * mask }
+        return h
     }
 }
 
