@@ -155,9 +155,7 @@ import TestSupport
         var q = [Double](repeating: 0, count: odd.unknownCount)
         try model.direction(for: randomVector(odd.unknownCount, seed: 23), into: &q)
         #expect(q.allSatisfy(\.isFinite) && q.contains { $0 != 0 })
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftpde-dcdm-ml-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = makeTemporaryFolder()
         try netF.save(to: dir + "/network.safetensors")
         let loaded = try DCDMNetwork<Float>.load(from: dir + "/network.safetensors")
         #expect(loaded.configuration == netF.configuration)

@@ -27,7 +27,7 @@ public final class DCDMDirectionModel: DirectionModel, Preconditioner {
         let counts = system.domain.counts
         guard counts.count == network.configuration.dimension, network.configuration.multilevel || counts.allSatisfy({ $0 % 2 == 0 }) else {
             throw LearningError.invalidArgument(name: "DCDM domain", value: "\(counts) for a \(network.configuration.dimension)-D network",
-                                                expected: "a domain of the network's dimension with even sides")
+                                                expected: "a domain of the network's dimension" + (network.configuration.multilevel ? "" : " with even sides"))
         }
         self.network = network
         self.system = system
