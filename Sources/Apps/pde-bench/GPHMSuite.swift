@@ -38,8 +38,10 @@ struct GPHMSuite: ParsableCommand {
     var innerIterations = 5000
     @Flag(help: "Add a mixture component pinned at frequency 0 for the smooth part of the solution (per axis in 2-D).")
     var smoothComponent = false
-    @Flag(help: "Also solve the 1-D Poisson problems by second-order finite differences and by the sine-series (DST-I) spectral method on the same grid, errors on the same test points.")
+    @Flag(help: "Also solve the Poisson problems by second-order finite differences and by the sine-series (DST-I) spectral method on the same grid (2-D: those with zero boundary values), errors on the same test points, with times.")
     var baselines = false
+    @Option(help: "Boundary likelihood weight (default: the problem's, the paper's 200).")
+    var boundaryWeight: Double?
 
     func run() throws {
         try options.validateRelease()
@@ -55,6 +57,9 @@ struct GPHMSuite: ParsableCommand {
                     let equation = try GPHMProblem2D.named(name).equation
                     if mode == .exactInner && !equation.isLinear { continue }
                     rows.append(try run2D(name, mode: mode, shape: kernelShape, recorder: rec))
+                    if baselines && equation == .poisson && modeName == modes.split(separator: ",").first.map(String.init) {
+                        baselineRows.append(try baselineRow2D(try GPHMProblem2D.named(name), gphm: rows.last!, recorder: rec))
+                    }
                 }
                 continue
             }
@@ -99,8 +104,8 @@ struct GPHMSuite: ParsableCommand {
         print("")
         printTable(["problem", "mode", "points", "steps", "final rel. L2", "first ≤ 1e-3", "total s"], rows)
         if !baselineRows.isEmpty {
-            print("\nthe same grid by other methods (relative L2 on the same test points; FD interpolated linearly, the sine series evaluated):")
-            printTable(["problem", "points", "GP-HM", "finite differences", "sine spectral", "FD at 4× the points"], baselineRows)
+            print("\nthe same grid by other methods (relative L2 on the same test points; 1-D: FD interpolated linearly, the sine series evaluated; 2-D: at the grid nodes; grid-method times: median of 3 after a warm-up):")
+            printTable(["problem", "points", "GP-HM (s)", "finite differences (time)", "sine spectral (time)", "FD at 4× the points"], baselineRows)
         }
         try rec.flush()
     }
@@ -125,14 +130,66 @@ struct GPHMSuite: ParsableCommand {
                 return u[i] * (1 - t) + u[i + 1] * t
             }
         }
+        let t0 = Date()
         let fd = relative(interpolate(try PoissonGridBaselines1D.finiteDifference(source: minusF, lower: a, upper: b, boundary: boundary, points: n), n))
+        let fdSeconds = Date().timeIntervalSince(t0)
         let fd4 = relative(interpolate(try PoissonGridBaselines1D.finiteDifference(source: minusF, lower: a, upper: b, boundary: boundary, points: 4 * n - 3), 4 * n - 3))
+        let t1 = Date()
         let series = try PoissonGridBaselines1D.sineSpectral(source: minusF, lower: a, upper: b, boundary: boundary, points: n)
         let spectral = relative(test.map { series($0) })
+        let spectralSeconds = Date().timeIntervalSince(t1)
         rec.record(["suite": "gphm", "case": problem.name, "mode": "baselines", "points": n, "gphm_error": gphm,
-                    "fd_error": fd, "spectral_error": spectral, "fd4_error": fd4])
-        return [problem.name, "\(n)", String(format: "%.2e", gphm), String(format: "%.2e", fd), String(format: "%.2e", spectral),
-                String(format: "%.2e", fd4)]
+                    "fd_error": fd, "spectral_error": spectral, "fd4_error": fd4, "fd_seconds": fdSeconds, "spectral_seconds": spectralSeconds])
+        return [problem.name, "\(n)", String(format: "%.2e", gphm), String(format: "%.2e (%@)", fd, secondsText(fdSeconds)),
+                String(format: "%.2e (%@)", spectral, secondsText(spectralSeconds)), String(format: "%.2e", fd4)]
+    }
+
+    /// "12.3 ms" or "1.23 s".
+    func secondsText(_ t: Double) -> String { t < 1 ? String(format: "%.3g ms", t * 1e3) : String(format: "%.3g s", t) }
+
+    /// The 2-D baselines on GP-HM's grid (zero boundary values only: the DST solvers have no
+    /// boundary lift in 2-D), errors at the grid nodes (GP-HM's evaluation grid holds them).
+    func baselineRow2D(_ problem: GPHMProblem2D, gphm: [String], recorder rec: BenchRecorder) throws -> [String] {
+        let n = points ?? problem.points
+        let x = PoissonGridBaselines1D.nodes(lower: problem.lower[0], upper: problem.upper[0], points: n)
+        let y = PoissonGridBaselines1D.nodes(lower: problem.lower[1], upper: problem.upper[1], points: n)
+        let exact = x.flatMap { xi in y.map { problem.exact(xi, $0) } }
+        let scale = exact.reduce(0) { max($0, abs($1)) }
+        for i in 0..<n { for j in 0..<n where i == 0 || j == 0 || i == n - 1 || j == n - 1 {
+            guard abs(exact[i * n + j]) <= 1e-9 * max(1, scale) else {
+                return [problem.name, "\(n)²", gphm[4] + " (" + gphm[6] + " s)", "— (boundary values ≠ 0)", "—", "—"]
+            }
+        } }
+        // Median of 3 after a warm-up (the first call plans the DST with FFTW_MEASURE).
+        func run(_ method: PoissonGridBaselines2D.Method, _ m: Int) throws -> (error: Double, seconds: Double) {
+            var u: [Double] = []
+            var times: [Double] = []
+            for k in 0..<4 {
+                let t0 = Date()
+                u = try PoissonGridBaselines2D.solve(method, source: problem.source, lower: problem.lower, upper: problem.upper, points: [m, m])
+                if k > 0 { times.append(Date().timeIntervalSince(t0)) }
+            }
+            let seconds = times.sorted()[1]
+            guard m == n else {   // the finer grid: compare at the shared nodes
+                let stride = (m - 1) / (n - 1)
+                var num = 0.0, den = 0.0
+                for i in 0..<n { for j in 0..<n {
+                    let d = u[i * stride * m + j * stride] - exact[i * n + j]
+                    num += d * d; den += exact[i * n + j] * exact[i * n + j]
+                } }
+                return ((num / den).squareRoot(), seconds)
+            }
+            var num = 0.0, den = 0.0
+            for k in exact.indices { num += (u[k] - exact[k]) * (u[k] - exact[k]); den += exact[k] * exact[k] }
+            return ((num / den).squareRoot(), seconds)
+        }
+        let fd = try run(.finiteDifference, n), spectral = try run(.sineSpectral, n), fd4 = try run(.finiteDifference, 4 * n - 3)
+        rec.record(["suite": "gphm", "case": problem.name, "mode": "baselines", "points": n, "gphm_error": Double(gphm[4]) ?? -1,
+                    "fd_error": fd.error, "spectral_error": spectral.error, "fd4_error": fd4.error, "fd_seconds": fd.seconds,
+                    "spectral_seconds": spectral.seconds, "fd4_seconds": fd4.seconds])
+        return [problem.name, "\(n)²", gphm[4] + " (" + gphm[6] + " s)", String(format: "%.2e (%@)", fd.error, secondsText(fd.seconds)),
+                String(format: "%.2e (%@)", spectral.error, secondsText(spectral.seconds)),
+                String(format: "%.2e (%@)", fd4.error, secondsText(fd4.seconds))]
     }
 
     /// A 2-D problem with the paper's joint Adam protocol on the Kronecker grid.
@@ -146,7 +203,7 @@ struct GPHMSuite: ParsableCommand {
         s.shape = shape
         s.frequencyScale = problem.frequencyScale
         s.advectionSpeed = problem.advectionSpeed
-        s.boundaryWeight = problem.boundaryWeight
+        s.boundaryWeight = boundaryWeight ?? problem.boundaryWeight
         s.steps = steps
         s.evaluateEvery = evaluateEvery
         s.finalLearningRateFraction = finalLearningRate

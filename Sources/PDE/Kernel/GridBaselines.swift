@@ -97,3 +97,47 @@ public enum PoissonGridBaselines1D {
         return SineSeries(coefficients: coefficients, lower: a, upper: b, boundary: boundary)
     }
 }
+
+/// Grid baselines for GP-HM's 2-D Poisson problems: Δu = f on a rectangle's N₁ × N₂ uniform
+/// nodes (ends included) with u = 0 on the boundary, solved exactly on the grid by a 2-D DST-I
+/// (FFTW's RODFT00), which diagonalizes both the 5-point Laplacian and the sine series.
+public enum PoissonGridBaselines2D {
+    /// Second-order 5-point differences, or the sine series whose Laplacian interpolates f at
+    /// the interior nodes (spectrally accurate when f's odd extension is smooth).
+    public enum Method: String, Sendable, CaseIterable { case finiteDifference = "finite-differences", sineSpectral = "sine-spectral" }
+
+    /// u at the N₁·N₂ nodes, x index first (`u[i·N₂ + j] = u(xᵢ, yⱼ)`), zeros on the boundary.
+    /// Throws for fewer than 3 points per axis or a bad rectangle.
+    public static func solve(_ method: Method, source f: (Double, Double) -> Double, lower: [Double], upper: [Double],
+                             points: [Int]) throws -> [Double] {
+        guard lower.count == 2, upper.count == 2, points.count == 2 else {
+            throw PDEError.invalidValue(key: "points", value: "\(points) on \(lower)…\(upper)", expected: "two axes")
+        }
+        for a in 0..<2 { try PoissonGridBaselines1D.check(lower[a], upper[a], points[a]) }
+        let (n1, n2) = (points[0], points[1]), (m1, m2) = (points[0] - 2, points[1] - 2)
+        let h = (0..<2).map { (upper[$0] - lower[$0]) / Double(points[$0] - 1) }
+        var values = [Double](repeating: 0, count: m1 * m2)
+        for i in 0..<m1 { for j in 0..<m2 { values[i * m2 + j] = f(lower[0] + h[0] * Double(i + 1), lower[1] + h[1] * Double(j + 1)) } }
+        let dst = try RealToRealTransform(shape: [m1, m2], kinds: [.dst1, .dst1])
+        var spectrum = [Double](repeating: 0, count: m1 * m2)
+        try dst.apply(values, into: &spectrum)
+        // The Laplacian's eigenvalue of sin(kπ(x − a)/L) on the grid (negative).
+        func eigenvalues(_ m: Int, _ axis: Int) -> [Double] {
+            (1...m).map { k in
+                switch method {
+                case .finiteDifference: return -(2 - 2 * Foundation.cos(Double.pi * Double(k) / Double(m + 1))) / (h[axis] * h[axis])
+                case .sineSpectral:
+                    let w = Double(k) * Double.pi / (upper[axis] - lower[axis])
+                    return -w * w
+                }
+            }
+        }
+        let (e1, e2) = (eigenvalues(m1, 0), eigenvalues(m2, 1))
+        let scale = 1 / dst.normalization
+        for i in 0..<m1 { for j in 0..<m2 { spectrum[i * m2 + j] *= scale / (e1[i] + e2[j]) } }
+        try dst.apply(spectrum, into: &values)
+        var u = [Double](repeating: 0, count: n1 * n2)
+        for i in 0..<m1 { for j in 0..<m2 { u[(i + 1) * n2 + j + 1] = values[i * m2 + j] } }
+        return u
+    }
+}
