@@ -169,11 +169,11 @@ public final class DCDMNetwork<T: TensorScalar>: Layer {
                                               got: shapeString(s))
         }
         let r = try x.slice(axis: 1, 0..<1), mask = try x.slice(axis: 1, 1..<2)
-        let window = [Int](repeating: 2, count: d)
-        let coarseMask = try mask.averagePooled(kernel: window)
         let input = configuration.operatorChannel ? try Variable.concatenate([r, r * (try x.slice(axis: 1, 2..<3))], axis: 1) : r
         var h = try stem(input) * mask
         if multilevel { return try output(try level(h, mask: mask, depth: configuration.levelSides(for: Array(s[2...])).count - 1)) * mask }
+        let window = [Int](repeating: 2, count: d)
+        let coarseMask = try mask.averagePooled(kernel: window)
         h = try lift(h).relu() * mask
         for b in fine { h = try b(h) * mask }
         let skip = h
