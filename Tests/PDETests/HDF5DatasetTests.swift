@@ -150,6 +150,10 @@ import Testing
             #expect(try f.info("t").chunkShape == [512] && f.info("t").shape == [n])
             try f.close()
         }
+        // Direct C-API calls: HDF5 is built without thread safety here, and the other tests of
+        // this suite run concurrently, so hold the library's lock as HDF5DatasetFile does.
+        HDF5File.libraryLock.lock()
+        defer { HDF5File.libraryLock.unlock() }
         let file = H5Fopen(path, swiftpde_h5f_acc_rdonly(), swiftpde_h5p_default())
         #expect(file >= 0)
         defer { H5Fclose(file) }
