@@ -112,6 +112,13 @@ import TestSupport
                 #expect(index.components(separatedBy: "<Piece ").count - 1 == world.size)
                 let values = try (0..<world.size).flatMap { try pieceValues(dir + "/d_\($0).vtu", name: "u") }
                 #expect(values.count >= u.count && Set(values).isSubset(of: Set(u)))
+                // The pieces are the ranks' parts of the mesh: every triangle in exactly one.
+                let cells = try (0..<world.size).map { r -> Int in
+                    let text = try String(contentsOfFile: dir + "/d_\(r).vtu", encoding: .utf8)
+                    let field = try #require(text.components(separatedBy: "NumberOfCells=\"").dropFirst().first)
+                    return try #require(Int(field.prefix { $0.isNumber }))
+                }
+                #expect(cells.reduce(0, +) == (try MeshGenerator.disk(resolution: 6)).triangleCount && cells.allSatisfy { $0 > 0 })
             } else {
                 #expect(FileManager.default.fileExists(atPath: dir + "/d.vtu"))
             }

@@ -551,16 +551,18 @@ import Learning
             let whole = try problem.assemble()
             let dist = try DistributedP1System(problem, communicator: c)
             let n = whole.matrix.rows
-            #expect(dist.serialUnknown.sorted() == Array(0..<n) && dist.isPinned == whole.isPinned)
-            let r0 = dist.matrix.grid.decomposition.lower[1], local = dist.rhs.count
+            let everySerialUnknown = try c.allgather(dist.serialUnknown.map(Double.init)).map { Int($0) }
+            #expect(everySerialUnknown.sorted() == Array(0..<n) && dist.isPinned == whole.isPinned)
+            let local = dist.rhs.count
+            #expect(dist.serialUnknown.count == local)
             let v = randomGlobal(n, seed: 9)
             var ref = [Double](repeating: 0, count: n)
             whole.matrix.apply(v, into: &ref)
             var y = [Double](repeating: 0, count: local)
-            try dist.matrix.apply((r0..<(r0 + local)).map { v[dist.serialUnknown[$0]] }, into: &y)
-            let want = (r0..<(r0 + local)).map { ref[dist.serialUnknown[$0]] }
+            try dist.matrix.apply(dist.serialUnknown.map { v[$0] }, into: &y)
+            let want = dist.serialUnknown.map { ref[$0] }
             #expect(maxAbsDifference(y, want) <= 1e-13 * ref.map(abs).max()!, "\(name): rows")
-            let rhsWant = (r0..<(r0 + local)).map { whole.rhs[dist.serialUnknown[$0]] }
+            let rhsWant = dist.serialUnknown.map { whole.rhs[$0] }
             #expect(maxAbsDifference(dist.rhs, rhsWant) <= 1e-13 * whole.rhs.map(abs).max()!, "\(name): rhs")
             let triangles = try c.allreduce(Double(dist.localTriangles))
             let touchingFree = problem.mesh.triangles.filter { t in (0..<3).contains { whole.unknownOfVertex[Int(t[$0])] >= 0 } }.count
@@ -575,6 +577,37 @@ import Learning
             let (serial, serialErrors) = try whole.solution(try CholmodFactorization(matrix: whole.matrix).solve(whole.rhs), comparedWith: exact)
             #expect(maxAbsDifference(field.values, serial.values) <= 1e-9 * serial.values.map(abs).max()!, "\(name): solution")
             #expect(abs(errors!.l2 - serialErrors!.l2) <= 1e-7 * serialErrors!.l2, "\(name): L2 error")
+            // The mesh is partitioned: each rank keeps its triangles, every triangle and boundary
+            // edge is kept by exactly one rank, and the gathered mesh is the problem's, in order.
+            #expect(field.mesh == problem.mesh, "\(name): gathered mesh")
+            let kept = try c.allgather(dist.localTriangleIds.map(Double.init)).map { Int($0) }
+            #expect(kept.sorted() == Array(0..<problem.mesh.triangleCount), "\(name): triangles kept once")
+            let keptEdges = try c.allgather(dist.localEdgeIds.map(Double.init)).map { Int($0) }
+            #expect(keptEdges.sorted() == Array(0..<problem.mesh.boundaryEdges.count), "\(name): edges kept once")
+            if c.size > 1 { #expect(dist.localVertices.count < problem.mesh.vertexCount, "\(name): a rank kept every vertex") }
+            if let m = dist.localMesh {
+                #expect(m.vertices == dist.localVertices.map { problem.mesh.vertices[$0] })
+                for (k, t) in dist.localTriangleIds.enumerated() {
+                    #expect((0..<3).allSatisfy { dist.localVertices[Int(m.triangles[k][$0])] == Int(problem.mesh.triangles[t][$0]) })
+                }
+            }
+            // Per rank: the local part of the solution is the gathered one at the local vertices,
+            // and the errors summed over the parts are the whole field's.
+            let gathered = try dist.fullSolution(local: x)
+            var part = try dist.localValues(local: x)
+            #expect(part == dist.localVertices.map { gathered.values[$0] }, "\(name): local values")
+            #expect(try dist.localSolution(local: x)?.values == dist.localMesh.map { _ in part })
+            let partErrors = try dist.errors(of: &part, against: exact)
+            #expect(abs(partErrors.l2 - errors!.l2) <= 1e-10 * errors!.l2 && abs(partErrors.h1 - errors!.h1) <= 1e-10 * errors!.h1, "\(name): errors by parts")
+            #expect(abs(partErrors.max - errors!.max) <= 1e-12, "\(name): max error by parts")
+            let onRoot = try dist.gatheredSolution(local: x, root: c.size - 1)
+            #expect((onRoot != nil) == (c.rank == c.size - 1))
+            if let onRoot { #expect(onRoot.values == gathered.values && onRoot.mesh == problem.mesh) }
+            // The values aligned by parts, gathered, are the whole field's aligned values.
+            let aligned = try dist.gatheredSolution(values: part, root: 0)
+            if let aligned { #expect(maxAbsDifference(aligned.values, field.values) <= 1e-12 * field.values.map(abs).max()!, "\(name): aligned") }
+            #expect(throws: PDEError.self) { try dist.gatheredSolution(values: part + [0], root: 0) }
+            #expect(throws: PDEError.self) { var short = [Double](); _ = try dist.errors(of: &short, against: exact) }
         }
         // One rank failing throws on all of them (not a hang in the next collective call).
         do {

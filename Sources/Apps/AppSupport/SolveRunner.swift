@@ -219,6 +219,93 @@ public struct SolveRunner {
         if let p = problem, p.dimension != 2 {
             throw fail("mesh", "a triangle mesh for the \(p.dimension)-D problem '\(p.name)'", "a 'grid' section (meshes are 2-D)")
         }
+        let world = try processes()
+        if world.size > 1 {
+            // The whole mesh lives only while the ranks assemble: each keeps its part.
+            return try runMeshDistributed({ try meshProblem(spec, problem: problem) }, exact: exact, world: world)
+        }
+        let pde = try meshProblem(spec, problem: problem)
+        var summary = SolveSummary()
+        var system: P1System!
+        summary.assembleSeconds = try measureSeconds { system = try pde.assemble() }
+        let (field, errors) = try solve(system, problem: nil, exact: exact, summary: &summary)
+        record(errors, in: &summary)
+        let base = config.output.directory + "/" + config.output.name
+        for format in config.output.formats {
+            let path = base + "." + format.rawValue
+            try writeWholeMeshOutput(format, field: field, exact: exact, to: path)
+            summary.outputs.append(path)
+            log("wrote       \(path)")
+        }
+        return summary
+    }
+
+    /// `runMesh` under mpirun: each rank assembles its rows and keeps its part of the mesh; the
+    /// errors are summed over the parts; each rank writes its part as a VTU piece (rank 0 the
+    /// `.pvtu` index), and rank 0 the formats that need the whole field, gathered onto it.
+    func runMeshDistributed(_ makeProblem: () throws -> P1Problem, exact: AnalyticProblem?, world: Communicator) throws -> SolveSummary {
+        var summary = SolveSummary()
+        var system: DistributedP1System!
+        summary.assembleSeconds = try measureSeconds { system = try DistributedP1System(try makeProblem(), communicator: world) }
+        let x = try solveDistributedLocal(system, summary: &summary)
+        var values = try system.localValues(local: x)
+        let errors = try exact.map { try system.errors(of: &values, against: $0) }
+        record(errors, in: &summary)
+        let wholeFormats = config.output.formats.filter { $0 != .vtu }
+        let whole = wholeFormats.isEmpty ? nil : try system.gatheredSolution(values: values, root: 0)
+        let base = config.output.directory + "/" + config.output.name
+        if config.output.formats.contains(.vtu) {
+            let points = system.localPoints
+            var pointData: [(name: String, values: [Double])] = [("u", values)]
+            if let p = exact { pointData.append(("error", zip(values, points).map { $0 - p.solution([$1.x, $1.y]) })) }
+            let path = base + ".pvtu"
+            let piece = try VTK.writeUnstructuredGridPiece(path: path, piece: world.rank, of: world.size, points: points.map { [$0.x, $0.y] },
+                                                           triangles: system.localMesh?.triangleArrays ?? [], pointData: pointData,
+                                                           cellData: [("area", system.localMesh?.areas ?? [])])
+            log("wrote       \(piece) (piece \(world.rank) of \(world.size): \(system.localTriangleIds.count) triangles)")
+            if world.rank == 0 { summary.outputs.append(path); log("wrote       \(path)") }
+        }
+        if let whole {
+            for format in wholeFormats {
+                let path = base + "." + format.rawValue
+                try writeWholeMeshOutput(format, field: whole, exact: exact, to: path)
+                summary.outputs.append(path)
+                log("wrote       \(path)")
+            }
+        }
+        return summary
+    }
+
+    /// A whole mesh solution in one format (vti is refused); the VTU has the error against
+    /// `exact` when given.
+    func writeWholeMeshOutput(_ format: OutputSpec.Format, field: MeshField, exact: AnalyticProblem?, to path: String) throws {
+        let mesh = field.mesh
+        switch format {
+        case .vtu:
+            var pointData: [(name: String, values: [Double])] = [("u", field.values)]
+            if let p = exact { pointData.append(("error", zip(field.values, mesh.vertices).map { $0 - p.solution([$1.x, $1.y]) })) }
+            try VTK.writeUnstructuredGrid(path: path, points: mesh.vertexArrays, triangles: mesh.triangleArrays,
+                                          pointData: pointData, cellData: [("area", mesh.areas)])
+        case .vti:
+            throw fail("output.formats", "vti for a mesh solution", "vtu (ParaView unstructured grid) for meshes; vti is for grids")
+        case .npy:
+            try NPY.write(field.values, shape: [field.values.count], to: path)
+        case .png:
+            let xs = mesh.vertices.map(\.x), ys = mesh.vertices.map(\.y)
+            let aspect = (ys.max()! - ys.min()!) / max(1e-300, xs.max()! - xs.min()!)
+            let w = 480, h = max(1, Int((Double(w) * aspect).rounded()))
+            try HeatMap.write(values: field.rasterized(width: w, height: h), width: w, height: h, to: path,
+                              title: config.problem ?? config.output.name, scale: 1)
+        case .h5:
+            try HDF5File.write([.init(name: "u", shape: [field.values.count], values: field.values),
+                                .init(name: "mesh/vertices", shape: [mesh.vertexCount, 2], values: mesh.vertices.flatMap { [$0.x, $0.y] }),
+                                .init(name: "mesh/triangles", shape: [mesh.triangleCount, 3],
+                                      values: mesh.triangles.flatMap { [Double($0[0]), Double($0[1]), Double($0[2])] })], to: path)
+        }
+    }
+
+    /// The mesh (read, generated, refined) and the P1 problem of the config on it.
+    func meshProblem(_ spec: MeshSpec, problem: AnalyticProblem?) throws -> P1Problem {
         var mesh: TriangleMesh
         var projection: ((SIMD2<Double>) -> SIMD2<Double>)?
         do {
@@ -280,51 +367,7 @@ public struct SolveRunner {
         case .npy(let path)?: pde.sourceValues = try loadNPY(path, key: "equation.source", count: mesh.vertexCount, shape: [mesh.vertexCount])
         case nil: break
         }
-
-        var summary = SolveSummary()
-        let (field, errors) = try assembleAndSolve(serial: { try pde.assemble() }, distributed: { try DistributedP1System(pde, communicator: $0) },
-                                                   problem: nil, exact: exact, summary: &summary)
-        record(errors, in: &summary)
-        let world = try processes()
-        let base = config.output.directory + "/" + config.output.name
-        // Under mpirun each rank writes its VTU piece (and rank 0 the .pvtu index); the other
-        // formats are written whole by rank 0.
-        for format in config.output.formats where world.rank == 0 || format == .vtu {
-            var path = base + "." + format.rawValue
-            switch format {
-            case .vtu:
-                var pointData: [(name: String, values: [Double])] = [("u", field.values)]
-                if let p = exact { pointData.append(("error", zip(field.values, mesh.vertices).map { $0 - p.solution([$1.x, $1.y]) })) }
-                if world.size > 1 {
-                    path = base + ".pvtu"
-                    let piece = try VTK.writeUnstructuredGridPiece(path: path, points: mesh.vertexArrays, triangles: mesh.triangleArrays,
-                                                                   pointData: pointData, cellData: [("area", mesh.areas)],
-                                                                   pieces: world.size, piece: world.rank)
-                    log("wrote       \(piece) (piece \(world.rank) of \(world.size))")
-                } else {
-                    try VTK.writeUnstructuredGrid(path: path, points: mesh.vertexArrays, triangles: mesh.triangleArrays,
-                                                  pointData: pointData, cellData: [("area", mesh.areas)])
-                }
-            case .vti:
-                throw fail("output.formats", "vti for a mesh solution", "vtu (ParaView unstructured grid) for meshes; vti is for grids")
-            case .npy:
-                try NPY.write(field.values, shape: [field.values.count], to: path)
-            case .png:
-                let xs = mesh.vertices.map(\.x), ys = mesh.vertices.map(\.y)
-                let aspect = (ys.max()! - ys.min()!) / max(1e-300, xs.max()! - xs.min()!)
-                let w = 480, h = max(1, Int((Double(w) * aspect).rounded()))
-                try HeatMap.write(values: field.rasterized(width: w, height: h), width: w, height: h, to: path,
-                                  title: config.problem ?? config.output.name, scale: 1)
-            case .h5:
-                try HDF5File.write([.init(name: "u", shape: [field.values.count], values: field.values),
-                                    .init(name: "mesh/vertices", shape: [mesh.vertexCount, 2], values: mesh.vertices.flatMap { [$0.x, $0.y] }),
-                                    .init(name: "mesh/triangles", shape: [mesh.triangleCount, 3],
-                                          values: mesh.triangles.flatMap { [Double($0[0]), Double($0[1]), Double($0[2])] })], to: path)
-            }
-            summary.outputs.append(path)
-            log("wrote       \(path)")
-        }
-        return summary
+        return pde
     }
 
     // MARK: Shared
@@ -397,6 +440,11 @@ public struct SolveRunner {
     /// every rank.
     func solveDistributed<S: DistributedDiscreteSystem>(_ system: S, exact: AnalyticProblem?,
                                                         summary: inout SolveSummary) throws -> (S.Solution, FieldErrors?) {
+        try system.solution(local: try solveDistributedLocal(system, summary: &summary), comparedWith: exact)
+    }
+
+    /// The distributed solve of `solveDistributed`, returning this rank's part of x.
+    func solveDistributedLocal<S: DistributedDiscreteSystem>(_ system: S, summary: inout SolveSummary) throws -> [Double] {
         summary.unknowns = system.unknownCount
         summary.nonzeros = system.nonzeroCount
         let ranks = system.matrix.grid.communicator.size
@@ -414,7 +462,7 @@ public struct SolveRunner {
         summary.relativeResidual = report.trueRelativeResidual
         recordIterations(report, label: "\(spec.method.padding(toLength: 11, withPad: " ", startingAt: 0)) \(spec.preconditioner) (block Jacobi per rank), \(ranks) ranks", in: &summary)
         for note in report.notes { log("            \(note)") }
-        return try system.solution(local: local, comparedWith: exact)
+        return local
     }
 
     /// An iterative solve's figures into the summary, and its report line.

@@ -160,33 +160,61 @@ public enum PointPartition {
     }
 }
 
-/// The P1 system of a `P1Problem` assembled by rows: the free vertices are partitioned by
-/// recursive coordinate bisection into the ranks' blocks and renumbered so each rank's are
-/// consecutive; rank r integrates only the triangles touching its vertices and keeps their
-/// rows — equal bit for bit to the same rows of `assemble()`, permuted. The mesh itself (not
-/// the matrix) is held whole on every rank.
+/// The P1 system of a `P1Problem` assembled by rows, with the mesh partitioned: the free
+/// vertices are split by recursive coordinate bisection into the ranks' blocks and renumbered
+/// so each rank's are consecutive; rank r integrates only the triangles touching its vertices
+/// and keeps their rows — equal bit for bit to the same rows of `assemble()`, permuted.
+///
+/// Of the mesh, each rank keeps only its part (`localMesh`): every triangle belongs to one rank
+/// (the owner of its free vertex of lowest distributed index; a triangle of Dirichlet vertices
+/// only to rank t mod P), every boundary edge to the owner of its triangle, and a rank keeps its
+/// triangles and edges with the vertices they use. The whole mesh the problem was built from
+/// is not kept. A solution is available per rank (`localSolution`, `errors(of:against:)`: what
+/// VTK pieces need, no gathering) or gathered (`gatheredSolution`, `fullSolution`), on which the
+/// mesh is rebuilt from the parts exactly as it was (vertices, triangles and boundary edges in
+/// their original order).
 public struct DistributedP1System: DistributedDiscreteSystem {
-    public let mesh: TriangleMesh
     public let matrix: DistributedCSRMatrix
     public let rhs: [Double]
     public let unknownCount: Int
     public let nonzeroCount: Int
     public let isPinned: Bool
-    /// The serial (`P1System`) unknown of each distributed unknown.
+    /// The serial (`P1System`) unknown of each of this rank's unknowns.
     public let serialUnknown: [Int]
-    /// How many triangles this rank integrated.
+    /// How many triangles this rank integrated (its own and those its rows share with others).
     public let localTriangles: Int
-    private let vertexOfUnknown: [Int32]
-    private let dirichletValues: [Double]
+    /// This rank's part of the mesh: its triangles and boundary edges, with the vertices they use
+    /// numbered in order of first use (boundary tags kept); nil when it owns no triangle.
+    public let localMesh: TriangleMesh?
+    /// The vertex of the whole mesh of each vertex of this rank's part.
+    public let localVertices: [Int]
+    /// The triangle and boundary edge of the whole mesh of each of `localMesh`'s.
+    public let localTriangleIds: [Int], localEdgeIds: [Int]
+    /// Vertices, triangles and boundary edges of the whole mesh.
+    public let globalVertexCount: Int, globalTriangleCount: Int, globalEdgeCount: Int
+    /// Per local vertex: true where this rank is the one that reports it when gathering (each
+    /// vertex of the whole mesh is reported by exactly one rank).
+    let reportsVertex: [Bool]
+    /// Per local vertex: its distributed unknown, or −1 for a Dirichlet vertex.
+    let localUnknown: [Int]
+    /// Per local vertex: its Dirichlet value (0 at free vertices).
+    let localDirichlet: [Double]
+    /// The coordinates of each of `localVertices` (also where this rank owns no triangle).
+    public let localPoints: [SIMD2<Double>]
+    /// This rank's boundary edges in local vertex numbers (also where it owns no triangle).
+    let localEdges: [TriangleMesh.BoundaryEdge]
+    /// Fetches the free local vertices owned by other ranks.
+    let ghosts: GhostExchange
 
     /// Collective; errors as `DistributedFDSystem.init`'s.
     public init(_ problem: P1Problem, communicator: Communicator) throws {
         let asm = try P1Assembler(problem)  // the same on every rank: fails on all or none
         let mesh = problem.mesh
         let n = asm.vertexOfUnknown.count
-        let dec = try BlockDecomposition(globalCounts: [1, n], ranks: communicator.size, rank: communicator.rank)
+        let p = communicator.size, me = communicator.rank
+        let dec = try BlockDecomposition(globalCounts: [1, n], ranks: p, rank: me)
         let bounds = dec.boundaries[1]
-        let sizes = (0..<communicator.size).map { bounds[$0 + 1] - bounds[$0] }
+        let sizes = (0..<p).map { bounds[$0 + 1] - bounds[$0] }
         let order = try PointPartition.coordinateBisection(asm.vertexOfUnknown.map { mesh.vertices[Int($0)] }, sizes: sizes)
         var newOf = [Int](repeating: 0, count: n)
         for (k, u) in order.enumerated() { newOf[u] = k }
@@ -233,24 +261,207 @@ public struct DistributedP1System: DistributedDiscreteSystem {
         }
         matrix = try DistributedCSRMatrix(localRows: rows.rowPointers, globalColumns: columns, values: values, size: n,
                                           decomposition: dec, communicator: communicator)
-        self.mesh = mesh
         self.rhs = rhs
         unknownCount = n
         nonzeroCount = Int(try communicator.allreduce(Double(columns.count)))
         isPinned = singular
-        serialUnknown = order
+        serialUnknown = Array(order[r0..<(r0 + local)])
         localTriangles = triangles
-        vertexOfUnknown = asm.vertexOfUnknown
-        dirichletValues = asm.dirichletValues
+
+        // This rank's part of the mesh.
+        let nv = mesh.vertexCount
+        func distributed(_ v: Int) -> Int { let u = Int(asm.unknownOfVertex[v]); return u < 0 ? -1 : newOf[u] }
+        func rankOfUnknown(_ k: Int) -> Int {
+            var lo = 0, hi = p - 1
+            while lo < hi { let mid = (lo + hi + 1) / 2; if bounds[mid] <= k { lo = mid } else { hi = mid - 1 } }
+            return lo
+        }
+        var triangleOwner = [Int](repeating: 0, count: mesh.triangleCount)
+        var vertexOwner = [Int](repeating: -1, count: nv)
+        for (t, tri) in mesh.triangles.enumerated() {
+            let lowest = (0..<3).map { distributed(Int(tri[$0])) }.filter { $0 >= 0 }.min()
+            triangleOwner[t] = lowest.map(rankOfUnknown) ?? t % p
+            for k in 0..<3 where vertexOwner[Int(tri[k])] < 0 { vertexOwner[Int(tri[k])] = triangleOwner[t] }
+        }
+        for v in 0..<nv where vertexOwner[v] < 0 { vertexOwner[v] = v % p }  // vertices of no triangle
+        var triangleOfEdge: [UInt64: Int] = [:]
+        func key(_ a: Int, _ b: Int) -> UInt64 { UInt64(min(a, b)) << 32 | UInt64(max(a, b)) }
+        for e in mesh.boundaryEdges { triangleOfEdge[key(e.v0, e.v1)] = -1 }
+        for (t, tri) in mesh.triangles.enumerated() {
+            for k in 0..<3 {
+                let c = key(Int(tri[k]), Int(tri[(k + 1) % 3]))
+                if triangleOfEdge[c] == -1 { triangleOfEdge[c] = t }
+            }
+        }
+        var localOf = [Int32](repeating: -1, count: nv)
+        var verts: [Int] = []
+        func localVertex(_ v: Int) -> Int32 {
+            if localOf[v] < 0 { localOf[v] = Int32(verts.count); verts.append(v) }
+            return localOf[v]
+        }
+        var tris: [SIMD3<Int32>] = [], triIds: [Int] = []
+        for (t, tri) in mesh.triangles.enumerated() where triangleOwner[t] == me {
+            tris.append(SIMD3(localVertex(Int(tri[0])), localVertex(Int(tri[1])), localVertex(Int(tri[2]))))
+            triIds.append(t)
+        }
+        var edges: [TriangleMesh.BoundaryEdge] = [], edgeIds: [Int] = []
+        for (k, e) in mesh.boundaryEdges.enumerated() {
+            let t = triangleOfEdge[key(e.v0, e.v1)] ?? -1
+            guard (t >= 0 ? triangleOwner[t] : vertexOwner[e.v0]) == me else { continue }
+            edges.append(.init(Int(localVertex(e.v0)), Int(localVertex(e.v1)), tag: e.tag))
+            edgeIds.append(k)
+        }
+        for v in 0..<nv where vertexOwner[v] == me { _ = localVertex(v) }
+        localPoints = verts.map { mesh.vertices[$0] }
+        localEdges = edges
+        localMesh = tris.isEmpty ? nil : try TriangleMesh(vertices: localPoints, triangles: tris, boundaryEdges: edges)
+        localVertices = verts
+        localTriangleIds = triIds
+        localEdgeIds = edgeIds
+        globalVertexCount = nv
+        globalTriangleCount = mesh.triangleCount
+        globalEdgeCount = mesh.boundaryEdges.count
+        reportsVertex = verts.map { vertexOwner[$0] == me }
+        localUnknown = verts.map(distributed)
+        localDirichlet = verts.map { asm.dirichletValues[$0] }
+        ghosts = try GhostExchange(needing: localUnknown.filter { $0 >= 0 }, boundaries: bounds, communicator: communicator)
     }
 
-    /// The mesh field of the gathered solution (zero mean when pinned). Collective.
-    public func fullSolution(local x: [Double]) throws -> MeshField {
+    /// The values at `localVertices` of this rank's part of a solution: its own unknowns, the
+    /// free vertices owned by other ranks fetched from them, the Dirichlet values; shifted to
+    /// zero mean over the whole mesh when pinned. Collective.
+    public func localValues(local x: [Double]) throws -> [Double] {
         try checkLocal(x)
-        let gathered = try matrix.grid.allgatherWhole(x)
-        var serial = [Double](repeating: 0, count: unknownCount)
-        for (k, u) in serialUnknown.enumerated() { serial[u] = gathered[k] }
-        return try P1System.field(mesh: mesh, unknowns: serial, vertexOfUnknown: vertexOfUnknown, dirichletValues: dirichletValues,
-                                  pinned: isPinned)
+        let ghostValues = try ghosts.fetch(x)
+        var ghostIndex: [Int: Int] = [:]
+        for (k, u) in ghosts.indices.enumerated() { ghostIndex[u] = k }
+        let r0 = matrix.grid.decomposition.lower[1]
+        var values = localDirichlet
+        for (i, u) in localUnknown.enumerated() where u >= 0 {
+            values[i] = (u >= r0 && u < r0 + x.count) ? x[u - r0] : ghostValues[ghostIndex[u]!]
+        }
+        if isPinned {
+            let (integral, area) = try integralAndArea(values)
+            for i in values.indices { values[i] -= integral / area }
+        }
+        return values
+    }
+
+    /// This rank's part of a solution as a field on `localMesh` (nil when it owns no triangle).
+    /// Collective.
+    public func localSolution(local x: [Double]) throws -> MeshField? {
+        let values = try localValues(local: x)
+        return try localMesh.map { try MeshField(mesh: $0, values: values) }
+    }
+
+    /// ∫ u and the area over the whole mesh from this rank's part (allreduced). Collective.
+    func integralAndArea(_ values: [Double]) throws -> (Double, Double) {
+        var sums = [0.0, 0.0]
+        if let m = localMesh {
+            let f = try MeshField(mesh: m, values: values)
+            sums = [f.integral(), m.areas.reduce(0, +)]
+        }
+        try matrix.grid.communicator.allreduce(&sums)
+        return (sums[0], sums[1])
+    }
+
+    /// The errors of a solution over the whole mesh from each rank's part (`localValues`): L² and
+    /// H¹ by the serial rule on every rank's triangles, summed; the max over every rank's
+    /// triangles' vertices. When pinned, `values` are first shifted to the exact solution's mean
+    /// over the whole mesh. Collective. Throws for a count other than `localVertices.count`.
+    public func errors(of values: inout [Double], against exact: AnalyticProblem) throws -> FieldErrors {
+        guard values.count == localVertices.count else {
+            throw PDEError.shapeMismatch(what: "local solution values", expected: "\(localVertices.count) (one per local vertex)", got: "\(values.count)")
+        }
+        let comm = matrix.grid.communicator
+        if isPinned {
+            var sums = [0.0, 0.0, 0.0]
+            if let m = localMesh {
+                sums = [MeshField(mesh: m, sampling: exact.solution).integral(), try MeshField(mesh: m, values: values).integral(), m.areas.reduce(0, +)]
+            }
+            try comm.allreduce(&sums)
+            for i in values.indices { values[i] += (sums[0] - sums[1]) / sums[2] }
+        }
+        var squares = [0.0, 0.0], largest = 0.0
+        if let m = localMesh {
+            let e = try MeshField(mesh: m, values: values).errors(against: exact)
+            squares = [e.l2 * e.l2, e.h1 * e.h1]
+            largest = e.max
+        }
+        try comm.allreduce(&squares)
+        return FieldErrors(l2: squares[0].squareRoot(), max: try comm.allreduce(largest, .max), h1: squares[1].squareRoot())
+    }
+
+    /// The whole solution on `root` (nil elsewhere), its mesh rebuilt from every rank's part:
+    /// the same vertices, triangles and boundary edges in the same order as the problem's mesh.
+    /// Collective.
+    public func gatheredSolution(local x: [Double], root: Int = 0) throws -> MeshField? {
+        try gatheredSolution(values: try localValues(local: x), root: root)
+    }
+
+    /// The whole field on `root` (nil elsewhere) from every rank's values at its `localVertices`
+    /// (e.g. `localValues` after `errors(of:against:)` aligned them). Collective. Throws for a
+    /// count other than `localVertices.count`.
+    public func gatheredSolution(values: [Double], root: Int = 0) throws -> MeshField? {
+        guard values.count == localVertices.count else {
+            throw PDEError.shapeMismatch(what: "local solution values", expected: "\(localVertices.count) (one per local vertex)", got: "\(values.count)")
+        }
+        return try gather(values: values, root: root)
+    }
+
+    /// The whole field, on every rank (zero mean when pinned). Collective.
+    public func fullSolution(local x: [Double]) throws -> MeshField {
+        try gather(values: try localValues(local: x), root: nil)!
+    }
+
+    /// Every rank's part (reported vertices with their values, triangles, boundary edges with
+    /// their ids) packed as doubles, gathered on `root` or on every rank (nil), and put back in
+    /// the whole mesh's order.
+    func gather(values: [Double], root: Int?) throws -> MeshField? {
+        let comm = matrix.grid.communicator
+        var pack: [Double] = [Double(reportsVertex.filter { $0 }.count), Double(localTriangleIds.count), Double(localEdgeIds.count)]
+        for (i, v) in localVertices.enumerated() where reportsVertex[i] {
+            let q = localPoints[i]
+            pack += [Double(v), q.x, q.y, values[i]]
+        }
+        for (k, t) in localTriangleIds.enumerated() {
+            let tri = localMesh!.triangles[k]
+            pack += [Double(t), Double(localVertices[Int(tri[0])]), Double(localVertices[Int(tri[1])]), Double(localVertices[Int(tri[2])])]
+        }
+        for (k, id) in localEdgeIds.enumerated() {
+            let e = localEdges[k]
+            pack += [Double(id), Double(localVertices[e.v0]), Double(localVertices[e.v1]), Double(e.tag)]
+        }
+        let all: [Double]
+        if let root {
+            guard let gathered = try comm.gather(pack, root: root) else { return nil }
+            all = gathered
+        } else {
+            all = try comm.allgather(pack)
+        }
+        var vertices = [SIMD2<Double>](repeating: .zero, count: globalVertexCount)
+        var whole = [Double](repeating: 0, count: globalVertexCount)
+        var triangles = [SIMD3<Int32>](repeating: .zero, count: globalTriangleCount)
+        var edges = [TriangleMesh.BoundaryEdge](repeating: .init(0, 0, tag: 0), count: globalEdgeCount)
+        var at = 0
+        for _ in 0..<comm.size {
+            let (nv, nt, ne) = (Int(all[at]), Int(all[at + 1]), Int(all[at + 2]))
+            at += 3
+            for _ in 0..<nv {
+                let v = Int(all[at])
+                vertices[v] = SIMD2(all[at + 1], all[at + 2])
+                whole[v] = all[at + 3]
+                at += 4
+            }
+            for _ in 0..<nt {
+                triangles[Int(all[at])] = SIMD3(Int32(all[at + 1]), Int32(all[at + 2]), Int32(all[at + 3]))
+                at += 4
+            }
+            for _ in 0..<ne {
+                edges[Int(all[at])] = .init(Int(all[at + 1]), Int(all[at + 2]), tag: Int(all[at + 3]))
+                at += 4
+            }
+        }
+        return try MeshField(mesh: try TriangleMesh(vertices: vertices, triangles: triangles, boundaryEdges: edges), values: whole)
     }
 }

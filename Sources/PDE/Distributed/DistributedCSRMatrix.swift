@@ -14,11 +14,9 @@ public final class DistributedCSRMatrix: DistributedLinearOperator {
     /// This rank's rows, columns compressed to `ghostColumns` (indices into them).
     public let offDiagonal: CSRMatrix
     /// The global columns of other ranks this rank's rows reference, ascending.
-    public let ghostColumns: [Int]
-    /// Per rank: the local indices of this rank's values that rank needs (sent before products).
-    private let sendIndices: [[Int]]
-    /// Per rank: where that rank's values go in `ghostColumns` order (received before products).
-    private let receiveOffsets: [Range<Int>]
+    public var ghostColumns: [Int] { ghosts.indices }
+    /// Fetches the `ghostColumns` entries of x from their owners before every product.
+    private let ghosts: GhostExchange
     private var ghostValues: [Double]
 
     /// Rows `rows` of the global `matrix` (every rank passes the whole matrix, e.g. read from a
@@ -58,13 +56,8 @@ public final class DistributedCSRMatrix: DistributedLinearOperator {
         grid = try DistributedGrid(decomposition: dec, communicator: communicator, reductions: .fast)
         size = n
         let r0 = dec.lower[1], local = dec.counts[1]
-        let owners = dec.boundaries[1]
-        func owner(_ c: Int) -> Int {
-            var lo = 0, hi = owners.count - 2
-            while lo < hi { let mid = (lo + hi + 1) / 2; if owners[mid] <= c { lo = mid } else { hi = mid - 1 } }
-            return lo
-        }
-        ghostColumns = Array(Set(ci.filter { $0 < r0 || $0 >= r0 + local })).sorted()
+        ghosts = try GhostExchange(needing: ci, boundaries: dec.boundaries[1], communicator: communicator)
+        let ghostColumns = ghosts.indices
         var ghostIndex = [Int: Int]()
         for (k, c) in ghostColumns.enumerated() { ghostIndex[c] = k }
         var drp = [0], dci = [Int32](), dv = [Double](), orp = [0], oci = [Int32](), ov = [Double]()
@@ -77,59 +70,16 @@ public final class DistributedCSRMatrix: DistributedLinearOperator {
         }
         diagonalBlock = try CSRMatrix(rows: local, columns: local, rowPointers: drp, columnIndices: dci, values: dv)
         offDiagonal = try CSRMatrix(rows: local, columns: max(1, ghostColumns.count), rowPointers: orp, columnIndices: oci, values: ov)
-        // Ghosts grouped by owner (ascending columns are grouped by owner already).
-        let p = communicator.size
-        var offsets = [Range<Int>](repeating: 0..<0, count: p)
-        var k = 0
-        while k < ghostColumns.count {
-            let o = owner(ghostColumns[k])
-            var e = k
-            while e < ghostColumns.count && owner(ghostColumns[e]) == o { e += 1 }
-            offsets[o] = k..<e
-            k = e
-        }
-        receiveOffsets = offsets
         ghostValues = [Double](repeating: 0, count: ghostColumns.count)
-        // Tell every owner which of its rows this rank needs: all lists gathered on all ranks.
-        var request = [Double]()
-        for q in 0..<p { request.append(Double(offsets[q].count)) }
-        for c in ghostColumns { request.append(Double(c)) }
-        let all = try communicator.allgather(request)
-        var sends = [[Int]](repeating: [], count: p)
-        var pos = 0
-        for q in 0..<p {
-            let counts = (0..<p).map { Int(all[pos + $0]) }
-            let total = counts.reduce(0, +)
-            let cols = all[(pos + p)..<(pos + p + total)].map { Int($0) }
-            if q != communicator.rank {
-                var start = 0
-                for t in 0..<communicator.rank { start += counts[t] }
-                sends[q] = cols[start..<(start + counts[communicator.rank])].map { $0 - r0 }
-            }
-            pos += p + total
-        }
-        sendIndices = sends
     }
 
     /// The local diagonal (Jacobi).
     public func localDiagonal() -> [Double]? { diagonalBlock.diagonal() }
 
-    /// Fetches the ghost values of x from their owners (pairwise exchanges in P − 1 shifted
-    /// rounds), then y = A_diag x + A_off x_ghost; the per-row x·y when asked.
+    /// Fetches the ghost values of x from their owners (`GhostExchange`), then
+    /// y = A_diag x + A_off x_ghost; the per-row x·y when asked.
     public func apply(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, linePartials: UnsafeMutablePointer<Double>?) throws {
-        let comm = grid.communicator
-        let p = comm.size, me = comm.rank
-        for shift in 1..<max(1, p) {
-            let to = (me + shift) % p, from = (me - shift + p) % p
-            let send = sendIndices[to].map { x[$0] }
-            let range = receiveOffsets[from]
-            try send.withUnsafeBufferPointer { s in
-                try ghostValues.withUnsafeMutableBufferPointer { g in
-                    try comm.exchange(send: s, to: send.isEmpty ? nil : to,
-                                      receive: UnsafeMutableBufferPointer(rebasing: g[range]), from: range.isEmpty ? nil : from, tag: 40)
-                }
-            }
-        }
+        try ghostValues.withUnsafeMutableBufferPointer { try ghosts.fetch(x, into: $0) }
         let n = grid.ownedCount
         diagonalBlock.rowPointers.withUnsafeBufferPointer { rp in
         diagonalBlock.columnIndices.withUnsafeBufferPointer { ci in

@@ -199,11 +199,26 @@ public enum VTK {
                 return used.count - 1
             })
         }
+        return try writeUnstructuredGridPiece(path: path, piece: piece, of: pieces, points: used.map { points[$0] }, triangles: pieceTriangles,
+                                              pointData: pointData.map { data in (data.name, used.map { data.values[$0] }) },
+                                              cellData: cellData.map { ($0.name, Array($0.values[lo..<hi])) })
+    }
+
+    /// Piece `piece` of `pieces` given whole: its own points, triangles (indices into those
+    /// points) and data, e.g. a rank's part of a distributed mesh (`DistributedP1System.localMesh`).
+    /// Writes `<base>_<piece>.vtu` and, for piece 0, the `.pvtu` index `path` naming every piece.
+    /// Returns the piece file's path. Throws for a piece outside 0..<pieces and the whole-mesh
+    /// writer's errors.
+    @discardableResult
+    public static func writeUnstructuredGridPiece(path: String, piece: Int, of pieces: Int, points: [[Double]], triangles: [[Int]],
+                                                  pointData: [(name: String, values: [Double])],
+                                                  cellData: [(name: String, values: [Double])] = []) throws -> String {
+        guard pieces >= 1, piece >= 0, piece < pieces else {
+            throw PDEError.invalidValue(key: "VTK piece", value: "\(piece) of \(pieces)", expected: "a piece in 0..<pieces")
+        }
         let stem = path.hasSuffix(".pvtu") ? String(path.dropLast(5)) : path
         let piecePath = stem + "_\(piece).vtu"
-        try writeUnstructuredGrid(path: piecePath, points: used.map { points[$0] }, triangles: pieceTriangles,
-                                  pointData: pointData.map { data in (data.name, used.map { data.values[$0] }) },
-                                  cellData: cellData.map { ($0.name, Array($0.values[lo..<hi])) })
+        try writeUnstructuredGrid(path: piecePath, points: points, triangles: triangles, pointData: pointData, cellData: cellData)
         if piece == 0 {
             let name = (stem as NSString).lastPathComponent
             var index = """
