@@ -84,6 +84,15 @@ import TestSupport
         // Without learning_rates, every stage runs at learning_rate.
         let plain = try decode(Self.laplace.replacingOccurrences(of: "  learning_rates: [1.0e-3, 1.0e-4]\n", with: "  learning_rate: 2.0e-4\n"))
         #expect(try plain.schedule().stageLearningRates == [2e-4, 2e-4])
+        // The reference toy's network initialization and a warm start in two parts.
+        let reference = try decode(Self.laplace.replacingOccurrences(of: "alpha: 0.001}", with: "alpha: 0, hidden_init: uniform-clipped}")
+            .replacingOccurrences(of: "  matching_steps: 10\n", with: "  matching_steps: 10\n  pretrain_learning_rates: [1.0e-3, 1.0e-4]\n"))
+        #expect(reference.hiddenInitialization == .uniformClipped && c.hiddenInitialization == .reference)
+        let rs = try reference.schedule()
+        #expect(rs.pretrainLearningRates == [1e-3, 1e-4] && rs.learningRate(atStep: 1) == 1e-3 && rs.learningRate(atStep: 2) == 1e-4)
+        #expect(rs.learningRate(atStep: 5) == 1e-3 && rs.gammas == [0.5, 0.3])
+        let halving = try decode(Self.good.replacingOccurrences(of: "  pretrain_learning_rate: 1.0e-3\n", with: "  pretrain_learning_rates: [1.0e-3, 5.0e-4]\n"))
+        #expect(try halving.schedule().pretrainLearningRates == [1e-3, 5e-4] && halving.schedule().stages == 4)
         // A short run: Laplace samples of scale 2 (mean |x| = 2), finite losses.
         let folder = makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -139,6 +148,15 @@ import TestSupport
         expectError(swap("learning_rates: [1.0e-3, 1.0e-4]", "learning_rates: [1.0e-3]"), keyPath: "training.learning_rates", mentions: "per γ")
         expectError(swap("  gammas: [0.5, 0.3]\n", ""), keyPath: "training.learning_rates", mentions: "without training.gammas")
         expectError(replacing("patch: 28", "patch: 28, scale: 1"), keyPath: "data.scale", mentions: "laplace only")
+        expectError(swap("alpha: 0.001}", "alpha: 0.001, hidden_init: zeros}"), keyPath: "model.hidden_init", mentions: "exp-normal, uniform-clipped")
+        expectError(swap("  matching_steps: 10\n", "  matching_steps: 10\n  pretrain_learning_rates: []\n"),
+                    keyPath: "training.pretrain_learning_rates", mentions: "1 to 5 positive")
+        expectError(swap("  matching_steps: 10\n", "  matching_steps: 10\n  pretrain_learning_rates: [1, 1, 1, 1, 1, 1]\n"),
+                    keyPath: "training.pretrain_learning_rates", mentions: "at most one per warm-start step")
+        expectError(swap("  matching_steps: 10\n", "  matching_steps: 10\n  pretrain_learning_rates: [1.0e-3, 0]\n"),
+                    keyPath: "training.pretrain_learning_rates")
+        expectError(swap("  matching_steps: 10\n", "  matching_steps: 10\n  pretrain_learning_rates: [1.0e-3]\n  pretrain_learning_rate: 1.0e-3\n"),
+                    keyPath: "training.pretrain_learning_rate", mentions: "either pretrain_learning_rate")
     }
 
     @Test func badConfigsNameTheKey() {

@@ -242,6 +242,23 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
             #expect(w.scalars.allSatisfy { $0 > Float(Foundation.exp(-10.7)) && $0 < Float(Foundation.exp(-9.3)) })
         }
 
+        // The Laplace toy's initialization: PyTorch's U(−1/√fanIn, 1/√fanIn) clipped at 0, so the
+        // hidden path starts with weight (about half of the entries positive, none negative).
+        var g2 = SeededGenerator(seed: 41)
+        let toy = try LearnedProximalNetwork<Float>(kind: .fullyConnected(dimension: 1), hidden: 50, layers: 4, beta: 10, alpha: 0,
+                                                    hiddenInitialization: .uniformClipped, generator: &g2)
+        for name in toy.hiddenWeightNames {
+            let w = try #require(toy.namedParameters(Float.self).first { $0.name == name }).variable.value.scalars
+            let bound = Float(1 / Foundation.sqrt(50.0))  // every hidden map here has fan-in 50
+            let positive = w.filter { $0 > 0 }.count
+            #expect(w.allSatisfy { $0 >= 0 && $0 <= bound }, "\(name)")
+            #expect(positive > w.count / 3 && positive < 2 * w.count / 3, "\(name): \(positive) of \(w.count) positive")
+        }
+        #expect(learningErrorKind {
+            try LearnedProximalNetwork<Float>(kind: .fullyConnected(dimension: 1), hidden: 4, layers: 1, beta: 10, alpha: 0,
+                                              hiddenInitialization: .expNormal(mean: .nan, standardDeviation: 0.1), generator: &g2)
+        } == "invalidArgument")
+
         for net in [dense, mnist] {
             let params = net.namedParameters(Float.self)
             for (_, v) in params { v.value = Tensor(repeating: -0.5, shape: v.shape) }
@@ -316,6 +333,12 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
         #expect(toy.phase(atStep: 59) == .matching(gamma: 0.1, stage: 4) && toy.phase(atStep: 500) == .matching(gamma: 0.1, stage: 4))
         #expect(toy.learningRate(atStep: 9) == 1e-3 && toy.learningRate(atStep: 20) == 1e-4 && toy.learningRate(atStep: 45) == 1e-5)
         #expect(s.learningRate(atStep: 10) == 1e-3 && s.learningRate(atStep: 20_000) == 1e-4)
+        // A warm start in parts (the Laplace toy's 10 000 steps at 1e-3, then 10 000 at 1e-4); the
+        // last part takes the remainder of an uneven split.
+        let parts = try ProximalMatchingSchedule(pretrainSteps: 7, matchingSteps: 4, gammas: [0.5], pretrainLearningRates: [1e-3, 1e-4, 1e-5],
+                                                 stageLearningRates: [2e-4])
+        #expect((0..<12).map { parts.learningRate(atStep: $0) } == [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5, 1e-5, 2e-4, 2e-4, 2e-4, 2e-4, 2e-4])
+        #expect(parts.pretrainLearningRate == 1e-3 && parts.phase(atStep: 6) == .l1)
         #expect(abs(s.gamma(stage: 0) - 17.92) < 1e-12)
     }
 
@@ -401,6 +424,15 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
         } == "invalidArgument")
         #expect(learningErrorKind {
             try ProximalMatchingSchedule(pretrainSteps: 1, matchingSteps: 4, gammas: [], pretrainLearningRate: 1e-3, stageLearningRates: [])
+        } == "invalidArgument")
+        #expect(learningErrorKind {
+            try ProximalMatchingSchedule(pretrainSteps: 1, matchingSteps: 4, gammas: [0.1], pretrainLearningRates: [1e-3, 1e-4], stageLearningRates: [1])
+        } == "invalidArgument")
+        #expect(learningErrorKind {
+            try ProximalMatchingSchedule(pretrainSteps: 4, matchingSteps: 4, gammas: [0.1], pretrainLearningRates: [], stageLearningRates: [1])
+        } == "invalidArgument")
+        #expect(learningErrorKind {
+            try ProximalMatchingSchedule(pretrainSteps: 4, matchingSteps: 4, gammas: [0.1], pretrainLearningRates: [1e-3, -1], stageLearningRates: [1])
         } == "invalidArgument")
     }
 }

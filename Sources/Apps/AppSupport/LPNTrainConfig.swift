@@ -63,6 +63,10 @@ public struct LPNTrainConfig: Decodable, Sendable {
     public var beta: Double
     /// Strong-convexity weight α (`model.alpha`, default 0).
     public var alpha: Double
+    /// How the hidden-to-hidden weights start (`model.hidden_init`): `exp-normal` (the default,
+    /// the reference's image networks, exp(N(−10, 0.1²))) or `uniform-clipped` (PyTorch's default
+    /// clipped at 0, the reference's 1-D Laplace toy).
+    public var hiddenInitialization: LearnedProximalNetwork<Float>.HiddenInitialization
     /// Where the clean samples come from (`data.source`, default images).
     public var source: DataSource
     /// PNG paths or patterns with `*` / `?` in the file name (`data.images`; empty for laplace).
@@ -96,6 +100,9 @@ public struct LPNTrainConfig: Decodable, Sendable {
     public var stageLearningRates: [Double]?
     /// Learning rate of the warm start (`training.pretrain_learning_rate`).
     public var pretrainLearningRate: Double
+    /// Learning rates of equal parts of the warm start (`training.pretrain_learning_rates`,
+    /// instead of `pretrain_learning_rate`); nil for one rate throughout.
+    public var pretrainLearningRates: [Double]?
     /// Learning rate of proximal matching (`training.learning_rate`).
     public var learningRate: Double
     /// Steps between checkpoints (`training.checkpoint_every`; the last step is always saved).
@@ -119,12 +126,14 @@ public struct LPNTrainConfig: Decodable, Sendable {
         let d = try c.required("data", as: DataSpec.self)
         let t = try c.required("training", as: TrainingSpec.self)
         kind = m.kind; hidden = m.hidden; layers = m.layers; beta = m.beta; alpha = m.alpha
+        hiddenInitialization = m.hiddenInitialization
         source = d.source; images = d.images; patch = d.patch; noise = d.noise; seed = d.seed
         scale = d.scale; laplaceDimension = d.dimension
         phantomCount = d.count; phantomSize = d.size; phantomEllipses = d.ellipses
         batch = t.batch; pretrainSteps = t.pretrainSteps; matchingSteps = t.matchingSteps
         stages = t.gammas?.count ?? t.stages; gammas = t.gammas; stageLearningRates = t.learningRates
         sigmaMin = t.sigmaMin; pretrainLearningRate = t.pretrainLearningRate; learningRate = t.learningRate
+        pretrainLearningRates = t.pretrainLearningRates
         if source == .laplace && kind != .fullyConnected {
             throw ConfigError(keyPath: "model.kind", value: "'\(kind.rawValue)'", expected: "fully-connected for data.source laplace")
         }
@@ -142,11 +151,16 @@ public struct LPNTrainConfig: Decodable, Sendable {
     public func schedule() throws -> ProximalMatchingSchedule {
         if let gammas {
             return try ProximalMatchingSchedule(pretrainSteps: pretrainSteps, matchingSteps: matchingSteps, gammas: gammas,
-                                                pretrainLearningRate: pretrainLearningRate,
+                                                pretrainLearningRates: pretrainLearningRates ?? [pretrainLearningRate],
                                                 stageLearningRates: stageLearningRates ?? Array(repeating: learningRate, count: gammas.count))
         }
-        return try ProximalMatchingSchedule(dimension: dimension, pretrainSteps: pretrainSteps, matchingSteps: matchingSteps, stages: stages,
-                                     sigmaMin: sigmaMin, pretrainLearningRate: pretrainLearningRate, learningRate: learningRate)
+        var s = try ProximalMatchingSchedule(dimension: dimension, pretrainSteps: pretrainSteps, matchingSteps: matchingSteps, stages: stages,
+                                             sigmaMin: sigmaMin, pretrainLearningRate: pretrainLearningRate, learningRate: learningRate)
+        if let pretrainLearningRates {
+            s = try ProximalMatchingSchedule(pretrainSteps: pretrainSteps, matchingSteps: matchingSteps, gammas: s.gammas,
+                                             pretrainLearningRates: pretrainLearningRates, stageLearningRates: s.stageLearningRates)
+        }
+        return s
     }
 
     /// The network's input layout for 1-channel patches.
@@ -160,7 +174,8 @@ public struct LPNTrainConfig: Decodable, Sendable {
 
     /// A freshly initialized network of this architecture, drawn from `g`.
     public func makeNetwork(generator g: inout SeededGenerator) throws -> LearnedProximalNetwork<Float> {
-        try LearnedProximalNetwork<Float>(kind: networkKind, hidden: hidden, layers: layers, beta: beta, alpha: alpha, generator: &g)
+        try LearnedProximalNetwork<Float>(kind: networkKind, hidden: hidden, layers: layers, beta: beta, alpha: alpha,
+                                          hiddenInitialization: hiddenInitialization, generator: &g)
     }
 
     static func check<V: Comparable>(_ c: KeyedDecodingContainer<AnyKey>, _ key: String, _ v: V, _ range: ClosedRange<V>,
@@ -176,8 +191,9 @@ public struct LPNTrainConfig: Decodable, Sendable {
 
     struct ModelSpec: Decodable {
         var kind: ModelKind, hidden: Int, layers: Int, beta: Double, alpha: Double
+        var hiddenInitialization = LearnedProximalNetwork<Float>.HiddenInitialization.reference
         init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(["kind", "hidden", "layers", "beta", "alpha"])
+            try decoder.rejectUnknownKeys(["kind", "hidden", "layers", "beta", "alpha", "hidden_init"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             let k: String = try c.required("kind")
             guard let kind = ModelKind(rawValue: k) else {
@@ -193,6 +209,12 @@ public struct LPNTrainConfig: Decodable, Sendable {
             try positive(c, "beta", beta)
             guard alpha >= 0, alpha <= 1e6, alpha.isFinite else {
                 throw ConfigError(keyPath: c.path("alpha"), value: "\(alpha)", expected: "a finite number from 0 to 1e6")
+            }
+            switch try c.value("hidden_init") ?? "exp-normal" {
+            case "exp-normal": hiddenInitialization = .reference
+            case "uniform-clipped": hiddenInitialization = .uniformClipped
+            case let other:
+                throw ConfigError(keyPath: c.path("hidden_init"), value: "'\(other)'", expected: "one of: exp-normal, uniform-clipped")
             }
         }
     }
@@ -253,9 +275,10 @@ public struct LPNTrainConfig: Decodable, Sendable {
     struct TrainingSpec: Decodable {
         var batch: Int, pretrainSteps: Int, matchingSteps: Int, stages: Int, sigmaMin: Double?, gammas: [Double]?, learningRates: [Double]?
         var pretrainLearningRate: Double, learningRate: Double, checkpointEvery: Int, progressEvery: Int, directory: String
+        var pretrainLearningRates: [Double]?
         init(from decoder: Decoder) throws {
             try decoder.rejectUnknownKeys(["batch", "pretrain_steps", "matching_steps", "stages", "sigma_min", "gammas", "pretrain_learning_rate",
-                                           "learning_rate", "learning_rates", "checkpoint_every", "progress_every", "directory"])
+                                           "pretrain_learning_rates", "learning_rate", "learning_rates", "checkpoint_every", "progress_every", "directory"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             batch = try c.required("batch")
             pretrainSteps = try c.required("pretrain_steps")
@@ -297,6 +320,18 @@ public struct LPNTrainConfig: Decodable, Sendable {
                 }
             }
             try positive(c, "pretrain_learning_rate", pretrainLearningRate, maximum: 10)
+            pretrainLearningRates = try c.value("pretrain_learning_rates")
+            if let r = pretrainLearningRates {
+                if c.contains(AnyKey("pretrain_learning_rate")) {
+                    throw ConfigError(keyPath: c.path("pretrain_learning_rate"), value: "given with training.pretrain_learning_rates",
+                                      expected: "either pretrain_learning_rate (one rate) or pretrain_learning_rates (equal parts)")
+                }
+                guard !r.isEmpty, r.count <= max(1, pretrainSteps), r.allSatisfy({ $0 > 0 && $0 <= 10 && $0.isFinite }) else {
+                    throw ConfigError(keyPath: c.path("pretrain_learning_rates"), value: "\(r)",
+                                      expected: "1 to \(max(1, pretrainSteps)) positive learning rates ≤ 10 (at most one per warm-start step)")
+                }
+                pretrainLearningRate = r[0]
+            }
             try positive(c, "learning_rate", learningRate, maximum: 10)
             try check(c, "checkpoint_every", checkpointEvery, 1...1_000_000_000, "an integer ≥ 1")
             try check(c, "progress_every", progressEvery, 1...1_000_000_000, "an integer ≥ 1")

@@ -143,14 +143,28 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
     /// Bilinear down-sampling kernels [1, 1, f, f] by factor (f > 1).
     let resizeKernels: [Int: Tensor<T>]
 
-    /// Builds the network with the reference's initialization: every weight and bias from
-    /// PyTorch's default U(−1/√fanIn, 1/√fanIn), then the hidden-to-hidden weights (`lin.k`,
-    /// k ≥ 1) replaced by exp(N(`hiddenLogMean`, `hiddenLogStandardDeviation`²)), the
-    /// reference's `init_weights(-10, 0.1)` (all such weights start near e^{−10} ≈ 4.5e-5).
+    /// How the hidden-to-hidden weights (`lin.k`, k ≥ 1) start.
+    public enum HiddenInitialization: Sendable, Equatable {
+        /// exp(N(mean, standardDeviation²)): the reference's image networks,
+        /// `init_weights(-10, 0.1)` (every such weight starts near e^{−10} ≈ 4.5e-5, so the
+        /// network starts as nearly a sum of its input skips).
+        case expNormal(mean: Double, standardDeviation: Double)
+        /// PyTorch's default U(−1/√fanIn, 1/√fanIn) clipped at 0 (the nonnegativity projection
+        /// applied once before the first step): the reference's 1-D Laplace toy, which never
+        /// calls `init_weights`, so its hidden path carries weight from the start.
+        case uniformClipped
+
+        /// The reference's image initialization, exp(N(−10, 0.1²)).
+        public static var reference: HiddenInitialization { .expNormal(mean: -10, standardDeviation: 0.1) }
+    }
+
+    /// Builds the network: every weight and bias from PyTorch's default
+    /// U(−1/√fanIn, 1/√fanIn), then the hidden-to-hidden weights (`lin.k`, k ≥ 1) set by
+    /// `hiddenInitialization` (by default the reference's exp(N(−10, 0.1²))).
     /// Throws `LearningError.invalidArgument` for sizes below 1, β ≤ 0, α < 0, non-finite
     /// values, or image sizes not divisible by 2^⌈layers/2⌉.
     public init(kind: Kind, hidden: Int, layers: Int, beta: Double, alpha: Double,
-                hiddenLogMean: Double = -10, hiddenLogStandardDeviation: Double = 0.1,
+                hiddenInitialization: HiddenInitialization = .reference,
                 generator g: inout SeededGenerator) throws {
         guard hidden >= 1, layers >= 1 else {
             throw LearningError.invalidArgument(name: "LPN hidden / layers", value: "\(hidden) / \(layers)", expected: "both ≥ 1")
@@ -161,10 +175,12 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
         guard alpha >= 0, alpha.isFinite else {
             throw LearningError.invalidArgument(name: "LPN alpha", value: "\(alpha)", expected: "a non-negative finite number")
         }
-        guard hiddenLogMean.isFinite, hiddenLogStandardDeviation >= 0, hiddenLogStandardDeviation.isFinite else {
-            throw LearningError.invalidArgument(name: "LPN hidden weight initialization",
-                                                value: "mean \(hiddenLogMean), deviation \(hiddenLogStandardDeviation)",
-                                                expected: "a finite mean and a non-negative finite deviation")
+        if case let .expNormal(mean, deviation) = hiddenInitialization {
+            guard mean.isFinite, deviation >= 0, deviation.isFinite else {
+                throw LearningError.invalidArgument(name: "LPN hidden weight initialization",
+                                                    value: "mean \(mean), deviation \(deviation)",
+                                                    expected: "a finite mean and a non-negative finite deviation")
+            }
         }
         self.kind = kind
         self.hidden = hidden
@@ -224,10 +240,14 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
             res.append(LPNAffineMap(inputs: c, outputs: 1, kernel: 1, bias: true, generator: &g))
             factors = []
         }
-        // The reference's init_weights: hidden-to-hidden weights exp(N(mean, std)).
         for map in lin.dropFirst() {
-            map.weight.value = Tensor<T>.randomNormal(shape: map.weight.shape, mean: hiddenLogMean,
-                                                      standardDeviation: hiddenLogStandardDeviation, generator: &g).map(.exp)
+            switch hiddenInitialization {
+            case let .expNormal(mean, deviation):
+                map.weight.value = Tensor<T>.randomNormal(shape: map.weight.shape, mean: mean,
+                                                          standardDeviation: deviation, generator: &g).map(.exp)
+            case .uniformClipped:
+                map.weight.value = map.weight.value.map { max($0, 0) }
+            }
         }
         self.lin = lin
         self.res = res

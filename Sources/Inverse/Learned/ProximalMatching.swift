@@ -77,8 +77,9 @@ public struct ProximalMatchingSchedule: Sendable, Equatable {
     public var matchingSteps: Int
     /// γ of each proximal-matching stage, in order (non-increasing).
     public var gammas: [Double]
-    /// Learning rate of the warm start (reference: 1e-3).
-    public var pretrainLearningRate: Double
+    /// Learning rates of the warm start, one per equal part of it (the reference's Laplace toy:
+    /// 1e-3 then 1e-4; its image networks: 1e-3 throughout).
+    public var pretrainLearningRates: [Double]
     /// Learning rate of each proximal-matching stage (as many as `gammas`).
     public var stageLearningRates: [Double]
 
@@ -88,6 +89,8 @@ public struct ProximalMatchingSchedule: Sendable, Equatable {
     public var sigmaMin: Double { gammas[gammas.count - 1] }
     /// Learning rate of the first proximal-matching stage (reference: 1e-4 for all).
     public var learningRate: Double { stageLearningRates[0] }
+    /// Learning rate at the start of the warm start (reference: 1e-3).
+    public var pretrainLearningRate: Double { pretrainLearningRates[0] }
 
     /// 0.08·√dimension, the reference's σ_min for samples of `dimension` entries.
     public static func defaultSigmaMin(dimension: Int) -> Double { 0.08 * Double(max(0, dimension)).squareRoot() }
@@ -113,12 +116,27 @@ public struct ProximalMatchingSchedule: Sendable, Equatable {
     /// rate that is not positive and finite.
     public init(pretrainSteps: Int, matchingSteps: Int, gammas: [Double], pretrainLearningRate: Double,
                 stageLearningRates: [Double]) throws {
+        try self.init(pretrainSteps: pretrainSteps, matchingSteps: matchingSteps, gammas: gammas,
+                      pretrainLearningRates: [pretrainLearningRate], stageLearningRates: stageLearningRates)
+    }
+
+    /// A schedule with explicit stages whose warm start is split into equal parts, one per
+    /// entry of `pretrainLearningRates` (the last part takes the remainder). Throws as the
+    /// other explicit initializer, and for an empty `pretrainLearningRates` or more parts
+    /// than warm-start steps.
+    public init(pretrainSteps: Int, matchingSteps: Int, gammas: [Double], pretrainLearningRates: [Double],
+                stageLearningRates: [Double]) throws {
+        guard !pretrainLearningRates.isEmpty, pretrainLearningRates.count == 1 || pretrainLearningRates.count <= pretrainSteps else {
+            throw LearningError.invalidArgument(name: "proximal matching schedule pretrainLearningRates",
+                                                value: "\(pretrainLearningRates.count) rates for \(pretrainSteps) warm-start steps",
+                                                expected: "at least one rate, and no more rates than warm-start steps")
+        }
         guard pretrainSteps >= 0, matchingSteps >= 0, !gammas.isEmpty, stageLearningRates.count == gammas.count else {
             throw LearningError.invalidArgument(name: "proximal matching schedule",
                                                 value: "steps \(pretrainSteps) + \(matchingSteps), \(gammas.count) γ, \(stageLearningRates.count) learning rates",
                                                 expected: "step counts ≥ 0 and one learning rate per γ (at least one)")
         }
-        let values: [(String, Double)] = [("pretrainLearningRate", pretrainLearningRate)] + gammas.map({ ("gamma", $0) })
+        let values: [(String, Double)] = pretrainLearningRates.map({ ("pretrainLearningRate", $0) }) + gammas.map({ ("gamma", $0) })
             + stageLearningRates.map({ ("learningRate", $0) })
         for (name, v) in values {
             guard v > 0, v.isFinite else {
@@ -131,7 +149,7 @@ public struct ProximalMatchingSchedule: Sendable, Equatable {
         self.pretrainSteps = pretrainSteps
         self.matchingSteps = matchingSteps
         self.gammas = gammas
-        self.pretrainLearningRate = pretrainLearningRate
+        self.pretrainLearningRates = pretrainLearningRates
         self.stageLearningRates = stageLearningRates
     }
 
@@ -150,10 +168,14 @@ public struct ProximalMatchingSchedule: Sendable, Equatable {
         return .matching(gamma: gammas[s], stage: s)
     }
 
-    /// The learning rate at `step`: `pretrainLearningRate` during the warm start, then the
-    /// stage's rate.
+    /// The learning rate at `step`: the warm-start part's rate (part ⌊step/⌊pretrainSteps/parts⌋⌋,
+    /// clamped to the last) during the warm start, then the stage's rate.
     public func learningRate(atStep step: Int) -> Double {
-        step < pretrainSteps ? pretrainLearningRate : stageLearningRates[stage(atStep: step)]
+        guard step >= pretrainSteps else {
+            let parts = pretrainLearningRates.count
+            return pretrainLearningRates[min(parts - 1, max(0, step) / max(1, pretrainSteps / parts))]
+        }
+        return stageLearningRates[stage(atStep: step)]
     }
 
     /// The loss of `step`'s phase for a network output and its clean target. Throws as the
