@@ -279,8 +279,9 @@ public struct DistributedP1System: DistributedDiscreteSystem {
         var triangleOwner = [Int](repeating: 0, count: mesh.triangleCount)
         var vertexOwner = [Int](repeating: -1, count: nv)
         for (t, tri) in mesh.triangles.enumerated() {
-            let lowest = (0..<3).map { distributed(Int(tri[$0])) }.filter { $0 >= 0 }.min()
-            triangleOwner[t] = lowest.map(rankOfUnknown) ?? t % p
+            var lowest = Int.max
+            for k in 0..<3 { let u = distributed(Int(tri[k])); if u >= 0 && u < lowest { lowest = u } }
+            triangleOwner[t] = lowest == Int.max ? t % p : rankOfUnknown(lowest)
             for k in 0..<3 where vertexOwner[Int(tri[k])] < 0 { vertexOwner[Int(tri[k])] = triangleOwner[t] }
         }
         for v in 0..<nv where vertexOwner[v] < 0 { vertexOwner[v] = v % p }  // vertices of no triangle
