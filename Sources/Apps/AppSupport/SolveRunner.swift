@@ -286,7 +286,7 @@ public struct SolveRunner {
             if let p = exact { pointData.append(("error", zip(field.values, mesh.vertices).map { $0 - p.solution([$1.x, $1.y]) })) }
             try VTK.writeUnstructuredGrid(path: path, points: mesh.vertexArrays, triangles: mesh.triangleArrays,
                                           pointData: pointData, cellData: [("area", mesh.areas)])
-        case .vti:
+        case .vti:  // refused with the config (output.formats) before any work
             throw fail("output.formats", "vti for a mesh solution", "vtu (ParaView unstructured grid) for meshes; vti is for grids")
         case .npy:
             try NPY.write(field.values, shape: [field.values.count], to: path)
