@@ -81,8 +81,9 @@ public struct GhostExchange {
     /// order. Collective.
     public func fetch(_ x: [Double]) throws -> [Double] {
         var ghosts = [Double](repeating: 0, count: indices.count)
-        try x.withUnsafeBufferPointer { xp in
-            try ghosts.withUnsafeMutableBufferPointer { try fetch(xp.baseAddress ?? UnsafePointer(bitPattern: 8)!, into: $0) }
+        let source = x.isEmpty ? [0] : x  // a rank owning nothing sends nothing, but needs a pointer
+        try source.withUnsafeBufferPointer { xp in
+            try ghosts.withUnsafeMutableBufferPointer { try fetch(xp.baseAddress!, into: $0) }
         }
         return ghosts
     }
