@@ -154,6 +154,7 @@ import Learning
         try checkDatagen(world)
         try checkDataParallelTraining(world)
         try checkDistributedCSR(world)
+        try checkGhostExchange(world)
         try checkRowAssembly(world)
         for scheme in NavierStokes2D.Scheme.allCases { try checkNavierStokes(world, n: 24, scheme: scheme) }
     }
@@ -517,6 +518,25 @@ import Learning
     /// Systems assembled by rows on each rank (finite differences, and P1 on a mesh split by
     /// coordinate bisection): each rank's rows are the serial rows (permuted for meshes), and
     /// the solves give the serial solutions. A failure on one rank throws on every rank.
+    /// Ghost exchange on uneven blocks: each rank asks for a scattered set of entries (its own,
+    /// repeats and out-of-order ones included) and receives the owners' values, in ascending
+    /// order of the entries it does not own; bad requests throw on every rank before any traffic.
+    func checkGhostExchange(_ c: Communicator) throws {
+        let n = 3 * c.size + 2
+        let dec = try BlockDecomposition(globalCounts: [1, n], ranks: c.size, rank: c.rank)
+        let r0 = dec.lower[1], local = dec.counts[1]
+        let value = { (i: Int) in 1.5 * Double(i) - 7 }
+        let wanted = (0..<n).filter { ($0 * 7 + c.rank) % 3 != 0 }.reversed() + [n - 1, 0, n - 1]
+        let exchange = try GhostExchange(needing: Array(wanted), boundaries: dec.boundaries[1], communicator: c)
+        let expected = Array(Set(wanted.filter { $0 < r0 || $0 >= r0 + local })).sorted()
+        #expect(exchange.indices == expected)
+        let got = try exchange.fetch((r0..<(r0 + local)).map(value))
+        #expect(got == expected.map(value))
+        #expect(throws: PDEError.self) { try GhostExchange(needing: [n], boundaries: dec.boundaries[1], communicator: c) }
+        #expect(throws: PDEError.self) { try GhostExchange(needing: [0], boundaries: dec.boundaries[1] + [n], communicator: c) }
+        #expect(throws: PDEError.self) { try GhostExchange(needing: [0], boundaries: [1] + dec.boundaries[1].dropFirst(), communicator: c) }
+    }
+
     func checkRowAssembly(_ c: Communicator) throws {
         let options = IterativeOptions(relativeTolerance: 1e-12)
         for (name, problem) in try RowAssemblyTests.problems() {
