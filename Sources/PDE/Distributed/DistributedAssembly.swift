@@ -342,8 +342,8 @@ public struct DistributedP1System: DistributedDiscreteSystem {
             values[i] = (u >= r0 && u < r0 + x.count) ? x[u - r0] : ghostValues[ghostIndex[u]!]
         }
         if isPinned {
-            let (integral, area) = try integralAndArea(values)
-            for i in values.indices { values[i] -= integral / area }
+            let (integrals, area) = try integralsAndArea(of: [values])
+            for i in values.indices { values[i] -= integrals[0] / area }
         }
         return values
     }
@@ -355,15 +355,23 @@ public struct DistributedP1System: DistributedDiscreteSystem {
         return try localMesh.map { try MeshField(mesh: $0, values: values) }
     }
 
-    /// ∫ u and the area over the whole mesh from this rank's part (allreduced). Collective.
-    func integralAndArea(_ values: [Double]) throws -> (Double, Double) {
-        var sums = [0.0, 0.0]
+    /// ∫ u of each field (values at `localVertices`) and the area, over the whole mesh from
+    /// this rank's part, in one allreduce. Collective.
+    func integralsAndArea(of fields: [[Double]]) throws -> (integrals: [Double], area: Double) {
+        var sums = [Double](repeating: 0, count: fields.count + 1)
         if let m = localMesh {
-            let f = try MeshField(mesh: m, values: values)
-            sums = [f.integral(), m.areas.reduce(0, +)]
+            for (k, values) in fields.enumerated() { sums[k] = try MeshField(mesh: m, values: values).integral() }
+            sums[fields.count] = m.areas.reduce(0, +)
         }
         try matrix.grid.communicator.allreduce(&sums)
-        return (sums[0], sums[1])
+        return (Array(sums.dropLast()), sums[fields.count])
+    }
+
+    /// Throws unless `values` has one entry per local vertex.
+    func checkLocalValues(_ values: [Double]) throws {
+        guard values.count == localVertices.count else {
+            throw PDEError.shapeMismatch(what: "local solution values", expected: "\(localVertices.count) (one per local vertex)", got: "\(values.count)")
+        }
     }
 
     /// The errors of a solution over the whole mesh from each rank's part (`localValues`): L² and
@@ -371,17 +379,12 @@ public struct DistributedP1System: DistributedDiscreteSystem {
     /// triangles' vertices. When pinned, `values` are first shifted to the exact solution's mean
     /// over the whole mesh. Collective. Throws for a count other than `localVertices.count`.
     public func errors(of values: inout [Double], against exact: AnalyticProblem) throws -> FieldErrors {
-        guard values.count == localVertices.count else {
-            throw PDEError.shapeMismatch(what: "local solution values", expected: "\(localVertices.count) (one per local vertex)", got: "\(values.count)")
-        }
+        try checkLocalValues(values)
         let comm = matrix.grid.communicator
         if isPinned {
-            var sums = [0.0, 0.0, 0.0]
-            if let m = localMesh {
-                sums = [MeshField(mesh: m, sampling: exact.solution).integral(), try MeshField(mesh: m, values: values).integral(), m.areas.reduce(0, +)]
-            }
-            try comm.allreduce(&sums)
-            for i in values.indices { values[i] += (sums[0] - sums[1]) / sums[2] }
+            let exactValues = localPoints.map { exact.solution([$0.x, $0.y]) }
+            let (integrals, area) = try integralsAndArea(of: [exactValues, values])
+            for i in values.indices { values[i] += (integrals[0] - integrals[1]) / area }
         }
         var squares = [0.0, 0.0], largest = 0.0
         if let m = localMesh {
@@ -404,9 +407,7 @@ public struct DistributedP1System: DistributedDiscreteSystem {
     /// (e.g. `localValues` after `errors(of:against:)` aligned them). Collective. Throws for a
     /// count other than `localVertices.count`.
     public func gatheredSolution(values: [Double], root: Int = 0) throws -> MeshField? {
-        guard values.count == localVertices.count else {
-            throw PDEError.shapeMismatch(what: "local solution values", expected: "\(localVertices.count) (one per local vertex)", got: "\(values.count)")
-        }
+        try checkLocalValues(values)
         return try gather(values: values, root: root)
     }
 
