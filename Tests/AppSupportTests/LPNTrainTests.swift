@@ -192,9 +192,9 @@ import TestSupport
         expectError(replacing("  directory: runs/lpn", ""), keyPath: "training.directory", mentions: "missing")
     }
 
-    func tinyConfig(folder: String, images: String = "coins.png") throws -> LPNTrainConfig {
+    func tinyConfig(folder: String, images: String = "coins.png", hidden: Int = 16, extra: String = "") throws -> LPNTrainConfig {
         try decode("""
-        model: {kind: fully-connected, hidden: 16, layers: 2, beta: 10, alpha: 0.02}
+        model: {kind: fully-connected, hidden: \(hidden), layers: 2, beta: 10, alpha: 0.02}
         data: {images: ['\(Self.root)/data/images/\(images)'], patch: 8, noise: 0.1, seed: 5}
         training:
           batch: 8
@@ -206,7 +206,38 @@ import TestSupport
           checkpoint_every: 10
           progress_every: 5
           directory: '\(folder)'
+        \(extra)
         """)
+    }
+
+    @Test func anInitialModelReplacesTheInitializationAndMustMatchTheArchitecture() throws {
+        let folder = makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let a = try LPNTraining(config: try tinyConfig(folder: folder))
+        a.log = { _ in }
+        try a.run(until: 5)
+        try a.saveModel(to: folder + "/a.safetensors")
+        // Fine-tuning: the weights of the file, not those of the seed, and training goes on from them.
+        let b = try LPNTraining(config: try tinyConfig(folder: folder + "/b", extra: "  initial_model: '\(folder)/a.safetensors'"))
+        let trained = a.network.namedParameters(Float.self), start = b.network.namedParameters(Float.self)
+        #expect(zip(trained, start).allSatisfy { $0.variable.value.scalars == $1.variable.value.scalars })
+        let fresh = try LPNTraining(config: try tinyConfig(folder: folder + "/c")).network.namedParameters(Float.self)
+        #expect(!zip(fresh, start).allSatisfy { $0.variable.value.scalars == $1.variable.value.scalars })
+        b.log = { _ in }
+        let losses = try b.run(until: 3)
+        #expect(losses.count == 3 && losses.allSatisfy { $0.isFinite } && b.minimumHiddenWeight >= 0)
+        // Bad inputs: a missing file, another architecture, an empty path.
+        for (extra, mentions) in [("  initial_model: '\(folder)/none.safetensors'", "not found"),
+                                  ("  initial_model: '\(folder)/a.safetensors'", "lpn.hidden = 16")] {
+            let hidden = mentions == "not found" ? 16 : 8
+            do {
+                _ = try LPNTraining(config: try tinyConfig(folder: folder + "/d", hidden: hidden, extra: extra))
+                Issue.record("expected a ConfigError for \(extra)")
+            } catch let e as ConfigError {
+                #expect(e.keyPath == "training.initial_model" && "\(e)".contains(mentions), "\(e)")
+            }
+        }
+        #expect(throws: ConfigError.self) { _ = try self.tinyConfig(folder: folder, extra: "  initial_model: ''") }
     }
 
     @Test func tinyRunResumesWithTheSameLosses() throws {

@@ -343,6 +343,30 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
     }
 
     // (f) A short training run: a 2-D prior on {−1, 1}², noise 0.3.
+    /// The loss's own minimizer on the Laplace toy: odd in y, y − 1 far out, soft-thresholding
+    /// as γ → 0, and its largest bias at y = 1 as computed independently (numpy quadrature on a
+    /// 0.001 grid of x and c): 0.112 at γ = 0.1, 0.064 at 0.05, 0.030 at 0.02.
+    @Test func laplaceMinimizerOfTheMatchingLossTendsToSoftThresholding() throws {
+        let m = ProximalMatchingLoss.laplaceMinimizer
+        #expect(abs(try m(0, 0.1, 1, 1)) < 1e-6)
+        for y in [0.4, 1.3, 2.2] {
+            #expect(abs(try m(y, 0.05, 1, 1) + (try m(-y, 0.05, 1, 1))) < 1e-6)
+        }
+        #expect(abs(try m(4, 0.1, 1, 1) - 3) < 2e-3)
+        for (gamma, bias) in [(0.1, 0.112), (0.05, 0.064), (0.02, 0.030)] {
+            let e = try m(1, gamma, 1, 1)
+            #expect(abs(e - bias) < 3e-3, "γ \(gamma): f(1) = \(e)")
+        }
+        // Inside the dead zone the cusp of the posterior at 0 is asymmetric, so smoothing moves
+        // the minimizer off 0 towards the flatter side by a fraction of γ; scale and noise enter as σ²/b.
+        let inside = try m(0.5, 0.02, 1, 1)
+        #expect(inside > 0 && inside < 0.02, "f(0.5) = \(inside)")
+        #expect(abs(try m(5, 0.01, 2, 1) - 4.5) < 5e-3)
+        #expect(throws: LearningError.self) { _ = try m(1, 0, 1, 1) }
+        #expect(throws: LearningError.self) { _ = try m(.nan, 0.1, 1, 1) }
+        #expect(throws: LearningError.self) { _ = try m(1, 0.1, -1, 1) }
+    }
+
     @Test func shortTrainingRunReducesTheLosses() throws {
         var g = SeededGenerator(seed: 61)
         let net = try LearnedProximalNetwork<Float>(kind: .fullyConnected(dimension: 2), hidden: 32, layers: 2, beta: 10, alpha: 0.01,

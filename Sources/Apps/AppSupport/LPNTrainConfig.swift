@@ -25,6 +25,7 @@ import Learning
 ///   checkpoint_every: 500
 ///   progress_every: 100       # optional; default 100
 ///   directory: runs/lpn-patches
+///   initial_model: runs/lpn-images/model.safetensors   # optional: fine-tune a trained network
 /// ```
 ///
 /// The Laplace toy: `data: {source: laplace, scale: 1, dimension: 1, noise: 1, seed: 1}` with a
@@ -111,6 +112,10 @@ public struct LPNTrainConfig: Decodable, Sendable {
     public var progressEvery: Int
     /// Folder of checkpoint.safetensors and model.safetensors (`training.directory`).
     public var directory: String
+    /// A model file or checkpoint of an earlier run of the same architecture whose weights
+    /// replace the fresh initialization (`training.initial_model`): fine-tuning, e.g. at another
+    /// noise level or on other data. nil trains from the seeded initialization.
+    public var initialModel: String?
 
     /// Entries per sample: patch² for images, `data.dimension` for laplace.
     public var dimension: Int { source == .laplace ? laplaceDimension : patch * patch }
@@ -138,6 +143,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
             throw ConfigError(keyPath: "model.kind", value: "'\(kind.rawValue)'", expected: "fully-connected for data.source laplace")
         }
         checkpointEvery = t.checkpointEvery; progressEvery = t.progressEvery; directory = t.directory
+        initialModel = t.initialModel
         if kind == .convolutional {
             let factor = 1 << ((layers + 1) / 2)
             guard patch % factor == 0 else {
@@ -275,10 +281,11 @@ public struct LPNTrainConfig: Decodable, Sendable {
     struct TrainingSpec: Decodable {
         var batch: Int, pretrainSteps: Int, matchingSteps: Int, stages: Int, sigmaMin: Double?, gammas: [Double]?, learningRates: [Double]?
         var pretrainLearningRate: Double, learningRate: Double, checkpointEvery: Int, progressEvery: Int, directory: String
-        var pretrainLearningRates: [Double]?
+        var pretrainLearningRates: [Double]?, initialModel: String?
         init(from decoder: Decoder) throws {
             try decoder.rejectUnknownKeys(["batch", "pretrain_steps", "matching_steps", "stages", "sigma_min", "gammas", "pretrain_learning_rate",
-                                           "pretrain_learning_rates", "learning_rate", "learning_rates", "checkpoint_every", "progress_every", "directory"])
+                                           "pretrain_learning_rates", "learning_rate", "learning_rates", "checkpoint_every", "progress_every", "directory",
+                                           "initial_model"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             batch = try c.required("batch")
             pretrainSteps = try c.required("pretrain_steps")
@@ -337,6 +344,10 @@ public struct LPNTrainConfig: Decodable, Sendable {
             try check(c, "progress_every", progressEvery, 1...1_000_000_000, "an integer ≥ 1")
             guard !directory.isEmpty else {
                 throw ConfigError(keyPath: c.path("directory"), value: "''", expected: "a folder path")
+            }
+            initialModel = try c.value("initial_model")
+            if let m = initialModel, m.isEmpty {
+                throw ConfigError(keyPath: c.path("initial_model"), value: "''", expected: "the path of a pde-train lpn model file")
             }
         }
     }

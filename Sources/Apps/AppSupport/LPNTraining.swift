@@ -39,13 +39,16 @@ public final class LPNTraining {
     public var modelPath: String { config.directory + "/model.safetensors" }
 
     /// Reads the images (patterns expanded; each must be at least patch × patch), builds the
-    /// network from `data.seed` and the optimizer. Throws `ConfigError` at `data.images` for
-    /// missing or too small images, and `LearningError` / `PDEError` otherwise.
+    /// network from `data.seed` (its weights then replaced by those of `training.initial_model`
+    /// when given) and the optimizer. Throws `ConfigError` at `data.images` for missing or too
+    /// small images, at `training.initial_model` for a missing file or one of another
+    /// architecture, and `LearningError` / `PDEError` otherwise.
     public init(config: LPNTrainConfig) throws {
         self.config = config
         var g = SeededGenerator(seed: config.seed)
         network = try config.makeNetwork(generator: &g)
         generator = g
+        if let initial = config.initialModel { try Self.loadWeights(of: initial, into: network) }
         schedule = try config.schedule()
         optimizer = try Adam(network.namedParameters(Float.self), learningRate: schedule.learningRate(atStep: 0))
         optimizer.constraint = LearnedProximalNetwork<Float>.nonnegativeConstraint()
@@ -65,6 +68,25 @@ public final class LPNTraining {
             }
         }
         images = loaded
+    }
+
+    /// Replaces `network`'s weights by those of the model file (or checkpoint) at `path`, whose
+    /// architecture metadata must equal the network's. Throws `ConfigError` at
+    /// `training.initial_model` otherwise.
+    static func loadWeights(of path: String, into network: LearnedProximalNetwork<Float>) throws {
+        let key = "training.initial_model"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigError(keyPath: key, value: "'\(path)' not found", expected: "a model file of pde-train lpn")
+        }
+        let meta: [String: String]
+        do { meta = try SafeTensors.read(path).metadata } catch {
+            throw ConfigError(keyPath: key, value: "'\(path)' (\(error))", expected: "a model file of pde-train lpn")
+        }
+        for (k, v) in network.architectureMetadata.sorted(by: { $0.key < $1.key }) where meta[k] != v {
+            throw ConfigError(keyPath: key, value: "'\(path)' with \(k) = \(meta[k] ?? "none")",
+                              expected: "a network of the config's architecture (\(k) = \(v))")
+        }
+        try Checkpoint.load(into: network, scalar: Float.self, from: path)
     }
 
     /// The paths of `patterns` (sorted matches of `*` / `?` in the file name; plain paths must
