@@ -60,6 +60,8 @@ struct LPNSuite: ParsableCommand {
     @Option var ctNoise = 0.02
     @Option(help: "PDHG iterations of the TV reconstructions for CT.")
     var tvIterations = 1000
+    @Option(help: "CT: ADMM penalties ρ tried by LPN-PnP (comma-separated; in sinogram units, ‖A‖² ≈ 7300).")
+    var ctRhos = "10,20,40,80,160,320,640"
     @Option(help: "Folder for the plots.")
     var out = "bench-results/lpn"
 
@@ -236,11 +238,11 @@ struct LPNSuite: ParsableCommand {
         return (lpn, tv, history, seconds)
     }
 
-    /// The ρ grid of `--deblur-rhos`.
-    func parsedRhos() throws -> [Double] {
-        try deblurRhos.split(separator: ",").map { t -> Double in
+    /// The ρ grid of `--deblur-rhos` (or of another option's `text`).
+    func parsedRhos(_ text: String? = nil, option: String = "--deblur-rhos") throws -> [Double] {
+        try (text ?? deblurRhos).split(separator: ",").map { t -> Double in
             guard let v = Double(t.trimmingCharacters(in: .whitespaces)), v > 0, v.isFinite else {
-                throw ValidationError("--deblur-rhos: '\(t)' is not a positive number")
+                throw ValidationError("\(option): '\(t)' is not a positive number")
             }
             return v
         }
@@ -325,6 +327,7 @@ struct LPNSuite: ParsableCommand {
     func ct(_ rec: BenchRecorder) throws {
         print("== ct (ct_peer.py --n \(ctSize) --angles \(ctAngles) --noise \(ctNoise): FBP, TV-PDHG (\(tvIterations) it), "
               + "LPN-PnP-ADMM (\(admmIterations) it); weights by PSNR over a grid)")
+        _ = try parsedRhos(ctRhos, option: "--ct-rhos")
         let dir = work + "/ct"
         if !FileManager.default.fileExists(atPath: dir + "/ct_sinogram.npy") {
             _ = runPeer("ct_peer.py", ["--n", "\(ctSize)", "--angles", "\(ctAngles)", "--noise", "\(ctNoise)", "--out", dir], options: options)
@@ -387,7 +390,7 @@ struct LPNSuite: ParsableCommand {
                      String(format: "%.2f", tv.seconds), String(format: "%.4f", tv.seconds / Double(tvIterations))])
         // ρ weighs the learned prior: ½‖Ax − y‖² + ρR(x); the data term is in sinogram units (‖A‖² ≈ 7300).
         var lpn = (rho: 0.0, psnr: -Double.infinity, ssim: 0.0, seconds: 0.0)
-        for rho in [10.0, 20, 40, 80, 160, 320, 640] {
+        for rho in try parsedRhos(ctRhos, option: "--ct-rhos") {
             let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: false)
             let r = try ADMM(penalty: rho, options: options).solve(model: projector, measurement: sinogram,
                                                                    prior: try LPNProx(network: network, imageShape: [n, n]), initial: fbp.x)
