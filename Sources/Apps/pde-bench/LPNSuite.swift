@@ -327,7 +327,7 @@ struct LPNSuite: ParsableCommand {
     func ct(_ rec: BenchRecorder) throws {
         print("== ct (ct_peer.py --n \(ctSize) --angles \(ctAngles) --noise \(ctNoise): FBP, TV-PDHG (\(tvIterations) it), "
               + "LPN-PnP-ADMM (\(admmIterations) it); weights by PSNR over a grid)")
-        _ = try parsedRhos(ctRhos, option: "--ct-rhos")
+        let rhos = try parsedRhos(ctRhos, option: "--ct-rhos")
         let dir = work + "/ct"
         if !FileManager.default.fileExists(atPath: dir + "/ct_sinogram.npy") {
             _ = runPeer("ct_peer.py", ["--n", "\(ctSize)", "--angles", "\(ctAngles)", "--noise", "\(ctNoise)", "--out", dir], options: options)
@@ -341,7 +341,7 @@ struct LPNSuite: ParsableCommand {
         let projector = try ParallelBeamProjector(size: n, anglesDegrees: inputs.anglesDegrees)
         var rows: [[String]] = []
         let shepp = try ctCompare(rec, object: "shepp-logan", truth: inputs.truth, sinogram: inputs.sinogram, inputs: inputs, projector: projector,
-                                  network: try imageNetwork(phantomModel), model: phantomModel, rows: &rows)
+                                  network: try imageNetwork(phantomModel), model: phantomModel, rhos: rhos, rows: &rows)
         // A held-out natural image as the object: block-averaged to n × n, the same relative noise.
         let name = heldOut.split(separator: ",").first.map(String.init) ?? "chelsea"
         let path = "\(images)/\(name).png"
@@ -356,16 +356,16 @@ struct LPNSuite: ParsableCommand {
         let peak = clean.map(abs).max() ?? 1
         let sino = try NoiseModel.gaussian(sigma: ctNoise * peak).corrupt(clean, seed: 300)
         let natural = try ctCompare(rec, object: name, truth: masked, sinogram: sino, inputs: inputs, projector: projector,
-                                    network: try imageNetwork(), model: imageModel, rows: &rows)
+                                    network: try imageNetwork(), model: imageModel, rhos: rhos, rows: &rows)
         printTable(["object", "method", "weight", "PSNR", "SSIM", "seconds", "s / iteration"], rows)
         print(String(format: "   Shepp–Logan: LPN − FBP %+.2f dB (goal ≥ +5), LPN − TV %+.2f dB (goal ≥ −0.5); %@: LPN − TV %+.2f dB (goal ≥ 0)",
                      shepp.lpn - shepp.fbp, shepp.lpn - shepp.tv, name, natural.lpn - natural.tv))
     }
 
-    /// FBP (best filter), TV by PDHG and LPN-PnP-ADMM on one CT measurement: PSNRs, with a
-    /// table row each.
+    /// FBP (best filter), TV by PDHG and LPN-PnP-ADMM (best ρ of `rhos`) on one CT measurement:
+    /// PSNRs, with a table row each.
     func ctCompare(_ rec: BenchRecorder, object: String, truth: [Double], sinogram: [Double], inputs: CTBenchInputs,
-                   projector: ParallelBeamProjector, network: LearnedProximalNetwork<Float>, model: String,
+                   projector: ParallelBeamProjector, network: LearnedProximalNetwork<Float>, model: String, rhos: [Double],
                    rows: inout [[String]]) throws -> (fbp: Double, tv: Double, lpn: Double) {
         let n = inputs.size
         let label = "ct_\(object)\(n)_a\(inputs.anglesDegrees.count)_noise\(ctNoise)"
@@ -390,7 +390,7 @@ struct LPNSuite: ParsableCommand {
                      String(format: "%.2f", tv.seconds), String(format: "%.4f", tv.seconds / Double(tvIterations))])
         // ρ weighs the learned prior: ½‖Ax − y‖² + ρR(x); the data term is in sinogram units (‖A‖² ≈ 7300).
         var lpn = (rho: 0.0, psnr: -Double.infinity, ssim: 0.0, seconds: 0.0)
-        for rho in try parsedRhos(ctRhos, option: "--ct-rhos") {
+        for rho in rhos {
             let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: false)
             let r = try ADMM(penalty: rho, options: options).solve(model: projector, measurement: sinogram,
                                                                    prior: try LPNProx(network: network, imageShape: [n, n]), initial: fbp.x)
