@@ -136,13 +136,20 @@ import PDE
             ("{name: pnp-admm, prior: tv, lambda: 0.1, model: \(model)}", "algorithm.model", "prior lpn"),
             ("{name: pnp-pgd, prior: tv, lambda: 0.1, evaluate_regularizer: true}", "algorithm.evaluate_regularizer", "prior lpn"),
             ("{name: fista, prior: lpn, model: \(model)}", "algorithm.model", "only"),
+            ("{name: pnp-admm, prior: lpn, model: \(model), rho: 0.1, relaxation: 2}", "algorithm.relaxation", "(0, 2)"),
+            ("{name: admm, prior: tv, lambda: 0.1, relaxation: 0}", "algorithm.relaxation", "(0, 2)"),
+            ("{name: pnp-pgd, prior: lpn, model: \(model), relaxation: 0.5}", "algorithm.relaxation", "only"),
+            ("{name: pnp-admm, prior: lpn, model: \(model), rho: 0.1, symmetries: rotations}", "algorithm.symmetries", "none, flips, dihedral"),
+            ("{name: pnp-admm, prior: tv, lambda: 0.1, symmetries: flips}", "algorithm.symmetries", "prior lpn"),
         ]
         for (algorithm, key, mentions) in cases {
             let e = failure(head + "algorithm: " + algorithm + "\n")
             #expect(e?.keyPath == key && (e?.description.contains(mentions) ?? false), "\(algorithm) → \(String(describing: e))")
         }
-        // PnP-ADMM and PnP-PGD with the network, the learned objective recorded per iteration.
-        for algorithm in ["pnp-admm, rho: 0.05", "pnp-pgd"] {
+        // PnP-ADMM and PnP-PGD with the network, the learned objective recorded per iteration;
+        // also damped and averaged over the symmetries of the square (still an exact prox).
+        for algorithm in ["pnp-admm, rho: 0.05", "pnp-pgd", "pnp-admm, rho: 0.05, relaxation: 0.5, symmetries: dihedral",
+                          "pnp-pgd, symmetries: flips"] {
             let yaml = head + "algorithm: {name: \(algorithm), prior: lpn, model: \(model), evaluate_regularizer: true, iterations: 3, tolerance: 0}\n"
                 + "output: {directory: \(dir), name: lpn, formats: [jsonl]}\n"
             let summary = try InvertRunner(config: try decode(yaml), configPath: "t.yaml", log: { _ in }).run()

@@ -69,6 +69,45 @@ private func lassoKKT(_ model: ForwardModel, _ y: [Double], _ x: [Double], _ lam
         #expect(runs[0].1.x.contains(0) && runs[0].1.x.contains { $0 != 0 })   // a sparse, non-trivial solution
     }
 
+    // Relaxed ADMM (αKx + (1 − α)z in the z- and u-updates) has plain ADMM's fixed points: on
+    // the lasso (K = I, x-update by CG) and on periodic TV deblurring (K = ∇, x-update by FFT,
+    // which leaves the fused kernels for α ≠ 1) every α reaches the same minimizer.
+    @Test func relaxedADMMReachesTheSameMinimizer() throws {
+        let (model, y) = smallProblem()
+        let lambda = 0.8
+        let l1 = try L1Norm(weight: lambda)
+        var lasso: [Double: Reconstruction] = [:]
+        for alpha in [0.5, 1, 1.6] {
+            lasso[alpha] = try ADMM(penalty: 2, options: quiet(8000, tolerance: 1e-13), cgTolerance: 1e-13, relaxation: alpha)
+                .solve(model: model, measurement: y, prior: l1)
+            #expect(try lassoKKT(model, y, lasso[alpha]!.x, lambda) < 1e-6, "α = \(alpha)")
+            #expect(lasso[alpha]!.report.stop == .converged, "α = \(alpha)")
+        }
+        #expect(maxAbsDifference(lasso[0.5]!.x, lasso[1]!.x) < 1e-6 && maxAbsDifference(lasso[1.6]!.x, lasso[1]!.x) < 1e-6)
+        #expect(lasso[0.5]!.report.notes.contains("relaxation α = 0.5") && !lasso[1]!.report.notes.contains { $0.hasPrefix("relaxation") })
+        // Over-relaxation speeds this problem up, damping slows it down (Boyd et al. §3.4.3).
+        #expect(lasso[1.6]!.report.iterations < lasso[1]!.report.iterations && lasso[1]!.report.iterations < lasso[0.5]!.report.iterations)
+
+        let shape = [10, 10]
+        let truth = (0..<100).map { k in (k / 10 >= 3 && k / 10 < 7 && k % 10 >= 2 && k % 10 < 6) ? 1.0 : 0.0 }
+        let blur = try Blur(imageShape: shape, kernel: .gaussian(sigma: 1))
+        let yb = try NoiseModel.gaussian(sigma: 0.02).corrupt(try blur(truth), seed: 4)
+        let d = try FiniteDifferenceGradient(imageShape: shape, boundary: .periodic)
+        let l21 = try GroupL1Norm(weight: 0.02, channels: 2)
+        let plain = try ADMM(penalty: 0.2, options: quiet(8000, tolerance: 1e-14)).solve(model: blur, measurement: yb, prior: l21, splitting: d)
+        #expect(plain.report.notes.contains("fused TV kernels"))
+        for alpha in [0.7, 1.5] {
+            let relaxed = try ADMM(penalty: 0.2, options: quiet(8000, tolerance: 1e-14), relaxation: alpha)
+                .solve(model: blur, measurement: yb, prior: l21, splitting: d)
+            #expect(!relaxed.report.notes.contains("fused TV kernels") && relaxed.report.notes.contains("x-update by FFT"))
+            #expect(maxAbsDifference(relaxed.x, plain.x) < 1e-7, "α = \(alpha): \(maxAbsDifference(relaxed.x, plain.x)), \(relaxed.report.iterations) vs \(plain.report.iterations) iterations")
+        }
+        for bad in [0.0, 2.0, -1, .nan, .infinity] {
+            #expect(pdeErrorKind { try ADMM(penalty: 1, relaxation: bad).solve(model: model, measurement: y, prior: l1) } == "invalidValue",
+                    "α = \(bad)")
+        }
+    }
+
     @Test func tvDeblurringAgreesAcrossADMMPathsAndPDHG() throws {
         let shape = [12, 12]
         var truth = [Double](repeating: 0, count: 144)

@@ -133,7 +133,8 @@ public struct InvertConfig: Decodable, Sendable {
         }
         let a = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("algorithm"))
         try a.rejectUnknownKeys(["name", "iterations", "tolerance", "ssim", "prior", "lambda", "rho", "nu", "step", "filter",
-                                 "regularizer", "nonnegative", "inner_iterations", "model", "evaluate_regularizer"], path: "algorithm")
+                                 "regularizer", "nonnegative", "inner_iterations", "model", "evaluate_regularizer",
+                                 "relaxation", "symmetries"], path: "algorithm")
         algorithm = try a.required("name")
         let method: ReconstructionMethod
         do { method = try ReconstructionRegistry.method(algorithm) } catch {
@@ -156,6 +157,8 @@ public struct InvertConfig: Decodable, Sendable {
         settings.innerIterations = try a.value("inner_iterations")
         settings.model = try a.value("model")
         settings.evaluateRegularizer = try a.value("evaluate_regularizer")
+        settings.relaxation = try a.value("relaxation")
+        settings.symmetries = try a.value("symmetries")
         for key in settings.givenKeys where !method.keys.contains(key) {
             throw ConfigError(keyPath: a.path(key), value: "not read by \(algorithm)",
                               expected: method.keys.isEmpty ? "no settings for \(algorithm)" : "only " + method.keys.joined(separator: ", "))
@@ -164,6 +167,13 @@ public struct InvertConfig: Decodable, Sendable {
             if let v = value, !(v >= 0 && v.isFinite) {
                 throw ConfigError(keyPath: a.path(key), value: "\(v)", expected: "a finite number ≥ 0")
             }
+        }
+        if let r = settings.relaxation, !(r > 0 && r < 2) {
+            throw ConfigError(keyPath: a.path("relaxation"), value: "\(r)", expected: "a number in (0, 2) (1: plain ADMM; below 1 damps)")
+        }
+        if let g = settings.symmetries, LPNSymmetries(rawValue: g) == nil {
+            throw ConfigError(keyPath: a.path("symmetries"), value: "'\(g)'",
+                              expected: "one of " + LPNSymmetries.allCases.map(\.rawValue).joined(separator: ", "))
         }
         if let p = settings.prior, !(ReconstructionRegistry.priorNames.contains(p)) {
             throw ConfigError(keyPath: a.path("prior"), value: "'\(p)'", expected: "one of " + ReconstructionRegistry.priorNames.joined(separator: ", "))
@@ -184,7 +194,7 @@ public struct InvertConfig: Decodable, Sendable {
                 throw ConfigError(keyPath: a.path("rho"), value: "missing", expected: "ρ > 0, the weight of the learned prior (pnp-admm with prior lpn)")
             }
         } else {
-            for key in ["model", "evaluate_regularizer"] where a.contains(AnyKey(key)) {
+            for key in ["model", "evaluate_regularizer", "symmetries"] where a.contains(AnyKey(key)) {
                 throw ConfigError(keyPath: a.path(key), value: "given", expected: "prior lpn (the key is for a learned proximal network)")
             }
         }

@@ -64,9 +64,23 @@ struct LPNSuite: ParsableCommand {
     var ctRhos = "10,20,40,80,160,320,640"
     @Option(help: "Folder for the plots.")
     var out = "bench-results/lpn"
+    @Option(help: "Grid symmetries the image networks are averaged over in every case but laplace: none, flips (4 passes per prox) or dihedral (8; square images). The average is still an exact prox.")
+    var symmetries = "none"
+    @Option(help: "Relaxation α ∈ (0, 2) of LPN-PnP-ADMM (1: plain ADMM, below 1 damps).")
+    var admmRelaxation = 1.0
+
+    /// `--symmetries`, validated.
+    func parsedSymmetries() throws -> LPNSymmetries {
+        guard let g = LPNSymmetries(rawValue: symmetries) else {
+            throw ValidationError("--symmetries: '\(symmetries)' is not one of " + LPNSymmetries.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return g
+    }
 
     func run() throws {
         try options.validateRelease()
+        _ = try parsedSymmetries()
+        guard admmRelaxation > 0, admmRelaxation < 2 else { throw ValidationError("--admm-relaxation: \(admmRelaxation) is not in (0, 2)") }
         Threads.configure()
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let rec = BenchRecorder(path: options.results)
@@ -186,14 +200,14 @@ struct LPNSuite: ParsableCommand {
 
     func denoise(_ rec: BenchRecorder) throws {
         let sigma = 0.1
-        print("== denoise (held-out \(heldOut), Gaussian noise σ = \(sigma); LPN \(imageModel) vs the TV prox, best weight per image)")
+        print("== denoise (held-out \(heldOut), Gaussian noise σ = \(sigma); LPN \(imageModel), symmetries \(symmetries), vs the TV prox, best weight per image)")
         let net = try imageNetwork()
         let tvWeights = [0.03, 0.05, 0.07, 0.09, 0.11, 0.14]
         var rows: [[String]] = [], sums = (noisy: 0.0, lpn: 0.0, tv: 0.0), lpnSeconds = 0.0
         let all = try heldOutImages()
         for (k, img) in all.enumerated() {
             let y = try NoiseModel.gaussian(sigma: sigma).corrupt(img.values, seed: 100 + UInt64(k))
-            let prox = try LPNProx(network: net, imageShape: img.shape)
+            let prox = try LPNProx(network: net, imageShape: img.shape, symmetries: parsedSymmetries())
             let t0 = Date()
             let xl = try prox.prox(y, step: 1)
             let t = Date().timeIntervalSince(t0)
@@ -206,7 +220,7 @@ struct LPNSuite: ParsableCommand {
             rows.append([img.name, String(format: "%.2f", pn), String(format: "%.2f", tv.psnr), String(format: "%.2f", tv.weight),
                          String(format: "%.2f", pl), String(format: "%+.2f", pl - tv.psnr), String(format: "%.3f", t)])
             rec.record(["suite": "lpn", "case": "denoise_\(img.name)_sigma\(sigma)", "tool": "swiftpde_lpn", "psnr": pl, "tv_psnr": tv.psnr,
-                        "tv_weight": tv.weight, "noisy_psnr": pn, "seconds": t, "model": imageModel])
+                        "tv_weight": tv.weight, "noisy_psnr": pn, "seconds": t, "model": imageModel, "symmetries": symmetries])
         }
         let n = Double(all.count)
         rows.append(["mean", String(format: "%.2f", sums.noisy / n), String(format: "%.2f", sums.tv / n), "",
@@ -224,8 +238,8 @@ struct LPNSuite: ParsableCommand {
         var runs: [Double: (history: [Double], seconds: Double)] = [:]
         let lpn = try Self.best(rhos, truth: img.values) { rho in
             let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: true)
-            let r = try ADMM(penalty: rho, options: options).solve(model: model, measurement: y,
-                                                                   prior: try LPNProx(network: net, imageShape: img.shape))
+            let r = try ADMM(penalty: rho, options: options, relaxation: admmRelaxation).solve(model: model, measurement: y,
+                                                                   prior: try LPNProx(network: net, imageShape: img.shape, symmetries: parsedSymmetries()))
             runs[rho] = (r.report.history.map(\.relativeChange), r.report.seconds / Double(max(1, r.report.iterations)))
             return r.x
         }
@@ -255,7 +269,7 @@ struct LPNSuite: ParsableCommand {
         let net = try imageNetwork()
         // ρ weighs the learned prior: ADMM with the fixed prox f = prox_R minimizes ½‖Ax − y‖² + ρR(x).
         let rhos = try parsedRhos()
-        print("   model \(imageModel), ρ in \(rhos)")
+        print("   model \(imageModel), ρ in \(rhos), symmetries \(symmetries), relaxation α = \(admmRelaxation)")
         let lambdas = [0.002, 0.004, 0.008, 0.016]
         var rows: [[String]] = [], sums = (lpn: 0.0, tv: 0.0), perIteration = 0.0
         var plot = SVGLinePlot(title: "LPN-PnP-ADMM deblurring: relative change", xLabel: "iteration", yLabel: "||x_k+1 - x_k|| / ||x_k||", logY: true)
@@ -272,7 +286,8 @@ struct LPNSuite: ParsableCommand {
                          String(format: "%.1e", history.last ?? Double.nan), String(format: "%.3f", seconds)])
             rec.record(["suite": "lpn", "case": "deblur_\(img.name)_gauss\(blurSigma)_noise\(noise)", "tool": "swiftpde_lpn_pnp_admm",
                         "psnr": lpn.psnr, "rho": lpn.weight, "tv_psnr": tv.psnr, "tv_lambda": tv.weight, "iterations": admmIterations,
-                        "final_relative_change": history.last ?? NSNull(), "seconds_per_iteration": seconds, "model": imageModel])
+                        "final_relative_change": history.last ?? NSNull(), "seconds_per_iteration": seconds, "model": imageModel,
+                        "symmetries": symmetries, "relaxation": admmRelaxation])
         }
         let n = Double(all.count)
         rows.append(["mean", "", String(format: "%.2f", sums.tv / n), String(format: "%.2f", sums.lpn / n),
@@ -290,7 +305,7 @@ struct LPNSuite: ParsableCommand {
               + "k-space; \(admmIterations) ADMM iterations: LPN-PnP vs TV, best weight of a grid per image)")
         let net = try imageNetwork()
         let rhos = try parsedRhos()
-        print("   model \(imageModel), ρ in \(rhos)")
+        print("   model \(imageModel), ρ in \(rhos), symmetries \(symmetries), relaxation α = \(admmRelaxation)")
         let lambdas = [0.001, 0.002, 0.005, 0.01]
         var rows: [[String]] = [], sums = (zero: 0.0, lpn: 0.0, tv: 0.0), perIteration = 0.0
         var plot = SVGLinePlot(title: "LPN-PnP-ADMM, CS-MRI 4x: relative change", xLabel: "iteration", yLabel: "||x_k+1 - x_k|| / ||x_k||",
@@ -311,7 +326,7 @@ struct LPNSuite: ParsableCommand {
             rec.record(["suite": "lpn", "case": "mri_\(img.name)_random4x_noise\(noise)", "tool": "swiftpde_lpn_pnp_admm",
                         "psnr": lpn.psnr, "rho": lpn.weight, "tv_psnr": tv.psnr, "tv_lambda": tv.weight, "zero_filled_psnr": zero,
                         "iterations": admmIterations, "final_relative_change": history.last ?? NSNull(), "seconds_per_iteration": seconds,
-                        "model": imageModel])
+                        "model": imageModel, "symmetries": symmetries, "relaxation": admmRelaxation])
         }
         let n = Double(all.count)
         rows.append(["mean", String(format: "%.2f", sums.zero / n), String(format: "%.2f", sums.tv / n), String(format: "%.2f", sums.lpn / n),
@@ -326,7 +341,7 @@ struct LPNSuite: ParsableCommand {
 
     func ct(_ rec: BenchRecorder) throws {
         print("== ct (ct_peer.py --n \(ctSize) --angles \(ctAngles) --noise \(ctNoise): FBP, TV-PDHG (\(tvIterations) it), "
-              + "LPN-PnP-ADMM (\(admmIterations) it); weights by PSNR over a grid)")
+              + "LPN-PnP-ADMM (\(admmIterations) it, symmetries \(symmetries), relaxation α = \(admmRelaxation)); weights by PSNR over a grid)")
         let rhos = try parsedRhos(ctRhos, option: "--ct-rhos")
         let dir = work + "/ct"
         if !FileManager.default.fileExists(atPath: dir + "/ct_sinogram.npy") {
@@ -392,8 +407,8 @@ struct LPNSuite: ParsableCommand {
         var lpn = (rho: 0.0, psnr: -Double.infinity, ssim: 0.0, seconds: 0.0)
         for rho in rhos {
             let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: false)
-            let r = try ADMM(penalty: rho, options: options).solve(model: projector, measurement: sinogram,
-                                                                   prior: try LPNProx(network: network, imageShape: [n, n]), initial: fbp.x)
+            let r = try ADMM(penalty: rho, options: options, relaxation: admmRelaxation).solve(model: projector, measurement: sinogram,
+                                                                   prior: try LPNProx(network: network, imageShape: [n, n], symmetries: parsedSymmetries()), initial: fbp.x)
             let (p, q) = try inputs.score(r.x, truth: truth)
             if p > lpn.psnr { lpn = (rho, p, q, r.report.seconds) }
         }
@@ -401,7 +416,8 @@ struct LPNSuite: ParsableCommand {
                      String(format: "%.2f", lpn.seconds), String(format: "%.4f", lpn.seconds / Double(admmIterations))])
         rec.record(["suite": "lpn", "case": label, "tool": "swiftpde_lpn_pnp_admm", "psnr": lpn.psnr, "ssim": lpn.ssim, "rho": lpn.rho,
                     "tv_psnr": tv.psnr, "tv_lambda": tv.lam, "fbp_psnr": fbp.psnr, "fbp_filter": fbp.filter.rawValue,
-                    "seconds": lpn.seconds, "iterations": admmIterations, "model": model])
+                    "seconds": lpn.seconds, "iterations": admmIterations, "model": model,
+                    "symmetries": symmetries, "relaxation": admmRelaxation])
         return (fbp.psnr, tv.psnr, lpn.psnr)
     }
 

@@ -244,18 +244,27 @@ public struct ADMM {
     public var options: ReconstructionOptions
     /// CG tolerance of the x-update when it is not diagonal.
     public var cgTolerance: Double
+    /// The relaxation α ∈ (0, 2) (Eckstein & Bertsekas; Boyd et al. §3.4.3): the z- and
+    /// u-updates see αKx + (1 − α)z in place of Kx. 1 is plain ADMM; α < 1 damps the
+    /// iteration (its fixed points are the same), α > 1 over-relaxes.
+    public var relaxation: Double
 
-    /// ρ and options.
-    public init(penalty: Double, options: ReconstructionOptions = ReconstructionOptions(), cgTolerance: Double = 1e-6) {
+    /// ρ, options and the relaxation α (1: plain ADMM).
+    public init(penalty: Double, options: ReconstructionOptions = ReconstructionOptions(), cgTolerance: Double = 1e-6,
+                relaxation: Double = 1) {
         self.penalty = penalty
         self.options = options
         self.cgTolerance = cgTolerance
+        self.relaxation = relaxation
     }
 
     /// Runs ADMM; `splitting` nil is K = I.
     public func solve(model a: ForwardModel, measurement y: [Double], prior g: ProximalOperator,
                       splitting: ForwardModel? = nil, initial: [Double]? = nil) throws -> Reconstruction {
         try InverseCheck.positive(penalty, key: "rho")
+        guard relaxation > 0, relaxation < 2 else {
+            throw PDEError.invalidValue(key: "relaxation", value: "\(relaxation)", expected: "a number in (0, 2) (1: plain ADMM)")
+        }
         try InverseCheck.length(y.count, a.rangeCount, "measurement of \(a.name)")
         let k = try splitting ?? IdentityModel(shape: a.domainShape)
         guard k.domainCount == a.domainCount else {
@@ -293,11 +302,12 @@ public struct ADMM {
             tracker.notes.append("x-update by CG")
         }
         if case let .fft(mult, inv, atyHat) = solver, let d = k as? FiniteDifferenceGradient, d.boundary == .periodic,
-           let shrink = TVShrink(g) {
+           let shrink = TVShrink(g), relaxation == 1 {
             tracker.notes.append("fused TV kernels")
             return try fusedTV(a: a, y: y, g: g, shrink: shrink, shape: d.domainShape, mult: mult, inv: inv, atyHat: atyHat,
                                x: x, z: z, tracker: tracker)
         }
+        if relaxation != 1 { tracker.notes.append("relaxation α = \(relaxation)") }
         var spectrum = [Double](repeating: 0, count: 2 * ((try? RealFFT(shape: a.domainShape).complexCount) ?? 1))
         var cgIterations = 0
         let normalOp = ClosureOperator(size: n) { v, out in
@@ -350,7 +360,12 @@ public struct ADMM {
                 cgIterations += r.iterations
             }
             k.apply(x, into: &kx)
-            for i in 0..<m { w[i] = kx[i] + u[i] }
+            if relaxation == 1 {
+                for i in 0..<m { w[i] = kx[i] + u[i] }
+            } else {
+                let alpha = relaxation
+                for i in 0..<m { w[i] = alpha * kx[i] + (1 - alpha) * z[i] + u[i] }
+            }
             if let l21 = g as? GroupL1Norm {
                 z = w
                 GroupL1Norm.shrink(&z, channels: l21.channels, threshold: l21.weight / rho)

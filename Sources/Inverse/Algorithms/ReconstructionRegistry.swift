@@ -15,6 +15,10 @@ public struct ReconstructionSettings: Sendable {
     public var lambda: Double?
     /// ADMM penalty ρ.
     public var rho: Double?
+    /// ADMM relaxation α ∈ (0, 2) (1: plain ADMM).
+    public var relaxation: Double?
+    /// Prior lpn: the grid symmetries the network is averaged over (none, flips, dihedral).
+    public var symmetries: String?
     /// Linearized ADMM's ν.
     public var nu: Double?
     /// Proximal-gradient step rule: lipschitz or backtracking.
@@ -45,6 +49,8 @@ public struct ReconstructionSettings: Sendable {
         if innerIterations != nil { k.append("inner_iterations") }
         if model != nil { k.append("model") }
         if evaluateRegularizer != nil { k.append("evaluate_regularizer") }
+        if relaxation != nil { k.append("relaxation") }
+        if symmetries != nil { k.append("symmetries") }
         return k
     }
 }
@@ -94,18 +100,18 @@ public enum ReconstructionRegistry {
             try proximalGradient(e, s, o, accelerated: false)
         },
         ReconstructionMethod(name: "admm", summary: "ADMM; prior tv splits z = ∇x (x-update by FFT when A is circulant, else CG), others z = x",
-                             keys: ["prior", "lambda", "rho", "nonnegative", "inner_iterations"], iterative: true) { e, s, o in
+                             keys: ["prior", "lambda", "rho", "nonnegative", "inner_iterations", "relaxation"], iterative: true) { e, s, o in
             let lambda = try need(s.lambda, "lambda")
             let rho = s.rho ?? 10 * lambda
             let prior = s.prior ?? "tv"
             if prior == "tv" || prior == "tv-anisotropic", s.nonnegative != true {
                 let d = try gradient(e)
                 let g: ProximalOperator = prior == "tv" ? try GroupL1Norm(weight: lambda, channels: 2) : try L1Norm(weight: lambda)
-                return try ADMM(penalty: rho, options: o).solve(model: e.model, measurement: e.measurement, prior: g, splitting: d,
-                                                                initial: e.baseline.image)
+                return try ADMM(penalty: rho, options: o, relaxation: s.relaxation ?? 1)
+                    .solve(model: e.model, measurement: e.measurement, prior: g, splitting: d, initial: e.baseline.image)
             }
-            return try ADMM(penalty: rho, options: o).solve(model: e.model, measurement: e.measurement, prior: try makePrior(e, s, lambda),
-                                                            initial: e.baseline.image)
+            return try ADMM(penalty: rho, options: o, relaxation: s.relaxation ?? 1)
+                .solve(model: e.model, measurement: e.measurement, prior: try makePrior(e, s, lambda), initial: e.baseline.image)
         },
         ReconstructionMethod(name: "linearized-admm", summary: "linearized ADMM: f = ½‖Ax − y‖² by its prox, g(Cx) with C = ∇ for tv, I otherwise",
                              keys: ["prior", "lambda", "nu"], iterative: true) { e, s, o in
@@ -134,7 +140,8 @@ public enum ReconstructionRegistry {
         },
         ReconstructionMethod(name: "pnp-admm",
                              summary: "plug-and-play ADMM with a denoiser as the prior (tv: the TV denoiser at σ² = 1/ρ; lpn: a learned proximal network, ρ weighing its R)",
-                             keys: ["prior", "lambda", "rho", "inner_iterations", "model", "evaluate_regularizer"], iterative: true) { e, s, o in
+                             keys: ["prior", "lambda", "rho", "inner_iterations", "model", "evaluate_regularizer", "relaxation", "symmetries"],
+                             iterative: true) { e, s, o in
             let rho: Double
             if s.prior == "lpn" {
                 try refuseLambda(s)
@@ -143,11 +150,12 @@ public enum ReconstructionRegistry {
             } else {
                 rho = try s.rho ?? 10 * need(s.lambda, "lambda")
             }
-            return try ADMM(penalty: rho, options: o).solve(model: e.model, measurement: e.measurement, prior: try denoiser(e, s, weight: rho),
+            return try ADMM(penalty: rho, options: o, relaxation: s.relaxation ?? 1).solve(model: e.model, measurement: e.measurement,
+                                                                                      prior: try denoiser(e, s, weight: rho),
                                                             initial: e.baseline.image)
         },
         ReconstructionMethod(name: "pnp-pgd", summary: "plug-and-play proximal gradient with a denoiser (step 1/L; lpn: minimizes ½‖Ax − y‖² + L·R)",
-                             keys: ["prior", "lambda", "inner_iterations", "model", "evaluate_regularizer"], iterative: true) { e, s, o in
+                             keys: ["prior", "lambda", "inner_iterations", "model", "evaluate_regularizer", "symmetries"], iterative: true) { e, s, o in
             // The step is 1/(1.01 L), so the learned prior weighs 1.01 L: estimate L once, for both.
             var step = ProximalGradient.StepRule.lipschitz, weight = 1.0
             if s.prior == "lpn" {
@@ -228,7 +236,15 @@ public enum ReconstructionRegistry {
                 throw PDEError.invalidValue(key: "model", value: "missing", expected: "the learned proximal network file of prior lpn")
             }
             let network = try LearnedProximalNetwork<Float>.load(from: path)
-            let prox = try LPNProx(network: network, imageShape: e.imageShape, evaluatesRegularizer: s.evaluateRegularizer ?? false)
+            let symmetries = try s.symmetries.map { name in
+                guard let g = LPNSymmetries(rawValue: name) else {
+                    throw PDEError.invalidValue(key: "symmetries", value: "'\(name)'",
+                                                expected: "one of " + LPNSymmetries.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                return g
+            } ?? .none
+            let prox = try LPNProx(network: network, imageShape: e.imageShape, evaluatesRegularizer: s.evaluateRegularizer ?? false,
+                                   symmetries: symmetries)
             prox.regularizerWeight = weight
             return prox
         case let other:

@@ -71,12 +71,15 @@ public final class LPNProx<T: TensorScalar>: ProximalOperator {
     }
 
     /// The adapter for a network with `LearnedRegularizer`'s default inversion settings (a
-    /// fully convolutional network takes the image size from `imageShape`). Throws as
-    /// `init(regularizer:imageShape:evaluatesRegularizer:)`.
-    public convenience init(network: LearnedProximalNetwork<T>, imageShape: [Int], evaluatesRegularizer: Bool = false) throws {
+    /// fully convolutional network takes the image size from `imageShape`), averaged over
+    /// `symmetries` (`LPNSymmetries`: still an exact prox, of the averaged ψ's regularizer).
+    /// Throws as `init(regularizer:imageShape:evaluatesRegularizer:)` and, for symmetries the
+    /// network or image cannot take, as `LearnedRegularizer.init`.
+    public convenience init(network: LearnedProximalNetwork<T>, imageShape: [Int], evaluatesRegularizer: Bool = false,
+                            symmetries: LPNSymmetries = .none) throws {
         var size: [Int]? = nil
         if case .fullyConvolutional = network.kind { size = Array(imageShape.suffix(2)) }
-        try self.init(regularizer: LearnedRegularizer(network: network, imageSize: size), imageShape: imageShape,
+        try self.init(regularizer: LearnedRegularizer(network: network, imageSize: size, symmetries: symmetries), imageShape: imageShape,
                       evaluatesRegularizer: evaluatesRegularizer)
     }
 

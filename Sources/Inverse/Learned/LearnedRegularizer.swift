@@ -57,6 +57,11 @@ public struct LearnedRegularizer<T: TensorScalar> {
     /// [H, W] of the images of a fully convolutional network (nil for the other kinds, whose
     /// layout fixes the size).
     public let imageSize: [Int]?
+    /// The grid symmetries ψ and f are averaged over (`LPNSymmetries`; `.none`: the network
+    /// itself). Every evaluation, the inversion and R use the averaged ψ̄ and f̄ = ∇ψ̄.
+    public let symmetries: LPNSymmetries
+    /// The symmetries' pixel permutations of one sample (empty for `.none`).
+    let permutations: [[Int]]
 
     /// The result of inverting f at x.
     public struct Inversion: Sendable {
@@ -98,9 +103,10 @@ public struct LearnedRegularizer<T: TensorScalar> {
     /// for a tolerance that is not positive and finite, an acceptable residual below the
     /// tolerance, an iteration limit or memory below 1, or negative polish steps, and
     /// `PDEError.shapeMismatch` for an image size missing (fully convolutional), given (other
-    /// kinds) or not two sizes ≥ 1.
+    /// kinds) or not two sizes ≥ 1, and for `symmetries` other than `.none` on a fully
+    /// connected network (no image layout) or `.dihedral` on a non-square image.
     public init(network: LearnedProximalNetwork<T>, imageSize: [Int]? = nil, tolerance: Double? = nil, acceptableResidual: Double? = nil,
-                maxIterations: Int = 1000, memory: Int = 20, polishSteps: Int = 5) throws {
+                maxIterations: Int = 1000, memory: Int = 20, polishSteps: Int = 5, symmetries: LPNSymmetries = .none) throws {
         if case .fullyConvolutional = network.kind {
             guard let s = imageSize, s.count == 2, s.allSatisfy({ $0 >= 1 }) else {
                 throw PDEError.shapeMismatch(what: "image size of a fully convolutional learned regularizer", expected: "[H ≥ 1, W ≥ 1]",
@@ -119,6 +125,20 @@ public struct LearnedRegularizer<T: TensorScalar> {
         self.maxIterations = maxIterations
         self.memory = memory
         self.polishSteps = polishSteps
+        self.symmetries = symmetries
+        if symmetries == .none {
+            permutations = []
+        } else {
+            let layout: [Int]
+            switch network.kind {
+            case .fullyConnected:
+                throw PDEError.shapeMismatch(what: "learned proximal network symmetrized over \(symmetries.rawValue)",
+                                             expected: "a convolutional or fully convolutional network (an image layout)", got: "\(network.kind)")
+            case let .convolutional(c, h, w, _): layout = [c, h, w]
+            case let .fullyConvolutional(c): layout = [c] + (imageSize ?? [1, 1])
+            }
+            permutations = try symmetries.permutations(channels: layout[0], height: layout[1], width: layout[2])
+        }
         try validate()
     }
 
@@ -151,10 +171,47 @@ public struct LearnedRegularizer<T: TensorScalar> {
 
     // MARK: Network evaluations
 
-    /// ψ(y) and f(y) = ∇ψ(y) for one flat sample (batch 1, nothing recorded). Throws
+    /// ψ(y) and f(y) = ∇ψ(y) for one flat sample (batch 1, nothing recorded); with
+    /// `symmetries`, ψ̄(y) and f̄(y) (one network pass per symmetry). Throws
     /// `PDEError.shapeMismatch` for a wrong length.
     public func potentialAndProx(_ y: [Double]) throws -> (potential: Double, prox: [Double]) {
         try InverseCheck.length(y.count, count, "input of the learned proximal network")
+        guard !permutations.isEmpty else { return try networkPotentialAndProx(y) }
+        var psi = 0.0, f = [Double](repeating: 0, count: y.count)
+        for p in permutations {
+            let (pg, fg) = try networkPotentialAndProx(p.map { y[$0] })
+            psi += pg
+            for k in p.indices { f[p[k]] += fg[k] }
+        }
+        let w = 1 / Double(permutations.count)
+        return (psi * w, f.map { $0 * w })
+    }
+
+    /// ψ(y) for one flat sample (ψ̄ with `symmetries`). Throws as `potentialAndProx(_:)`.
+    public func potential(_ y: [Double]) throws -> Double {
+        try InverseCheck.length(y.count, count, "input of the learned proximal network")
+        guard !permutations.isEmpty else { return try networkPotential(y) }
+        var psi = 0.0
+        for p in permutations { psi += try networkPotential(p.map { y[$0] }) }
+        return psi / Double(permutations.count)
+    }
+
+    /// f(v) = ∇ψ(v), the learned proximal operator, for one flat sample (f̄ with
+    /// `symmetries`). Throws as `potentialAndProx(_:)`.
+    public func prox(_ v: [Double]) throws -> [Double] {
+        try InverseCheck.length(v.count, count, "input of the learned proximal network")
+        guard !permutations.isEmpty else { return try networkProx(v) }
+        var f = [Double](repeating: 0, count: v.count)
+        for p in permutations {
+            let fg = try networkProx(p.map { v[$0] })
+            for k in p.indices { f[p[k]] += fg[k] }
+        }
+        let w = 1 / Double(permutations.count)
+        return f.map { $0 * w }
+    }
+
+    /// The network's own ψ and f at one sample of the right length.
+    private func networkPotentialAndProx(_ y: [Double]) throws -> (potential: Double, prox: [Double]) {
         let input = try Tensor<T>(shape: [1] + sampleShape, scalars: y.map { T($0) })
         return try Autodiff.withoutGradient {
             let (psi, f) = try network.potentialAndProx(Variable(input))
@@ -162,17 +219,12 @@ public struct LearnedRegularizer<T: TensorScalar> {
         }
     }
 
-    /// ψ(y) for one flat sample. Throws as `potentialAndProx(_:)`.
-    public func potential(_ y: [Double]) throws -> Double {
-        try InverseCheck.length(y.count, count, "input of the learned proximal network")
+    private func networkPotential(_ y: [Double]) throws -> Double {
         let input = try Tensor<T>(shape: [1] + sampleShape, scalars: y.map { T($0) })
         return try Autodiff.withoutGradient { Double(try network.potential(Variable(input)).value.scalars[0]) }
     }
 
-    /// f(v) = ∇ψ(v), the learned proximal operator, for one flat sample. Throws as
-    /// `potentialAndProx(_:)`.
-    public func prox(_ v: [Double]) throws -> [Double] {
-        try InverseCheck.length(v.count, count, "input of the learned proximal network")
+    private func networkProx(_ v: [Double]) throws -> [Double] {
         let input = try Tensor<T>(shape: [1] + sampleShape, scalars: v.map { T($0) })
         return try Autodiff.withoutGradient { try network.prox(Variable(input)).value.scalars.map { Double($0) } }
     }
