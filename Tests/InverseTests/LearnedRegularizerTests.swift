@@ -182,6 +182,42 @@ private func distance(_ a: [Double], _ b: [Double]) -> Double { norm(zip(a, b).m
         print("LPNProx PnP-ADMM 8×8: PSNR \(psnrs) in \(String(format: "%.2f", run.report.seconds)) s; dense with R: objective \(objectives), \(pnpDense.regularizerEvaluations) R evaluations")
     }
 
+    // L = λ_max(∇²ψ(y)) by power iteration against the eigenvalues of a Hessian built column
+    // by column from the network (a different difference step), and L ≥ α (ψ is α-strongly
+    // convex); the float network's estimate agrees with the double one.
+    @Test func localLipschitzIsTheLargestHessianEigenvalue() throws {
+        let net = try denseNetwork(Double.self, dimension: 8, alpha: 0.1, seed: 3)
+        let r = try LearnedRegularizer(network: net)
+        for s in 0..<3 {
+            let y = randomArray(8, seed: 700 + UInt64(s), scale: 1.5)
+            let h = 1e-5
+            var columns: [[Double]] = []
+            for j in 0..<8 {
+                var plus = y, minus = y
+                plus[j] += h; minus[j] -= h
+                let fp = try networkProx(net, plus, shape: [8]).f, fm = try networkProx(net, minus, shape: [8]).f
+                columns.append((0..<8).map { (fp[$0] - fm[$0]) / (2 * h) })
+            }
+            let hessian = DenseMatrix(rows: 8, columns: 8) { i, j in 0.5 * (columns[j][i] + columns[i][j]) }
+            let eigen = try SymmetricEigendecomposition(hessian)
+            let top = eigen.values.last!, second = eigen.values[6]
+            let est = try r.localLipschitz(at: y, iterations: 500, tolerance: 1e-12, seed: 9)
+            #expect(eigen.values.first! >= 0.1 - 1e-6, "ψ is α-strongly convex: \(eigen.values)")
+            #expect(abs(est.value - top) <= 1e-6 * top, "L = \(est.value) vs λ_max \(top) (λ₂ \(second), \(est.iterations) iterations)")
+            #expect(est.converged && abs(InverseVectors.norm(est.vector) - 1) < 1e-12)
+            #expect(abs(est.weakConvexity - max(0, 1 - 1 / top)) <= 1e-6)
+        }
+        let netF = try denseNetwork(Float.self, dimension: 8, alpha: 0.1, seed: 3)
+        let y = randomArray(8, seed: 700, scale: 1.5)
+        let lf = try LearnedRegularizer(network: netF).localLipschitz(at: y, iterations: 200, tolerance: 1e-6)
+        let ld = try r.localLipschitz(at: y, iterations: 200, tolerance: 1e-6)
+        #expect(abs(lf.value - ld.value) <= 1e-3 * ld.value, "float \(lf.value) vs double \(ld.value)")
+        #expect(pdeErrorKind { try r.localLipschitz(at: [1, 2]) } == "shapeMismatch")
+        #expect(pdeErrorKind { try r.localLipschitz(at: y, iterations: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try r.localLipschitz(at: y, tolerance: 0) } == "invalidValue")
+        #expect(pdeErrorKind { try r.localLipschitz(at: y.map { _ in .nan }) } == "invalidValue")
+    }
+
     @Test func badShapesAndFailedInversionsThrowTypedErrors() throws {
         let net = try denseNetwork(Double.self)
         let r = try LearnedRegularizer(network: net)

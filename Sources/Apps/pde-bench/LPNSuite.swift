@@ -34,7 +34,7 @@ struct LPNSuite: ParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Cases (comma-separated): laplace, denoise, deblur, mri, ct, timing.")
+    @Option(help: "Cases (comma-separated): laplace, denoise, deblur, mri, ct, timing, lipschitz.")
     var cases = "laplace,denoise,deblur,mri,ct,timing"
     @Option(help: "Training config timed by the timing case.")
     var trainConfig = "data/configs/train-lpn-images.yaml"
@@ -92,7 +92,8 @@ struct LPNSuite: ParsableCommand {
             case "ct": try ct(rec)
             case "mri": try mri(rec)
             case "timing": try timing(rec)
-            default: throw ValidationError("unknown case \(c): laplace, denoise, deblur, mri, ct, timing")
+            case "lipschitz": try lipschitz(rec)
+            default: throw ValidationError("unknown case \(c): laplace, denoise, deblur, mri, ct, timing, lipschitz")
             }
         }
         try rec.flush()
@@ -227,6 +228,36 @@ struct LPNSuite: ParsableCommand {
                      String(format: "%.2f", sums.lpn / n), String(format: "%+.2f", (sums.lpn - sums.tv) / n), String(format: "%.3f", lpnSeconds / n)])
         printTable(["image", "noisy dB", "TV dB", "TV λ", "LPN dB", "LPN − TV", "LPN s"], rows)
         print(String(format: "   goal LPN ≥ TV + 1 dB (mean): %@", (sums.lpn - sums.tv) / n >= 1 ? "met" : "not met"))
+    }
+
+    /// The local Lipschitz constant L = λ_max(∇f) of the image network (power iteration) at
+    /// each held-out image: clean, with the denoising case's noise (σ = 0.1) and the deblurring
+    /// case's measurement (blur σ = 1, noise 0.02), with R's weak-convexity modulus 1 − 1/L.
+    func lipschitz(_ rec: BenchRecorder) throws {
+        print("== lipschitz (held-out \(heldOut); L = λ_max(∇f) of \(imageModel), symmetries \(symmetries), by power iteration, "
+              + "50 iterations at most, relative tolerance 1e-3)")
+        let net = try imageNetwork()
+        var rows: [[String]] = []
+        for (k, img) in try heldOutImages().enumerated() {
+            let prox = try LPNProx(network: net, imageShape: img.shape, symmetries: parsedSymmetries())
+            let blur = try Blur(imageShape: img.shape, kernel: try .gaussian(sigma: 1))
+            let points: [(String, [Double])] = [
+                ("clean", img.values),
+                ("noisy σ 0.1", try NoiseModel.gaussian(sigma: 0.1).corrupt(img.values, seed: 100 + UInt64(k))),
+                ("blurred, noise 0.02", try NoiseModel.gaussian(sigma: 0.02).corrupt(try blur(img.values), seed: 200 + UInt64(k))),
+            ]
+            for (label, y) in points {
+                let t0 = Date()
+                let l = try prox.regularizer.localLipschitz(at: y)
+                let seconds = Date().timeIntervalSince(t0)
+                rows.append([img.name, label, String(format: "%.3f", l.value), String(format: "%.3f", l.weakConvexity),
+                             "\(l.iterations)\(l.converged ? "" : " (limit)")", String(format: "%.1f", seconds)])
+                rec.record(["suite": "lpn", "case": "lipschitz_\(img.name)_\(label.replacingOccurrences(of: " ", with: "_"))",
+                            "tool": "swiftpde_lpn", "lipschitz": l.value, "weak_convexity": l.weakConvexity, "iterations": l.iterations,
+                            "converged": l.converged, "seconds": seconds, "model": imageModel, "symmetries": symmetries])
+            }
+        }
+        printTable(["image", "at", "L", "1 − 1/L", "iterations", "s"], rows)
     }
 
     /// PnP-ADMM with the learned prox over `rhos` and TV-ADMM (ρ = 10λ) over `lambdas`, each

@@ -279,6 +279,71 @@ public struct LearnedRegularizer<T: TensorScalar> {
         return Inversion(y: y, residual: residual, potential: psi, report: report)
     }
 
+    /// ∇f(y)p = ∇²ψ(y)p by a central difference of f along p, step ε^{1/3}·max(1, rms y)
+    /// in norm (ε the network's machine epsilon).
+    private func hessianProduct(at y: [Double], _ p: [Double]) throws -> [Double] {
+        let n = y.count
+        let h = Foundation.cbrt(Double(T.ulpOfOne)) * max(1, InverseVectors.norm(y) / Double(n).squareRoot())
+        let s = h / InverseVectors.norm(p)
+        let plus = try prox((0..<n).map { y[$0] + s * p[$0] })
+        let minus = try prox((0..<n).map { y[$0] - s * p[$0] })
+        return (0..<n).map { (plus[$0] - minus[$0]) / (2 * s) }
+    }
+
+    /// The local Lipschitz constant of the learned prox at y, and what it says about R.
+    public struct LocalLipschitz: Sendable {
+        /// L = λ_max(∇f(y)) = λ_max(∇²ψ(y)) = ‖∇f(y)‖₂ (∇²ψ is symmetric positive semidefinite).
+        public var value: Double
+        /// The unit eigenvector estimate of L (flat, in the sample layout).
+        public var vector: [Double]
+        /// Power iterations spent.
+        public var iterations: Int
+        /// Whether the Rayleigh quotient settled to the tolerance (else the iteration limit).
+        public var converged: Bool
+        /// max(0, 1 − 1/L): at x = f(y), ∇²R(x) = ∇²ψ(y)⁻¹ − I ⪰ (1/L − 1)I, so
+        /// R + (μ/2)‖·‖² is convex near x for μ = 1 − 1/L. 0 means f is non-expansive at y
+        /// (R convex there); μ near 1 means f amplifies some direction (R strongly concave in it).
+        public var weakConvexity: Double { max(0, 1 - 1 / value) }
+    }
+
+    /// L = λ_max(∇f(y)) by power iteration on ∇²ψ(y) (products by central differences of f,
+    /// two network evaluations each; with `symmetries`, of f̄), from a seeded random start,
+    /// until the Rayleigh quotient changes by ≤ `tolerance` relative or after `iterations`.
+    /// For a prox, L ≤ 1 everywhere is convexity of R; where L > 1, f is expansive and R
+    /// only weakly convex (`LocalLipschitz.weakConvexity`), which is what plug-and-play
+    /// convergence theory for nonconvex R has to pay for. Throws `PDEError.shapeMismatch` for
+    /// a wrong length and `PDEError.invalidValue` for non-finite y, `iterations` < 1 or a
+    /// tolerance not positive.
+    public func localLipschitz(at y: [Double], iterations: Int = 50, tolerance: Double = 1e-3, seed: UInt64 = 0) throws -> LocalLipschitz {
+        try InverseCheck.length(y.count, count, "point of the learned prox's Lipschitz estimate")
+        guard y.allSatisfy({ $0.isFinite }) else {
+            throw PDEError.invalidValue(key: "point of the learned prox's Lipschitz estimate", value: "non-finite entries", expected: "finite values")
+        }
+        guard iterations >= 1 else {
+            throw PDEError.invalidValue(key: "power iterations", value: "\(iterations)", expected: "≥ 1")
+        }
+        try InverseCheck.positive(tolerance, key: "power iteration tolerance")
+        var generator = SeededGenerator(seed: seed)
+        var v = (0..<y.count).map { _ in Double.random(in: -1...1, using: &generator) }
+        var norm = InverseVectors.norm(v)
+        v = v.map { $0 / norm }
+        var lambda = 0.0
+        for k in 1...iterations {
+            let w = try hessianProduct(at: y, v)
+            let next = InverseVectors.dot(v, w)
+            norm = InverseVectors.norm(w)
+            guard norm > 0, norm.isFinite else {
+                return LocalLipschitz(value: max(0, next), vector: v, iterations: k, converged: true)
+            }
+            v = w.map { $0 / norm }
+            if k > 1 && abs(next - lambda) <= tolerance * abs(next) {
+                return LocalLipschitz(value: next, vector: v, iterations: k, converged: true)
+            }
+            lambda = next
+        }
+        return LocalLipschitz(value: lambda, vector: v, iterations: iterations, converged: false)
+    }
+
     /// Newton steps on f(y) = x from y (g = f(y) − x on entry and exit): ∇f(y) δ = −g by CG to
     /// 1e-2 relative (products ∇f(y)p by central differences of f with step ε^{1/3}·max(1, rms y)),
     /// then y + δ, y + δ/2, … (4 tries) accepted at the first decrease of ‖g‖; stops at ‖g‖ ≤
@@ -288,17 +353,10 @@ public struct LearnedRegularizer<T: TensorScalar> {
         let n = y.count
         var r = InverseVectors.norm(g)
         var steps = 0, cgIterations = 0
-        let relativeStep = Foundation.cbrt(Double(T.ulpOfOne))
         while steps < polishSteps && r > target {
             steps += 1
-            let h = relativeStep * max(1, InverseVectors.norm(y) / Double(n).squareRoot())
             let base = y
-            func hessianTimes(_ p: [Double]) throws -> [Double] {
-                let s = h / InverseVectors.norm(p)
-                let plus = try prox((0..<n).map { base[$0] + s * p[$0] })
-                let minus = try prox((0..<n).map { base[$0] - s * p[$0] })
-                return (0..<n).map { (plus[$0] - minus[$0]) / (2 * s) }
-            }
+            func hessianTimes(_ p: [Double]) throws -> [Double] { try hessianProduct(at: base, p) }
             // CG on ∇f δ = −g.
             var delta = [Double](repeating: 0, count: n)
             var res = g.map { -$0 }
