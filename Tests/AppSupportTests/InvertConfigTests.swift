@@ -190,5 +190,11 @@ import PDE
         #expect(tooBig.status == 2 && tooBig.stderr.contains("crop"), "\(tooBig.stderr)")
         let badCrop = try runProcess(exe, ["regularizer", "--model", model, "--image", root + "/" + image, "--crop", "0"])
         #expect(badCrop.status != 0 && badCrop.stderr.contains("--crop"), "\(badCrop.stderr)")
+        // Averaged over the dihedral group, with the local Lipschitz constant.
+        let sym = try runProcess(exe, ["regularizer", "--model", model, "--image", root + "/" + image, "--crop", "10", "--symmetries", "dihedral",
+                                       "--lipschitz"])
+        #expect(sym.status == 0 && sym.stdout.contains("averaged over dihedral (8 passes)") && sym.stdout.contains("L = λ_max"), "\(sym.stdout)\(sym.stderr)")
+        let badSymmetry = try runProcess(exe, ["regularizer", "--model", model, "--image", root + "/" + image, "--symmetries", "rotations"])
+        #expect(badSymmetry.status != 0 && badSymmetry.stderr.contains("--symmetries"), "\(badSymmetry.stderr)")
     }
 }

@@ -42,11 +42,18 @@ struct Regularizer: ParsableCommand {
     var steps = 10
     @Option(help: "Plot of R along the path (.png; an .svg is written beside it).")
     var plot = "out/lpn-regularizer-path.png"
+    @Option(help: "Average the network over grid symmetries: none, flips, dihedral (square images); still an exact prox, of the averaged ψ's R.")
+    var symmetries = "none"
+    @Flag(help: "Also print the prox's local Lipschitz constant L = λ_max(∇f) at each image (power iteration; L ≤ 1: R convex there).")
+    var lipschitz = false
 
     func validate() throws {
         if let c = crop, c < 1 { throw ValidationError("--crop \(c): expected a positive size") }
         if let n = noise, !(n >= 0 && n.isFinite) { throw ValidationError("--noise \(n): expected a finite σ ≥ 0") }
         guard steps >= 1 else { throw ValidationError("--steps \(steps): expected ≥ 1") }
+        guard LPNSymmetries(rawValue: symmetries) != nil else {
+            throw ValidationError("--symmetries \(symmetries): expected one of " + LPNSymmetries.allCases.map(\.rawValue).joined(separator: ", "))
+        }
     }
 
     func run() throws {
@@ -76,16 +83,22 @@ struct Regularizer: ParsableCommand {
     func evaluate() throws {
         let network = try LearnedProximalNetwork<Float>.load(from: model)
         let a = try load(image)
-        let prox = try LPNProx(network: network, imageShape: a.shape)
+        let prox = try LPNProx(network: network, imageShape: a.shape, symmetries: LPNSymmetries(rawValue: symmetries) ?? .none)
         let reg = prox.regularizer
         func show(_ label: String, _ x: [Double]) throws -> [Double] {
             let t0 = Date()
             let e = try reg.evaluate(x)
             print(String(format: "R(%@) = %.6g   (inversion: residual %.1e, %d L-BFGS iterations, %.2f s)", label, e.value,
                          e.inversion.residual, e.inversion.report.iterations, Date().timeIntervalSince(t0)))
+            if lipschitz {
+                let l = try reg.localLipschitz(at: x)
+                print(String(format: "   L = λ_max(∇f) at it = %.4g (%d power iterations%@): R is %@ near f(it)", l.value, l.iterations,
+                             l.converged ? "" : ", limit", l.value <= 1 ? "convex" : String(format: "weakly convex, modulus %.3f", l.weakConvexity)))
+            }
             return e.inversion.y
         }
-        print("pde-invert regularizer: \(model) (\(network.kind), \(network.parameterCount(Float.self)) parameters) on \(a.shape[0]) × \(a.shape[1]) images")
+        print("pde-invert regularizer: \(model) (\(network.kind), \(network.parameterCount(Float.self)) parameters) on \(a.shape[0]) × \(a.shape[1]) images"
+              + (reg.symmetries == .none ? "" : ", averaged over \(reg.symmetries.rawValue) (\(reg.symmetries.order) passes)"))
         _ = try show(image, a.values)
         if let sigma = noise {
             let noisy = try NoiseModel.gaussian(sigma: sigma).corrupt(a.values, seed: seed)
