@@ -74,6 +74,11 @@ import Testing
         #expect(try x.reshaped([-1, 6]).shape == [4, 6])
         #expect(throws: LearningError.self) { _ = try x.reshaped([5, -1]) }
         #expect(throws: LearningError.self) { _ = try x.permuted([0, 0, 1]) }
+        // An empty axis: the permuted shape, no elements.
+        let empty = try Tensor<Float>(shape: [0, 3, 2], scalars: [])
+        let pe = try empty.permuted([2, 0, 1])
+        #expect(pe.shape == [2, 0, 3] && pe.scalars.isEmpty)
+        #expect(try Tensor<Double>(shape: [4, 0, 5, 2], scalars: []).permuted([3, 1, 2, 0]).shape == [2, 0, 5, 4])
         let s = try x.slice(lower: [1, 1, 2], sizes: [1, 2, 2])
         #expect(s.scalars == [18, 19, 22, 23])
         #expect(throws: LearningError.self) { _ = try x.slice(lower: [1, 2, 2], sizes: [1, 2, 2]) }

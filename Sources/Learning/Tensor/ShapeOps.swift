@@ -10,6 +10,8 @@ extension Tensor {
         if axes == Array(0..<rank) { return self }
         let own = Tensor.strides(shape)
         let outShape = axes.map { shape[$0] }
+        // An empty axis: nothing to move (and no buffer address to rely on).
+        if scalars.isEmpty { return Tensor(unchecked: outShape, scalars) }
         let src = axes.map { own[$0] }
         // Unit axes dropped and axes contiguous in the source merged (outermost first); the
         // gather then runs in CVectorMath's `svm_permute` on blocks of the two innermost axes.
