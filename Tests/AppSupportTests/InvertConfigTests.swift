@@ -139,7 +139,7 @@ import PDE
             ("{name: pnp-admm, prior: lpn, model: \(model), rho: 0.1, relaxation: 2}", "algorithm.relaxation", "(0, 2)"),
             ("{name: admm, prior: tv, lambda: 0.1, relaxation: 0}", "algorithm.relaxation", "(0, 2)"),
             ("{name: pnp-pgd, prior: lpn, model: \(model), relaxation: 0.5}", "algorithm.relaxation", "only"),
-            ("{name: pnp-admm, prior: lpn, model: \(model), rho: 0.1, symmetries: rotations}", "algorithm.symmetries", "none, flips, dihedral"),
+            ("{name: pnp-admm, prior: lpn, model: \(model), rho: 0.1, symmetries: rotations}", "algorithm.symmetries", "none, negation, flips, dihedral"),
             ("{name: pnp-admm, prior: tv, lambda: 0.1, symmetries: flips}", "algorithm.symmetries", "prior lpn"),
         ]
         for (algorithm, key, mentions) in cases {

@@ -44,6 +44,14 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) {
             // Closed under composition: (T_a T_b y)[k] = y[p_b[p_a[k]]].
             for a in perms { for b in perms { #expect(perms.contains(a.map { b[$0] })) } }
         }
+        // The elements: signs +1 but for negation's second; pixel groups need a layout.
+        #expect(try LPNSymmetries.dihedral.elements(channels: 1, height: 3, width: 3).map(\.sign) == Array(repeating: 1, count: 8))
+        let negation = try LPNSymmetries.negation.elements(count: 5)
+        #expect(negation.map(\.sign) == [1, -1] && negation.allSatisfy { $0.permutation == Array(0..<5) })
+        #expect(try LPNSymmetries.negation.elements(channels: 2, height: 2, width: 3).count == 2)
+        #expect(try LPNSymmetries.none.elements(count: 3).count == 1)
+        #expect(pdeErrorKind { try LPNSymmetries.flips.elements(count: 16) } == "shapeMismatch")
+        #expect(pdeErrorKind { try LPNSymmetries.negation.elements(count: 0) } == "shapeMismatch")
         // A 90° rotation is in the dihedral group of a 3 × 3 image: (T y)[i, j] = y[j, 2 − i].
         let rot = (0..<9).map { k in (k % 3) * 3 + (2 - k / 3) }
         #expect(try LPNSymmetries.dihedral.permutations(channels: 1, height: 3, width: 3).contains(rot))
@@ -119,6 +127,30 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) {
         #expect(maxAbsDifference(try pnp.prox(v, step: 1), x) <= 1e-14)
         let value = try #require(pnp.value(x))
         #expect(abs(value - e.value) <= 1e-8 * max(1, abs(e.value)))
+    }
+
+    // Negation on a fully connected network (the Laplace toy's kind): f̄(y) = ½(f(y) − f(−y)) is
+    // odd, ψ̄ even, and f̄ is still the prox of its R̄.
+    @Test func negationMakesTheProxOdd() throws {
+        var g = SeededGenerator(seed: 11)
+        let net = try LearnedProximalNetwork<Double>(kind: .fullyConnected(dimension: 3), hidden: 6, layers: 2, beta: 5, alpha: 0.2,
+                                                     generator: &g)
+        scramble(net, seed: 111)
+        let plain = try LearnedRegularizer(network: net)
+        let odd = try LearnedRegularizer(network: net, symmetries: .negation)
+        for s in 0..<3 {
+            let y = randomArray(3, seed: 90 + UInt64(s), scale: 2)
+            let minus = y.map { -$0 }
+            let (fp, fm) = (try plain.prox(y), try plain.prox(minus))
+            let f = try odd.prox(y)
+            #expect(maxAbsDifference(f, zip(fp, fm).map { 0.5 * ($0 - $1) }) <= 1e-14)
+            #expect(maxAbsDifference(try odd.prox(minus), f.map { -$0 }) <= 1e-14)
+            #expect(abs(try odd.potential(minus) - odd.potential(y)) <= 1e-12)
+            #expect(maxAbsDifference(fp, fm.map { -$0 }) > 1e-4)      // the plain network is not odd
+            let e = try odd.evaluate(f)
+            #expect(maxAbsDifference(e.gradient, zip(y, f).map { $0 - $1 }) <= 1e-7, "∇R̄(f̄(y)) = y − f̄(y)")
+        }
+        #expect(try LPNProx(network: net, imageShape: [1, 3], symmetries: .negation).prox([0.5, -1, 2], step: 1).count == 3)
     }
 
     @Test func symmetriesTheNetworkCannotTakeAreTypedErrors() throws {

@@ -64,7 +64,7 @@ struct LPNSuite: ParsableCommand {
     var ctRhos = "10,20,40,80,160,320,640"
     @Option(help: "Folder for the plots.")
     var out = "bench-results/lpn"
-    @Option(help: "Grid symmetries the image networks are averaged over in every case but laplace: none, flips (4 passes per prox) or dihedral (8; square images). The average is still an exact prox.")
+    @Option(help: "Symmetries the networks are averaged over in every case: none, negation (y and −y: the Laplace toy), flips (4 passes per prox) or dihedral (8; square images). The average is still an exact prox.")
     var symmetries = "none"
     @Option(help: "Relaxation α ∈ (0, 2) of LPN-PnP-ADMM (1: plain ADMM, below 1 damps).")
     var admmRelaxation = 1.0
@@ -115,7 +115,8 @@ struct LPNSuite: ParsableCommand {
         guard network.kind == .fullyConnected(dimension: 1) else {
             throw ValidationError("\(laplaceModel): a 1-D fully connected network expected (the Laplace toy), got \(network.kind)")
         }
-        let reg = try LearnedRegularizer(network: network)
+        let reg = try LearnedRegularizer(network: network, symmetries: parsedSymmetries())
+        if reg.symmetries != .none { print("   averaged over \(reg.symmetries.rawValue) (\(reg.symmetries.order) passes per evaluation)") }
         let ys = (0...600).map { -3 + Double($0) / 100 }
         let t0 = Date()
         let prox = try ys.map { try reg.prox([$0])[0] }

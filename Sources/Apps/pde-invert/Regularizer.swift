@@ -42,7 +42,7 @@ struct Regularizer: ParsableCommand {
     var steps = 10
     @Option(help: "Plot of R along the path (.png; an .svg is written beside it).")
     var plot = "out/lpn-regularizer-path.png"
-    @Option(help: "Average the network over grid symmetries: none, flips, dihedral (square images); still an exact prox, of the averaged ψ's R.")
+    @Option(help: "Average the network over a symmetry group: none, negation, flips, dihedral (square images); still an exact prox, of the averaged ψ's R.")
     var symmetries = "none"
     @Flag(help: "Also print the prox's local Lipschitz constant L = λ_max(∇f) at each image (power iteration; L ≤ 1: R convex there).")
     var lipschitz = false

@@ -17,7 +17,7 @@ public struct ReconstructionSettings: Sendable {
     public var rho: Double?
     /// ADMM relaxation α ∈ (0, 2) (1: plain ADMM).
     public var relaxation: Double?
-    /// Prior lpn: the grid symmetries the network is averaged over (none, flips, dihedral).
+    /// Prior lpn: the symmetries the network is averaged over (none, negation, flips, dihedral).
     public var symmetries: String?
     /// Linearized ADMM's ν.
     public var nu: Double?

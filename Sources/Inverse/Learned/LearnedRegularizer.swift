@@ -60,8 +60,8 @@ public struct LearnedRegularizer<T: TensorScalar> {
     /// The grid symmetries ψ and f are averaged over (`LPNSymmetries`; `.none`: the network
     /// itself). Every evaluation, the inversion and R use the averaged ψ̄ and f̄ = ∇ψ̄.
     public let symmetries: LPNSymmetries
-    /// The symmetries' pixel permutations of one sample (empty for `.none`).
-    let permutations: [[Int]]
+    /// The symmetries' elements on one sample (empty for `.none`).
+    let elements: [LPNSymmetries.Element]
 
     /// The result of inverting f at x.
     public struct Inversion: Sendable {
@@ -103,8 +103,8 @@ public struct LearnedRegularizer<T: TensorScalar> {
     /// for a tolerance that is not positive and finite, an acceptable residual below the
     /// tolerance, an iteration limit or memory below 1, or negative polish steps, and
     /// `PDEError.shapeMismatch` for an image size missing (fully convolutional), given (other
-    /// kinds) or not two sizes ≥ 1, and for `symmetries` other than `.none` on a fully
-    /// connected network (no image layout) or `.dihedral` on a non-square image.
+    /// kinds) or not two sizes ≥ 1, and for `symmetries` that move pixels (flips, dihedral) on a
+    /// fully connected network (no image layout) or `.dihedral` on a non-square image.
     public init(network: LearnedProximalNetwork<T>, imageSize: [Int]? = nil, tolerance: Double? = nil, acceptableResidual: Double? = nil,
                 maxIterations: Int = 1000, memory: Int = 20, polishSteps: Int = 5, symmetries: LPNSymmetries = .none) throws {
         if case .fullyConvolutional = network.kind {
@@ -126,18 +126,20 @@ public struct LearnedRegularizer<T: TensorScalar> {
         self.memory = memory
         self.polishSteps = polishSteps
         self.symmetries = symmetries
-        if symmetries == .none {
-            permutations = []
-        } else {
-            let layout: [Int]
-            switch network.kind {
-            case .fullyConnected:
+        switch (symmetries, network.kind) {
+        case (.none, _):
+            elements = []
+        case let (_, .fullyConnected(d)):
+            guard !symmetries.needsImageLayout else {
                 throw PDEError.shapeMismatch(what: "learned proximal network symmetrized over \(symmetries.rawValue)",
                                              expected: "a convolutional or fully convolutional network (an image layout)", got: "\(network.kind)")
-            case let .convolutional(c, h, w, _): layout = [c, h, w]
-            case let .fullyConvolutional(c): layout = [c] + (imageSize ?? [1, 1])
             }
-            permutations = try symmetries.permutations(channels: layout[0], height: layout[1], width: layout[2])
+            elements = try symmetries.elements(count: d)
+        case let (_, .convolutional(c, h, w, _)):
+            elements = try symmetries.elements(channels: c, height: h, width: w)
+        case let (_, .fullyConvolutional(c)):
+            let size = imageSize ?? [1, 1]
+            elements = try symmetries.elements(channels: c, height: size[0], width: size[1])
         }
         try validate()
     }
@@ -176,37 +178,37 @@ public struct LearnedRegularizer<T: TensorScalar> {
     /// `PDEError.shapeMismatch` for a wrong length.
     public func potentialAndProx(_ y: [Double]) throws -> (potential: Double, prox: [Double]) {
         try InverseCheck.length(y.count, count, "input of the learned proximal network")
-        guard !permutations.isEmpty else { return try networkPotentialAndProx(y) }
+        guard !elements.isEmpty else { return try networkPotentialAndProx(y) }
         var psi = 0.0, f = [Double](repeating: 0, count: y.count)
-        for p in permutations {
-            let (pg, fg) = try networkPotentialAndProx(p.map { y[$0] })
+        for g in elements {
+            let (pg, fg) = try networkPotentialAndProx(g.permutation.map { g.sign * y[$0] })
             psi += pg
-            for k in p.indices { f[p[k]] += fg[k] }
+            for (k, p) in g.permutation.enumerated() { f[p] += g.sign * fg[k] }
         }
-        let w = 1 / Double(permutations.count)
+        let w = 1 / Double(elements.count)
         return (psi * w, f.map { $0 * w })
     }
 
     /// ψ(y) for one flat sample (ψ̄ with `symmetries`). Throws as `potentialAndProx(_:)`.
     public func potential(_ y: [Double]) throws -> Double {
         try InverseCheck.length(y.count, count, "input of the learned proximal network")
-        guard !permutations.isEmpty else { return try networkPotential(y) }
+        guard !elements.isEmpty else { return try networkPotential(y) }
         var psi = 0.0
-        for p in permutations { psi += try networkPotential(p.map { y[$0] }) }
-        return psi / Double(permutations.count)
+        for g in elements { psi += try networkPotential(g.permutation.map { g.sign * y[$0] }) }
+        return psi / Double(elements.count)
     }
 
     /// f(v) = ∇ψ(v), the learned proximal operator, for one flat sample (f̄ with
     /// `symmetries`). Throws as `potentialAndProx(_:)`.
     public func prox(_ v: [Double]) throws -> [Double] {
         try InverseCheck.length(v.count, count, "input of the learned proximal network")
-        guard !permutations.isEmpty else { return try networkProx(v) }
+        guard !elements.isEmpty else { return try networkProx(v) }
         var f = [Double](repeating: 0, count: v.count)
-        for p in permutations {
-            let fg = try networkProx(p.map { v[$0] })
-            for k in p.indices { f[p[k]] += fg[k] }
+        for g in elements {
+            let fg = try networkProx(g.permutation.map { g.sign * v[$0] })
+            for (k, p) in g.permutation.enumerated() { f[p] += g.sign * fg[k] }
         }
-        let w = 1 / Double(permutations.count)
+        let w = 1 / Double(elements.count)
         return f.map { $0 * w }
     }
 
