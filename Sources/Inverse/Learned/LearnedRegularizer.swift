@@ -57,7 +57,7 @@ public struct LearnedRegularizer<T: TensorScalar> {
     /// [H, W] of the images of a fully convolutional network (nil for the other kinds, whose
     /// layout fixes the size).
     public let imageSize: [Int]?
-    /// The grid symmetries ψ and f are averaged over (`LPNSymmetries`; `.none`: the network
+    /// The symmetries ψ and f are averaged over (`LPNSymmetries`; `.none`: the network
     /// itself). Every evaluation, the inversion and R use the averaged ψ̄ and f̄ = ∇ψ̄.
     public let symmetries: LPNSymmetries
     /// The symmetries' elements on one sample (empty for `.none`).
