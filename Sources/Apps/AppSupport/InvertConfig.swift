@@ -173,7 +173,7 @@ public struct InvertConfig: Decodable, Sendable {
         }
         if let g = settings.symmetries, LPNSymmetries(rawValue: g) == nil {
             throw ConfigError(keyPath: a.path("symmetries"), value: "'\(g)'",
-                              expected: "one of " + LPNSymmetries.allCases.map(\.rawValue).joined(separator: ", "))
+                              expected: "one of " + LPNSymmetries.names)
         }
         if let p = settings.prior, !(ReconstructionRegistry.priorNames.contains(p)) {
             throw ConfigError(keyPath: a.path("prior"), value: "'\(p)'", expected: "one of " + ReconstructionRegistry.priorNames.joined(separator: ", "))

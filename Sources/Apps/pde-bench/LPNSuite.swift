@@ -72,7 +72,7 @@ struct LPNSuite: ParsableCommand {
     /// `--symmetries`, validated.
     func parsedSymmetries() throws -> LPNSymmetries {
         guard let g = LPNSymmetries(rawValue: symmetries) else {
-            throw ValidationError("--symmetries: '\(symmetries)' is not one of " + LPNSymmetries.allCases.map(\.rawValue).joined(separator: ", "))
+            throw ValidationError("--symmetries: '\(symmetries)' is not one of " + LPNSymmetries.names)
         }
         return g
     }

@@ -52,7 +52,7 @@ struct Regularizer: ParsableCommand {
         if let n = noise, !(n >= 0 && n.isFinite) { throw ValidationError("--noise \(n): expected a finite σ ≥ 0") }
         guard steps >= 1 else { throw ValidationError("--steps \(steps): expected ≥ 1") }
         guard LPNSymmetries(rawValue: symmetries) != nil else {
-            throw ValidationError("--symmetries \(symmetries): expected one of " + LPNSymmetries.allCases.map(\.rawValue).joined(separator: ", "))
+            throw ValidationError("--symmetries \(symmetries): expected one of " + LPNSymmetries.names)
         }
     }
 
@@ -83,7 +83,7 @@ struct Regularizer: ParsableCommand {
     func evaluate() throws {
         let network = try LearnedProximalNetwork<Float>.load(from: model)
         let a = try load(image)
-        let prox = try LPNProx(network: network, imageShape: a.shape, symmetries: LPNSymmetries(rawValue: symmetries) ?? .none)
+        let prox = try LPNProx(network: network, imageShape: a.shape, symmetries: LPNSymmetries(named: symmetries))
         let reg = prox.regularizer
         func show(_ label: String, _ x: [Double]) throws -> [Double] {
             let t0 = Date()

@@ -150,9 +150,8 @@ public enum ReconstructionRegistry {
             } else {
                 rho = try s.rho ?? 10 * need(s.lambda, "lambda")
             }
-            return try ADMM(penalty: rho, options: o, relaxation: s.relaxation ?? 1).solve(model: e.model, measurement: e.measurement,
-                                                                                      prior: try denoiser(e, s, weight: rho),
-                                                            initial: e.baseline.image)
+            return try ADMM(penalty: rho, options: o, relaxation: s.relaxation ?? 1)
+                .solve(model: e.model, measurement: e.measurement, prior: try denoiser(e, s, weight: rho), initial: e.baseline.image)
         },
         ReconstructionMethod(name: "pnp-pgd", summary: "plug-and-play proximal gradient with a denoiser (step 1/L; lpn: minimizes ½‖Ax − y‖² + L·R)",
                              keys: ["prior", "lambda", "inner_iterations", "model", "evaluate_regularizer", "symmetries"], iterative: true) { e, s, o in
@@ -236,13 +235,7 @@ public enum ReconstructionRegistry {
                 throw PDEError.invalidValue(key: "model", value: "missing", expected: "the learned proximal network file of prior lpn")
             }
             let network = try LearnedProximalNetwork<Float>.load(from: path)
-            let symmetries = try s.symmetries.map { name in
-                guard let g = LPNSymmetries(rawValue: name) else {
-                    throw PDEError.invalidValue(key: "symmetries", value: "'\(name)'",
-                                                expected: "one of " + LPNSymmetries.allCases.map(\.rawValue).joined(separator: ", "))
-                }
-                return g
-            } ?? .none
+            let symmetries = try s.symmetries.map(LPNSymmetries.init(named:)) ?? .none
             let prox = try LPNProx(network: network, imageShape: e.imageShape, evaluatesRegularizer: s.evaluateRegularizer ?? false,
                                    symmetries: symmetries)
             prox.regularizerWeight = weight

@@ -26,6 +26,18 @@ public enum LPNSymmetries: String, Sendable, CaseIterable {
     /// among them the rotations by ±90°); square images only.
     case dihedral
 
+    /// The config names, comma-separated (for messages).
+    public static let names = allCases.map(\.rawValue).joined(separator: ", ")
+
+    /// The group of a config name. Throws `PDEError.invalidValue` (key `symmetries`) for
+    /// another name.
+    public init(named name: String) throws {
+        guard let g = LPNSymmetries(rawValue: name) else {
+            throw PDEError.invalidValue(key: "symmetries", value: "'\(name)'", expected: "one of " + LPNSymmetries.names)
+        }
+        self = g
+    }
+
     /// |G|: 1, 2, 4 or 8.
     public var order: Int {
         switch self {

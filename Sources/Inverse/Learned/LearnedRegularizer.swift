@@ -203,13 +203,7 @@ public struct LearnedRegularizer<T: TensorScalar> {
     public func prox(_ v: [Double]) throws -> [Double] {
         try InverseCheck.length(v.count, count, "input of the learned proximal network")
         guard !elements.isEmpty else { return try networkProx(v) }
-        var f = [Double](repeating: 0, count: v.count)
-        for g in elements {
-            let fg = try networkProx(g.permutation.map { g.sign * v[$0] })
-            for (k, p) in g.permutation.enumerated() { f[p] += g.sign * fg[k] }
-        }
-        let w = 1 / Double(elements.count)
-        return f.map { $0 * w }
+        return try potentialAndProx(v).prox   // ψ comes free with the forward pass f needs
     }
 
     /// The network's own ψ and f at one sample of the right length.
