@@ -131,6 +131,55 @@ import TestSupport
         expectError(Self.good.replacingOccurrences(of: "patch: 28", with: "patch: 28, size: 64"), keyPath: "data.size", mentions: "phantoms only")
     }
 
+    @Test func augmentedPatchesAreSymmetriesOfImagePatches() throws {
+        let yaml = """
+        model: {kind: fully-convolutional, hidden: 4, layers: 1, beta: 10, alpha: 0.001}
+        data: {images: ['\(Self.root)/data/images/coins.png'], patch: 6, noise: 0.1, seed: 11, augment: dihedral}
+        training: {batch: 24, pretrain_steps: 2, matching_steps: 2, checkpoint_every: 10, directory: runs/x}
+        """
+        let c = try decode(yaml)
+        let unaugmented = try decode(yaml.replacingOccurrences(of: ", augment: dihedral", with: ""))
+        #expect(c.augment == .dihedral && unaugmented.augment == LPNSymmetries.none)
+        let t = try LPNTraining(config: c)
+        let (x, y) = try t.nextBatch()
+        let img = try PNGImage.readGray(Self.root + "/data/images/coins.png")
+        let p = 6, w = img.width
+        // The eight maps of the square, written out: patch pixel (i, j) comes from (a, b).
+        func source(_ g: Int, _ i: Int, _ j: Int) -> (Int, Int) {
+            let a = g & 1 == 1 ? p - 1 - i : i, b = g & 2 == 2 ? p - 1 - j : j
+            return g >= 4 ? (b, a) : (a, b)
+        }
+        var seen = Set<Int>()
+        for s in 0..<24 {
+            let patch = Array(x.scalars[(s * p * p)..<((s + 1) * p * p)])
+            var matches = Set<Int>()
+            for g in 0..<8 {
+                for r0 in 0...(img.height - p) {
+                    for c0 in 0...(w - p) where Float(img.values[(r0 + source(g, 0, 0).0) * w + c0 + source(g, 0, 0).1]) == patch[0] {
+                        if (0..<(p * p)).allSatisfy({ k in
+                            let (a, b) = source(g, k / p, k % p)
+                            return Float(img.values[(r0 + a) * w + c0 + b]) == patch[k]
+                        }) { matches.insert(g) }
+                    }
+                }
+            }
+            #expect(!matches.isEmpty, "patch \(s) is no symmetry of an image patch")
+            if matches.count == 1 { seen.formUnion(matches) }
+        }
+        // 24 draws from 8 maps: (almost) all of them occur, not just the identity.
+        #expect(seen.count >= 6, "maps seen: \(seen.sorted())")
+        let noise = zip(x.scalars, y.scalars).map { Double($1 - $0) }
+        let variance = noise.map { $0 * $0 }.reduce(0, +) / Double(noise.count)
+        #expect(abs(variance - 0.01) < 0.002)
+        // `augment: none` draws what a config without the key draws.
+        let plain = try LPNTraining(config: unaugmented).nextBatch()
+        let none = try LPNTraining(config: try decode(yaml.replacingOccurrences(of: "augment: dihedral", with: "augment: none"))).nextBatch()
+        #expect(plain.clean.scalars == none.clean.scalars && plain.noisy.scalars == none.noisy.scalars && plain.clean.scalars != x.scalars)
+        expectError(yaml.replacingOccurrences(of: "augment: dihedral", with: "augment: negation"), keyPath: "data.augment", mentions: "none, flips, dihedral")
+        expectError(yaml.replacingOccurrences(of: "augment: dihedral", with: "augment: rotate"), keyPath: "data.augment", mentions: "none, flips, dihedral")
+        expectError(Self.laplace.replacingOccurrences(of: "scale: 2", with: "scale: 2, augment: flips"), keyPath: "data.augment", mentions: "laplace")
+    }
+
     @Test func badLaplaceAndStageKeysNameTheKey() {
         let l = Self.laplace
         func swap(_ a: String, _ b: String) -> String {

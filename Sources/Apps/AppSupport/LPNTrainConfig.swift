@@ -9,7 +9,9 @@ import Learning
 /// gray PNG images (`data.source: images`, the default) or i.i.d. Laplace samples
 /// p(x) ∝ exp(−|x|/b) (`data.source: laplace`, the paper's 1-D toy, whose MAP denoiser is
 /// soft-thresholding at σ²/b), or patches of random-ellipse phantoms (`data.source: phantoms`,
-/// for CT).
+/// for CT). Image and phantom patches can be augmented (`data.augment: flips` or `dihedral`):
+/// each patch is mapped by one symmetry of the square drawn uniformly, so the network sees
+/// the flipped and rotated textures it will meet in held-out images.
 ///
 /// ```yaml
 /// model: {kind: fully-connected, hidden: 64, layers: 2, beta: 10, alpha: 0.02}
@@ -83,6 +85,9 @@ public struct LPNTrainConfig: Decodable, Sendable {
     public var phantomCount: Int, phantomSize: Int, phantomEllipses: Int
     /// σ of the Gaussian noise added to the patches (`data.noise`).
     public var noise: Double
+    /// The symmetries a patch is mapped by, one drawn uniformly per patch (`data.augment`:
+    /// `none`, the default, `flips` or `dihedral`; images and phantoms only).
+    public var augment: LPNSymmetries
     /// Seed of the network's initialization and of the patches and noise (`data.seed`).
     public var seed: UInt64
     /// Patches per step (`training.batch`).
@@ -132,7 +137,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
         let t = try c.required("training", as: TrainingSpec.self)
         kind = m.kind; hidden = m.hidden; layers = m.layers; beta = m.beta; alpha = m.alpha
         hiddenInitialization = m.hiddenInitialization
-        source = d.source; images = d.images; patch = d.patch; noise = d.noise; seed = d.seed
+        source = d.source; images = d.images; patch = d.patch; noise = d.noise; seed = d.seed; augment = d.augment
         scale = d.scale; laplaceDimension = d.dimension
         phantomCount = d.count; phantomSize = d.size; phantomEllipses = d.ellipses
         batch = t.batch; pretrainSteps = t.pretrainSteps; matchingSteps = t.matchingSteps
@@ -227,11 +232,11 @@ public struct LPNTrainConfig: Decodable, Sendable {
 
     struct DataSpec: Decodable {
         var source: DataSource, images: [String], patch: Int, noise: Double, seed: UInt64, scale: Double, dimension: Int
-        var count: Int, size: Int, ellipses: Int
+        var count: Int, size: Int, ellipses: Int, augment: LPNSymmetries
         static let only: [String: DataSource] = ["images": .images, "scale": .laplace, "dimension": .laplace,
                                                   "count": .phantoms, "size": .phantoms, "ellipses": .phantoms]
         init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(["source", "images", "patch", "noise", "seed", "scale", "dimension", "count", "size", "ellipses"])
+            try decoder.rejectUnknownKeys(["source", "images", "patch", "noise", "seed", "scale", "dimension", "count", "size", "ellipses", "augment"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             let name: String = try c.value("source") ?? "images"
             guard let source = DataSource(rawValue: name) else {
@@ -244,9 +249,14 @@ public struct LPNTrainConfig: Decodable, Sendable {
             for (key, owner) in Self.only.sorted(by: { $0.key < $1.key }) where owner != source && c.contains(AnyKey(key)) {
                 throw ConfigError(keyPath: c.path(key), value: "given", expected: "no '\(key)' with data.source \(source.rawValue) (\(owner.rawValue) only)")
             }
-            if source == .laplace && c.contains(AnyKey("patch")) {
-                throw ConfigError(keyPath: c.path("patch"), value: "given", expected: "no 'patch' with data.source laplace (images and phantoms only)")
+            for key in ["patch", "augment"] where source == .laplace && c.contains(AnyKey(key)) {
+                throw ConfigError(keyPath: c.path(key), value: "given", expected: "no '\(key)' with data.source laplace (images and phantoms only)")
             }
+            let augmentName: String = try c.value("augment") ?? "none"
+            guard let augment = LPNSymmetries(rawValue: augmentName), augment != .negation else {
+                throw ConfigError(keyPath: c.path("augment"), value: "'\(augmentName)'", expected: "one of: none, flips, dihedral")
+            }
+            self.augment = augment
             images = []
             patch = 1
             scale = try c.value("scale") ?? 1

@@ -32,6 +32,8 @@ public final class LPNTraining {
     var generator: SeededGenerator
     /// The gray images (or phantoms), values in [0, 1].
     let images: [(values: [Float], width: Int, height: Int)]
+    /// The pixel permutations of `data.augment` on one patch (empty for none).
+    let augmentation: [[Int]]
 
     /// `directory/checkpoint.safetensors`.
     public var checkpointPath: String { config.directory + "/checkpoint.safetensors" }
@@ -68,6 +70,7 @@ public final class LPNTraining {
             }
         }
         images = loaded
+        augmentation = config.augment == .none ? [] : try config.augment.permutations(channels: 1, height: config.patch, width: config.patch)
     }
 
     /// Replaces `network`'s weights by those of the model file (or checkpoint) at `path`, whose
@@ -115,9 +118,10 @@ public final class LPNTraining {
         return out
     }
 
-    /// The next batch: clean samples x (patches, or Laplace samples) and noisy
-    /// y = x + σ·N(0, 1), in the network's layout. Advances the training's generator, so a
-    /// batch drawn here is one `run` does not draw.
+    /// The next batch: clean samples x (patches, each mapped by a symmetry drawn uniformly
+    /// with `data.augment`; or Laplace samples) and noisy y = x + σ·N(0, 1), in the network's
+    /// layout. Advances the training's generator, so a batch drawn here is one `run` does not
+    /// draw. Without augmentation no symmetry is drawn (earlier runs' batches are unchanged).
     public func nextBatch() throws -> (clean: Tensor<Float>, noisy: Tensor<Float>) {
         let p = config.patch, d = config.dimension, b = config.batch
         var x = [Float](repeating: 0, count: b * d), y = x
@@ -134,12 +138,13 @@ public final class LPNTraining {
             let img = images[Int(generator.next() % UInt64(images.count))]
             let r0 = Int(generator.next() % UInt64(img.height - p + 1))
             let c0 = Int(generator.next() % UInt64(img.width - p + 1))
-            for r in 0..<p {
-                for c in 0..<p {
-                    let v = img.values[(r0 + r) * img.width + c0 + c]
-                    x[s * d + r * p + c] = v
-                    y[s * d + r * p + c] = v + Float(config.noise * generator.normal())
-                }
+            // (T x)[k] = x[perm[k]] on the patch; the identity without augmentation.
+            let perm: [Int]? = augmentation.isEmpty ? nil : augmentation[Int(generator.next() % UInt64(augmentation.count))]
+            for k in 0..<d {
+                let source = perm?[k] ?? k
+                let v = img.values[(r0 + source / p) * img.width + c0 + source % p]
+                x[s * d + k] = v
+                y[s * d + k] = v + Float(config.noise * generator.normal())
             }
         }
         let shape = config.kind == .fullyConnected ? [b, d] : [b, 1, p, p]
