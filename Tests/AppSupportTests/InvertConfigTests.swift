@@ -141,6 +141,11 @@ import PDE
             ("{name: pnp-pgd, prior: lpn, model: \(model), relaxation: 0.5}", "algorithm.relaxation", "only"),
             ("{name: pnp-admm, prior: lpn, model: \(model), rho: 0.1, symmetries: rotations}", "algorithm.symmetries", "none, negation, flips, dihedral"),
             ("{name: pnp-admm, prior: tv, lambda: 0.1, symmetries: flips}", "algorithm.symmetries", "prior lpn"),
+            ("{name: pnp-admm, prior: lpn, model: \(model), rho: 0.1, denoiser_scale: 0}", "algorithm.denoiser_scale", "0 < s"),
+            ("{name: pnp-pgd, prior: lpn, model: \(model), denoiser_scale: -2}", "algorithm.denoiser_scale", "0 < s"),
+            ("{name: pnp-admm, prior: lpn, model: \(model), rho: 0.1, denoiser_scale: 2, denoiser_center: .nan}", "algorithm.denoiser_center", "finite"),
+            ("{name: pnp-admm, prior: tv, lambda: 0.1, denoiser_scale: 2}", "algorithm.denoiser_scale", "prior lpn"),
+            ("{name: admm, prior: tv, lambda: 0.1, denoiser_center: 0.5}", "algorithm.denoiser_center", "only"),
         ]
         for (algorithm, key, mentions) in cases {
             let e = failure(head + "algorithm: " + algorithm + "\n")
@@ -149,7 +154,7 @@ import PDE
         // PnP-ADMM and PnP-PGD with the network, the learned objective recorded per iteration;
         // also damped and averaged over the symmetries of the square (still an exact prox).
         for algorithm in ["pnp-admm, rho: 0.05", "pnp-pgd", "pnp-admm, rho: 0.05, relaxation: 0.5, symmetries: dihedral",
-                          "pnp-pgd, symmetries: flips"] {
+                          "pnp-pgd, symmetries: flips", "pnp-admm, rho: 0.05, denoiser_scale: 2, denoiser_center: 0.5"] {
             let yaml = head + "algorithm: {name: \(algorithm), prior: lpn, model: \(model), evaluate_regularizer: true, iterations: 3, tolerance: 0}\n"
                 + "output: {directory: \(dir), name: lpn, formats: [jsonl]}\n"
             let summary = try InvertRunner(config: try decode(yaml), configPath: "t.yaml", log: { _ in }).run()

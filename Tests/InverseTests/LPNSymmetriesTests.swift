@@ -163,4 +163,58 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) {
         #expect(pdeErrorKind { try LearnedRegularizer(network: conv, imageSize: [4, 6], symmetries: .dihedral) } == "shapeMismatch")
         #expect(try LearnedRegularizer(network: conv, imageSize: [4, 6], symmetries: .flips).count == 24)
     }
+
+    // Denoiser scaling: f_s(v) = c + (f(c + s(v − c)) − c)/s = ∇ψ_s, the exact prox of
+    // R_s(x) = R(c + s(x − c))/s² (up to a constant).
+    @Test func scaledNetworkIsTheProxOfTheScaledRegularizer() throws {
+        let net = try smallNetwork(seed: 13)
+        let n = 4
+        let plain = try LearnedRegularizer(network: net, imageSize: [n, n])
+        let v = randomArray(n * n, seed: 120, scale: 1.2)
+        for (s, c) in [(2.5, 0.5), (0.6, 0.0), (1.0, -0.3)] {
+            let scaling = try LPNScaling(scale: s, center: c)
+            let r = try LearnedRegularizer(network: net, imageSize: [n, n], scaling: scaling)
+            #expect(r.scaling == scaling && !scaling.isIdentity)
+            // The definition, from the plain network.
+            let inner = v.map { c + s * ($0 - c) }
+            let expected = try plain.prox(inner).map { c + ($0 - c) / s }
+            let (psi, f) = try r.potentialAndProx(v)
+            #expect(maxAbsDifference(f, expected) <= 1e-13)
+            let (proxOnly, potentialOnly) = (try r.prox(v), try r.potential(v))
+            #expect(maxAbsDifference(proxOnly, f) <= 1e-14 && abs(potentialOnly - psi) <= 1e-13 * max(1, abs(psi)))
+            // f_s = ∇ψ_s by central differences.
+            for k in 0..<2 {
+                let d = randomArray(n * n, seed: 130 + UInt64(k))
+                let h = 1e-5
+                let fd = (try r.potential(zip(v, d).map { $0 + h * $1 }) - r.potential(zip(v, d).map { $0 - h * $1 })) / (2 * h)
+                #expect(abs(fd - dot(f, d)) <= 1e-7 * max(1, abs(fd)), "s = \(s), c = \(c): \(fd) vs \(dot(f, d))")
+            }
+            // R_s(x) − R(c + s(x − c))/s² is one constant at every x, and x = f_s(v) is its prox.
+            var offsets: [Double] = []
+            for k in 0..<3 {
+                let x = try r.prox(randomArray(n * n, seed: 140 + UInt64(k), scale: 1.5))
+                let e = try r.evaluate(x)
+                offsets.append(e.value - (try plain.evaluate(x.map { c + s * ($0 - c) }).value) / (s * s))
+            }
+            #expect(offsets.max()! - offsets.min()! <= 1e-7, "s = \(s), c = \(c): offsets \(offsets)")
+            let e = try r.evaluate(f)
+            #expect(maxAbsDifference(e.gradient, zip(v, f).map { $0 - $1 }) <= 1e-7, "∇R_s(f_s(v)) = v − f_s(v)")
+        }
+        // Scaling composes with the symmetry average and reaches the adapter.
+        let scaling = try LPNScaling(scale: 2, center: 0.5)
+        let both = try LPNProx(network: net, imageShape: [n, n], symmetries: .flips, scaling: scaling)
+        var mean = [Double](repeating: 0, count: n * n)
+        let scaled = try LearnedRegularizer(network: net, imageSize: [n, n], scaling: scaling)
+        let perms = try LPNSymmetries.flips.permutations(channels: 1, height: n, width: n)
+        for p in perms {
+            let fp = try scaled.prox(apply(p, v))
+            for k in p.indices { mean[p[k]] += fp[k] / Double(perms.count) }
+        }
+        #expect(maxAbsDifference(try both.prox(v, step: 1), mean) <= 1e-13)
+        // The identity is the network itself, bit for bit.
+        #expect(try LearnedRegularizer(network: net, imageSize: [n, n], scaling: LPNScaling(scale: 1)).prox(v) == plain.prox(v))
+        for (s, c) in [(0.0, 0.0), (-1.0, 0.0), (Double.nan, 0.0), (Double.infinity, 0.0), (2.0, Double.nan), (2.0, -Double.infinity)] {
+            #expect(pdeErrorKind { try LPNScaling(scale: s, center: c) } == "invalidValue", "s = \(s), c = \(c)")
+        }
+    }
 }

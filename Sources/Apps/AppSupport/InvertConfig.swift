@@ -134,7 +134,7 @@ public struct InvertConfig: Decodable, Sendable {
         let a = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("algorithm"))
         try a.rejectUnknownKeys(["name", "iterations", "tolerance", "ssim", "prior", "lambda", "rho", "nu", "step", "filter",
                                  "regularizer", "nonnegative", "inner_iterations", "model", "evaluate_regularizer",
-                                 "relaxation", "symmetries"], path: "algorithm")
+                                 "relaxation", "symmetries", "denoiser_scale", "denoiser_center"], path: "algorithm")
         algorithm = try a.required("name")
         let method: ReconstructionMethod
         do { method = try ReconstructionRegistry.method(algorithm) } catch {
@@ -159,6 +159,8 @@ public struct InvertConfig: Decodable, Sendable {
         settings.evaluateRegularizer = try a.value("evaluate_regularizer")
         settings.relaxation = try a.value("relaxation")
         settings.symmetries = try a.value("symmetries")
+        settings.denoiserScale = try a.value("denoiser_scale")
+        settings.denoiserCenter = try a.value("denoiser_center")
         for key in settings.givenKeys where !method.keys.contains(key) {
             throw ConfigError(keyPath: a.path(key), value: "not read by \(algorithm)",
                               expected: method.keys.isEmpty ? "no settings for \(algorithm)" : "only " + method.keys.joined(separator: ", "))
@@ -174,6 +176,12 @@ public struct InvertConfig: Decodable, Sendable {
         if let g = settings.symmetries, LPNSymmetries(rawValue: g) == nil {
             throw ConfigError(keyPath: a.path("symmetries"), value: "'\(g)'",
                               expected: "one of " + LPNSymmetries.names)
+        }
+        if let v = settings.denoiserScale, !(v > 0 && v <= 1e6) {
+            throw ConfigError(keyPath: a.path("denoiser_scale"), value: "\(v)", expected: "a scale s with 0 < s ≤ 1e6 (1: the network itself; above 1 weakens the prior)")
+        }
+        if let v = settings.denoiserCenter, !v.isFinite {
+            throw ConfigError(keyPath: a.path("denoiser_center"), value: "\(v)", expected: "a finite centre of the denoiser scaling")
         }
         if let p = settings.prior, !(ReconstructionRegistry.priorNames.contains(p)) {
             throw ConfigError(keyPath: a.path("prior"), value: "'\(p)'", expected: "one of " + ReconstructionRegistry.priorNames.joined(separator: ", "))
@@ -194,7 +202,7 @@ public struct InvertConfig: Decodable, Sendable {
                 throw ConfigError(keyPath: a.path("rho"), value: "missing", expected: "ρ > 0, the weight of the learned prior (pnp-admm with prior lpn)")
             }
         } else {
-            for key in ["model", "evaluate_regularizer", "symmetries"] where a.contains(AnyKey(key)) {
+            for key in ["model", "evaluate_regularizer", "symmetries", "denoiser_scale", "denoiser_center"] where a.contains(AnyKey(key)) {
                 throw ConfigError(keyPath: a.path(key), value: "given", expected: "prior lpn (the key is for a learned proximal network)")
             }
         }

@@ -68,6 +68,10 @@ struct LPNSuite: ParsableCommand {
     var symmetries = "none"
     @Option(help: "Relaxation α ∈ (0, 2) of LPN-PnP-ADMM (1: plain ADMM, below 1 damps).")
     var admmRelaxation = 1.0
+    @Option(help: "Denoiser scaling s > 0 of the networks in every case: f_s(v) = c + (f(c + s(v − c)) − c)/s, the exact prox of R(c + s(x − c))/s² (s > 1 weakens the prior).")
+    var lpnScale = 1.0
+    @Option(help: "Centre c of the denoiser scaling.")
+    var lpnCenter = 0.0
 
     /// `--symmetries`, validated.
     func parsedSymmetries() throws -> LPNSymmetries {
@@ -77,9 +81,23 @@ struct LPNSuite: ParsableCommand {
         return g
     }
 
+    /// `--lpn-scale` and `--lpn-center`, validated.
+    func parsedScaling() throws -> LPNScaling {
+        do { return try LPNScaling(scale: lpnScale, center: lpnCenter) } catch {
+            throw ValidationError("--lpn-scale \(lpnScale) / --lpn-center \(lpnCenter): \(error)")
+        }
+    }
+
+    /// What the records of a case say of the network's symmetries and scaling.
+    var priorRecord: [String: Any] { ["symmetries": symmetries, "scale": lpnScale, "center": lpnCenter, "scale": lpnScale, "center": lpnCenter] }
+
+    /// ", scaling s = …, c = …" unless the scaling is the identity.
+    var scalingNote: String { lpnScale == 1 && lpnCenter == 0 ? "" : ", scaling s = \(lpnScale), c = \(lpnCenter)" }
+
     func run() throws {
         try options.validateRelease()
         _ = try parsedSymmetries()
+        _ = try parsedScaling()
         guard admmRelaxation > 0, admmRelaxation < 2 else { throw ValidationError("--admm-relaxation: \(admmRelaxation) is not in (0, 2)") }
         Threads.configure()
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -115,7 +133,7 @@ struct LPNSuite: ParsableCommand {
         guard network.kind == .fullyConnected(dimension: 1) else {
             throw ValidationError("\(laplaceModel): a 1-D fully connected network expected (the Laplace toy), got \(network.kind)")
         }
-        let reg = try LearnedRegularizer(network: network, symmetries: parsedSymmetries())
+        let reg = try LearnedRegularizer(network: network, symmetries: parsedSymmetries(), scaling: parsedScaling())
         if reg.symmetries != .none { print("   averaged over \(reg.symmetries.rawValue) (\(reg.symmetries.order) passes per evaluation)") }
         let ys = (0...600).map { -3 + Double($0) / 100 }
         let t0 = Date()
@@ -202,14 +220,14 @@ struct LPNSuite: ParsableCommand {
 
     func denoise(_ rec: BenchRecorder) throws {
         let sigma = 0.1
-        print("== denoise (held-out \(heldOut), Gaussian noise σ = \(sigma); LPN \(imageModel), symmetries \(symmetries), vs the TV prox, best weight per image)")
+        print("== denoise (held-out \(heldOut), Gaussian noise σ = \(sigma); LPN \(imageModel), symmetries \(symmetries)\(scalingNote), vs the TV prox, best weight per image)")
         let net = try imageNetwork()
         let tvWeights = [0.03, 0.05, 0.07, 0.09, 0.11, 0.14]
         var rows: [[String]] = [], sums = (noisy: 0.0, lpn: 0.0, tv: 0.0), lpnSeconds = 0.0
         let all = try heldOutImages()
         for (k, img) in all.enumerated() {
             let y = try NoiseModel.gaussian(sigma: sigma).corrupt(img.values, seed: 100 + UInt64(k))
-            let prox = try LPNProx(network: net, imageShape: img.shape, symmetries: parsedSymmetries())
+            let prox = try LPNProx(network: net, imageShape: img.shape, symmetries: parsedSymmetries(), scaling: parsedScaling())
             let t0 = Date()
             let xl = try prox.prox(y, step: 1)
             let t = Date().timeIntervalSince(t0)
@@ -222,7 +240,7 @@ struct LPNSuite: ParsableCommand {
             rows.append([img.name, String(format: "%.2f", pn), String(format: "%.2f", tv.psnr), String(format: "%.2f", tv.weight),
                          String(format: "%.2f", pl), String(format: "%+.2f", pl - tv.psnr), String(format: "%.3f", t)])
             rec.record(["suite": "lpn", "case": "denoise_\(img.name)_sigma\(sigma)", "tool": "swiftpde_lpn", "psnr": pl, "tv_psnr": tv.psnr,
-                        "tv_weight": tv.weight, "noisy_psnr": pn, "seconds": t, "model": imageModel, "symmetries": symmetries])
+                        "tv_weight": tv.weight, "noisy_psnr": pn, "seconds": t, "model": imageModel, "symmetries": symmetries, "scale": lpnScale, "center": lpnCenter])
         }
         let n = Double(all.count)
         rows.append(["mean", String(format: "%.2f", sums.noisy / n), String(format: "%.2f", sums.tv / n), "",
@@ -235,12 +253,12 @@ struct LPNSuite: ParsableCommand {
     /// each held-out image: clean, with the denoising case's noise (σ = 0.1) and the deblurring
     /// case's measurement (blur σ = 1, noise 0.02), with R's weak-convexity modulus 1 − 1/L.
     func lipschitz(_ rec: BenchRecorder) throws {
-        print("== lipschitz (held-out \(heldOut); L = λ_max(∇f) of \(imageModel), symmetries \(symmetries), by power iteration, "
+        print("== lipschitz (held-out \(heldOut); L = λ_max(∇f) of \(imageModel), symmetries \(symmetries)\(scalingNote), by power iteration, "
               + "50 iterations at most, relative tolerance 1e-3)")
         let net = try imageNetwork()
         var rows: [[String]] = []
         for (k, img) in try heldOutImages().enumerated() {
-            let prox = try LPNProx(network: net, imageShape: img.shape, symmetries: parsedSymmetries())
+            let prox = try LPNProx(network: net, imageShape: img.shape, symmetries: parsedSymmetries(), scaling: parsedScaling())
             let blur = try Blur(imageShape: img.shape, kernel: try .gaussian(sigma: 1))
             let points: [(String, [Double])] = [
                 ("clean", img.values),
@@ -255,7 +273,7 @@ struct LPNSuite: ParsableCommand {
                              "\(l.iterations)\(l.converged ? "" : " (limit)")", String(format: "%.1f", seconds)])
                 rec.record(["suite": "lpn", "case": "lipschitz_\(img.name)_\(label.replacingOccurrences(of: " ", with: "_"))",
                             "tool": "swiftpde_lpn", "lipschitz": l.value, "weak_convexity": l.weakConvexity, "iterations": l.iterations,
-                            "converged": l.converged, "seconds": seconds, "model": imageModel, "symmetries": symmetries])
+                            "converged": l.converged, "seconds": seconds, "model": imageModel, "symmetries": symmetries, "scale": lpnScale, "center": lpnCenter])
             }
         }
         printTable(["image", "at", "L", "1 − 1/L", "iterations", "s"], rows)
@@ -271,7 +289,7 @@ struct LPNSuite: ParsableCommand {
         let lpn = try Self.best(rhos, truth: img.values) { rho in
             let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: true)
             let r = try ADMM(penalty: rho, options: options, relaxation: admmRelaxation).solve(model: model, measurement: y,
-                                                                   prior: try LPNProx(network: net, imageShape: img.shape, symmetries: parsedSymmetries()))
+                                                                   prior: try LPNProx(network: net, imageShape: img.shape, symmetries: parsedSymmetries(), scaling: parsedScaling()))
             runs[rho] = (r.report.history.map(\.relativeChange), r.report.seconds / Double(max(1, r.report.iterations)))
             return r.x
         }
@@ -301,7 +319,7 @@ struct LPNSuite: ParsableCommand {
         let net = try imageNetwork()
         // ρ weighs the learned prior: ADMM with the fixed prox f = prox_R minimizes ½‖Ax − y‖² + ρR(x).
         let rhos = try parsedRhos()
-        print("   model \(imageModel), ρ in \(rhos), symmetries \(symmetries), relaxation α = \(admmRelaxation)")
+        print("   model \(imageModel), ρ in \(rhos), symmetries \(symmetries)\(scalingNote), relaxation α = \(admmRelaxation)")
         let lambdas = [0.002, 0.004, 0.008, 0.016]
         var rows: [[String]] = [], sums = (lpn: 0.0, tv: 0.0), perIteration = 0.0
         var plot = SVGLinePlot(title: "LPN-PnP-ADMM deblurring: relative change", xLabel: "iteration", yLabel: "||x_k+1 - x_k|| / ||x_k||", logY: true)
@@ -319,7 +337,7 @@ struct LPNSuite: ParsableCommand {
             rec.record(["suite": "lpn", "case": "deblur_\(img.name)_gauss\(blurSigma)_noise\(noise)", "tool": "swiftpde_lpn_pnp_admm",
                         "psnr": lpn.psnr, "rho": lpn.weight, "tv_psnr": tv.psnr, "tv_lambda": tv.weight, "iterations": admmIterations,
                         "final_relative_change": history.last ?? NSNull(), "seconds_per_iteration": seconds, "model": imageModel,
-                        "symmetries": symmetries, "relaxation": admmRelaxation])
+                        "symmetries": symmetries, "scale": lpnScale, "center": lpnCenter, "relaxation": admmRelaxation])
         }
         let n = Double(all.count)
         rows.append(["mean", "", String(format: "%.2f", sums.tv / n), String(format: "%.2f", sums.lpn / n),
@@ -337,7 +355,7 @@ struct LPNSuite: ParsableCommand {
               + "k-space; \(admmIterations) ADMM iterations: LPN-PnP vs TV, best weight of a grid per image)")
         let net = try imageNetwork()
         let rhos = try parsedRhos()
-        print("   model \(imageModel), ρ in \(rhos), symmetries \(symmetries), relaxation α = \(admmRelaxation)")
+        print("   model \(imageModel), ρ in \(rhos), symmetries \(symmetries)\(scalingNote), relaxation α = \(admmRelaxation)")
         let lambdas = [0.001, 0.002, 0.005, 0.01]
         var rows: [[String]] = [], sums = (zero: 0.0, lpn: 0.0, tv: 0.0), perIteration = 0.0
         var plot = SVGLinePlot(title: "LPN-PnP-ADMM, CS-MRI 4x: relative change", xLabel: "iteration", yLabel: "||x_k+1 - x_k|| / ||x_k||",
@@ -358,7 +376,7 @@ struct LPNSuite: ParsableCommand {
             rec.record(["suite": "lpn", "case": "mri_\(img.name)_random4x_noise\(noise)", "tool": "swiftpde_lpn_pnp_admm",
                         "psnr": lpn.psnr, "rho": lpn.weight, "tv_psnr": tv.psnr, "tv_lambda": tv.weight, "zero_filled_psnr": zero,
                         "iterations": admmIterations, "final_relative_change": history.last ?? NSNull(), "seconds_per_iteration": seconds,
-                        "model": imageModel, "symmetries": symmetries, "relaxation": admmRelaxation])
+                        "model": imageModel, "symmetries": symmetries, "scale": lpnScale, "center": lpnCenter, "relaxation": admmRelaxation])
         }
         let n = Double(all.count)
         rows.append(["mean", String(format: "%.2f", sums.zero / n), String(format: "%.2f", sums.tv / n), String(format: "%.2f", sums.lpn / n),
@@ -373,7 +391,7 @@ struct LPNSuite: ParsableCommand {
 
     func ct(_ rec: BenchRecorder) throws {
         print("== ct (ct_peer.py --n \(ctSize) --angles \(ctAngles) --noise \(ctNoise): FBP, TV-PDHG (\(tvIterations) it), "
-              + "LPN-PnP-ADMM (\(admmIterations) it, symmetries \(symmetries), relaxation α = \(admmRelaxation)); weights by PSNR over a grid)")
+              + "LPN-PnP-ADMM (\(admmIterations) it, symmetries \(symmetries)\(scalingNote), relaxation α = \(admmRelaxation)); weights by PSNR over a grid)")
         let rhos = try parsedRhos(ctRhos, option: "--ct-rhos")
         let dir = work + "/ct"
         if !FileManager.default.fileExists(atPath: dir + "/ct_sinogram.npy") {
@@ -440,7 +458,7 @@ struct LPNSuite: ParsableCommand {
         for rho in rhos {
             let options = ReconstructionOptions(maxIterations: admmIterations, tolerance: 0, trackObjective: false, recordHistory: false)
             let r = try ADMM(penalty: rho, options: options, relaxation: admmRelaxation).solve(model: projector, measurement: sinogram,
-                                                                   prior: try LPNProx(network: network, imageShape: [n, n], symmetries: parsedSymmetries()), initial: fbp.x)
+                                                                   prior: try LPNProx(network: network, imageShape: [n, n], symmetries: parsedSymmetries(), scaling: parsedScaling()), initial: fbp.x)
             let (p, q) = try inputs.score(r.x, truth: truth)
             if p > lpn.psnr { lpn = (rho, p, q, r.report.seconds) }
         }
@@ -449,7 +467,7 @@ struct LPNSuite: ParsableCommand {
         rec.record(["suite": "lpn", "case": label, "tool": "swiftpde_lpn_pnp_admm", "psnr": lpn.psnr, "ssim": lpn.ssim, "rho": lpn.rho,
                     "tv_psnr": tv.psnr, "tv_lambda": tv.lam, "fbp_psnr": fbp.psnr, "fbp_filter": fbp.filter.rawValue,
                     "seconds": lpn.seconds, "iterations": admmIterations, "model": model,
-                    "symmetries": symmetries, "relaxation": admmRelaxation])
+                    "symmetries": symmetries, "scale": lpnScale, "center": lpnCenter, "relaxation": admmRelaxation])
         return (fbp.psnr, tv.psnr, lpn.psnr)
     }
 

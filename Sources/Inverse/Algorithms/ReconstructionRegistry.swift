@@ -19,6 +19,8 @@ public struct ReconstructionSettings: Sendable {
     public var relaxation: Double?
     /// Prior lpn: the symmetries the network is averaged over (none, negation, flips, dihedral).
     public var symmetries: String?
+    /// Prior lpn: denoiser scaling s and centre c (`LPNScaling`; defaults 1 and 0).
+    public var denoiserScale: Double?, denoiserCenter: Double?
     /// Linearized ADMM's ν.
     public var nu: Double?
     /// Proximal-gradient step rule: lipschitz or backtracking.
@@ -51,6 +53,8 @@ public struct ReconstructionSettings: Sendable {
         if evaluateRegularizer != nil { k.append("evaluate_regularizer") }
         if relaxation != nil { k.append("relaxation") }
         if symmetries != nil { k.append("symmetries") }
+        if denoiserScale != nil { k.append("denoiser_scale") }
+        if denoiserCenter != nil { k.append("denoiser_center") }
         return k
     }
 }
@@ -140,7 +144,8 @@ public enum ReconstructionRegistry {
         },
         ReconstructionMethod(name: "pnp-admm",
                              summary: "plug-and-play ADMM with a denoiser as the prior (tv: the TV denoiser at σ² = 1/ρ; lpn: a learned proximal network, ρ weighing its R)",
-                             keys: ["prior", "lambda", "rho", "inner_iterations", "model", "evaluate_regularizer", "relaxation", "symmetries"],
+                             keys: ["prior", "lambda", "rho", "inner_iterations", "model", "evaluate_regularizer", "relaxation", "symmetries",
+                                    "denoiser_scale", "denoiser_center"],
                              iterative: true) { e, s, o in
             let rho: Double
             if s.prior == "lpn" {
@@ -154,7 +159,8 @@ public enum ReconstructionRegistry {
                 .solve(model: e.model, measurement: e.measurement, prior: try denoiser(e, s, weight: rho), initial: e.baseline.image)
         },
         ReconstructionMethod(name: "pnp-pgd", summary: "plug-and-play proximal gradient with a denoiser (step 1/L; lpn: minimizes ½‖Ax − y‖² + L·R)",
-                             keys: ["prior", "lambda", "inner_iterations", "model", "evaluate_regularizer", "symmetries"], iterative: true) { e, s, o in
+                             keys: ["prior", "lambda", "inner_iterations", "model", "evaluate_regularizer", "symmetries",
+                                    "denoiser_scale", "denoiser_center"], iterative: true) { e, s, o in
             // The step is 1/(1.01 L), so the learned prior weighs 1.01 L: estimate L once, for both.
             var step = ProximalGradient.StepRule.lipschitz, weight = 1.0
             if s.prior == "lpn" {
@@ -236,8 +242,9 @@ public enum ReconstructionRegistry {
             }
             let network = try LearnedProximalNetwork<Float>.load(from: path)
             let symmetries = try s.symmetries.map(LPNSymmetries.init(named:)) ?? .none
+            let scaling = try LPNScaling(scale: s.denoiserScale ?? 1, center: s.denoiserCenter ?? 0)
             let prox = try LPNProx(network: network, imageShape: e.imageShape, evaluatesRegularizer: s.evaluateRegularizer ?? false,
-                                   symmetries: symmetries)
+                                   symmetries: symmetries, scaling: scaling)
             prox.regularizerWeight = weight
             return prox
         case let other:

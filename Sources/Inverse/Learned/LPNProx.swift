@@ -72,15 +72,16 @@ public final class LPNProx<T: TensorScalar>: ProximalOperator {
 
     /// The adapter for a network with `LearnedRegularizer`'s default inversion settings (a
     /// fully convolutional network takes the image size from `imageShape`), averaged over
-    /// `symmetries` (`LPNSymmetries`: still an exact prox, of the averaged ψ's regularizer).
+    /// `symmetries` (`LPNSymmetries`: still an exact prox, of the averaged ψ's regularizer),
+    /// with denoiser `scaling` (`LPNScaling`: the exact prox of R(c + s(x − c))/s²).
     /// Throws as `init(regularizer:imageShape:evaluatesRegularizer:)` and, for symmetries the
     /// network or image cannot take, as `LearnedRegularizer.init`.
     public convenience init(network: LearnedProximalNetwork<T>, imageShape: [Int], evaluatesRegularizer: Bool = false,
-                            symmetries: LPNSymmetries = .none) throws {
+                            symmetries: LPNSymmetries = .none, scaling: LPNScaling = .identity) throws {
         var size: [Int]? = nil
         if case .fullyConvolutional = network.kind { size = Array(imageShape.suffix(2)) }
-        try self.init(regularizer: LearnedRegularizer(network: network, imageSize: size, symmetries: symmetries), imageShape: imageShape,
-                      evaluatesRegularizer: evaluatesRegularizer)
+        try self.init(regularizer: LearnedRegularizer(network: network, imageSize: size, symmetries: symmetries, scaling: scaling),
+                      imageShape: imageShape, evaluatesRegularizer: evaluatesRegularizer)
     }
 
     /// The number of pixels of one image.

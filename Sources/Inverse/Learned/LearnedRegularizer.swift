@@ -62,6 +62,9 @@ public struct LearnedRegularizer<T: TensorScalar> {
     public let symmetries: LPNSymmetries
     /// The symmetries' elements on one sample (empty for `.none`).
     let elements: [LPNSymmetries.Element]
+    /// Denoiser scaling (`LPNScaling`; `.identity`: the network itself): every network pass
+    /// is of f_s and ψ_s, before the symmetry average.
+    public let scaling: LPNScaling
 
     /// The result of inverting f at x.
     public struct Inversion: Sendable {
@@ -105,8 +108,10 @@ public struct LearnedRegularizer<T: TensorScalar> {
     /// `PDEError.shapeMismatch` for an image size missing (fully convolutional), given (other
     /// kinds) or not two sizes ≥ 1, and for `symmetries` that move pixels (flips, dihedral) on a
     /// fully connected network (no image layout) or `.dihedral` on a non-square image.
+    /// `scaling` (`LPNScaling`) maps every network pass to f_s and ψ_s.
     public init(network: LearnedProximalNetwork<T>, imageSize: [Int]? = nil, tolerance: Double? = nil, acceptableResidual: Double? = nil,
-                maxIterations: Int = 1000, memory: Int = 20, polishSteps: Int = 5, symmetries: LPNSymmetries = .none) throws {
+                maxIterations: Int = 1000, memory: Int = 20, polishSteps: Int = 5, symmetries: LPNSymmetries = .none,
+                scaling: LPNScaling = .identity) throws {
         if case .fullyConvolutional = network.kind {
             guard let s = imageSize, s.count == 2, s.allSatisfy({ $0 >= 1 }) else {
                 throw PDEError.shapeMismatch(what: "image size of a fully convolutional learned regularizer", expected: "[H ≥ 1, W ≥ 1]",
@@ -126,6 +131,7 @@ public struct LearnedRegularizer<T: TensorScalar> {
         self.memory = memory
         self.polishSteps = polishSteps
         self.symmetries = symmetries
+        self.scaling = scaling
         switch (symmetries, network.kind) {
         case (.none, _):
             elements = []
@@ -206,23 +212,26 @@ public struct LearnedRegularizer<T: TensorScalar> {
         return try potentialAndProx(v).prox   // ψ comes free with the forward pass f needs
     }
 
-    /// The network's own ψ and f at one sample of the right length.
+    /// The network's own ψ and f at one sample of the right length (ψ_s and f_s with `scaling`).
     private func networkPotentialAndProx(_ y: [Double]) throws -> (potential: Double, prox: [Double]) {
-        let input = try Tensor<T>(shape: [1] + sampleShape, scalars: y.map { T($0) })
-        return try Autodiff.withoutGradient {
+        let input = try Tensor<T>(shape: [1] + sampleShape, scalars: scaling.networkInput(y).map { T($0) })
+        let (psi, f) = try Autodiff.withoutGradient {
             let (psi, f) = try network.potentialAndProx(Variable(input))
             return (Double(psi.value.scalars[0]), f.value.scalars.map { Double($0) })
         }
+        return scaling.mapBack(potential: psi, prox: f, input: y)
     }
 
     private func networkPotential(_ y: [Double]) throws -> Double {
-        let input = try Tensor<T>(shape: [1] + sampleShape, scalars: y.map { T($0) })
-        return try Autodiff.withoutGradient { Double(try network.potential(Variable(input)).value.scalars[0]) }
+        let input = try Tensor<T>(shape: [1] + sampleShape, scalars: scaling.networkInput(y).map { T($0) })
+        let psi = try Autodiff.withoutGradient { Double(try network.potential(Variable(input)).value.scalars[0]) }
+        return scaling.mapBack(potential: psi, prox: [], input: y).potential
     }
 
     private func networkProx(_ v: [Double]) throws -> [Double] {
-        let input = try Tensor<T>(shape: [1] + sampleShape, scalars: v.map { T($0) })
-        return try Autodiff.withoutGradient { try network.prox(Variable(input)).value.scalars.map { Double($0) } }
+        let input = try Tensor<T>(shape: [1] + sampleShape, scalars: scaling.networkInput(v).map { T($0) })
+        let f = try Autodiff.withoutGradient { try network.prox(Variable(input)).value.scalars.map { Double($0) } }
+        return scaling.mapBack(potential: 0, prox: f, input: []).prox
     }
 
     // MARK: Inversion and the regularizer
