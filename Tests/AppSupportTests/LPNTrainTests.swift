@@ -128,6 +128,16 @@ import TestSupport
         expectError(yaml.replacingOccurrences(of: "size: 32", with: "size: 1"), keyPath: "data.size")
         expectError(yaml.replacingOccurrences(of: "ellipses: 4", with: "ellipses: 0"), keyPath: "data.ellipses")
         expectError(yaml.replacingOccurrences(of: "count: 3", with: "images: [a.png]"), keyPath: "data.images", mentions: "images only")
+        // The Shepp–Logan family: the pool is the library's random members, never the phantom.
+        let family = try decode(yaml.replacingOccurrences(of: "ellipses: 4", with: "family: shepp-logan"))
+        #expect(family.phantomFamily == .sheppLogan && c.phantomFamily == .ellipses)
+        let heads = try LPNTraining(config: family)
+        #expect(heads.images[1].values == (try Phantom.randomSheppLogan(size: 32, seed: 9)).map(Float.init))
+        let shepp = try Phantom.sheppLogan(size: 32).map(Float.init)
+        #expect(heads.images.allSatisfy { $0.values != shepp })
+        expectError(yaml.replacingOccurrences(of: "ellipses: 4", with: "family: heads"), keyPath: "data.family", mentions: "ellipses, shepp-logan")
+        expectError(yaml.replacingOccurrences(of: "ellipses: 4", with: "ellipses: 4, family: shepp-logan"), keyPath: "data.ellipses", mentions: "shepp-logan")
+        expectError(Self.good.replacingOccurrences(of: "patch: 28", with: "patch: 28, family: ellipses"), keyPath: "data.family", mentions: "phantoms only")
         expectError(Self.good.replacingOccurrences(of: "patch: 28", with: "patch: 28, size: 64"), keyPath: "data.size", mentions: "phantoms only")
     }
 

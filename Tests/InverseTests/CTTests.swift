@@ -140,6 +140,20 @@ struct CTTests {
         #expect(r1 == r2 && r1 != r3)
         #expect(r1.allSatisfy { $0 >= 0 && $0 <= 1 } && r1.contains { $0 > 0 })
         for i in 0..<n { for j in 0..<n where (i - c) * (i - c) + (j - c) * (j - c) > c * c { #expect(r1[i * n + j] == 0) } }
+        // The Shepp–Logan family: reproducible, in [0, 1], never the phantom itself but close
+        // to it (the same skull and contrasts, moved inner ellipses, turned).
+        let s1 = try Phantom.randomSheppLogan(size: n, seed: 5), s2 = try Phantom.randomSheppLogan(size: n, seed: 5)
+        let s3 = try Phantom.randomSheppLogan(size: n, seed: 6)
+        #expect(s1 == s2 && s1 != s3 && s1.allSatisfy { $0 >= 0 && $0 <= 1 })
+        for (k, q) in [s1, s3].enumerated() {
+            let diff = zip(q, p).map { abs($0 - $1) }.reduce(0, +) / Double(n * n)
+            #expect(diff > 1e-3, "member \(k) equals the phantom")
+            // The skull: about as many pixels at 1 (the ring) as the phantom's, and its brain level 0.2.
+            let ring = q.filter { $0 > 0.95 }.count, ringP = p.filter { $0 > 0.95 }.count
+            #expect(Double(ring) > 0.5 * Double(ringP) && Double(ring) < 1.3 * Double(ringP), "member \(k): \(ring) vs \(ringP) skull pixels")
+            #expect(q.filter { abs($0 - 0.2) < 1e-12 }.count > n * n / 10, "member \(k): brain level")
+            for i in 0..<n { for j in 0..<n where (i - c) * (i - c) + (j - c) * (j - c) > c * c { #expect(q[i * n + j] == 0) } }
+        }
     }
 
     @Test func ctTypedErrors() throws {
@@ -170,6 +184,7 @@ struct CTTests {
         #expect(throws: PDEError.self) { _ = try Phantom.sheppLogan(size: -4) }
         #expect(throws: PDEError.self) { _ = try Phantom.randomEllipses(size: 32, count: 0, seed: 1) }
         #expect(throws: PDEError.self) { _ = try Phantom.randomEllipses(size: 0, count: 3, seed: 1) }
+        #expect(throws: PDEError.self) { _ = try Phantom.randomSheppLogan(size: 1, seed: 1) }
         #expect(FBPFilter(rawValue: "shepp-logan") == .sheppLogan)
         #expect(FBPFilter.allCases.count == 6)
     }

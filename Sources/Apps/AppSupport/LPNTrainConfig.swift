@@ -81,8 +81,19 @@ public struct LPNTrainConfig: Decodable, Sendable {
     /// Entries per Laplace sample (`data.dimension`, default 1; laplace only).
     public var laplaceDimension: Int
     /// Number of phantoms (`data.count`, default 64), their side (`data.size`, default 128)
-    /// and their ellipses (`data.ellipses`, default 10); phantoms only.
+    /// and their ellipses (`data.ellipses`, default 10; family ellipses); phantoms only.
     public var phantomCount: Int, phantomSize: Int, phantomEllipses: Int
+    /// Which phantoms (`data.family`): `ellipses` (the default, `Phantom.randomEllipses`) or
+    /// `shepp-logan` (`Phantom.randomSheppLogan`, random members of the Shepp–Logan family).
+    public var phantomFamily: PhantomFamily
+
+    /// The phantoms of `data.source: phantoms`.
+    public enum PhantomFamily: String, Sendable, CaseIterable {
+        /// `Phantom.randomEllipses` with `data.ellipses` ellipses.
+        case ellipses
+        /// `Phantom.randomSheppLogan`.
+        case sheppLogan = "shepp-logan"
+    }
     /// σ of the Gaussian noise added to the patches (`data.noise`).
     public var noise: Double
     /// The symmetries a patch is mapped by, one drawn uniformly per patch (`data.augment`:
@@ -139,7 +150,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
         hiddenInitialization = m.hiddenInitialization
         source = d.source; images = d.images; patch = d.patch; noise = d.noise; seed = d.seed; augment = d.augment
         scale = d.scale; laplaceDimension = d.dimension
-        phantomCount = d.count; phantomSize = d.size; phantomEllipses = d.ellipses
+        phantomCount = d.count; phantomSize = d.size; phantomEllipses = d.ellipses; phantomFamily = d.family
         batch = t.batch; pretrainSteps = t.pretrainSteps; matchingSteps = t.matchingSteps
         stages = t.gammas?.count ?? t.stages; gammas = t.gammas; stageLearningRates = t.learningRates
         sigmaMin = t.sigmaMin; pretrainLearningRate = t.pretrainLearningRate; learningRate = t.learningRate
@@ -232,11 +243,12 @@ public struct LPNTrainConfig: Decodable, Sendable {
 
     struct DataSpec: Decodable {
         var source: DataSource, images: [String], patch: Int, noise: Double, seed: UInt64, scale: Double, dimension: Int
-        var count: Int, size: Int, ellipses: Int, augment: LPNSymmetries
+        var count: Int, size: Int, ellipses: Int, augment: LPNSymmetries, family: PhantomFamily
         static let only: [String: DataSource] = ["images": .images, "scale": .laplace, "dimension": .laplace,
-                                                  "count": .phantoms, "size": .phantoms, "ellipses": .phantoms]
+                                                  "count": .phantoms, "size": .phantoms, "ellipses": .phantoms, "family": .phantoms]
         init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(["source", "images", "patch", "noise", "seed", "scale", "dimension", "count", "size", "ellipses", "augment"])
+            try decoder.rejectUnknownKeys(["source", "images", "patch", "noise", "seed", "scale", "dimension", "count", "size", "ellipses", "augment",
+                                           "family"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             let name: String = try c.value("source") ?? "images"
             guard let source = DataSource(rawValue: name) else {
@@ -264,6 +276,14 @@ public struct LPNTrainConfig: Decodable, Sendable {
             count = try c.value("count") ?? 64
             size = try c.value("size") ?? 128
             ellipses = try c.value("ellipses") ?? 10
+            let familyName: String = try c.value("family") ?? "ellipses"
+            guard let family = PhantomFamily(rawValue: familyName) else {
+                throw ConfigError(keyPath: c.path("family"), value: "'\(familyName)'", expected: "one of: ellipses, shepp-logan")
+            }
+            self.family = family
+            if family == .sheppLogan && c.contains(AnyKey("ellipses")) {
+                throw ConfigError(keyPath: c.path("ellipses"), value: "given", expected: "no 'ellipses' with data.family shepp-logan (its ellipses are the phantom's ten)")
+            }
             switch source {
             case .images:
                 images = try c.required("images")

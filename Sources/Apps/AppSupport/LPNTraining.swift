@@ -65,7 +65,9 @@ public final class LPNTraining {
         }
         if config.source == .phantoms {
             for k in 0..<config.phantomCount {
-                let p = try Phantom.randomEllipses(size: config.phantomSize, count: config.phantomEllipses, seed: config.seed &+ 1 &+ UInt64(k))
+                let seed = config.seed &+ 1 &+ UInt64(k)
+                let p = config.phantomFamily == .ellipses ? try Phantom.randomEllipses(size: config.phantomSize, count: config.phantomEllipses, seed: seed)
+                                                          : try Phantom.randomSheppLogan(size: config.phantomSize, seed: seed)
                 loaded.append((p.map(Float.init), config.phantomSize, config.phantomSize))
             }
         }
