@@ -156,6 +156,30 @@ struct CTTests {
         }
     }
 
+    // Area sampling: the pixel sum times the pixel area tends to the phantom's integral
+    // Σ intensity·πab (no clipping is active in the Shepp–Logan table), faster with more points
+    // per pixel; k = 1 is the point-sampled phantom itself.
+    @Test func supersampledPhantomsApproachTheIntegral() throws {
+        let n = 48
+        let h = 2 / Double(n - 1)
+        let exact = Phantom.modifiedSheppLoganTable.reduce(0.0) { $0 + $1.0 * Double.pi * $1.1 * $1.2 }
+        var errors: [Double] = []
+        for k in [1, 4, 12] {
+            let p = try Phantom.sheppLogan(size: n, supersampling: k)
+            #expect(p.allSatisfy { $0 >= 0 && $0 <= 1 })
+            errors.append(abs(p.reduce(0, +) * h * h - exact))
+        }
+        #expect(try Phantom.sheppLogan(size: n, supersampling: 1) == Phantom.sheppLogan(size: n))
+        #expect(errors[1] < 0.2 * errors[0] && errors[2] < 0.7 * errors[1], "integral errors \(errors)")
+        // Edge pixels take partial values; the interior keeps the table's levels.
+        let (p1, p4) = (try Phantom.sheppLogan(size: n), try Phantom.sheppLogan(size: n, supersampling: 4))
+        let partial = p4.filter { v in ![0, 0.1, 0.2, 0.3, 1].contains { abs(v - $0) < 1e-9 } }.count
+        #expect(partial > n && partial < n * n / 4)
+        #expect(zip(p1, p4).filter { abs($0 - $1) < 1e-12 }.count > n * n / 2)
+        let r = try Phantom.randomSheppLogan(size: n, seed: 3, supersampling: 3)
+        #expect(r != (try Phantom.randomSheppLogan(size: n, seed: 3)) && r.allSatisfy { $0 >= 0 && $0 <= 1 })
+    }
+
     @Test func ctTypedErrors() throws {
         #expect(throws: PDEError.self) { _ = try ParallelBeamProjector(size: 1, anglesDegrees: [0]) }
         #expect(throws: PDEError.self) { _ = try ParallelBeamProjector(size: 16, anglesDegrees: []) }
@@ -185,6 +209,9 @@ struct CTTests {
         #expect(throws: PDEError.self) { _ = try Phantom.randomEllipses(size: 32, count: 0, seed: 1) }
         #expect(throws: PDEError.self) { _ = try Phantom.randomEllipses(size: 0, count: 3, seed: 1) }
         #expect(throws: PDEError.self) { _ = try Phantom.randomSheppLogan(size: 1, seed: 1) }
+        #expect(throws: PDEError.self) { _ = try Phantom.sheppLogan(size: 32, supersampling: 0) }
+        #expect(throws: PDEError.self) { _ = try Phantom.randomSheppLogan(size: 32, seed: 1, supersampling: 17) }
+        #expect(throws: PDEError.self) { _ = try Phantom.randomEllipses(size: 32, count: 3, seed: 1, supersampling: -1) }
         #expect(FBPFilter(rawValue: "shepp-logan") == .sheppLogan)
         #expect(FBPFilter.allCases.count == 6)
     }

@@ -86,6 +86,9 @@ public struct LPNTrainConfig: Decodable, Sendable {
     /// Which phantoms (`data.family`): `ellipses` (the default, `Phantom.randomEllipses`) or
     /// `shepp-logan` (`Phantom.randomSheppLogan`, random members of the Shepp–Logan family).
     public var phantomFamily: PhantomFamily
+    /// Points per pixel side the phantoms are area-sampled with (`data.supersampling`,
+    /// default 1; phantoms only): k > 1 gives partial-volume edges.
+    public var phantomSupersampling: Int
 
     /// The phantoms of `data.source: phantoms`.
     public enum PhantomFamily: String, Sendable, CaseIterable {
@@ -150,7 +153,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
         hiddenInitialization = m.hiddenInitialization
         source = d.source; images = d.images; patch = d.patch; noise = d.noise; seed = d.seed; augment = d.augment
         scale = d.scale; laplaceDimension = d.dimension
-        phantomCount = d.count; phantomSize = d.size; phantomEllipses = d.ellipses; phantomFamily = d.family
+        phantomCount = d.count; phantomSize = d.size; phantomEllipses = d.ellipses; phantomFamily = d.family; phantomSupersampling = d.supersampling
         batch = t.batch; pretrainSteps = t.pretrainSteps; matchingSteps = t.matchingSteps
         stages = t.gammas?.count ?? t.stages; gammas = t.gammas; stageLearningRates = t.learningRates
         sigmaMin = t.sigmaMin; pretrainLearningRate = t.pretrainLearningRate; learningRate = t.learningRate
@@ -243,12 +246,12 @@ public struct LPNTrainConfig: Decodable, Sendable {
 
     struct DataSpec: Decodable {
         var source: DataSource, images: [String], patch: Int, noise: Double, seed: UInt64, scale: Double, dimension: Int
-        var count: Int, size: Int, ellipses: Int, augment: LPNSymmetries, family: PhantomFamily
+        var count: Int, size: Int, ellipses: Int, augment: LPNSymmetries, family: PhantomFamily, supersampling: Int
         static let only: [String: DataSource] = ["images": .images, "scale": .laplace, "dimension": .laplace,
-                                                  "count": .phantoms, "size": .phantoms, "ellipses": .phantoms, "family": .phantoms]
+                                                  "count": .phantoms, "size": .phantoms, "ellipses": .phantoms, "family": .phantoms, "supersampling": .phantoms]
         init(from decoder: Decoder) throws {
             try decoder.rejectUnknownKeys(["source", "images", "patch", "noise", "seed", "scale", "dimension", "count", "size", "ellipses", "augment",
-                                           "family"])
+                                           "family", "supersampling"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             let name: String = try c.value("source") ?? "images"
             guard let source = DataSource(rawValue: name) else {
@@ -276,6 +279,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
             count = try c.value("count") ?? 64
             size = try c.value("size") ?? 128
             ellipses = try c.value("ellipses") ?? 10
+            supersampling = try c.value("supersampling") ?? 1
             let familyName: String = try c.value("family") ?? "ellipses"
             guard let family = PhantomFamily(rawValue: familyName) else {
                 throw ConfigError(keyPath: c.path("family"), value: "'\(familyName)'", expected: "one of: ellipses, shepp-logan")
@@ -297,6 +301,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
                 try check(c, "count", count, 1...100_000, "an integer from 1 to 100000")
                 try check(c, "size", size, 2...4096, "an integer from 2 to 4096")
                 try check(c, "ellipses", ellipses, 1...10_000, "an integer from 1 to 10000")
+                try check(c, "supersampling", supersampling, 1...16, "an integer from 1 to 16 (points per pixel side)")
             }
             if source != .laplace {
                 patch = try c.required("patch")

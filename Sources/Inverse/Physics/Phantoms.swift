@@ -37,22 +37,27 @@ public enum Phantom {
 
     /// The modified Shepp–Logan phantom (Toft's ellipse table, as in scikit-image's
     /// `shepp_logan_phantom`), n×n, values in [0, 1] (background 0, skull 1, brain 0.2).
-    /// Throws `PDEError.invalidValue` unless 2 ≤ n ≤ `maximumSize`.
-    public static func sheppLogan(size n: Int) throws -> [Double] {
+    /// `supersampling` k > 1 averages k × k points per pixel (partial-volume edges, like
+    /// scikit-image's phantom resized with anti-aliasing). Throws `PDEError.invalidValue`
+    /// unless 2 ≤ n ≤ `maximumSize` and 1 ≤ k ≤ 16.
+    public static func sheppLogan(size n: Int, supersampling k: Int = 1) throws -> [Double] {
         try checkSize(n)
+        try checkSupersampling(k)
         let ellipses = modifiedSheppLoganTable.map {
             Ellipse(intensity: $0.0, a: $0.1, b: $0.2, x0: $0.3, y0: $0.4, phi: $0.5 * Double.pi / 180)
         }
-        return rasterize(ellipses, size: n)
+        return rasterize(ellipses, size: n, samples: k)
     }
 
     /// `count` random ellipses (seeded, reproducible): semi-axes in [0.05, 0.4), random
     /// orientation, intensity in [0.1, 1), each ellipse entirely inside the disc of radius 0.9
     /// (so inside the unit disc, and for n ≥ 6 inside the reconstruction circle of
     /// `ParallelBeamProjector`); overlaps add, and the sum is clipped to [0, 1].
-    /// Throws `PDEError.invalidValue` unless 2 ≤ n ≤ `maximumSize` and 1 ≤ count ≤ 10 000.
-    public static func randomEllipses(size n: Int, count: Int, seed: UInt64) throws -> [Double] {
+    /// `supersampling` k > 1 averages k × k points per pixel. Throws `PDEError.invalidValue`
+    /// unless 2 ≤ n ≤ `maximumSize`, 1 ≤ count ≤ 10 000 and 1 ≤ k ≤ 16.
+    public static func randomEllipses(size n: Int, count: Int, seed: UInt64, supersampling k: Int = 1) throws -> [Double] {
         try checkSize(n)
+        try checkSupersampling(k)
         guard count >= 1, count <= 10_000 else {
             throw PDEError.invalidValue(key: "count", value: "\(count)", expected: "an ellipse count in 1...10000")
         }
@@ -70,7 +75,7 @@ public enum Phantom {
             ellipses.append(Ellipse(intensity: intensity, a: a, b: b,
                                     x0: rho * Foundation.cos(angle), y0: rho * Foundation.sin(angle), phi: phi))
         }
-        return rasterize(ellipses, size: n)
+        return rasterize(ellipses, size: n, samples: k)
     }
 
     /// A random member of the Shepp–Logan family (seeded, reproducible): Toft's modified table
@@ -79,9 +84,11 @@ public enum Phantom {
     /// turned by up to ±30° and its (signed) intensity scaled by [0.5, 1.5); the whole phantom
     /// then turned by a random angle about the centre. Values clipped to [0, 1]. For training
     /// CT priors on head-like phantoms while the exact Shepp–Logan phantom stays held out.
-    /// Throws `PDEError.invalidValue` unless 2 ≤ n ≤ `maximumSize`.
-    public static func randomSheppLogan(size n: Int, seed: UInt64) throws -> [Double] {
+    /// `supersampling` k > 1 averages k × k points per pixel (partial-volume edges).
+    /// Throws `PDEError.invalidValue` unless 2 ≤ n ≤ `maximumSize` and 1 ≤ k ≤ 16.
+    public static func randomSheppLogan(size n: Int, seed: UInt64, supersampling k: Int = 1) throws -> [Double] {
         try checkSize(n)
+        try checkSupersampling(k)
         var rng = SeededGenerator(seed: seed)
         let (sx, sy) = (rng.uniform(0.85, 1), rng.uniform(0.85, 1))
         let turn = rng.uniform(-Double.pi, Double.pi)
@@ -102,7 +109,14 @@ public enum Phantom {
             // The turn of the whole phantom: centres rotate, each ellipse turns with them.
             ellipses.append(Ellipse(intensity: intensity, a: a, b: b, x0: ct * x0 - st * y0, y0: st * x0 + ct * y0, phi: phi + turn))
         }
-        return rasterize(ellipses, size: n)
+        return rasterize(ellipses, size: n, samples: k)
+    }
+
+    /// Throws `PDEError.invalidValue` unless 1 ≤ k ≤ 16.
+    static func checkSupersampling(_ k: Int) throws {
+        guard (1...16).contains(k) else {
+            throw PDEError.invalidValue(key: "supersampling", value: "\(k)", expected: "1 to 16 samples per pixel side")
+        }
     }
 
     static func checkSize(_ n: Int) throws {
@@ -111,8 +125,26 @@ public enum Phantom {
         }
     }
 
-    /// Sums the ellipses' indicator functions at the grid points and clips to [0, 1].
-    static func rasterize(_ ellipses: [Ellipse], size n: Int) -> [Double] {
+    /// Sums the ellipses' indicator functions at the grid points and clips to [0, 1]; with
+    /// `samples` k > 1, the mean of the clipped sums at k × k points spread evenly over each
+    /// pixel (area sampling: partial-volume edges, as an image resized with anti-aliasing).
+    static func rasterize(_ ellipses: [Ellipse], size n: Int, samples k: Int = 1) -> [Double] {
+        guard k > 1 else { return rasterize(ellipses, size: n, shiftX: 0, shiftY: 0) }
+        let h = 2 / Double(n - 1)
+        var image = [Double](repeating: 0, count: n * n)
+        let w = 1 / Double(k * k)
+        for p in 0..<k {
+            for q in 0..<k {
+                let dy = (Double(p) - Double(k - 1) / 2) * h / Double(k), dx = (Double(q) - Double(k - 1) / 2) * h / Double(k)
+                let sub = rasterize(ellipses, size: n, shiftX: dx, shiftY: dy)
+                for i in 0..<image.count { image[i] += w * sub[i] }
+            }
+        }
+        return image.map { min(1, $0) }   // k² terms of w may round just above 1
+    }
+
+    /// The clipped sums at x = −1 + jh + shiftX, y = 1 − ih − shiftY.
+    static func rasterize(_ ellipses: [Ellipse], size n: Int, shiftX: Double, shiftY: Double) -> [Double] {
         var image = [Double](repeating: 0, count: n * n)
         let h = 2 / Double(n - 1)
         image.withUnsafeMutableBufferPointer { img in
@@ -120,10 +152,10 @@ public enum Phantom {
                 let (c, s) = (Foundation.cos(e.phi), Foundation.sin(e.phi))
                 let (ia, ib) = (1 / e.a, 1 / e.b)
                 for i in 0..<n {
-                    let y = 1 - Double(i) * h - e.y0
+                    let y = 1 - Double(i) * h - shiftY - e.y0
                     let row = i &* n
                     for j in 0..<n {
-                        let x = -1 + Double(j) * h - e.x0
+                        let x = -1 + Double(j) * h + shiftX - e.x0
                         let u = (x * c + y * s) * ia, v = (-x * s + y * c) * ib
                         if u * u + v * v <= 1 { img[row &+ j] += e.intensity }
                     }
