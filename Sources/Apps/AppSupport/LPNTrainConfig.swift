@@ -86,9 +86,10 @@ public struct LPNTrainConfig: Decodable, Sendable {
     /// Which phantoms (`data.family`): `ellipses` (the default, `Phantom.randomEllipses`) or
     /// `shepp-logan` (`Phantom.randomSheppLogan`, random members of the Shepp–Logan family).
     public var phantomFamily: PhantomFamily
-    /// Points per pixel side the phantoms are area-sampled with (`data.supersampling`,
-    /// default 1; phantoms only): k > 1 gives partial-volume edges.
-    public var phantomSupersampling: Int
+    /// Points per pixel side the phantoms are area-sampled with (`data.supersampling`: one k,
+    /// default 1, or a list used in turn, phantom i taking entry i mod count; phantoms only):
+    /// k > 1 gives partial-volume edges, a list mixes hard and soft edges.
+    public var phantomSupersampling: [Int]
 
     /// The phantoms of `data.source: phantoms`.
     public enum PhantomFamily: String, Sendable, CaseIterable {
@@ -246,7 +247,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
 
     struct DataSpec: Decodable {
         var source: DataSource, images: [String], patch: Int, noise: Double, seed: UInt64, scale: Double, dimension: Int
-        var count: Int, size: Int, ellipses: Int, augment: LPNSymmetries, family: PhantomFamily, supersampling: Int
+        var count: Int, size: Int, ellipses: Int, augment: LPNSymmetries, family: PhantomFamily, supersampling: [Int]
         static let only: [String: DataSource] = ["images": .images, "scale": .laplace, "dimension": .laplace,
                                                   "count": .phantoms, "size": .phantoms, "ellipses": .phantoms, "family": .phantoms, "supersampling": .phantoms]
         init(from decoder: Decoder) throws {
@@ -279,7 +280,9 @@ public struct LPNTrainConfig: Decodable, Sendable {
             count = try c.value("count") ?? 64
             size = try c.value("size") ?? 128
             ellipses = try c.value("ellipses") ?? 10
-            supersampling = try c.value("supersampling") ?? 1
+            if let list = try? c.value("supersampling", as: [Int].self) { supersampling = list } else {
+                supersampling = [try c.value("supersampling") ?? 1]
+            }
             let familyName: String = try c.value("family") ?? "ellipses"
             guard let family = PhantomFamily(rawValue: familyName) else {
                 throw ConfigError(keyPath: c.path("family"), value: "'\(familyName)'", expected: "one of: ellipses, shepp-logan")
@@ -301,7 +304,10 @@ public struct LPNTrainConfig: Decodable, Sendable {
                 try check(c, "count", count, 1...100_000, "an integer from 1 to 100000")
                 try check(c, "size", size, 2...4096, "an integer from 2 to 4096")
                 try check(c, "ellipses", ellipses, 1...10_000, "an integer from 1 to 10000")
-                try check(c, "supersampling", supersampling, 1...16, "an integer from 1 to 16 (points per pixel side)")
+                guard !supersampling.isEmpty, supersampling.allSatisfy({ (1...16).contains($0) }) else {
+                    throw ConfigError(keyPath: c.path("supersampling"), value: "\(supersampling.count == 1 ? "\(supersampling[0])" : "\(supersampling)")",
+                                      expected: "an integer from 1 to 16 (points per pixel side), or a non-empty list of them")
+                }
             }
             if source != .laplace {
                 patch = try c.required("patch")

@@ -66,9 +66,9 @@ public final class LPNTraining {
         if config.source == .phantoms {
             for k in 0..<config.phantomCount {
                 let seed = config.seed &+ 1 &+ UInt64(k)
-                let (n, k) = (config.phantomSize, config.phantomSupersampling)
-                let p = config.phantomFamily == .ellipses ? try Phantom.randomEllipses(size: n, count: config.phantomEllipses, seed: seed, supersampling: k)
-                                                          : try Phantom.randomSheppLogan(size: n, seed: seed, supersampling: k)
+                let (n, samples) = (config.phantomSize, config.phantomSupersampling[k % config.phantomSupersampling.count])
+                let p = config.phantomFamily == .ellipses ? try Phantom.randomEllipses(size: n, count: config.phantomEllipses, seed: seed, supersampling: samples)
+                                                          : try Phantom.randomSheppLogan(size: n, seed: seed, supersampling: samples)
                 loaded.append((p.map(Float.init), config.phantomSize, config.phantomSize))
             }
         }
