@@ -88,9 +88,6 @@ struct LPNSuite: ParsableCommand {
         }
     }
 
-    /// What the records of a case say of the network's symmetries and scaling.
-    var priorRecord: [String: Any] { ["symmetries": symmetries, "scale": lpnScale, "center": lpnCenter, "scale": lpnScale, "center": lpnCenter] }
-
     /// ", scaling s = …, c = …" unless the scaling is the identity.
     var scalingNote: String { lpnScale == 1 && lpnCenter == 0 ? "" : ", scaling s = \(lpnScale), c = \(lpnCenter)" }
 
