@@ -201,5 +201,14 @@ import PDE
         #expect(sym.status == 0 && sym.stdout.contains("averaged over dihedral (8 passes)") && sym.stdout.contains("L = λ_max"), "\(sym.stdout)\(sym.stderr)")
         let badSymmetry = try runProcess(exe, ["regularizer", "--model", model, "--image", root + "/" + image, "--symmetries", "rotations"])
         #expect(badSymmetry.status != 0 && badSymmetry.stderr.contains("--symmetries"), "\(badSymmetry.stderr)")
+        // Denoiser scaling: R of the scaled prox, and bad scales rejected by name.
+        let scaled = try runProcess(exe, ["regularizer", "--model", model, "--image", root + "/" + image, "--crop", "10", "--scale", "2",
+                                          "--center", "0.5"])
+        #expect(scaled.status == 0 && scaled.stdout.contains("scaled (s = 2.0, c = 0.5)") && scaled.stdout.contains("R("),
+                "\(scaled.stdout)\(scaled.stderr)")
+        for bad in ["0", "-1", "nan"] {
+            let r = try runProcess(exe, ["regularizer", "--model", model, "--image", root + "/" + image, "--scale", bad])
+            #expect(r.status != 0 && r.stderr.contains("--scale"), "\(bad): \(r.stderr)")
+        }
     }
 }

@@ -44,6 +44,10 @@ struct Regularizer: ParsableCommand {
     var plot = "out/lpn-regularizer-path.png"
     @Option(help: "Average the network over a symmetry group: none, negation, flips, dihedral (square images); still an exact prox, of the averaged ψ's R.")
     var symmetries = "none"
+    @Option(help: "Denoiser scaling s: evaluate the prox f_s(v) = c + (f(c + s(v − c)) − c)/s, the exact prox of R(c + s(x − c))/s² (s > 1 denoises less).")
+    var scale = 1.0
+    @Option(help: "Centre c of the denoiser scaling (--scale).")
+    var center = 0.0
     @Flag(help: "Also print the prox's local Lipschitz constant L = λ_max(∇f) at each image (power iteration; L ≤ 1: R convex there).")
     var lipschitz = false
 
@@ -54,6 +58,8 @@ struct Regularizer: ParsableCommand {
         guard LPNSymmetries(rawValue: symmetries) != nil else {
             throw ValidationError("--symmetries \(symmetries): expected one of " + LPNSymmetries.names)
         }
+        guard scale > 0, scale <= 1e6, scale.isFinite else { throw ValidationError("--scale \(scale): expected a finite s with 0 < s ≤ 1e6") }
+        guard center.isFinite else { throw ValidationError("--center \(center): expected a finite centre") }
     }
 
     func run() throws {
@@ -83,7 +89,8 @@ struct Regularizer: ParsableCommand {
     func evaluate() throws {
         let network = try LearnedProximalNetwork<Float>.load(from: model)
         let a = try load(image)
-        let prox = try LPNProx(network: network, imageShape: a.shape, symmetries: LPNSymmetries(named: symmetries))
+        let prox = try LPNProx(network: network, imageShape: a.shape, symmetries: LPNSymmetries(named: symmetries),
+                              scaling: LPNScaling(scale: scale, center: center))
         let reg = prox.regularizer
         func show(_ label: String, _ x: [Double]) throws -> [Double] {
             let t0 = Date()
@@ -98,7 +105,8 @@ struct Regularizer: ParsableCommand {
             return e.inversion.y
         }
         print("pde-invert regularizer: \(model) (\(network.kind), \(network.parameterCount(Float.self)) parameters) on \(a.shape[0]) × \(a.shape[1]) images"
-              + (reg.symmetries == .none ? "" : ", averaged over \(reg.symmetries.rawValue) (\(reg.symmetries.order) passes)"))
+              + (reg.symmetries == .none ? "" : ", averaged over \(reg.symmetries.rawValue) (\(reg.symmetries.order) passes)")
+              + (reg.scaling.isIdentity ? "" : ", scaled (s = \(scale), c = \(center))"))
         _ = try show(image, a.values)
         if let sigma = noise {
             let noisy = try NoiseModel.gaussian(sigma: sigma).corrupt(a.values, seed: seed)
