@@ -304,9 +304,9 @@ public struct LPNTrainConfig: Decodable, Sendable {
                 try check(c, "count", count, 1...100_000, "an integer from 1 to 100000")
                 try check(c, "size", size, 2...4096, "an integer from 2 to 4096")
                 try check(c, "ellipses", ellipses, 1...10_000, "an integer from 1 to 10000")
-                guard !supersampling.isEmpty, supersampling.allSatisfy({ (1...16).contains($0) }) else {
+                guard !supersampling.isEmpty, supersampling.allSatisfy({ Phantom.supersamplingRange.contains($0) }) else {
                     throw ConfigError(keyPath: c.path("supersampling"), value: "\(supersampling.count == 1 ? "\(supersampling[0])" : "\(supersampling)")",
-                                      expected: "an integer from 1 to 16 (points per pixel side), or a non-empty list of them")
+                                      expected: "an integer from \(Phantom.supersamplingRange.lowerBound) to \(Phantom.supersamplingRange.upperBound) (points per pixel side), or a non-empty list of them")
                 }
             }
             if source != .laplace {

@@ -58,8 +58,9 @@ struct Regularizer: ParsableCommand {
         guard LPNSymmetries(rawValue: symmetries) != nil else {
             throw ValidationError("--symmetries \(symmetries): expected one of " + LPNSymmetries.names)
         }
-        guard scale > 0, scale <= 1e6, scale.isFinite else { throw ValidationError("--scale \(scale): expected a finite s with 0 < s ≤ 1e6") }
-        guard center.isFinite else { throw ValidationError("--center \(center): expected a finite centre") }
+        do { _ = try LPNScaling(scale: scale, center: center) } catch {
+            throw ValidationError("--scale \(scale) / --center \(center): \(error)")
+        }
     }
 
     func run() throws {

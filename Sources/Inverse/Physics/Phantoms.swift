@@ -13,6 +13,8 @@ import PDE
 public enum Phantom {
     /// Largest image side accepted (n² values must fit comfortably in memory).
     public static let maximumSize = 1 << 15
+    /// The supersampling factors k (points per pixel side) the generators accept.
+    public static let supersamplingRange = 1...16
 
     /// One ellipse of a phantom: additive intensity, semi-axes along its own x and y axes,
     /// centre, and rotation (radians, counter-clockwise from the x axis).
@@ -114,8 +116,9 @@ public enum Phantom {
 
     /// Throws `PDEError.invalidValue` unless 1 ≤ k ≤ 16.
     static func checkSupersampling(_ k: Int) throws {
-        guard (1...16).contains(k) else {
-            throw PDEError.invalidValue(key: "supersampling", value: "\(k)", expected: "1 to 16 samples per pixel side")
+        guard supersamplingRange.contains(k) else {
+            throw PDEError.invalidValue(key: "supersampling", value: "\(k)",
+                                        expected: "\(supersamplingRange.lowerBound) to \(supersamplingRange.upperBound) samples per pixel side")
         }
     }
 
