@@ -260,6 +260,15 @@ import TestSupport
         expectError(replacing("  directory: runs/lpn", "  directory: runs/lpn\n  progress_every: 0"), keyPath: "training.progress_every")
         expectError(replacing("  directory: runs/lpn", "  directory: ''"), keyPath: "training.directory")
         expectError(replacing("  directory: runs/lpn", ""), keyPath: "training.directory", mentions: "missing")
+        for bad in ["1", "0", "-0.5", ".nan", "'x'"] {
+            expectError(replacing("  directory: runs/lpn", "  directory: runs/lpn\n  ema_decay: \(bad)"), keyPath: "training.ema_decay")
+        }
+        for bad in ["1", "-4", ".nan", "1001"] {
+            expectError(replacing("  directory: runs/lpn", "  directory: runs/lpn\n  screen: \(bad)"), keyPath: "training.screen", mentions: "margin")
+        }
+        // 28² entries per sample: at most 2^26 / 784 = 85 598 samples per batch.
+        expectError(replacing("batch: 32", "batch: 85599"), keyPath: "training.batch", mentions: "2^26")
+        #expect((try? decode(replacing("batch: 32", "batch: 85598")))?.batch == 85598)
     }
 
     func tinyConfig(folder: String, images: String = "coins.png", hidden: Int = 16, extra: String = "") throws -> LPNTrainConfig {
@@ -346,6 +355,63 @@ import TestSupport
         let trained = a.network.namedParameters(Float.self), loaded = net.namedParameters(Float.self)
         #expect(trained.map(\.name) == loaded.map(\.name))
         #expect(zip(trained, loaded).allSatisfy { $0.variable.value.scalars == $1.variable.value.scalars })
+    }
+
+    @Test func aScreenedRunHasTheLossesOfTheFullBatch() throws {
+        let folder = makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var runs: [[Double]] = []
+        var kept: [String] = []
+        for extra in ["", "  screen: 6"] {
+            let t = try LPNTraining(config: try tinyConfig(folder: folder + "/\(runs.count)", extra: extra))
+            t.log = { kept.append($0) }
+            runs.append(try t.run())
+        }
+        // Same batches, same losses: screening at margin 6 drops only terms below 1e-14.
+        #expect(runs[0].count == 20 && maxAbsDifference(runs[0], runs[1]) <= 1e-5 * runs[0].map(abs).max()!, "\(runs)")
+        #expect(kept.last!.contains("kept ") && !kept[0].contains("kept "), "\(kept)")
+    }
+
+    @Test func theWeightAverageIsTheModelAndResumes() throws {
+        let folder = makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let cfg = try tinyConfig(folder: folder, extra: "  ema_decay: 0.8")
+        #expect(cfg.emaDecay == 0.8)
+        let a = try LPNTraining(config: cfg)
+        a.log = { _ in }
+        // The average by hand (in Double), from the initial weights, one step at a time.
+        var ref = a.network.namedParameters(Float.self).map { $0.variable.value.scalars.map(Double.init) }
+        let saved = folder + "/step10.safetensors"
+        while a.step < 20 {
+            try a.run(until: a.step + 1, checkpoint: a.checkpointPath)
+            for (i, p) in a.network.namedParameters(Float.self).enumerated() {
+                ref[i] = zip(ref[i], p.variable.value.scalars).map { 0.8 * $0 + 0.2 * Double($1) }
+            }
+            if a.step == 10 { try FileManager.default.copyItem(atPath: a.checkpointPath, toPath: saved) }
+        }
+        let last = a.network.namedParameters(Float.self).map(\.variable.value.scalars)
+        try a.saveModel(to: a.modelPath)
+        #expect(a.network.namedParameters(Float.self).map(\.variable.value.scalars) == last, "saving must not change the live weights")
+        let model = try LPNTraining.loadNetwork(from: a.modelPath).namedParameters(Float.self)
+        #expect(zip(model, ref).allSatisfy { maxAbsDifference($0.variable.value.scalars.map(Double.init), $1) < 1e-5 })
+        #expect(!zip(model, last).allSatisfy { $0.variable.value.scalars == $1 }, "the model is the average, not the last weights")
+        #expect(try SafeTensors.read(a.modelPath).metadata["lpn.ema_decay"] == "0.8")
+        // Averages of non-negative hidden weights stay non-negative: the model is input-convex.
+        #expect(model.filter { LearnedProximalNetwork<Float>.isHiddenWeight($0.name) }.allSatisfy { $0.variable.value.scalars.min()! >= 0 })
+        // Resumed from step 10, the same average and the same model file.
+        let b = try LPNTraining(config: cfg)
+        b.log = { _ in }
+        try b.resume(from: saved)
+        try b.run(checkpoint: folder + "/b.safetensors")
+        try b.saveModel(to: folder + "/b-model.safetensors")
+        let resumed = try LPNTraining.loadNetwork(from: folder + "/b-model.safetensors").namedParameters(Float.self)
+        #expect(zip(model, resumed).allSatisfy { maxAbsDifference($0.variable.value.scalars.map(Double.init), $1.variable.value.scalars.map(Double.init)) <= 1e-6 })
+        // A checkpoint of a run without the average cannot resume one with it.
+        let plain = try LPNTraining(config: try tinyConfig(folder: folder + "/plain"))
+        plain.log = { _ in }
+        try plain.run(until: 2, checkpoint: plain.checkpointPath)
+        let c = try LPNTraining(config: cfg)
+        #expect(throws: LearningError.self) { try c.resume(from: plain.checkpointPath) }
     }
 
     @Test func interruptionWritesACheckpointAndBadImagesAreConfigErrors() throws {

@@ -342,6 +342,59 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
         #expect(abs(s.gamma(stage: 0) - 17.92) < 1e-12)
     }
 
+    /// Screened proximal matching: the full batch's loss, and its gradient up to the dropped
+    /// pairs' terms (below 1e-14 at margin 6); the kept pairs are those within margin·γ.
+    @Test func screenedMatchingIsTheFullBatchLossAndGradient() throws {
+        let net = try smallDense(Double.self)
+        let b = 40, gamma = 0.5
+        let y: Tensor<Double> = randomInput([b, 5], seed: 71)
+        let fy = try net.prox(Variable(y)).value
+        // Targets at distances from 0 to 4γ of f(y): some pairs kept, some dropped.
+        var g = SeededGenerator(seed: 72)
+        var xs = fy.scalars
+        var distances: [Double] = []
+        for s in 0..<b {
+            let dir = (0..<5).map { _ in g.normal() }, norm = dir.map { $0 * $0 }.reduce(0, +).squareRoot()
+            let r = 4 * gamma * Double(s) / Double(b - 1)
+            for k in 0..<5 { xs[s * 5 + k] += r * dir[k] / norm }
+            distances.append(r)
+        }
+        let x = try Tensor(shape: [b, 5], scalars: xs)
+        func gradients(_ body: () throws -> Variable<Double>?) throws -> (value: Double?, grads: [[Double]]) {
+            for p in net.namedParameters(Double.self) { p.variable.zeroGradient() }
+            let loss = try body()
+            try loss?.backward()
+            return (loss?.value.scalars[0], net.namedParameters(Double.self).map { $0.variable.grad?.scalars ?? [] })
+        }
+        let full = try gradients { try ProximalMatchingLoss.matching(try net.prox(Variable(y)), Variable(x), gamma: gamma) }
+        var screened: (loss: Variable<Double>?, value: Double, kept: Int)!
+        let part = try gradients {
+            screened = try ProximalMatchingLoss.screenedMatching(prox: net.prox, noisy: y, clean: x, gamma: gamma, margin: 3)
+            return screened.loss
+        }
+        // Margin 3: pairs at r < 1.5 kept (30 of 40); the value is the full loss to rounding.
+        #expect(screened.kept == distances.filter { $0 < 3 * gamma - 1e-9 }.count && screened.kept == 30, "\(screened.kept)")
+        #expect(abs(screened.value - full.value!) < 1e-14 && abs(part.value! - full.value!) < 1e-14)
+        // Margin 6 keeps every pair here; the gradients agree to rounding. At margin 3 they differ
+        // by the dropped pairs' terms, each below 2·3·e^{−9}/γ per unit of ∂f.
+        let all = try gradients { try ProximalMatchingLoss.screenedMatching(prox: net.prox, noisy: y, clean: x, gamma: gamma, margin: 6).loss }
+        let scale = full.grads.flatMap { $0 }.map(abs).max()!
+        #expect(zip(all.grads, full.grads).allSatisfy { maxAbsDifference($0, $1) <= 1e-13 * scale })
+        let gap = zip(part.grads, full.grads).map { maxAbsDifference($0, $1) }.max()!
+        #expect(gap > 0 && gap < 1e-2 * scale, "\(gap) of \(scale)")
+        // Nothing within the margin: no graph, and still the full batch's loss.
+        let far = try Tensor(shape: [b, 5], scalars: fy.scalars.map { $0 + 10 })
+        let none = try ProximalMatchingLoss.screenedMatching(prox: net.prox, noisy: y, clean: far, gamma: gamma, margin: 4)
+        let farLoss = try ProximalMatchingLoss.matching(Variable(fy), Variable(far), gamma: gamma).value.scalars[0]
+        #expect(none.loss == nil && none.kept == 0 && abs(none.value - farLoss) < 1e-15)
+        // Bad inputs.
+        for (gm, margin) in [(0.0, 4.0), (gamma, 0), (gamma, .nan), (.infinity, 4)] {
+            #expect(throws: LearningError.self) { _ = try ProximalMatchingLoss.screenedMatching(prox: net.prox, noisy: y, clean: x, gamma: gm, margin: margin) }
+        }
+        let short = try Tensor(shape: [b - 1, 5], scalars: Array(xs.prefix((b - 1) * 5)))
+        #expect(throws: LearningError.self) { _ = try ProximalMatchingLoss.screenedMatching(prox: net.prox, noisy: y, clean: short, gamma: gamma, margin: 4) }
+    }
+
     // (f) A short training run: a 2-D prior on {−1, 1}², noise 0.3.
     /// The loss's own minimizer on the Laplace toy: odd in y, y − 1 far out, soft-thresholding
     /// as γ → 0, and its largest bias at y = 1 as computed independently (numpy quadrature on a
@@ -365,6 +418,50 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
         #expect(throws: LearningError.self) { _ = try m(1, 0, 1, 1) }
         #expect(throws: LearningError.self) { _ = try m(.nan, 0.1, 1, 1) }
         #expect(throws: LearningError.self) { _ = try m(1, 0.1, -1, 1) }
+    }
+
+    /// The expected matching loss of the Laplace toy on a window: the marginal against its
+    /// closed form, a Monte Carlo estimate, and the minimizer's values as its least point.
+    @Test func laplaceExpectedLossAgreesWithClosedFormAndSampling() throws {
+        let grid = (0...120).map { -3 + Double($0) / 20 }
+        let L = ProximalMatchingLoss.laplaceExpectedLoss
+        // Outputs far from every x: the loss is 1 for each y, so the value is P(y in [−3, 3]) by
+        // the same trapezoid rule, with p(y) = e^{1/2}/4·[e^{−y} erfc((1 − y)/√2) + e^{y} erfc((1 + y)/√2)].
+        func marginal(_ y: Double) -> Double { exp(0.5) / 4 * (exp(-y) * erfc((1 - y) / 2.0.squareRoot()) + exp(y) * erfc((1 + y) / 2.0.squareRoot())) }
+        let h = 1.0 / 20
+        let mass = grid.indices.map { (($0 == 0 || $0 == grid.count - 1) ? h / 2 : h) * marginal(grid[$0]) }.reduce(0, +)
+        let far = try L(grid.map { $0 + 100 }, grid, 0.3, 1, 1)
+        #expect(abs(far - mass) < 1e-7, "\(far) vs \(mass)")
+        // Soft-thresholding at γ = 0.5 against 400 000 sampled pairs (4 standard errors).
+        let soft = grid.map { $0 > 1 ? $0 - 1 : ($0 < -1 ? $0 + 1 : 0) }
+        let exact = try L(soft, grid, 0.5, 1, 1)
+        var g = SeededGenerator(seed: 81)
+        var (sum, sumSquares) = (0.0, 0.0)
+        let n = 400_000
+        for _ in 0..<n {
+            let x = -log(1 - g.uniform()) + log(1 - g.uniform()), y = x + g.normal()
+            guard abs(y) <= 3 else { continue }
+            let c = y > 1 ? y - 1 : (y < -1 ? y + 1 : 0), l = 1 - exp(-(c - x) * (c - x) / 0.25)
+            sum += l
+            sumSquares += l * l
+        }
+        let mean = sum / Double(n), se = ((sumSquares / Double(n) - mean * mean) / Double(n)).squareRoot()
+        #expect(abs(exact - mean) < 4 * se + 2e-4, "quadrature \(exact), sampled \(mean) ± \(se)")
+        // The minimizer's values are the least loss: moving them either way costs.
+        let gamma = 0.1
+        let best = try grid.map { try ProximalMatchingLoss.laplaceMinimizer(y: $0, gamma: gamma) }
+        let least = try L(best, grid, gamma, 1, 1)
+        for shift in [-0.02, 0.02] {
+            #expect(try L(best.map { $0 + shift }, grid, gamma, 1, 1) > least)
+            #expect(try L(zip(best, grid).map { abs($1 - 1.2) < 0.3 ? $0 + shift : $0 }, grid, gamma, 1, 1) > least)
+        }
+        #expect(try L(soft, grid, gamma, 1, 1) > least)
+        // Bad inputs.
+        #expect(throws: LearningError.self) { _ = try L(soft, grid, 0, 1, 1) }
+        #expect(throws: LearningError.self) { _ = try L(soft, grid, 0.1, .nan, 1) }
+        #expect(throws: LearningError.self) { _ = try L(Array(soft.dropLast()), grid, 0.1, 1, 1) }
+        #expect(throws: LearningError.self) { _ = try L([0], [0], 0.1, 1, 1) }
+        #expect(throws: LearningError.self) { _ = try L([0, 0], [1, 0], 0.1, 1, 1) }
     }
 
     @Test func shortTrainingRunReducesTheLosses() throws {

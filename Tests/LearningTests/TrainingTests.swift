@@ -42,6 +42,40 @@ import Testing
         #expect(p.value.scalars == [0, 0])
     }
 
+    @Test func parameterAverageFollowsItsRecursionAndRestores() throws {
+        let p = Variable(try Tensor<Double>(shape: [2], scalars: [1, -2]), requiresGradient: true)
+        let q = Variable(Tensor<Double>([4]), requiresGradient: true)
+        let avg = try ParameterAverage([("p", p), ("q", q)], decay: 0.75)
+        // Starts at the values; a ← 0.75 a + 0.25 θ after each change.
+        var ref = [1.0, -2.0, 4.0]
+        for (k, step) in [[0.5, 1.0, -1.0], [2.0, 0.0, 3.0], [-1.0, 1.0, 0.0]].enumerated() {
+            p.value = Tensor([p.value.scalars[0] + step[0], p.value.scalars[1] + step[1]])
+            q.value = Tensor([q.value.scalars[0] + step[2]])
+            avg.update()
+            let now = p.value.scalars + q.value.scalars
+            for i in 0..<3 { ref[i] = 0.75 * ref[i] + 0.25 * now[i] }
+            #expect(zip(avg.averages[0].scalars + avg.averages[1].scalars, ref).allSatisfy { Swift.abs($0 - $1) < 1e-14 }, "step \(k)")
+        }
+        // The averages stand in for the values inside the closure only, also when it throws.
+        let values = p.value.scalars + q.value.scalars
+        let inside = avg.withAveragedParameters { p.value.scalars + q.value.scalars }
+        #expect(inside == avg.averages[0].scalars + avg.averages[1].scalars)
+        struct Stop: Error {}
+        #expect(throws: Stop.self) { try avg.withAveragedParameters { throw Stop() } }
+        #expect(p.value.scalars + q.value.scalars == values)
+        // A checkpoint round trip, and the bad inputs.
+        let saved = Dictionary(uniqueKeysWithValues: avg.checkpointTensors().map { ($0.name, $0.tensor) })
+        #expect(saved.keys.sorted() == ["average.p", "average.q"])
+        let other = try ParameterAverage([("p", p), ("q", q)], decay: 0.75)
+        try other.restore(from: saved, path: "c.safetensors")
+        #expect(other.averages.map(\.scalars) == avg.averages.map(\.scalars))
+        #expect(throws: LearningError.self) { try other.restore(from: ["average.p": saved["average.p"]!], path: "c.safetensors") }
+        #expect(throws: LearningError.self) { try other.restore(from: ["average.p": Tensor([1]), "average.q": Tensor([1])], path: "c.safetensors") }
+        for bad in [1.0, -0.1, .nan] {
+            #expect(throws: LearningError.self) { _ = try ParameterAverage([("p", p)], decay: bad) }
+        }
+    }
+
     @Test func schedulesAndClipping() throws {
         #expect(LearningRateSchedule.step(base: 1, stepSize: 2, gamma: 0.5).rate(at: 5) == 0.25)
         let cos = LearningRateSchedule.cosine(base: 1, total: 10, minimum: 0.1)

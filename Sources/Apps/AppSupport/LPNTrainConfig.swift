@@ -28,6 +28,8 @@ import Learning
 ///   progress_every: 100       # optional; default 100
 ///   directory: runs/lpn-patches
 ///   initial_model: runs/lpn-images/model.safetensors   # optional: fine-tune a trained network
+///   ema_decay: 0.999          # optional: the model file holds the weights' moving average
+///   screen: 4                 # optional: matching steps record only pairs within 4γ of f(y)
 /// ```
 ///
 /// The Laplace toy: `data: {source: laplace, scale: 1, dimension: 1, noise: 1, seed: 1}` with a
@@ -136,6 +138,18 @@ public struct LPNTrainConfig: Decodable, Sendable {
     /// replace the fresh initialization (`training.initial_model`): fine-tuning, e.g. at another
     /// noise level or on other data. nil trains from the seeded initialization.
     public var initialModel: String?
+    /// The decay d of an exponential moving average of the weights kept during training
+    /// (`training.ema_decay`, `ParameterAverage`): the model file then holds the average,
+    /// a ← d·a + (1 − d)·θ after every step, started at the initial weights. nil: the model
+    /// file holds the last step's weights.
+    public var emaDecay: Double?
+    /// The screening margin k of proximal-matching steps (`training.screen`,
+    /// `ProximalMatchingLoss.screenedMatching`): a pass without gradients over the batch, then
+    /// a recorded pass over the pairs with ‖f(y) − x‖ < k·γ only. The same loss, and the same
+    /// gradient up to terms below 2k·e^{−k²}/γ, for a fraction of the cost at small γ, where
+    /// almost every pair is dropped: what makes batches of 10⁵–10⁶ affordable there. nil
+    /// records every pair.
+    public var screen: Double?
 
     /// Entries per sample: patch² for images, `data.dimension` for laplace.
     public var dimension: Int { source == .laplace ? laplaceDimension : patch * patch }
@@ -163,7 +177,13 @@ public struct LPNTrainConfig: Decodable, Sendable {
             throw ConfigError(keyPath: "model.kind", value: "'\(kind.rawValue)'", expected: "fully-connected for data.source laplace")
         }
         checkpointEvery = t.checkpointEvery; progressEvery = t.progressEvery; directory = t.directory
+        guard batch * (source == .laplace ? laplaceDimension : patch * patch) <= 1 << 26 else {
+            throw ConfigError(keyPath: "training.batch", value: "\(batch)",
+                              expected: "at most 2^26 entries per batch (batch × entries per sample; here \(source == .laplace ? laplaceDimension : patch * patch) per sample)")
+        }
         initialModel = t.initialModel
+        emaDecay = t.emaDecay
+        screen = t.screen
         if kind == .convolutional {
             let factor = 1 << ((layers + 1) / 2)
             guard patch % factor == 0 else {
@@ -322,11 +342,11 @@ public struct LPNTrainConfig: Decodable, Sendable {
     struct TrainingSpec: Decodable {
         var batch: Int, pretrainSteps: Int, matchingSteps: Int, stages: Int, sigmaMin: Double?, gammas: [Double]?, learningRates: [Double]?
         var pretrainLearningRate: Double, learningRate: Double, checkpointEvery: Int, progressEvery: Int, directory: String
-        var pretrainLearningRates: [Double]?, initialModel: String?
+        var pretrainLearningRates: [Double]?, initialModel: String?, emaDecay: Double?, screen: Double?
         init(from decoder: Decoder) throws {
             try decoder.rejectUnknownKeys(["batch", "pretrain_steps", "matching_steps", "stages", "sigma_min", "gammas", "pretrain_learning_rate",
                                            "pretrain_learning_rates", "learning_rate", "learning_rates", "checkpoint_every", "progress_every", "directory",
-                                           "initial_model"])
+                                           "initial_model", "ema_decay", "screen"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             batch = try c.required("batch")
             pretrainSteps = try c.required("pretrain_steps")
@@ -340,7 +360,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
             checkpointEvery = try c.required("checkpoint_every")
             progressEvery = try c.value("progress_every") ?? 100
             directory = try c.required("directory")
-            try check(c, "batch", batch, 1...65_536, "an integer from 1 to 65536")
+            try check(c, "batch", batch, 1...16_777_216, "an integer from 1 to 2^24 (and batch × entries per sample ≤ 2^26)")
             try check(c, "pretrain_steps", pretrainSteps, 0...1_000_000_000, "an integer from 0 to 1e9")
             try check(c, "matching_steps", matchingSteps, 0...1_000_000_000, "an integer from 0 to 1e9")
             guard pretrainSteps + matchingSteps >= 1 else {
@@ -389,6 +409,15 @@ public struct LPNTrainConfig: Decodable, Sendable {
             initialModel = try c.value("initial_model")
             if let m = initialModel, m.isEmpty {
                 throw ConfigError(keyPath: c.path("initial_model"), value: "''", expected: "the path of a pde-train lpn model file")
+            }
+            emaDecay = try c.value("ema_decay")
+            if let d = emaDecay, !(d > 0 && d < 1) {
+                throw ConfigError(keyPath: c.path("ema_decay"), value: "\(d)", expected: "a number in (0, 1), e.g. 0.999 (an average over about 1000 steps)")
+            }
+            screen = try c.value("screen")
+            if let k = screen, !(k >= 2 && k <= 1000) {
+                throw ConfigError(keyPath: c.path("screen"), value: "\(k)",
+                                  expected: "a margin from 2 to 1000 in units of γ (pairs beyond k·γ carry gradients below 2k·e^{−k²}/γ; 4 is below 1e-6/γ)")
             }
         }
     }

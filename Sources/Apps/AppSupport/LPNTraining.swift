@@ -17,6 +17,9 @@ public final class LPNTraining {
     public let optimizer: Adam<Float>
     /// Phases and learning rates per step.
     public let schedule: ProximalMatchingSchedule
+    /// The moving average of the weights (`training.ema_decay`), updated after every step and
+    /// written as the model; nil without it.
+    public let average: ParameterAverage<Float>?
     /// Steps done so far (the 0-based index of the next step).
     public private(set) var step = 0
     /// Where progress lines go (standard output by default).
@@ -54,6 +57,8 @@ public final class LPNTraining {
         schedule = try config.schedule()
         optimizer = try Adam(network.namedParameters(Float.self), learningRate: schedule.learningRate(atStep: 0))
         optimizer.constraint = LearnedProximalNetwork<Float>.nonnegativeConstraint()
+        let parameters = network.namedParameters(Float.self)
+        average = try config.emaDecay.map { try ParameterAverage(parameters, decay: $0) }
         var loaded: [(values: [Float], width: Int, height: Int)] = []
         for path in try config.source == .images ? Self.expand(config.images) : [] {
             let img = try PNGImage.readGray(path)
@@ -154,10 +159,16 @@ public final class LPNTraining {
         return (try Tensor(shape: shape, scalars: x), try Tensor(shape: shape, scalars: y))
     }
 
-    /// Restores the model, the optimizer, the step and the generator from a checkpoint of
-    /// `saveCheckpoint`. Throws `LearningError.malformedFile` for a file without them.
+    /// Restores the model, the optimizer, the step, the generator and the weights' average (with
+    /// `training.ema_decay`) from a checkpoint of `saveCheckpoint`. Throws
+    /// `LearningError.malformedFile` for a file without them and `checkpointMismatch` for one
+    /// without the average when the config asks for it.
     public func resume(from path: String) throws {
         let meta = try Checkpoint.load(into: network, optimizer: optimizer, from: path)
+        if let average {
+            let stored = try SafeTensors.read(path).tensors.filter { $0.key.hasPrefix(ParameterAverage<Float>.checkpointPrefix) }
+            try average.restore(from: stored.mapValues { $0.tensor(Float.self) }, path: path)
+        }
         guard let s = meta["lpn.step"].flatMap({ Int($0) }), s >= 0,
               let rng = meta["lpn.rng"].map({ $0.split(separator: ",").compactMap { UInt64($0) } }),
               let g = SeededGenerator(state: rng) else {
@@ -167,20 +178,24 @@ public final class LPNTraining {
         generator = g
     }
 
-    /// Writes the model, the optimizer, the step and the generator's state (atomically).
+    /// Writes the model, the optimizer, the step, the generator's state and the weights'
+    /// average (atomically).
     public func saveCheckpoint(to path: String) throws {
         var meta = metadata.merging(network.architectureMetadata) { _, a in a }
         meta["lpn.step"] = String(step)
         meta["lpn.rng"] = generator.state.map(String.init).joined(separator: ",")
-        try Checkpoint.save(model: network, optimizer: optimizer, metadata: meta, to: path)
+        try Checkpoint.save(model: network, optimizer: optimizer, metadata: meta, extra: average?.checkpointTensors() ?? [], to: path)
     }
 
     /// Writes the trained network with its architecture (`LearnedProximalNetwork.load(from:)`
-    /// reloads it) and `metadata`, atomically.
+    /// reloads it) and `metadata`, atomically: the last step's weights, or their moving average
+    /// with `training.ema_decay` (then recorded as `lpn.ema_decay`).
     public func saveModel(to path: String) throws {
         var meta = metadata
         meta["lpn.step"] = String(step)
-        try network.save(to: path, metadata: meta)
+        guard let average else { return try network.save(to: path, metadata: meta) }
+        meta["lpn.ema_decay"] = String(average.decay)
+        try average.withAveragedParameters { try network.save(to: path, metadata: meta) }
     }
 
     /// Trains from the current step to `steps` (default: the schedule's end), printing a
@@ -192,20 +207,32 @@ public final class LPNTraining {
         let end = min(steps ?? config.totalSteps, config.totalSteps)
         wasInterrupted = false
         var losses: [Double] = []
-        var t0 = Date(), stepsSince = 0
+        var t0 = Date(), stepsSince = 0, keptSince = 0, screenedSince = 0
         while step < end {
             optimizer.learningRate = schedule.learningRate(atStep: step)
             let (x, y) = try nextBatch()
             optimizer.zeroGradients()
-            let loss = try schedule.loss(atStep: step, try network.prox(Variable(y)), Variable(x))
-            guard let value = loss.value.scalar, value.isFinite else {
-                throw LearningError.invalidArgument(name: "LPN training loss", value: "\(loss.value.scalars) at step \(step + 1)",
+            let phase = schedule.phase(atStep: step)
+            let loss: Variable<Float>?, value: Double
+            if case let .matching(gamma, _) = phase, let margin = config.screen {
+                let r = try ProximalMatchingLoss.screenedMatching(prox: network.prox, noisy: y, clean: x, gamma: gamma, margin: margin)
+                (loss, value) = (r.loss, r.value)
+                keptSince += r.kept
+                screenedSince += config.batch
+            } else {
+                let l = try schedule.loss(atStep: step, try network.prox(Variable(y)), Variable(x))
+                (loss, value) = (l, Double(l.value.scalar ?? .nan))
+            }
+            guard value.isFinite else {
+                throw LearningError.invalidArgument(name: "LPN training loss", value: "\(value) at step \(step + 1)",
                                                     expected: "a finite loss (lower the learning rate?)")
             }
-            try loss.backward()
+            // A screened step that keeps no pair has no gradient (0 up to the screening bound):
+            // Adam then leaves every parameter as it is.
+            try loss?.backward()
             try optimizer.step()
-            losses.append(Double(value))
-            let phase = schedule.phase(atStep: step)
+            average?.update()
+            losses.append(value)
             step += 1
             stepsSince += 1
             if step % config.progressEvery == 0 || step == end {
@@ -215,10 +242,11 @@ public final class LPNTraining {
                 case .l1: name = "l1"
                 case let .matching(gamma, stage): name = String(format: "matching γ=%.3g (stage %d/%d)", gamma, stage + 1, schedule.stages)
                 }
-                log("step \(step)/\(config.totalSteps)  \(name)  " + String(format: "loss %.4e  lr %.1e  %.1f steps/s", Double(value),
-                                                                                       optimizer.learningRate, rate))
+                let kept = screenedSince > 0 ? String(format: "  kept %.2f %%", 100 * Double(keptSince) / Double(screenedSince)) : ""
+                log("step \(step)/\(config.totalSteps)  \(name)  " + String(format: "loss %.4e  lr %.1e  %.1f steps/s", value,
+                                                                                       optimizer.learningRate, rate) + kept)
                 t0 = Date()
-                stepsSince = 0
+                (stepsSince, keptSince, screenedSince) = (0, 0, 0)
             }
             let stop = shouldStop?() ?? false
             if let checkpoint, step % config.checkpointEvery == 0 || step == end || stop {
