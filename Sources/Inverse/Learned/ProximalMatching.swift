@@ -30,8 +30,9 @@ public enum ProximalMatchingLoss {
     /// exact loss terms)/B: the full batch's loss, and its gradient up to the dropped pairs'
     /// terms, each at most 2·margin·e^{−margin²}/γ per unit of ∂f (below 1e-6/γ at margin 4).
     /// At small γ almost every pair is dropped (they carry no gradient), so a batch many times
-    /// larger costs about one recorded pass over its kept pairs plus a third of a step for the
-    /// screening. `loss` is nil when no pair is kept (the gradient is then 0 up to the same
+    /// larger costs one recorded pass over its kept pairs plus the screening pass, which is
+    /// cheaper per pair than a recorded step (about two thirds of one on the Laplace toy's
+    /// network, where element-wise passes dominate). `loss` is nil when no pair is kept (the gradient is then 0 up to the same
     /// bound); `value` is the full batch's loss either way. Throws `LearningError.shapeMismatch`
     /// for different shapes, `invalidArgument` for γ or margin not positive and finite.
     public static func screenedMatching<T: TensorScalar>(prox: (Variable<T>) throws -> Variable<T>, noisy y: Tensor<T>, clean x: Tensor<T>,
