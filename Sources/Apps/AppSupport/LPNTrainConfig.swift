@@ -177,10 +177,6 @@ public struct LPNTrainConfig: Decodable, Sendable {
             throw ConfigError(keyPath: "model.kind", value: "'\(kind.rawValue)'", expected: "fully-connected for data.source laplace")
         }
         checkpointEvery = t.checkpointEvery; progressEvery = t.progressEvery; directory = t.directory
-        guard batch * (source == .laplace ? laplaceDimension : patch * patch) <= 1 << 26 else {
-            throw ConfigError(keyPath: "training.batch", value: "\(batch)",
-                              expected: "at most 2^26 entries per batch (batch × entries per sample; here \(source == .laplace ? laplaceDimension : patch * patch) per sample)")
-        }
         initialModel = t.initialModel
         emaDecay = t.emaDecay
         screen = t.screen
@@ -190,6 +186,10 @@ public struct LPNTrainConfig: Decodable, Sendable {
                 throw ConfigError(keyPath: "data.patch", value: "\(patch)",
                                   expected: "a multiple of \(factor) (2^⌈layers/2⌉ for a convolutional network of \(layers) layers)")
             }
+        }
+        guard batch * dimension <= 1 << 26 else {
+            throw ConfigError(keyPath: "training.batch", value: "\(batch)",
+                              expected: "at most 2^26 entries per batch (batch × entries per sample; here \(dimension) per sample)")
         }
     }
 

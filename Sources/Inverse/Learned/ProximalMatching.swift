@@ -32,8 +32,8 @@ public enum ProximalMatchingLoss {
     /// At small γ almost every pair is dropped (they carry no gradient), so a batch many times
     /// larger costs one recorded pass over its kept pairs plus the screening pass, which is
     /// cheaper per pair than a recorded step (about two thirds of one on the Laplace toy's
-    /// network, where element-wise passes dominate). `loss` is nil when no pair is kept (the gradient is then 0 up to the same
-    /// bound); `value` is the full batch's loss either way. Throws `LearningError.shapeMismatch`
+    /// network, where element-wise passes dominate). `loss` is nil when no pair is kept (the
+    /// gradient is then 0 up to the same bound); `value` is the full batch's loss either way. Throws `LearningError.shapeMismatch`
     /// for different shapes, `invalidArgument` for γ or margin not positive and finite.
     public static func screenedMatching<T: TensorScalar>(prox: (Variable<T>) throws -> Variable<T>, noisy y: Tensor<T>, clean x: Tensor<T>,
                                                           gamma: Double, margin: Double) throws -> (loss: Variable<T>?, value: Double, kept: Int) {
@@ -272,13 +272,10 @@ extension ProximalMatchingLoss {
             throw LearningError.invalidArgument(name: "Laplace expected loss grid", value: "\(grid.count) points, \(values.count) values",
                                                 expected: "at least 2 increasing finite points and one finite value per point")
         }
-        let s2 = 2 * sigma * sigma
         var total = 0.0
         for (k, (y, c)) in zip(grid, values).enumerated() {
-            // log p(x, y) up to the constant −log(2b·√(2π)·σ); its top for numerical scaling.
-            func logJoint(_ x: Double) -> Double { -abs(x) / b - (x - y) * (x - y) / s2 }
-            let threshold = sigma * sigma / b
-            let top = logJoint(y > threshold ? y - threshold : (y < -threshold ? y + threshold : 0))
+            let posterior = LaplacePosterior(y: y, scale: b, noise: sigma)
+            let top = posterior.logDensity(posterior.map)
             // The mass in two pieces split at the kink x = 0, each smooth: Simpson's rule, O(h⁴).
             var mass = 0.0
             for (lo, hi) in [(min(0, y) - 12 * sigma, 0.0), (0.0, max(0, y) + 12 * sigma)] {
@@ -286,17 +283,11 @@ extension ProximalMatchingLoss {
                 var piece = 0.0
                 for i in 0...n {
                     let w = i == 0 || i == n ? 1.0 : (i % 2 == 1 ? 4.0 : 2.0)
-                    piece += w * Foundation.exp(logJoint(lo + Double(i) * (hi - lo) / Double(n)) - top)
+                    piece += w * Foundation.exp(posterior.logDensity(lo + Double(i) * (hi - lo) / Double(n)) - top)
                 }
                 mass += piece * (hi - lo) / Double(3 * n)
             }
-            let dx = gamma / 40, span = 240
-            var hit = 0.0
-            for i in -span...span {
-                let x = c + Double(i) * dx, t = Double(i) / 40
-                hit += (abs(i) == span ? 0.5 : 1) * Foundation.exp(logJoint(x) - top - t * t)
-            }
-            hit *= dx
+            let hit = posterior.smoothed(at: c, gamma: gamma, relativeTo: top)
             // p(y) = mass·e^top / (2b·√(2π)·σ); E[·| y] = hit / mass.
             let density = mass * Foundation.exp(top) / (2 * b * (2 * Double.pi).squareRoot() * sigma)
             let weight = k == 0 ? (grid[1] - grid[0]) / 2 : (k == grid.count - 1 ? (grid[k] - grid[k - 1]) / 2 : (grid[k + 1] - grid[k - 1]) / 2)
@@ -323,21 +314,9 @@ extension ProximalMatchingLoss {
         guard y.isFinite else {
             throw LearningError.invalidArgument(name: "Laplace minimizer y", value: "\(y)", expected: "a finite number")
         }
-        let threshold = sigma * sigma / b
-        let map = y > threshold ? y - threshold : (y < -threshold ? y + threshold : 0)
-        func logPosterior(_ x: Double) -> Double { -abs(x) / b - (x - y) * (x - y) / (2 * sigma * sigma) }
-        let top = logPosterior(map)
-        let dx = gamma / 40, span = 240
-        func objective(_ c: Double) -> Double {
-            var s = 0.0
-            for k in -span...span {
-                let x = c + Double(k) * dx
-                let w = (k == -span || k == span) ? 0.5 : 1.0
-                let t = (x - c) / gamma
-                s += w * Foundation.exp(logPosterior(x) - top - t * t)
-            }
-            return s * dx
-        }
+        let posterior = LaplacePosterior(y: y, scale: b, noise: sigma)
+        let map = posterior.map, top = posterior.logDensity(map)
+        func objective(_ c: Double) -> Double { posterior.smoothed(at: c, gamma: gamma, relativeTo: top) }
         let step = min(gamma / 4, sigma / 100)
         let count = Int((4 * sigma / step).rounded(.up))
         var best = (c: map, value: objective(map))
@@ -360,5 +339,32 @@ extension ProximalMatchingLoss {
             }
         }
         return (lo + hi) / 2
+    }
+}
+
+/// The 1-D Laplace toy's joint density of clean x ~ Laplace(0, b) and noisy y = x + N(0, σ²) at
+/// one y, as a function of x: what `laplaceMinimizer` and `laplaceExpectedLoss` integrate.
+struct LaplacePosterior {
+    let y: Double, scale: Double, noise: Double
+
+    /// log p(x, y) up to the constant −log(2b·√(2π)·σ): −|x|/b − (x − y)²/(2σ²).
+    func logDensity(_ x: Double) -> Double { -abs(x) / scale - (x - y) * (x - y) / (2 * noise * noise) }
+
+    /// The posterior's mode, soft-thresholding of y at σ²/b.
+    var map: Double {
+        let threshold = noise * noise / scale
+        return y > threshold ? y - threshold : (y < -threshold ? y + threshold : 0)
+    }
+
+    /// ∫ exp(logDensity(x) − top − (x − c)²/γ²) dx: a trapezoid sum over x within 6γ of c with
+    /// steps of γ/40 (the Gaussian factor is below e^{−36} beyond).
+    func smoothed(at c: Double, gamma: Double, relativeTo top: Double) -> Double {
+        let dx = gamma / 40, span = 240
+        var s = 0.0
+        for k in -span...span {
+            let t = Double(k) / 40
+            s += (abs(k) == span ? 0.5 : 1) * Foundation.exp(logDensity(c + Double(k) * dx) - top - t * t)
+        }
+        return s * dx
     }
 }
