@@ -74,6 +74,12 @@ final class TinyNet: Layer {
         var g3 = SeededGenerator(seed: 5)
         let wrong = try MLP<Float>(sizes: [2, 3], generator: &g3)
         #expect(throws: LearningError.self) { try Checkpoint.load(into: wrong, scalar: Float.self, from: path) }
+        // Extra tensors come back by name, apart from the model's and the optimizer's.
+        let kept = Tensor<Float>([1, 2, 3])
+        try Checkpoint.save(model: net, optimizer: opt, metadata: ["config": "tiny"], extra: [(name: "average.w", tensor: kept)], to: path)
+        let (meta2, extra) = try Checkpoint.loadWithExtra(into: other, optimizer: opt2, from: path)
+        #expect(meta2["config"] == "tiny" && Array(extra.keys) == ["average.w"] && extra["average.w"]?.tensor(Float.self) == kept)
+        #expect(try net(x).value == other(x).value)
     }
 
     @Test func resumedTrainingReproducesTheUninterruptedRun() throws {

@@ -164,11 +164,8 @@ public final class LPNTraining {
     /// `LearningError.malformedFile` for a file without them and `checkpointMismatch` for one
     /// without the average when the config asks for it.
     public func resume(from path: String) throws {
-        let meta = try Checkpoint.load(into: network, optimizer: optimizer, from: path)
-        if let average {
-            let stored = try SafeTensors.read(path).tensors.filter { $0.key.hasPrefix(ParameterAverage<Float>.checkpointPrefix) }
-            try average.restore(from: stored.mapValues { $0.tensor(Float.self) }, path: path)
-        }
+        let (meta, extra) = try Checkpoint.loadWithExtra(into: network, optimizer: optimizer, from: path)
+        try average?.restore(from: extra.mapValues { $0.tensor(Float.self) }, path: path)
         guard let s = meta["lpn.step"].flatMap({ Int($0) }), s >= 0,
               let rng = meta["lpn.rng"].map({ $0.split(separator: ",").compactMap { UInt64($0) } }),
               let g = SeededGenerator(state: rng) else {

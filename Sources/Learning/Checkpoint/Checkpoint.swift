@@ -31,13 +31,21 @@ public enum Checkpoint {
     /// optimizer state; returns the metadata.
     @discardableResult
     public static func load<S: CheckpointableState>(into model: Module, optimizer: S, from path: String) throws -> [String: String] {
+        try read(into: model, optimizer: optimizer, from: path).metadata
+    }
+
+    /// Loads as `load(into:optimizer:from:)`, reading the file once, and returns with the
+    /// metadata the tensors `save(…, extra:)` wrote: every tensor that is neither a model
+    /// variable nor optimizer state, by name.
+    public static func loadWithExtra<S: CheckpointableState>(into model: Module, optimizer: S,
+                                                             from path: String) throws -> (metadata: [String: String], extra: [String: SafeTensors.Entry]) {
         try read(into: model, optimizer: optimizer, from: path)
     }
 
     /// Loads every model variable of precision `T`; returns the metadata.
     @discardableResult
     public static func load<T: TensorScalar>(into model: Module, scalar: T.Type, from path: String) throws -> [String: String] {
-        try read(into: model, optimizer: nil as (any CheckpointableState<T>)?, from: path)
+        try read(into: model, optimizer: nil as (any CheckpointableState<T>)?, from: path).metadata
     }
 
     static func write<T: TensorScalar>(model: Module, optimizer: (any CheckpointableState<T>)?, metadata: [String: String],
@@ -53,9 +61,14 @@ public enum Checkpoint {
         try SafeTensors.write(entries, metadata: meta, to: path)
     }
 
-    static func read<T: TensorScalar>(into model: Module, optimizer: (any CheckpointableState<T>)?, from path: String) throws -> [String: String] {
+    /// Loads the model's variables and the optimizer's state; returns the metadata and the other
+    /// tensors of the file (`extra`).
+    static func read<T: TensorScalar>(into model: Module, optimizer: (any CheckpointableState<T>)?,
+                                      from path: String) throws -> (metadata: [String: String], extra: [String: SafeTensors.Entry]) {
         let file = try SafeTensors.read(path)
+        var extra = file.tensors.filter { !$0.key.hasPrefix(statePrefix) }
         for (name, v) in model.namedVariables(T.self) {
+            extra[name] = nil
             guard let e = file.tensors[name] else {
                 throw LearningError.checkpointMismatch(path: path, tensor: name, reason: "missing from the file")
             }
@@ -76,6 +89,6 @@ public enum Checkpoint {
             }
             try optimizer.restoreCheckpoint(tensors: tensors, scalars: scalars)
         }
-        return file.metadata
+        return (file.metadata, extra)
     }
 }

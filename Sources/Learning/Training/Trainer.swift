@@ -184,7 +184,7 @@ public final class Trainer<T: TensorScalar> {
         var start = 1
         if resume, let path = options.checkpointPath, FileManager.default.fileExists(atPath: path) {
             // Restores the model and the optimizer's state, including its stored rate.
-            let meta = try Checkpoint.read(into: model, optimizer: optimizer, from: path)
+            let (meta, extra) = try Checkpoint.read(into: model, optimizer: optimizer, from: path)
             guard let h = meta["trainer.history"].flatMap({ try? JSONDecoder().decode(TrainingHistory.self, from: Data($0.utf8)) }),
                   let rng = meta["trainer.rng"].map({ $0.split(separator: ",").compactMap { UInt64($0) } }),
                   let g = SeededGenerator(state: rng), let epoch = meta["trainer.epoch"].flatMap({ Int($0) }), epoch >= 1,
@@ -209,10 +209,9 @@ public final class Trainer<T: TensorScalar> {
             start = epoch + 1
             history.resumedAfterEpoch = epoch
             if options.restoreBest {
-                let file = try SafeTensors.read(path)
                 let names = model.namedParameters(T.self).map(\.name)
-                if names.allSatisfy({ file.tensors["best.\($0)"] != nil }) {
-                    best = names.map { file.tensors["best.\($0)"]!.tensor(T.self) }
+                if names.allSatisfy({ extra["best.\($0)"] != nil }) {
+                    best = names.map { extra["best.\($0)"]!.tensor(T.self) }
                 }
             }
             if options.progress { log("resumed from \(path) after epoch \(epoch)") }
