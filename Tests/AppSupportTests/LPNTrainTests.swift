@@ -357,6 +357,55 @@ import TestSupport
         #expect(zip(trained, loaded).allSatisfy { $0.variable.value.scalars == $1.variable.value.scalars })
     }
 
+    /// `training.expectation: exact` trains the Laplace toy on its expected loss: no batch is
+    /// drawn, the first step's loss is the quadrature's value at the initial network, a
+    /// stage's losses fall, a run is reproducible and resumes with the same losses, and the
+    /// keys that only make sense with (or without) it are refused by key path.
+    @Test func exactExpectationTrainsTheLaplaceToyOnItsExpectedLoss() throws {
+        let folder = makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let yaml = Self.laplace.replacingOccurrences(of: "  batch: 64\n", with: "  expectation: exact\n  quadrature_points: 201\n")
+            .replacingOccurrences(of: "matching_steps: 10", with: "matching_steps: 30").replacingOccurrences(of: "runs/laplace", with: folder)
+        let c = try decode(yaml)
+        #expect(c.expectation == .exact && c.quadraturePoints == 201 && c.quadratureSpan == 18 && c.batch == 201)
+        let q = try #require(try c.laplaceExpectation())
+        #expect(q.grid.count == 201 && q.scale == 2 && q.noise == 1)
+        let a = try LPNTraining(config: c)
+        a.log = { _ in }
+        let start = try Autodiff.withoutGradient { try a.network.prox(Variable(q.inputs(Float.self))).value.scalars.map(Double.init) }
+        let expected = try q.expectedLoss(values: start, phase: .l1).value
+        let state = a.generator.state
+        let losses = try a.run(until: 20, checkpoint: a.checkpointPath)
+        #expect(abs(losses[0] - expected) < 1e-6 * expected, "\(losses[0]) vs \(expected)")
+        #expect(a.generator.state == state)
+        // Stage 1 (γ = 0.5, steps 6–20) at lr 1e-3: the expected loss falls.
+        #expect(losses[19] < losses[5], "\(losses)")
+        let saved = folder + "/step20.safetensors"
+        try FileManager.default.copyItem(atPath: a.checkpointPath, toPath: saved)
+        let rest = try a.run(checkpoint: a.checkpointPath)
+        let b = try LPNTraining(config: c)
+        b.log = { _ in }
+        #expect(try b.run(until: 20) == losses)
+        let c2 = try LPNTraining(config: c)
+        c2.log = { _ in }
+        try c2.resume(from: saved)
+        #expect(try c2.run() == rest)
+        // The default span is 6·(b + σ); keys of the other mode are refused.
+        #expect(try decode(yaml.replacingOccurrences(of: "  quadrature_points: 201\n", with: "")).quadratureSpan == 18)
+        #expect(try decode(yaml.replacingOccurrences(of: "  quadrature_points: 201\n", with: "")).quadraturePoints == 2401)
+        expectError(yaml.replacingOccurrences(of: "expectation: exact", with: "expectation: analytic"), keyPath: "training.expectation", mentions: "sampled, exact")
+        expectError(yaml + "\n  batch: 64", keyPath: "training.batch", mentions: "quadrature grid")
+        expectError(yaml + "\n  screen: 4", keyPath: "training.screen", mentions: "quadrature grid")
+        expectError(yaml.replacingOccurrences(of: "quadrature_points: 201", with: "quadrature_points: 2"), keyPath: "training.quadrature_points")
+        expectError(yaml + "\n  quadrature_span: 0", keyPath: "training.quadrature_span")
+        expectError(yaml + "\n  quadrature_span: 100", keyPath: "training.quadrature_span", mentions: "40·max")
+        expectError(yaml.replacingOccurrences(of: "scale: 2", with: "scale: 2, dimension: 2"), keyPath: "training.expectation", mentions: "data.dimension 1")
+        expectError(Self.laplace + "\n  quadrature_points: 201", keyPath: "training.quadrature_points", mentions: "without training.expectation exact")
+        expectError(Self.good + "\n  expectation: exact", keyPath: "training.batch", mentions: "quadrature grid")
+        expectError(Self.good.replacingOccurrences(of: "  batch: 32\n", with: "  expectation: exact\n"), keyPath: "training.expectation", mentions: "data.source laplace")
+        expectError(Self.laplace.replacingOccurrences(of: "  batch: 64\n", with: ""), keyPath: "training.batch", mentions: "missing")
+    }
+
     @Test func aScreenedRunHasTheLossesOfTheFullBatch() throws {
         let folder = makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

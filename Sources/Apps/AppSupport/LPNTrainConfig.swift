@@ -34,7 +34,8 @@ import Learning
 ///
 /// The Laplace toy: `data: {source: laplace, scale: 1, dimension: 1, noise: 1, seed: 1}` with a
 /// fully connected model, and optionally explicit stages
-/// `gammas: [0.5, 0.4, 0.3, 0.2, 0.1]` with `learning_rates: [...]` (one per γ) in `training`.
+/// `gammas: [0.5, 0.4, 0.3, 0.2, 0.1]` with `learning_rates: [...]` (one per γ) in `training`;
+/// `expectation: exact` (no `batch`) trains it on its expected loss instead of sampled pairs.
 public struct LPNTrainConfig: Decodable, Sendable {
     /// The network's input layout.
     public enum ModelKind: String, Sendable, CaseIterable {
@@ -107,7 +108,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
     public var augment: LPNSymmetries
     /// Seed of the network's initialization and of the patches and noise (`data.seed`).
     public var seed: UInt64
-    /// Patches per step (`training.batch`).
+    /// Patches per step (`training.batch`); the quadrature points with `training.expectation: exact`.
     public var batch: Int
     /// Steps of the ℓ¹ warm start (`training.pretrain_steps`).
     public var pretrainSteps: Int
@@ -150,6 +151,31 @@ public struct LPNTrainConfig: Decodable, Sendable {
     /// at small γ, where almost every pair is dropped (1.25× the pairs per second on the Laplace
     /// toy at γ = 0.02). nil records every pair.
     public var screen: Double?
+    /// How each step's loss is formed (`training.expectation`): `sampled` (the default) from a
+    /// batch of pairs drawn by the seeded generator; `exact` (the Laplace toy in one dimension
+    /// only) as its expectation over y on a quadrature grid with the clean x integrated out in
+    /// closed form (`LaplaceToyExpectation`): no sampling error and no batch.
+    public var expectation: Expectation
+    /// Points of the quadrature grid over y (`training.quadrature_points`, default 2401; exact
+    /// expectation only).
+    public var quadraturePoints: Int
+    /// Half-width of the quadrature grid (`training.quadrature_span`, default 6·(b + σ); exact
+    /// expectation only).
+    public var quadratureSpan: Double
+
+    /// How a step's loss is formed (`training.expectation`).
+    public enum Expectation: String, Sendable, CaseIterable {
+        /// A batch of pairs drawn on the fly.
+        case sampled
+        /// The Laplace toy's expected loss by quadrature over y, in closed form over x.
+        case exact
+    }
+
+    /// The quadrature of `training.expectation: exact`; nil for sampled batches.
+    public func laplaceExpectation() throws -> LaplaceToyExpectation? {
+        guard expectation == .exact else { return nil }
+        return try LaplaceToyExpectation(points: quadraturePoints, span: quadratureSpan, scale: scale, noise: noise)
+    }
 
     /// Entries per sample: patch² for images, `data.dimension` for laplace.
     public var dimension: Int { source == .laplace ? laplaceDimension : patch * patch }
@@ -180,6 +206,20 @@ public struct LPNTrainConfig: Decodable, Sendable {
         initialModel = t.initialModel
         emaDecay = t.emaDecay
         screen = t.screen
+        expectation = t.expectation
+        quadraturePoints = t.quadraturePoints ?? 2401
+        quadratureSpan = t.quadratureSpan ?? 6 * (d.scale + d.noise)
+        if expectation == .exact {
+            batch = quadraturePoints
+            guard source == .laplace, laplaceDimension == 1 else {
+                throw ConfigError(keyPath: "training.expectation", value: "exact",
+                                  expected: "data.source laplace with data.dimension 1 (the only prior whose expectation is known in closed form), or sampled")
+            }
+            guard quadratureSpan <= 40 * max(scale, noise) else {
+                throw ConfigError(keyPath: "training.quadrature_span", value: "\(quadratureSpan)",
+                                  expected: "a positive number ≤ 40·max(data.scale, data.noise) = \(40 * max(scale, noise))")
+            }
+        }
         if kind == .convolutional {
             let factor = 1 << ((layers + 1) / 2)
             guard patch % factor == 0 else {
@@ -343,12 +383,32 @@ public struct LPNTrainConfig: Decodable, Sendable {
         var batch: Int, pretrainSteps: Int, matchingSteps: Int, stages: Int, sigmaMin: Double?, gammas: [Double]?, learningRates: [Double]?
         var pretrainLearningRate: Double, learningRate: Double, checkpointEvery: Int, progressEvery: Int, directory: String
         var pretrainLearningRates: [Double]?, initialModel: String?, emaDecay: Double?, screen: Double?
+        var expectation = Expectation.sampled, quadraturePoints: Int?, quadratureSpan: Double?
         init(from decoder: Decoder) throws {
             try decoder.rejectUnknownKeys(["batch", "pretrain_steps", "matching_steps", "stages", "sigma_min", "gammas", "pretrain_learning_rate",
                                            "pretrain_learning_rates", "learning_rate", "learning_rates", "checkpoint_every", "progress_every", "directory",
-                                           "initial_model", "ema_decay", "screen"])
+                                           "initial_model", "ema_decay", "screen", "expectation", "quadrature_points", "quadrature_span"])
             let c = try decoder.container(keyedBy: AnyKey.self)
-            batch = try c.required("batch")
+            let mode: String = try c.value("expectation") ?? "sampled"
+            guard let e = Expectation(rawValue: mode) else {
+                throw ConfigError(keyPath: c.path("expectation"), value: "'\(mode)'", expected: "one of: sampled, exact")
+            }
+            expectation = e
+            if e == .exact {
+                for key in ["batch", "screen"] where c.contains(AnyKey(key)) {
+                    throw ConfigError(keyPath: c.path(key), value: "given with training.expectation exact",
+                                      expected: "no \(key): the quadrature grid (quadrature_points) replaces the batch")
+                }
+                quadraturePoints = try c.value("quadrature_points")
+                quadratureSpan = try c.value("quadrature_span")
+                if let n = quadraturePoints { try check(c, "quadrature_points", n, 3...1_000_000, "an integer from 3 to 10⁶") }
+                if let s = quadratureSpan { try positive(c, "quadrature_span", s) }
+            } else {
+                for key in ["quadrature_points", "quadrature_span"] where c.contains(AnyKey(key)) {
+                    throw ConfigError(keyPath: c.path(key), value: "given", expected: "no \(key) without training.expectation exact")
+                }
+            }
+            batch = e == .exact ? 1 : try c.required("batch")
             pretrainSteps = try c.required("pretrain_steps")
             matchingSteps = try c.required("matching_steps")
             stages = try c.value("stages") ?? 4

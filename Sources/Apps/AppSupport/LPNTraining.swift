@@ -37,6 +37,9 @@ public final class LPNTraining {
     let images: [(values: [Float], width: Int, height: Int)]
     /// The pixel permutations of `data.augment` on one patch (empty for none).
     let augmentation: [[Int]]
+    /// The quadrature of `training.expectation: exact` and its grid as the network's input;
+    /// nil for sampled batches.
+    let expectation: (quadrature: LaplaceToyExpectation, inputs: Tensor<Float>)?
 
     /// `directory/checkpoint.safetensors`.
     public var checkpointPath: String { config.directory + "/checkpoint.safetensors" }
@@ -78,6 +81,7 @@ public final class LPNTraining {
             }
         }
         images = loaded
+        expectation = try config.laplaceExpectation().map { ($0, $0.inputs(Float.self)) }
         augmentation = config.augment == .none ? [] : try config.augment.permutations(channels: 1, height: config.patch, width: config.patch)
     }
 
@@ -207,16 +211,20 @@ public final class LPNTraining {
         var t0 = Date(), stepsSince = 0, keptSince = 0, screenedSince = 0
         while step < end {
             optimizer.learningRate = schedule.learningRate(atStep: step)
-            let (x, y) = try nextBatch()
             optimizer.zeroGradients()
             let phase = schedule.phase(atStep: step)
             let loss: Variable<Float>?, value: Double
-            if case let .matching(gamma, _) = phase, let margin = config.screen {
+            if let (quadrature, inputs) = expectation {
+                // The expected loss on the grid: no pairs are drawn (the generator stays put).
+                (loss, value) = try quadrature.loss(try network.prox(Variable(inputs)), phase: phase)
+            } else if case let .matching(gamma, _) = phase, let margin = config.screen {
+                let (x, y) = try nextBatch()
                 let r = try ProximalMatchingLoss.screenedMatching(prox: network.prox, noisy: y, clean: x, gamma: gamma, margin: margin)
                 (loss, value) = (r.loss, r.value)
                 keptSince += r.kept
                 screenedSince += config.batch
             } else {
+                let (x, y) = try nextBatch()
                 let l = try schedule.loss(atStep: step, try network.prox(Variable(y)), Variable(x))
                 (loss, value) = (l, Double(l.value.scalar ?? .nan))
             }

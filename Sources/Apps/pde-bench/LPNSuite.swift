@@ -13,7 +13,7 @@ struct LPNSuite: ParsableCommand {
         commandName: "lpn",
         abstract: "Learned proximal networks: the Laplace toy, denoising and PnP deblurring of held-out images against TV.",
         discussion: """
-        Cases: laplace (the model of data/configs/train-lpn-laplace.yaml: max |f(y) − soft(y, 1)|
+        Cases: laplace (the model of data/configs/train-lpn-laplace-exact.yaml: max |f(y) − soft(y, 1)|
         on [−3, 3], and max |R(x) − |x| − c| on [−2, 2] with the best constant c; a PNG of both
         curves in --out); denoise (the model of data/configs/train-lpn-images.yaml on the
         held-out images with Gaussian noise σ = 0.1: one pass of the network against the TV prox
@@ -38,8 +38,8 @@ struct LPNSuite: ParsableCommand {
     var cases = "laplace,denoise,deblur,mri,ct,timing"
     @Option(help: "Training config timed by the timing case.")
     var trainConfig = "data/configs/train-lpn-images.yaml"
-    @Option(help: "Model of the Laplace toy (pde-train lpn data/configs/train-lpn-laplace.yaml).")
-    var laplaceModel = "runs/lpn-laplace/model.safetensors"
+    @Option(help: "Model of the Laplace toy (pde-train lpn data/configs/train-lpn-laplace-exact.yaml).")
+    var laplaceModel = "runs/lpn-laplace-exact/model.safetensors"
     @Option(help: "Model of the image cases (pde-train lpn data/configs/train-lpn-images.yaml).")
     var imageModel = "runs/lpn-images/model.safetensors"
     @Option(help: "Held-out images (names in data/images, comma-separated).")
@@ -170,7 +170,7 @@ struct LPNSuite: ParsableCommand {
         // [−3, 3] prefers it to the network and to soft-thresholding.
         var rows: [[String]] = []
         let soft = ys.map { Self.softThreshold($0, 1) }
-        for gamma in [0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02] {
+        for gamma in [0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01] {
             let half = try (0...300).map { try ProximalMatchingLoss.laplaceMinimizer(y: Double($0) / 100, gamma: gamma) }
             let best = half.reversed().dropLast().map { -$0 } + half
             let errors = zip(best, soft).map { abs($0 - $1) }

@@ -51,9 +51,11 @@ struct TrainLPN: ParsableCommand {
             if !quiet {
                 let s = training.schedule
                 print("pde-train lpn: \(cfg.kind.rawValue) network, \(training.network.parameterCount(Float.self)) parameters; "
-                      + (cfg.source == .laplace ? "Laplace samples (b = \(cfg.scale), d = \(cfg.dimension))"
+                      + (cfg.source == .laplace ? "Laplace prior (b = \(cfg.scale), d = \(cfg.dimension))"
                          : "\(cfg.patch) × \(cfg.patch) patches of " + (cfg.source == .images ? "images" : "\(cfg.phantomCount) phantoms"))
-                      + ", σ = \(cfg.noise), batch \(cfg.batch); "
+                      + ", σ = \(cfg.noise), "
+                      + (cfg.expectation == .exact ? String(format: "expected loss on %d points of [−%g, %g]; ", cfg.quadraturePoints,
+                                                            cfg.quadratureSpan, cfg.quadratureSpan) : "batch \(cfg.batch); ")
                       + "\(cfg.pretrainSteps) ℓ¹ steps + \(cfg.matchingSteps) matching steps in \(s.stages) stages, "
                       + String(format: "γ %.3g → %.3g", s.gamma(stage: 0), s.sigmaMin))
             }

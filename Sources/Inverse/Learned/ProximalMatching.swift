@@ -251,11 +251,9 @@ public struct ProximalMatchingSchedule: Sendable, Equatable {
 extension ProximalMatchingLoss {
     /// The expected proximal-matching loss of a denoiser of the 1-D Laplace toy over noisy
     /// values in a window: ∫ p(y)·(1 − E[exp(−(f(y) − x)²/γ²) | y]) dy over the span of `grid`
-    /// (trapezoid rule on the grid, f given by `values` there), with the exact
-    /// marginal p(y) and posterior p(x | y) ∝ exp(−|x|/b − (x − y)²/(2σ²)). The inner
-    /// expectation is a trapezoid sum over x within 6γ of f(y) with steps of γ/40, normalized by
-    /// the posterior's mass (Simpson's rule with steps of at most min(γ/40, σ/200) over its support
-    /// ± 12σ, split at the kink x = 0).
+    /// (trapezoid rule on the grid, f given by `values` there), with the exact marginal p(y)
+    /// and the posterior p(x | y) ∝ exp(−|x|/b − (x − y)²/(2σ²)), whose expectation is in closed
+    /// form (`LaplaceToyExpectation`).
     ///
     /// What training at γ minimizes, in the mean over its batches: with `laplaceMinimizer`'s
     /// values it gives the least loss any denoiser reaches on the window, so the difference
@@ -275,23 +273,8 @@ extension ProximalMatchingLoss {
         var total = 0.0
         for (k, (y, c)) in zip(grid, values).enumerated() {
             let posterior = LaplacePosterior(y: y, scale: b, noise: sigma)
-            let top = posterior.logDensity(posterior.map)
-            // The mass in two pieces split at the kink x = 0, each smooth: Simpson's rule, O(h⁴).
-            var mass = 0.0
-            for (lo, hi) in [(min(0, y) - 12 * sigma, 0.0), (0.0, max(0, y) + 12 * sigma)] {
-                let n = 2 * Int(((hi - lo) / min(gamma / 40, sigma / 200) / 2).rounded(.up))
-                var piece = 0.0
-                for i in 0...n {
-                    let w = i == 0 || i == n ? 1.0 : (i % 2 == 1 ? 4.0 : 2.0)
-                    piece += w * Foundation.exp(posterior.logDensity(lo + Double(i) * (hi - lo) / Double(n)) - top)
-                }
-                mass += piece * (hi - lo) / Double(3 * n)
-            }
-            let hit = posterior.smoothed(at: c, gamma: gamma, relativeTo: top)
-            // p(y) = mass·e^top / (2b·√(2π)·σ); E[·| y] = hit / mass.
-            let density = mass * Foundation.exp(top) / (2 * b * (2 * Double.pi).squareRoot() * sigma)
             let weight = k == 0 ? (grid[1] - grid[0]) / 2 : (k == grid.count - 1 ? (grid[k] - grid[k - 1]) / 2 : (grid[k + 1] - grid[k - 1]) / 2)
-            total += weight * density * (1 - hit / mass)
+            total += weight * posterior.marginal * (1 - posterior.kernelExpectation(at: c, gamma: gamma).value)
         }
         return total
     }
@@ -303,10 +286,10 @@ extension ProximalMatchingLoss {
     /// as γ → 0 it tends to the MAP denoiser, soft-thresholding at σ²/b, and the distance
     /// between the two is the bias of stopping the schedule at γ.
     ///
-    /// The expectation is a trapezoid sum over x within 6γ of c, with steps of γ/40. The
-    /// maximizer is found on a grid of steps min(γ/4, σ/100) over the MAP ± 2σ, then by
-    /// golden-section search to 1e-10. Throws `LearningError.invalidArgument` for γ, b or σ
-    /// not positive and finite, or y not finite.
+    /// The expectation is in closed form (`LaplaceToyExpectation`). The maximizer is found on a
+    /// grid of steps min(γ/4, σ/100) over the MAP ± 2σ, then by golden-section search to 1e-10.
+    /// Throws `LearningError.invalidArgument` for γ, b or σ not positive and finite, or y not
+    /// finite.
     public static func laplaceMinimizer(y: Double, gamma: Double, scale b: Double = 1, noise sigma: Double = 1) throws -> Double {
         for (name, v) in [("gamma", gamma), ("scale", b), ("noise", sigma)] where !(v > 0 && v.isFinite) {
             throw LearningError.invalidArgument(name: "Laplace minimizer \(name)", value: "\(v)", expected: "a positive finite number")
@@ -315,8 +298,8 @@ extension ProximalMatchingLoss {
             throw LearningError.invalidArgument(name: "Laplace minimizer y", value: "\(y)", expected: "a finite number")
         }
         let posterior = LaplacePosterior(y: y, scale: b, noise: sigma)
-        let map = posterior.map, top = posterior.logDensity(map)
-        func objective(_ c: Double) -> Double { posterior.smoothed(at: c, gamma: gamma, relativeTo: top) }
+        let map = posterior.map
+        func objective(_ c: Double) -> Double { posterior.kernelExpectation(at: c, gamma: gamma).value }
         let step = min(gamma / 4, sigma / 100)
         let count = Int((4 * sigma / step).rounded(.up))
         var best = (c: map, value: objective(map))
@@ -342,29 +325,15 @@ extension ProximalMatchingLoss {
     }
 }
 
-/// The 1-D Laplace toy's joint density of clean x ~ Laplace(0, b) and noisy y = x + N(0, σ²) at
-/// one y, as a function of x: what `laplaceMinimizer` and `laplaceExpectedLoss` integrate.
+/// The 1-D Laplace toy's posterior of clean x ~ Laplace(0, b) given noisy y = x + N(0, σ²):
+/// its mode, marginal and the closed-form expectations of `LaplaceToyExpectation`,
+/// `laplaceMinimizer` and `laplaceExpectedLoss`.
 struct LaplacePosterior {
     let y: Double, scale: Double, noise: Double
-
-    /// log p(x, y) up to the constant −log(2b·√(2π)·σ): −|x|/b − (x − y)²/(2σ²).
-    func logDensity(_ x: Double) -> Double { -abs(x) / scale - (x - y) * (x - y) / (2 * noise * noise) }
 
     /// The posterior's mode, soft-thresholding of y at σ²/b.
     var map: Double {
         let threshold = noise * noise / scale
         return y > threshold ? y - threshold : (y < -threshold ? y + threshold : 0)
-    }
-
-    /// ∫ exp(logDensity(x) − top − (x − c)²/γ²) dx: a trapezoid sum over x within 6γ of c with
-    /// steps of γ/40 (the Gaussian factor is below e^{−36} beyond).
-    func smoothed(at c: Double, gamma: Double, relativeTo top: Double) -> Double {
-        let dx = gamma / 40, span = 240
-        var s = 0.0
-        for k in -span...span {
-            let t = Double(k) / 40
-            s += (abs(k) == span ? 0.5 : 1) * Foundation.exp(logDensity(c + Double(k) * dx) - top - t * t)
-        }
-        return s * dx
     }
 }
