@@ -400,6 +400,7 @@ import TestSupport
         expectError(yaml + "\n  quadrature_span: 0", keyPath: "training.quadrature_span")
         expectError(yaml + "\n  quadrature_span: 100", keyPath: "training.quadrature_span", mentions: "40·max")
         expectError(yaml.replacingOccurrences(of: "scale: 2", with: "scale: 2, dimension: 2"), keyPath: "training.expectation", mentions: "data.dimension 1")
+        expectError(yaml.replacingOccurrences(of: "scale: 2", with: "scale: 0.01"), keyPath: "training.quadrature_span", mentions: "underflows")
         expectError(Self.laplace + "\n  quadrature_points: 201", keyPath: "training.quadrature_points", mentions: "without training.expectation exact")
         expectError(Self.good + "\n  expectation: exact", keyPath: "training.batch", mentions: "quadrature grid")
         expectError(Self.good.replacingOccurrences(of: "  batch: 32\n", with: "  expectation: exact\n"), keyPath: "training.expectation", mentions: "data.source laplace")

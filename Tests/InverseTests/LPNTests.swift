@@ -549,6 +549,15 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
         #expect(throws: LearningError.self) { _ = try LaplaceToyExpectation(points: 11, span: 0) }
         #expect(throws: LearningError.self) { _ = try LaplaceToyExpectation(points: 11, span: 50) }
         #expect(throws: LearningError.self) { _ = try LaplaceToyExpectation(points: 11, span: 3, scale: 0) }
+        // A prior 100 times sharper than the noise: the posterior mass at |y| = 6 underflows.
+        #expect(throws: LearningError.self) { _ = try LaplaceToyExpectation(points: 101, span: 6, scale: 0.01) }
+        // 20 times sharper still works out to |y| = 6.3 (masses near e^{−350}), every value finite.
+        let sharp = try LaplaceToyExpectation(points: 101, span: 6.3, scale: 0.05)
+        #expect(sharp.weights.allSatisfy { $0 >= 0 && $0.isFinite } && abs(sharp.weights.reduce(0, +) - 1) < 1e-12)
+        for phase: ProximalMatchingSchedule.Phase in [.l1, .matching(gamma: 0.05, stage: 0)] {
+            let r = try sharp.expectedLoss(values: sharp.grid.map { $0 * 0.9 }, phase: phase)
+            #expect(r.value.isFinite && r.gradient.allSatisfy(\.isFinite), "\(phase)")
+        }
         #expect(throws: LearningError.self) { _ = try e.expectedLoss(values: [0, 1], phase: .l1) }
         #expect(throws: LearningError.self) { _ = try e.expectedLoss(values: Array(repeating: .nan, count: 41), phase: .l1) }
         #expect(throws: LearningError.self) { _ = try e.loss(Variable(try Tensor<Double>(shape: [3, 1], scalars: [0, 0, 0])), phase: .l1) }

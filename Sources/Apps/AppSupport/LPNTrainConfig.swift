@@ -219,6 +219,9 @@ public struct LPNTrainConfig: Decodable, Sendable {
                 throw ConfigError(keyPath: "training.quadrature_span", value: "\(quadratureSpan)",
                                   expected: "a positive number ≤ 40·max(data.scale, data.noise) = \(40 * max(scale, noise))")
             }
+            do { _ = try laplaceExpectation() } catch let LearningError.invalidArgument(_, value, expected) {
+                throw ConfigError(keyPath: "training.quadrature_span", value: value, expected: expected + " (training.quadrature_span)")
+            }
         }
         if kind == .convolutional {
             let factor = 1 << ((layers + 1) / 2)

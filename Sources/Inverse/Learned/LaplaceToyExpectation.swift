@@ -28,8 +28,10 @@ public struct LaplaceToyExpectation: Sendable {
     public let windowMass: Double
 
     /// A grid of `points` values on [−span, span]. Throws `LearningError.invalidArgument` for
-    /// fewer than 3 or more than 10⁶ points, b or σ not positive and finite, or a span not in
-    /// (0, 40·max(b, σ)] (beyond it the marginal is below 10⁻¹⁷).
+    /// fewer than 3 or more than 10⁶ points, b or σ not positive and finite, a span not in
+    /// (0, 40·max(b, σ)] (beyond it the marginal is below 10⁻¹⁷), or a window reaching values
+    /// y whose posterior mass underflows in double precision (only for σ/b ≳ 20, a prior far
+    /// sharper than the noise).
     public init(points: Int, span: Double, scale b: Double = 1, noise sigma: Double = 1) throws {
         for (name, v) in [("scale", b), ("noise", sigma)] where !(v > 0 && v.isFinite) {
             throw LearningError.invalidArgument(name: "Laplace expectation \(name)", value: "\(v)", expected: "a positive finite number")
@@ -49,6 +51,10 @@ public struct LaplaceToyExpectation: Sendable {
             (k == 0 || k == points - 1 ? h / 2 : h) * LaplacePosterior(y: y, scale: b, noise: sigma).marginal
         }
         let total = raw.reduce(0, +)
+        if let k = raw.firstIndex(where: { !($0 > 0 && $0.isFinite) }) {
+            throw LearningError.invalidArgument(name: "Laplace expectation span", value: "\(span) (the posterior at y = \(grid[k]) underflows for b = \(b), σ = \(sigma))",
+                                                expected: "a narrower window")
+        }
         windowMass = total
         weights = raw.map { $0 / total }
     }
@@ -117,9 +123,6 @@ extension LaplacePosterior {
     /// Standard normal CDF Φ(z), accurate in both tails.
     static func cdf(_ z: Double) -> Double { 0.5 * erfc(-z / 2.0.squareRoot()) }
 
-    /// log Φ(z) (−∞ where Φ underflows).
-    static func logCDF(_ z: Double) -> Double { Foundation.log(cdf(z)) }
-
     /// Φ(b) − Φ(a) for a ≤ b, from the upper tail when both lie above 0 (no cancellation).
     static func cdfDifference(_ a: Double, _ b: Double) -> Double {
         a > 0 ? cdf(-a) - cdf(-b) : cdf(b) - cdf(a)
@@ -134,11 +137,12 @@ extension LaplacePosterior {
         return ((y - shift, -y / scale - top), (y + shift, y / scale - top))
     }
 
-    /// The marginal density p(y) of the noisy value: (1/(2b))·e^{σ²/(2b²)}·(e^{a₊}Φ(m₊/σ) + e^{a₋}Φ(−m₋/σ)).
+    /// The marginal density p(y) of the noisy value: (1/(2b))·e^{σ²/(2b²)}·(e^{a₊}Φ(m₊/σ) + e^{a₋}Φ(−m₋/σ)),
+    /// formed in logarithms (e^{|y|/b} alone may overflow); 0 or NaN where the mass underflows.
     var marginal: Double {
         let (p, m) = pieces
         let mass = Foundation.exp(p.logWeight) * Self.cdf(p.mean / noise) + Foundation.exp(m.logWeight) * Self.cdf(-m.mean / noise)
-        return mass * Foundation.exp(abs(y) / scale + noise * noise / (2 * scale * scale)) / (2 * scale)
+        return Foundation.exp(Foundation.log(mass) + abs(y) / scale + noise * noise / (2 * scale * scale) - Foundation.log(2 * scale))
     }
 
     /// E[exp(−(c − x)²/γ²) | y] and its derivative in c, in closed form: each piece times the
