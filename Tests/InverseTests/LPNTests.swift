@@ -562,6 +562,7 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
         #expect(throws: LearningError.self) { _ = try e.expectedLoss(values: Array(repeating: .nan, count: 41), phase: .l1) }
         #expect(throws: LearningError.self) { _ = try e.loss(Variable(try Tensor<Double>(shape: [3, 1], scalars: [0, 0, 0])), phase: .l1) }
         #expect(throws: LearningError.self) { _ = try e.loss(try net.prox(inputs), phase: .matching(gamma: 0, stage: 0)) }
+        #expect(throws: LearningError.self) { _ = try e.expectedLoss(values: e.grid, phase: .matching(gamma: .infinity, stage: 0)) }
     }
 
     @Test func shortTrainingRunReducesTheLosses() throws {

@@ -78,8 +78,11 @@ public struct LaplaceToyExpectation: Sendable {
 
     /// Σ_i w_i·ℓ(c_i, y_i) and its gradient w_i·∂ℓ/∂c at the values `c` on the grid, for ℓ the
     /// ℓ¹ loss (`.l1`) or proximal matching at γ. Throws `LearningError.invalidArgument` for
-    /// a count other than the grid's or a non-finite value.
+    /// a count other than the grid's, a non-finite value, or γ not positive and finite.
     public func expectedLoss(values c: [Double], phase: ProximalMatchingSchedule.Phase) throws -> (value: Double, gradient: [Double]) {
+        if case let .matching(gamma, _) = phase, !(gamma > 0 && gamma.isFinite) {
+            throw LearningError.invalidArgument(name: "proximal matching gamma", value: "\(gamma)", expected: "a positive finite number")
+        }
         guard c.count == grid.count, c.allSatisfy(\.isFinite) else {
             throw LearningError.invalidArgument(name: "Laplace expectation values", value: "\(c.count) values",
                                                 expected: "\(grid.count) finite values, one per grid point")
@@ -106,9 +109,6 @@ public struct LaplaceToyExpectation: Sendable {
         guard output.value.count == grid.count, output.shape.first == grid.count else {
             throw LearningError.shapeMismatch(operation: "Laplace expected loss", expected: "[\(grid.count), 1] network outputs",
                                               got: shapeString(output.shape))
-        }
-        if case let .matching(gamma, _) = phase, !(gamma > 0 && gamma.isFinite) {
-            throw LearningError.invalidArgument(name: "proximal matching gamma", value: "\(gamma)", expected: "a positive finite number")
         }
         let c = output.value.scalars.map { Double($0) }
         let (value, gradient) = try expectedLoss(values: c, phase: phase)
