@@ -289,6 +289,49 @@ import TestSupport
         """)
     }
 
+    /// `model.scales` adds coarse input paths to a fully convolutional network; a trained
+    /// network without them grows into one with them (`training.initial_model`), starting as
+    /// the same function; bad scales name the key.
+    @Test func scalesGrowAFullyConvolutionalNetwork() throws {
+        let folder = makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        func config(_ dir: String, _ scales: String, extra: String = "") throws -> LPNTrainConfig {
+            try decode("""
+            model: {kind: fully-convolutional, hidden: 4, layers: 2, beta: 10, alpha: 0.01\(scales)}
+            data: {images: ['\(Self.root)/data/images/coins.png'], patch: 8, noise: 0.1, seed: 5}
+            training: {batch: 4, pretrain_steps: 3, matching_steps: 3, stages: 1, checkpoint_every: 10, directory: '\(dir)'\(extra)}
+            """)
+        }
+        let plain = try LPNTraining(config: try config(folder + "/a", ""))
+        plain.log = { _ in }
+        try plain.run()
+        try plain.saveModel(to: plain.modelPath)
+        let c = try config(folder + "/b", ", scales: [2, 4]", extra: ", initial_model: '\(plain.modelPath)'")
+        #expect(c.scales == [2, 4])
+        let grown = try LPNTraining(config: c)
+        func coarse() -> [Float] { grown.network.namedParameters(Float.self).filter { $0.name.hasPrefix("coarse.") }.flatMap(\.variable.value.scalars) }
+        #expect(grown.network.scales == [2, 4] && coarse().count == 2 * 2 * 4 * 9 && coarse().allSatisfy { $0 == 0 })
+        let y = Variable(try Tensor<Float>(shape: [1, 1, 16, 8], scalars: (0..<128).map { Float(($0 * 37) % 11) / 10 }))
+        #expect(try grown.network.prox(y).value.scalars == plain.network.prox(y).value.scalars)
+        grown.log = { _ in }
+        let losses = try grown.run()
+        #expect(losses.count == 6 && losses.allSatisfy(\.isFinite))
+        #expect(coarse().contains { $0 != 0 })
+        try grown.saveModel(to: grown.modelPath)
+        #expect(try LPNTraining.loadNetwork(from: grown.modelPath).scales == [2, 4])
+        // The reverse (a network with scales into one without) is an architecture mismatch.
+        #expect(throws: ConfigError.self) { _ = try LPNTraining(config: try config(folder + "/c", "", extra: ", initial_model: '\(grown.modelPath)'")) }
+        for (scales, mentions) in [(", scales: [3]", "dividing data.patch"), (", scales: [4, 2]", "increasing"), (", scales: [1]", "from 2 to 256")] {
+            do {
+                _ = try config(folder + "/d", scales)
+                Issue.record("expected an error for \(scales)")
+            } catch let e as ConfigError {
+                #expect(e.keyPath == "model.scales" && "\(e)".contains(mentions), "\(e)")
+            }
+        }
+        expectError(replacing("alpha: 0.02}", "alpha: 0.02, scales: [2]}"), keyPath: "model.scales", mentions: "fully-convolutional")
+    }
+
     @Test func anInitialModelReplacesTheInitializationAndMustMatchTheArchitecture() throws {
         let folder = makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

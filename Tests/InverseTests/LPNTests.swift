@@ -183,6 +183,76 @@ private func learningErrorKind(_ body: () throws -> Any) -> String? {
         }
     }
 
+    // Coarse input paths (scales): still an exact convex prox, trained through, saved with the
+    // architecture, and with zeroed paths the network without them.
+    @Test func coarseScalesKeepTheNetworkAnExactConvexProx() throws {
+        func grown(_ scales: [Int]) throws -> LearnedProximalNetwork<Double> {
+            var g = SeededGenerator(seed: 41)
+            let net = try LearnedProximalNetwork<Double>(kind: .fullyConvolutional(channels: 2), hidden: 3, layers: 2, beta: 3, alpha: 0.05,
+                                                         scales: scales, generator: &g)
+            scramble(net, seed: 42)
+            return net
+        }
+        let net = try grown([2, 4])
+        #expect(net.scales == [2, 4] && net.coarse.count == 4)
+        #expect(net.namedParameters(Double.self).map(\.name).filter { $0.hasPrefix("coarse.") } == ["coarse.0.weight", "coarse.1.weight", "coarse.2.weight", "coarse.3.weight"])
+        let explicit = try proxVersusAutodiff(net, [2, 2, 8, 12], seed: 43)
+        #expect(explicit < 1e-12, "explicit pass vs autodiff: \(explicit)")
+        // Convexity along lines and strong monotonicity with modulus α.
+        let m = 12, shape = [m, 2, 8, 4]
+        let y = (randomInput(shape, seed: 44) as Tensor<Double>), d = (randomInput(shape, seed: 45) as Tensor<Double>)
+        let second = try (try net.potential(Variable(y + d)).value + net.potential(Variable(y - d)).value) - net.potential(Variable(y)).value.map(.scale(2))
+        let per = d.count / m
+        for b in 0..<m {
+            let dd = d.scalars[(b * per)..<((b + 1) * per)].reduce(0) { $0 + $1 * $1 }
+            #expect(second.scalars[b] >= net.alpha * dd - 1e-9, "sample \(b): \(second.scalars[b]) < α‖d‖² = \(net.alpha * dd)")
+        }
+        let df = try net.prox(Variable(y + d)).value - net.prox(Variable(y)).value
+        let (inner, squared) = (try df.dot(d), try d.dot(d))
+        #expect(inner >= net.alpha * squared - 1e-9)
+        // The coarse weights get the tape's gradients through the explicit pass.
+        let yv = Variable<Double>(randomInput([2, 2, 8, 4], seed: 46), requiresGradient: true)
+        let r = (randomInput([2, 2, 8, 4], seed: 47) as Tensor<Double>)
+        net.zeroGradients(Double.self)
+        try net.prox(yv).backward(seed: r)
+        var worst = 0.0
+        for (name, v) in net.namedParameters(Double.self) where name.hasPrefix("coarse.") {
+            let grad = try #require(v.grad, "no gradient for \(name)")
+            for i in [0, v.value.count / 2, v.value.count - 1] {
+                let saved = v.value.scalars[i], h = 1e-6
+                try setEntry(v, i, saved + h)
+                let lp = try net.prox(yv).value.dot(r)
+                try setEntry(v, i, saved - h)
+                let lm = try net.prox(yv).value.dot(r)
+                try setEntry(v, i, saved)
+                worst = max(worst, abs(grad.scalars[i] - (lp - lm) / (2 * h)) / max(1, abs((lp - lm) / (2 * h))))
+            }
+        }
+        #expect(worst < 1e-6, "coarse weight gradients: worst relative error \(worst)")
+        // Saved and reloaded with its scales.
+        let folder = makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try net.save(to: folder + "/m.safetensors")
+        #expect(net.architectureMetadata["lpn.scales"] == "2,4")
+        let back = try LearnedProximalNetwork<Double>.load(from: folder + "/m.safetensors")
+        let (reloaded, original) = (try back.prox(Variable(y)).value.scalars, try net.prox(Variable(y)).value.scalars)
+        #expect(back.scales == [2, 4] && reloaded == original)
+        // Zeroed coarse paths: the network without scales (the coarse weights are drawn last).
+        let plain = try grown([])
+        #expect(plain.architectureMetadata["lpn.scales"] == nil)
+        net.zeroCoarsePaths()
+        #expect(maxAbsDifference(doubles(try net.prox(Variable(y)).value), doubles(try plain.prox(Variable(y)).value)) <= 1e-14)
+        // Bad scales and inputs.
+        var g = SeededGenerator(seed: 1)
+        #expect(learningErrorKind { try LearnedProximalNetwork<Double>(kind: .fullyConnected(dimension: 4), hidden: 2, layers: 1, beta: 1, alpha: 0,
+                                                                      scales: [2], generator: &g) } == "invalidArgument")
+        for bad in [[1], [4, 2], [2, 2], [512]] {
+            #expect(learningErrorKind { try LearnedProximalNetwork<Double>(kind: .fullyConvolutional(channels: 1), hidden: 2, layers: 1, beta: 1,
+                                                                          alpha: 0, scales: bad, generator: &g) } == "invalidArgument", "\(bad)")
+        }
+        #expect(learningErrorKind { try net.prox(Variable(randomInput([1, 2, 6, 8], seed: 48) as Tensor<Double>)) } == "shapeMismatch")
+    }
+
     // The fully convolutional network: f commutes with shifts away from the borders, ψ is
     // additive over far-apart supports, and its parameters are named and shaped as documented.
     @Test func fullyConvolutionalProxIsShiftEquivariantInTheInterior() throws {

@@ -73,6 +73,10 @@ public struct LPNTrainConfig: Decodable, Sendable {
     /// the reference's image networks, exp(N(−10, 0.1²))) or `uniform-clipped` (PyTorch's default
     /// clipped at 0, the reference's 1-D Laplace toy).
     public var hiddenInitialization: LearnedProximalNetwork<Float>.HiddenInitialization
+    /// Block sizes of the coarse input paths (`model.scales`, fully convolutional only; empty
+    /// for none): `LearnedProximalNetwork.scales`. With `training.initial_model` a network
+    /// without them may be grown: its weights are loaded and the coarse paths start at zero.
+    public var scales: [Int]
     /// Where the clean samples come from (`data.source`, default images).
     public var source: DataSource
     /// PNG paths or patterns with `*` / `?` in the file name (`data.images`; empty for laplace).
@@ -192,8 +196,15 @@ public struct LPNTrainConfig: Decodable, Sendable {
         let t = try c.required("training", as: TrainingSpec.self)
         kind = m.kind; hidden = m.hidden; layers = m.layers; beta = m.beta; alpha = m.alpha
         hiddenInitialization = m.hiddenInitialization
+        scales = m.scales
         source = d.source; images = d.images; patch = d.patch; noise = d.noise; seed = d.seed; augment = d.augment
         scale = d.scale; laplaceDimension = d.dimension
+        if !scales.isEmpty, kind != .fullyConvolutional {
+            throw ConfigError(keyPath: "model.scales", value: "\(scales)", expected: "no scales except with kind fully-convolutional")
+        }
+        if let f = m.scales.first(where: { d.patch % $0 != 0 }) {
+            throw ConfigError(keyPath: "model.scales", value: "\(scales)", expected: "block sizes dividing data.patch (\(d.patch); \(f) does not)")
+        }
         phantomCount = d.count; phantomSize = d.size; phantomEllipses = d.ellipses; phantomFamily = d.family; phantomSupersampling = d.supersampling
         batch = t.batch; pretrainSteps = t.pretrainSteps; matchingSteps = t.matchingSteps
         stages = t.gammas?.count ?? t.stages; gammas = t.gammas; stageLearningRates = t.learningRates
@@ -261,7 +272,7 @@ public struct LPNTrainConfig: Decodable, Sendable {
     /// A freshly initialized network of this architecture, drawn from `g`.
     public func makeNetwork(generator g: inout SeededGenerator) throws -> LearnedProximalNetwork<Float> {
         try LearnedProximalNetwork<Float>(kind: networkKind, hidden: hidden, layers: layers, beta: beta, alpha: alpha,
-                                          hiddenInitialization: hiddenInitialization, generator: &g)
+                                          hiddenInitialization: hiddenInitialization, scales: scales, generator: &g)
     }
 
     static func check<V: Comparable>(_ c: KeyedDecodingContainer<AnyKey>, _ key: String, _ v: V, _ range: ClosedRange<V>,
@@ -278,8 +289,9 @@ public struct LPNTrainConfig: Decodable, Sendable {
     struct ModelSpec: Decodable {
         var kind: ModelKind, hidden: Int, layers: Int, beta: Double, alpha: Double
         var hiddenInitialization = LearnedProximalNetwork<Float>.HiddenInitialization.reference
+        var scales: [Int] = []
         init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(["kind", "hidden", "layers", "beta", "alpha", "hidden_init"])
+            try decoder.rejectUnknownKeys(["kind", "hidden", "layers", "beta", "alpha", "hidden_init", "scales"])
             let c = try decoder.container(keyedBy: AnyKey.self)
             let k: String = try c.required("kind")
             guard let kind = ModelKind(rawValue: k) else {
@@ -295,6 +307,10 @@ public struct LPNTrainConfig: Decodable, Sendable {
             try positive(c, "beta", beta)
             guard alpha >= 0, alpha <= 1e6, alpha.isFinite else {
                 throw ConfigError(keyPath: c.path("alpha"), value: "\(alpha)", expected: "a finite number from 0 to 1e6")
+            }
+            scales = try c.value("scales") ?? []
+            guard scales.allSatisfy({ $0 >= 2 && $0 <= 256 }), zip(scales, scales.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw ConfigError(keyPath: c.path("scales"), value: "\(scales)", expected: "increasing block sizes from 2 to 256, e.g. [4, 8]")
             }
             switch try c.value("hidden_init") ?? "exp-normal" {
             case "exp-normal": hiddenInitialization = .reference

@@ -86,8 +86,10 @@ public final class LPNTraining {
     }
 
     /// Replaces `network`'s weights by those of the model file (or checkpoint) at `path`, whose
-    /// architecture metadata must equal the network's. Throws `ConfigError` at
-    /// `training.initial_model` otherwise.
+    /// architecture metadata must equal the network's, except that a file without coarse paths
+    /// may start a network with them (`model.scales`): its weights are loaded and the coarse
+    /// paths start at zero, so the grown network computes what the file's does. Throws
+    /// `ConfigError` at `training.initial_model` otherwise.
     static func loadWeights(of path: String, into network: LearnedProximalNetwork<Float>) throws {
         let key = "training.initial_model"
         guard FileManager.default.fileExists(atPath: path) else {
@@ -97,11 +99,28 @@ public final class LPNTraining {
         do { meta = try SafeTensors.read(path).metadata } catch {
             throw ConfigError(keyPath: key, value: "'\(path)' (\(error))", expected: "a model file of pde-train lpn")
         }
-        for (k, v) in network.architectureMetadata.sorted(by: { $0.key < $1.key }) where meta[k] != v {
+        // A network without coarse paths grows into one with them (model.scales).
+        let growing = meta["lpn.scales"] == nil && !network.scales.isEmpty
+        if let s = meta["lpn.scales"], network.scales.isEmpty {
+            throw ConfigError(keyPath: key, value: "'\(path)' with lpn.scales = \(s)", expected: "a network of the config's architecture (no model.scales)")
+        }
+        for (k, v) in network.architectureMetadata.sorted(by: { $0.key < $1.key }) where meta[k] != v && !(growing && k == "lpn.scales") {
             throw ConfigError(keyPath: key, value: "'\(path)' with \(k) = \(meta[k] ?? "none")",
                               expected: "a network of the config's architecture (\(k) = \(v))")
         }
-        try Checkpoint.load(into: network, scalar: Float.self, from: path)
+        guard growing else {
+            try Checkpoint.load(into: network, scalar: Float.self, from: path)
+            return
+        }
+        let file = try SafeTensors.read(path)
+        for (name, v) in network.namedParameters(Float.self) where !name.hasPrefix("coarse.") {
+            guard let e = file.tensors[name], e.shape == v.value.shape else {
+                throw ConfigError(keyPath: key, value: "'\(path)' without parameter \(name) of shape \(v.value.shape)",
+                                  expected: "a model file of pde-train lpn of the config's architecture")
+            }
+            v.value = try e.tensor(Float.self)
+        }
+        network.zeroCoarsePaths()
     }
 
     /// The paths of `patterns` (sorted matches of `*` / `?` in the file name; plain paths must

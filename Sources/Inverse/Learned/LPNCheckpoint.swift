@@ -26,6 +26,7 @@ extension LearnedProximalNetwork {
             m["lpn.kind"] = "fully-convolutional"
             m["lpn.channels"] = String(c)
         }
+        if !scales.isEmpty { m["lpn.scales"] = scales.map(String.init).joined(separator: ",") }
         return m
     }
 
@@ -65,11 +66,19 @@ extension LearnedProximalNetwork {
             throw LearningError.malformedFile(path: path,
                                               reason: "metadata 'lpn.kind' missing or not fully-connected / convolutional / fully-convolutional")
         }
+        var scales: [Int] = []
+        if let text = meta["lpn.scales"] {
+            let parsed = text.split(separator: ",").map { Int($0) }
+            guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else {
+                throw LearningError.malformedFile(path: path, reason: "metadata 'lpn.scales' '\(text)' is not a comma-separated list of integers")
+            }
+            scales = parsed.compactMap { $0 }
+        }
         var g = SeededGenerator(seed: 0)
         let net: LearnedProximalNetwork<T>
         do {
             net = try LearnedProximalNetwork(kind: kind, hidden: try int("hidden"), layers: try int("layers"), beta: try double("beta"),
-                                             alpha: try double("alpha"), generator: &g)
+                                             alpha: try double("alpha"), scales: scales, generator: &g)
         } catch let LearningError.invalidArgument(name, value, expected) {
             throw LearningError.malformedFile(path: path, reason: "architecture metadata: \(name) \(value), expected \(expected)")
         }

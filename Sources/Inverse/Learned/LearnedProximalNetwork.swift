@@ -124,6 +124,11 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
     var lin: [LPNAffineMap<T>]
     /// The input skip connections `res.0`… (unconstrained, with biases).
     var res: [LPNAffineMap<T>]
+    /// The coarse input paths of a fully convolutional network with `scales`: for scale j and
+    /// hidden layer k (1…layers), `coarse.(j·layers + k − 1)`, a 3 × 3 convolution (no bias) of
+    /// the input averaged over f × f blocks, added to layer k's pre-activation copied back over
+    /// each block (unconstrained, like every input skip; empty without scales).
+    var coarse: [LPNAffineMap<T>]
 
     /// The input layout.
     public let kind: Kind
@@ -136,12 +141,21 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
     public let beta: Double
     /// Strong-convexity weight: ψ contains (α/2)‖y‖².
     public let alpha: Double
+    /// Block sizes f of the coarse input paths (fully convolutional only; increasing, each ≥ 2;
+    /// empty for none). Every hidden layer then also sees the input averaged over f × f blocks
+    /// through a 3 × 3 convolution, so ψ reaches about 3f pixels per layer instead of 3: its
+    /// prox can average noise over flat regions wider than the stack of 3 × 3 convolutions
+    /// sees. Input paths are affine in y, so ψ stays convex. H and W must be multiples of every f.
+    public let scales: [Int]
 
     /// The down-sampling factor of each convolutional stage's input (1, 2, 2, 4, …): entry i
     /// is the factor of z_i relative to y.
     let factors: [Int]
     /// Bilinear down-sampling kernels [1, 1, f, f] by factor (f > 1).
     let resizeKernels: [Int: Tensor<T>]
+    /// For each scale f: the f × f block-mean kernel (entries 1/f²) and the block-copy kernel
+    /// (entries 1), [1, 1, f, f].
+    let blockKernels: [Int: (mean: Tensor<T>, copy: Tensor<T>)]
 
     /// How the hidden-to-hidden weights (`lin.k`, k ≥ 1) start.
     public enum HiddenInitialization: Sendable, Equatable {
@@ -162,9 +176,12 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
     /// U(−1/√fanIn, 1/√fanIn), then the hidden-to-hidden weights (`lin.k`, k ≥ 1) set by
     /// `hiddenInitialization` (by default the reference's exp(N(−10, 0.1²))).
     /// Throws `LearningError.invalidArgument` for sizes below 1, β ≤ 0, α < 0, non-finite
-    /// values, or image sizes not divisible by 2^⌈layers/2⌉.
+    /// values, image sizes not divisible by 2^⌈layers/2⌉, or `scales` other than an increasing
+    /// list of block sizes from 2 to 256 on a fully convolutional network. The coarse paths'
+    /// weights are drawn after every other parameter, so a network with scales starts with the
+    /// same other weights as one without.
     public init(kind: Kind, hidden: Int, layers: Int, beta: Double, alpha: Double,
-                hiddenInitialization: HiddenInitialization = .reference,
+                hiddenInitialization: HiddenInitialization = .reference, scales: [Int] = [],
                 generator g: inout SeededGenerator) throws {
         guard hidden >= 1, layers >= 1 else {
             throw LearningError.invalidArgument(name: "LPN hidden / layers", value: "\(hidden) / \(layers)", expected: "both ≥ 1")
@@ -182,11 +199,20 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
                                                     expected: "a finite mean and a non-negative finite deviation")
             }
         }
+        if !scales.isEmpty {
+            guard case .fullyConvolutional = kind else {
+                throw LearningError.invalidArgument(name: "LPN scales", value: "\(scales)", expected: "no scales except on a fully convolutional network")
+            }
+            guard scales.allSatisfy({ $0 >= 2 && $0 <= 256 }), zip(scales, scales.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw LearningError.invalidArgument(name: "LPN scales", value: "\(scales)", expected: "increasing block sizes from 2 to 256")
+            }
+        }
         self.kind = kind
         self.hidden = hidden
         self.layers = layers
         self.beta = beta
         self.alpha = alpha
+        self.scales = scales
         var lin: [LPNAffineMap<T>] = [], res: [LPNAffineMap<T>] = []
         switch kind {
         case let .fullyConnected(d):
@@ -251,9 +277,29 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
         }
         self.lin = lin
         self.res = res
+        var coarse: [LPNAffineMap<T>] = []
+        if case let .fullyConvolutional(c) = kind {
+            for _ in scales {
+                for _ in 0..<layers {
+                    coarse.append(LPNAffineMap(inputs: c, outputs: hidden, kernel: 3, stride: 1, padding: 1, bias: false, generator: &g))
+                }
+            }
+        }
+        self.coarse = coarse
         var kernels: [Int: Tensor<T>] = [:]
         for f in Set(factors) where f > 1 { kernels[f] = Self.bilinearKernel(factor: f) }
         resizeKernels = kernels
+        var blocks: [Int: (mean: Tensor<T>, copy: Tensor<T>)] = [:]
+        for f in scales {
+            blocks[f] = (Tensor(repeating: T(1 / Double(f * f)), shape: [1, 1, f, f]), Tensor(repeating: T(1), shape: [1, 1, f, f]))
+        }
+        blockKernels = blocks
+    }
+
+    /// Zeroes the coarse paths' weights: the network then computes what the same network
+    /// without scales computes (a starting point for growing a trained network).
+    public func zeroCoarsePaths() {
+        for map in coarse { map.weight.value = Tensor(zeros: map.weight.shape) }
     }
 
     // MARK: Constraint
@@ -333,6 +379,10 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
                 throw LearningError.shapeMismatch(operation: "LearnedProximalNetwork (fully convolutional)", expected: "[batch ≥ 1, \(c), H ≥ 1, W ≥ 1]",
                                                   got: shapeString(s))
             }
+            if let f = scales.first(where: { s[2] % $0 != 0 || s[3] % $0 != 0 }) {
+                throw LearningError.shapeMismatch(operation: "LearnedProximalNetwork (fully convolutional, scales \(scales))",
+                                                  expected: "H and W multiples of every scale (\(f))", got: shapeString(s))
+            }
         }
     }
 
@@ -351,8 +401,12 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
             var a = try lin[0].forward(y)
             pre.append(a)
             var z = activation(a)
+            let means = try scales.map { try block(y, factor: $0, kernel: \.mean) }
             for k in 1...layers {
                 a = try lin[k].forward(z) + res[k - 1].forward(y)
+                for (j, f) in scales.enumerated() {
+                    a = try a + blockAdjoint(coarse[j * layers + k - 1].forward(means[j]), factor: f, kernel: \.copy)
+                }
                 pre.append(a)
                 z = activation(a)
             }
@@ -395,10 +449,19 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
             let spatial = Array(y.shape.dropFirst(2))
             var g = try top.reshaped([1, top.shape[1]] + spatial.map { _ in 1 }).broadcast(to: [batch, top.shape[1]] + spatial)
             gy = try direct.reshaped([1, direct.shape[1]] + spatial.map { _ in 1 }).broadcast(to: y.shape)
+            // The coarse paths' adjoints summed per scale on its coarse grid, spread back once.
+            var coarseSums = [Variable<T>?](repeating: nil, count: scales.count)
             for k in stride(from: layers, through: 1, by: -1) {
                 let delta = try g * activationDerivative(pre[k])
                 gy = try gy + res[k - 1].adjoint(delta, inputSpatial: spatial)
+                for (j, f) in scales.enumerated() {
+                    let r = try coarse[j * layers + k - 1].adjoint(try block(delta, factor: f, kernel: \.copy), inputSpatial: spatial.map { $0 / f })
+                    coarseSums[j] = try coarseSums[j].map { try $0 + r } ?? r
+                }
                 g = try lin[k].adjoint(delta, inputSpatial: spatial)
+            }
+            for (j, f) in scales.enumerated() {
+                if let sum = coarseSums[j] { gy = try gy + blockAdjoint(sum, factor: f, kernel: \.mean) }
             }
             let delta = try g * activationDerivative(pre[0])
             gy = try gy + lin[0].adjoint(delta, inputSpatial: spatial)
@@ -448,6 +511,26 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
         let planes = try y.reshaped([s[0] * s[1], 1, s[2], s[3]])
         let out = try Variable.convolution(planes, weight: Variable(k), stride: [f, f], padding: [0, 0])
         return try out.reshaped([s[0], s[1], s[2] / f, s[3] / f])
+    }
+
+    /// y [B, C, H, W] → [B, C, H/f, W/f] by a fixed f × f block kernel with stride f (the
+    /// block mean, or the block sum with `\.copy`, the adjoint of the block copy).
+    func block(_ y: Variable<T>, factor f: Int, kernel: KeyPath<(mean: Tensor<T>, copy: Tensor<T>), Tensor<T>>) throws -> Variable<T> {
+        guard let k = blockKernels[f]?[keyPath: kernel] else { return y }
+        let s = y.shape
+        let planes = try y.reshaped([s[0] * s[1], 1, s[2], s[3]])
+        let out = try Variable.convolution(planes, weight: Variable(k), stride: [f, f], padding: [0, 0])
+        return try out.reshaped([s[0], s[1], s[2] / f, s[3] / f])
+    }
+
+    /// The transposed `block`: [B, C, h, w] → [B, C, h·f, w·f] (with `\.copy`, each value copied
+    /// over its f × f block; with `\.mean`, spread as value/f², the adjoint of the block mean).
+    func blockAdjoint(_ g: Variable<T>, factor f: Int, kernel: KeyPath<(mean: Tensor<T>, copy: Tensor<T>), Tensor<T>>) throws -> Variable<T> {
+        guard let k = blockKernels[f]?[keyPath: kernel] else { return g }
+        let s = g.shape
+        let planes = try g.reshaped([s[0] * s[1], 1, s[2], s[3]])
+        let out = try Variable.transposedConvolution(planes, weight: Variable(k), stride: [f, f], padding: [0, 0])
+        return try out.reshaped([s[0], s[1], s[2] * f, s[3] * f])
     }
 
     /// The adjoint of `resize`: [B, C, h, w] → [B, C, h·f, w·f] (the transposed convolution).
