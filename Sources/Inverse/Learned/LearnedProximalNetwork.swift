@@ -507,38 +507,39 @@ public final class LearnedProximalNetwork<T: TensorScalar>: Layer {
     /// y [B, C, H, W] resized to [B, C, H/f, W/f] (a fixed stride-f convolution per channel).
     func resize(_ y: Variable<T>, factor f: Int) throws -> Variable<T> {
         guard f > 1, let k = resizeKernels[f] else { return y }
-        let s = y.shape
-        let planes = try y.reshaped([s[0] * s[1], 1, s[2], s[3]])
-        let out = try Variable.convolution(planes, weight: Variable(k), stride: [f, f], padding: [0, 0])
-        return try out.reshaped([s[0], s[1], s[2] / f, s[3] / f])
+        return try Self.stridedPerChannel(y, kernel: k, factor: f)
+    }
+
+    /// The adjoint of `resize`: [B, C, h, w] → [B, C, h·f, w·f] (the transposed convolution).
+    func resizeAdjoint(_ g: Variable<T>, factor f: Int) throws -> Variable<T> {
+        guard f > 1, let k = resizeKernels[f] else { return g }
+        return try Self.stridedPerChannel(g, kernel: k, factor: f, transposed: true)
     }
 
     /// y [B, C, H, W] → [B, C, H/f, W/f] by a fixed f × f block kernel with stride f (the
     /// block mean, or the block sum with `\.copy`, the adjoint of the block copy).
     func block(_ y: Variable<T>, factor f: Int, kernel: KeyPath<(mean: Tensor<T>, copy: Tensor<T>), Tensor<T>>) throws -> Variable<T> {
         guard let k = blockKernels[f]?[keyPath: kernel] else { return y }
-        let s = y.shape
-        let planes = try y.reshaped([s[0] * s[1], 1, s[2], s[3]])
-        let out = try Variable.convolution(planes, weight: Variable(k), stride: [f, f], padding: [0, 0])
-        return try out.reshaped([s[0], s[1], s[2] / f, s[3] / f])
+        return try Self.stridedPerChannel(y, kernel: k, factor: f)
     }
 
     /// The transposed `block`: [B, C, h, w] → [B, C, h·f, w·f] (with `\.copy`, each value copied
     /// over its f × f block; with `\.mean`, spread as value/f², the adjoint of the block mean).
     func blockAdjoint(_ g: Variable<T>, factor f: Int, kernel: KeyPath<(mean: Tensor<T>, copy: Tensor<T>), Tensor<T>>) throws -> Variable<T> {
         guard let k = blockKernels[f]?[keyPath: kernel] else { return g }
-        let s = g.shape
-        let planes = try g.reshaped([s[0] * s[1], 1, s[2], s[3]])
-        let out = try Variable.transposedConvolution(planes, weight: Variable(k), stride: [f, f], padding: [0, 0])
-        return try out.reshaped([s[0], s[1], s[2] * f, s[3] * f])
+        return try Self.stridedPerChannel(g, kernel: k, factor: f, transposed: true)
     }
 
-    /// The adjoint of `resize`: [B, C, h, w] → [B, C, h·f, w·f] (the transposed convolution).
-    func resizeAdjoint(_ g: Variable<T>, factor f: Int) throws -> Variable<T> {
-        guard f > 1, let k = resizeKernels[f] else { return g }
-        let s = g.shape
-        let planes = try g.reshaped([s[0] * s[1], 1, s[2], s[3]])
-        let out = try Variable.transposedConvolution(planes, weight: Variable(k), stride: [f, f], padding: [0, 0])
-        return try out.reshaped([s[0], s[1], s[2] * f, s[3] * f])
+    /// The fixed [1, 1, f, f] kernel applied to every channel with stride f: [B, C, H, W] →
+    /// [B, C, H/f, W/f], or its transpose [B, C, h, w] → [B, C, h·f, w·f].
+    static func stridedPerChannel(_ x: Variable<T>, kernel k: Tensor<T>, factor f: Int, transposed: Bool = false) throws -> Variable<T> {
+        let s = x.shape
+        let planes = try x.reshaped([s[0] * s[1], 1, s[2], s[3]])
+        if transposed {
+            let out = try Variable.transposedConvolution(planes, weight: Variable(k), stride: [f, f], padding: [0, 0])
+            return try out.reshaped([s[0], s[1], s[2] * f, s[3] * f])
+        }
+        let out = try Variable.convolution(planes, weight: Variable(k), stride: [f, f], padding: [0, 0])
+        return try out.reshaped([s[0], s[1], s[2] / f, s[3] / f])
     }
 }
