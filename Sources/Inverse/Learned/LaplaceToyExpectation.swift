@@ -123,6 +123,9 @@ extension LaplacePosterior {
     /// Standard normal CDF Φ(z), accurate in both tails.
     static func cdf(_ z: Double) -> Double { 0.5 * erfc(-z / 2.0.squareRoot()) }
 
+    /// Standard normal density φ(z) (0 at ±∞).
+    static func pdf(_ z: Double) -> Double { z.isInfinite ? 0 : Foundation.exp(-z * z / 2) / (2 * Double.pi).squareRoot() }
+
     /// Φ(b) − Φ(a) for a ≤ b, from the upper tail when both lie above 0 (no cancellation).
     static func cdfDifference(_ a: Double, _ b: Double) -> Double {
         a > 0 ? cdf(-a) - cdf(-b) : cdf(b) - cdf(a)
@@ -137,11 +140,15 @@ extension LaplacePosterior {
         return ((y - shift, -y / scale - top), (y + shift, y / scale - top))
     }
 
-    /// The marginal density p(y) of the noisy value: (1/(2b))·e^{σ²/(2b²)}·(e^{a₊}Φ(m₊/σ) + e^{a₋}Φ(−m₋/σ)),
+    /// The posterior's unnormalized mass in the weights of `pieces`: e^{a₊}Φ(m₊/σ) + e^{a₋}Φ(−m₋/σ).
+    var mass: Double {
+        let (p, m) = pieces
+        return Foundation.exp(p.logWeight) * Self.cdf(p.mean / noise) + Foundation.exp(m.logWeight) * Self.cdf(-m.mean / noise)
+    }
+
+    /// The marginal density p(y) of the noisy value: (1/(2b))·e^{σ²/(2b²)}·`mass`·e^{|y|/b},
     /// formed in logarithms (e^{|y|/b} alone may overflow); 0 or NaN where the mass underflows.
     var marginal: Double {
-        let (p, m) = pieces
-        let mass = Foundation.exp(p.logWeight) * Self.cdf(p.mean / noise) + Foundation.exp(m.logWeight) * Self.cdf(-m.mean / noise)
         return Foundation.exp(Foundation.log(mass) + abs(y) / scale + noise * noise / (2 * scale * scale) - Foundation.log(2 * scale))
     }
 
@@ -151,8 +158,7 @@ extension LaplacePosterior {
     func kernelExpectation(at c: Double, gamma: Double) -> (value: Double, derivative: Double) {
         let (p, m) = pieces
         let s2 = gamma * gamma / 2, sigma2 = noise * noise, v = sigma2 + s2
-        let tau = (sigma2 * s2 / v).squareRoot()
-        let mass = Foundation.exp(p.logWeight) * Self.cdf(p.mean / noise) + Foundation.exp(m.logWeight) * Self.cdf(-m.mean / noise)
+        let tau = (sigma2 * s2 / v).squareRoot(), mass = self.mass
         var value = 0.0, derivative = 0.0
         for (piece, sign) in [(p, 1.0), (m, -1.0)] {
             let mu = (piece.mean * s2 + c * sigma2) / v, z = sign * mu / tau
@@ -161,7 +167,7 @@ extension LaplacePosterior {
             value += term
             // d/dc of Φ(±μ/τ) is ±φ(μ/τ)·σ²/(v·τ).
             derivative += -term * (c - piece.mean) / v
-                + sign * gauss * Foundation.exp(-z * z / 2) / (2 * Double.pi).squareRoot() * sigma2 / (v * tau)
+                + sign * gauss * Self.pdf(z) * sigma2 / (v * tau)
         }
         return (value / mass, derivative / mass)
     }
@@ -172,13 +178,12 @@ extension LaplacePosterior {
     func absoluteDeviation(at c: Double) -> (value: Double, derivative: Double) {
         let (p, m) = pieces
         let sigma = noise
-        func density(_ z: Double) -> Double { z.isInfinite ? 0 : Foundation.exp(-z * z / 2) / (2 * Double.pi).squareRoot() }
         // ∫_lo^hi (x − c)·(1/σ)φ((x − m)/σ) dx and ∫_lo^hi (1/σ)φ((x − m)/σ) dx.
         func moments(_ mean: Double, _ lo: Double, _ hi: Double) -> (first: Double, mass: Double) {
             guard lo < hi else { return (0, 0) }
             let a = (lo - mean) / sigma, b = (hi - mean) / sigma
             let mass = Self.cdfDifference(a, b)
-            return ((mean - c) * mass + sigma * (density(a) - density(b)), mass)
+            return ((mean - c) * mass + sigma * (Self.pdf(a) - Self.pdf(b)), mass)
         }
         var total = 0.0, value = 0.0, below = 0.0
         for (piece, lo, hi) in [(p, 0.0, Double.infinity), (m, -Double.infinity, 0.0)] {
